@@ -1,0 +1,1 @@
+//! Criterion benchmarks for Gait; run with `cargo bench -p gait-benches`.

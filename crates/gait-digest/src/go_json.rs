@@ -1,0 +1,109 @@
+//! JSON text as the reference's CLI prints it.
+//!
+//! The reference marshals each output struct, decodes it into a generic map
+//! and marshals that again, so its `--json` output has object keys in
+//! byte-wise sorted order, numbers printed from doubles, and Go's
+//! `encoding/json` string escaping: `<`, `>` and `&` as `\u003c`, `\u003e`
+//! and `\u0026`, U+2028 and U+2029 escaped, and control characters as `\b`,
+//! `\f`, `\n`, `\r`, `\t` or `\u00xx`.
+
+use serde_json::Value;
+
+use crate::number::write_es_number;
+
+/// Compact JSON with sorted keys and Go's escaping (no trailing newline).
+pub fn to_sorted_string(value: &Value) -> String {
+    let mut out = Vec::with_capacity(256);
+    write(&mut out, value);
+    // Only valid UTF-8 is ever written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn write(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => write_es_number(out, n.as_f64().unwrap_or(0.0)),
+        Value::String(s) => write_go_string(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            let mut members: Vec<_> = map.iter().collect();
+            members.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push(b'{');
+            for (i, (k, v)) in members.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_go_string(out, k);
+                out.push(b':');
+                write(out, v);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+/// Writes `s` as a JSON string literal escaped as Go's `encoding/json` does
+/// with HTML escaping on.
+pub fn write_go_string(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    for c in s.chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\u{8}' => out.extend_from_slice(b"\\b"),
+            '\u{c}' => out.extend_from_slice(b"\\f"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            '<' | '>' | '&' | '\u{0}'..='\u{1f}' | '\u{2028}' | '\u{2029}' => {
+                let v = u32::from(c);
+                out.extend_from_slice(b"\\u");
+                for shift in [12u32, 8, 4, 0] {
+                    out.push(HEX[((v >> shift) & 0xf) as usize]);
+                }
+            }
+            _ => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn golden_error_envelope() {
+        let v = json!({"ok": false, "error": "missing required --policy", "error_code": "invalid_input",
+            "error_category": "invalid_input", "retryable": false, "hint": "check command usage and input schema",
+            "correlation_id": "cid-golden-invalid"});
+        assert_eq!(
+            to_sorted_string(&v),
+            r#"{"correlation_id":"cid-golden-invalid","error":"missing required --policy","error_category":"invalid_input","error_code":"invalid_input","hint":"check command usage and input schema","ok":false,"retryable":false}"#
+        );
+    }
+
+    #[test]
+    fn html_and_separators_escaped() {
+        let v = json!({"b": "<a&b>\u{2028}\u{1}\u{7f}é", "a": 1.5, "c": 3});
+        assert_eq!(
+            to_sorted_string(&v),
+            "{\"a\":1.5,\"b\":\"\\u003ca\\u0026b\\u003e\\u2028\\u0001\u{7f}é\",\"c\":3}"
+        );
+    }
+}

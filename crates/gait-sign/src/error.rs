@@ -1,0 +1,114 @@
+//! The crate's error type.
+
+use std::path::PathBuf;
+
+/// Why a signature did not verify, in the order the checks run.
+///
+/// The messages are the reference implementation's, so scripts that match
+/// on them keep working.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyFailure {
+    /// The envelope carries no `signed_digest`.
+    #[error("missing signed_digest")]
+    MissingSignedDigest,
+    /// The envelope's `signed_digest` is not the digest of the document.
+    #[error("signed_digest mismatch")]
+    SignedDigestMismatch,
+    /// `alg` is not `ed25519`.
+    #[error("unsupported alg: {0}")]
+    UnsupportedAlg(String),
+    /// `key_id` names a different key than the one verifying.
+    #[error("key id mismatch")]
+    KeyIdMismatch,
+    /// `sig` is not standard padded base64.
+    #[error("decode sig: {0}")]
+    DecodeSig(String),
+    /// `sig` does not decode to 64 bytes.
+    #[error("invalid signature length: {0}")]
+    InvalidSignatureLength(usize),
+    /// The Ed25519 check itself failed.
+    #[error("signature verification failed")]
+    BadSignature,
+    /// The document has no signature member at all.
+    #[error("missing signature")]
+    MissingSignature,
+    /// The signature member is not a signature envelope object.
+    #[error("malformed signature: {0}")]
+    MalformedEnvelope(String),
+}
+
+/// Everything that can go wrong in `gait-sign`.
+///
+/// No message ever contains private key material.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A signature did not verify.
+    #[error("{0}")]
+    Verify(#[from] VerifyFailure),
+    /// Key text could not be decoded, or has the wrong length.
+    #[error("{source_name}: {reason}")]
+    InvalidKey {
+        /// Where the key came from (`path:<p>`, `env:<NAME>`, or a
+        /// description).
+        source_name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A key file could not be read.
+    #[error("read key file {}: {reason}", path.display())]
+    KeyRead {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// A file could not be written.
+    #[error("write {}: {reason}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// A key file exists and overwriting was not requested.
+    #[error("{what} path already exists (use --force): {}", path.display())]
+    AlreadyExists {
+        /// `private key` or `public key`.
+        what: &'static str,
+        /// The existing file.
+        path: PathBuf,
+    },
+    /// A key environment variable is unset or empty.
+    #[error("{what} env not set: {name}")]
+    EnvNotSet {
+        /// `private key` or `public key`.
+        what: &'static str,
+        /// The variable's name.
+        name: String,
+    },
+    /// The key sources or mode are inconsistent (for example a path and an
+    /// environment variable for the same key, or no key at all).
+    #[error("{0}")]
+    Config(String),
+    /// The operating system's random number generator failed.
+    #[error("generate keypair: {0}")]
+    Random(String),
+    /// A document could not be canonicalized.
+    #[error(transparent)]
+    Canonical(#[from] gait_digest::Error),
+}
+
+impl Error {
+    /// Whether this error means "the evidence does not verify" (as opposed to
+    /// bad input or an I/O failure).
+    pub fn is_verification_failure(&self) -> bool {
+        matches!(self, Error::Verify(_))
+    }
+
+    /// Whether this error is an I/O failure of the local environment.
+    pub fn is_io(&self) -> bool {
+        matches!(self, Error::KeyRead { .. } | Error::Write { .. } | Error::Random(_))
+    }
+}

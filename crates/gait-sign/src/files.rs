@@ -1,0 +1,209 @@
+//! Key files on disk, and the atomic write every Gait artifact uses.
+
+use std::fs;
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+use crate::key::SigningKey;
+use crate::role::Role;
+
+/// The largest key file read (a key is under 100 bytes of text). Bounds
+/// memory when a key path points somewhere unexpected (`/dev/zero`).
+pub const MAX_KEY_FILE_BYTES: u64 = 4096;
+
+/// Mode of private key files and of every file holding secrets.
+pub const PRIVATE_FILE_MODE: u32 = 0o600;
+/// Mode of directories Gait creates for keys and artifacts.
+pub const PRIVATE_DIR_MODE: u32 = 0o750;
+
+pub(crate) fn read_key_file(path: &Path) -> Result<Zeroizing<String>, Error> {
+    let io_err = |e: std::io::Error| Error::KeyRead {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let file = fs::File::open(path).map_err(io_err)?;
+    let mut buf = Zeroizing::new(Vec::with_capacity(128));
+    file.take(MAX_KEY_FILE_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(io_err)?;
+    if buf.len() as u64 > MAX_KEY_FILE_BYTES {
+        return Err(Error::InvalidKey {
+            source_name: format!("path:{}", path.display()),
+            reason: format!("key file larger than {MAX_KEY_FILE_BYTES} bytes"),
+        });
+    }
+    let text = std::str::from_utf8(&buf).map_err(|_| Error::InvalidKey {
+        source_name: format!("path:{}", path.display()),
+        reason: "key file is not UTF-8 text".to_owned(),
+    })?;
+    Ok(Zeroizing::new(text.to_owned()))
+}
+
+/// Creates `dir` and any missing parents with mode 0750.
+pub fn create_private_dir(dir: &Path) -> Result<(), Error> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(PRIVATE_DIR_MODE);
+    }
+    builder.create(dir).map_err(|e| Error::Write {
+        path: dir.to_path_buf(),
+        reason: format!("create directory: {e}"),
+    })
+}
+
+fn temp_name(path: &Path) -> Result<PathBuf, Error> {
+    let mut rnd = [0u8; 8];
+    getrandom::fill(&mut rnd).map_err(|e| Error::Random(e.to_string()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(path.with_file_name(format!(".{name}.{}.tmp", gait_digest::hex(&rnd))))
+}
+
+fn sync_parent(path: &Path) {
+    // Best effort: make the rename durable. Some filesystems refuse to
+    // fsync a directory; the data itself is already synced.
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if let Ok(dir) = fs::File::open(parent) {
+        let _ = dir.sync_all();
+    }
+}
+
+/// Writes `bytes` to `path` so that readers see either the old file or the
+/// complete new one, never a partial write: a temporary file in the same
+/// directory is written with `mode`, synced, then moved into place.
+///
+/// Without `overwrite`, an existing `path` is an error and is left
+/// untouched (the move is a hard link, which cannot replace a file, so the
+/// check has no race).
+pub fn write_file_atomic(path: &Path, bytes: &[u8], mode: u32, overwrite: bool) -> Result<(), Error> {
+    let werr = |reason: String| Error::Write {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let tmp = temp_name(path)?;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let result = (|| {
+        let mut file = options.open(&tmp).map_err(|e| werr(e.to_string()))?;
+        file.write_all(bytes).map_err(|e| werr(e.to_string()))?;
+        file.sync_all().map_err(|e| werr(e.to_string()))?;
+        drop(file);
+        if overwrite {
+            fs::rename(&tmp, path).map_err(|e| werr(e.to_string()))
+        } else {
+            match fs::hard_link(&tmp, path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::AlreadyExists {
+                    what: "file",
+                    path: path.to_path_buf(),
+                }),
+                Err(e) => Err(werr(e.to_string())),
+            }
+        }
+    })();
+    // After a rename the temporary name is gone; after a link (or an error)
+    // it must be removed.
+    let _ = fs::remove_file(&tmp);
+    if result.is_ok() {
+        sync_parent(path);
+    }
+    result
+}
+
+/// The files written by [`write_key_pair`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPairFiles {
+    /// `<dir>/<prefix>_private.key`
+    pub private_key_path: PathBuf,
+    /// `<dir>/<prefix>_public.key`
+    pub public_key_path: PathBuf,
+}
+
+/// Writes `<dir>/<prefix>_private.key` and `<dir>/<prefix>_public.key`, each
+/// the key text plus a newline, mode 0600, atomically; `dir` is created with
+/// mode 0750 if missing.
+///
+/// Without `overwrite`, nothing is written when either file exists. The
+/// prefix must be a plain file-name fragment (no path separators).
+pub fn write_key_pair<R: Role>(
+    dir: &Path,
+    prefix: &str,
+    key: &SigningKey<R>,
+    overwrite: bool,
+) -> Result<KeyPairFiles, Error> {
+    let prefix = prefix.trim();
+    if prefix.is_empty() {
+        return Err(Error::Config("prefix must not be empty".to_owned()));
+    }
+    if prefix.contains(['/', '\\', '\0']) || prefix == "." || prefix == ".." {
+        return Err(Error::Config(format!(
+            "prefix must be a file name fragment without path separators: {prefix}"
+        )));
+    }
+    if dir.as_os_str().is_empty() {
+        return Err(Error::Config("out-dir must not be empty".to_owned()));
+    }
+    create_private_dir(dir)?;
+    let files = KeyPairFiles {
+        private_key_path: dir.join(format!("{prefix}_private.key")),
+        public_key_path: dir.join(format!("{prefix}_public.key")),
+    };
+    if !overwrite {
+        for (what, path) in [
+            ("private key", &files.private_key_path),
+            ("public key", &files.public_key_path),
+        ] {
+            if fs::symlink_metadata(path).is_ok() {
+                return Err(Error::AlreadyExists {
+                    what,
+                    path: path.clone(),
+                });
+            }
+        }
+    }
+    let mut private = Zeroizing::new(Vec::with_capacity(89));
+    private.extend_from_slice(key.to_private_text().as_bytes());
+    private.push(b'\n');
+    write_file_atomic(&files.private_key_path, &private, PRIVATE_FILE_MODE, overwrite).map_err(
+        |e| match e {
+            Error::AlreadyExists { path, .. } => Error::AlreadyExists {
+                what: "private key",
+                path,
+            },
+            other => other,
+        },
+    )?;
+    let public = format!("{}\n", key.verifying_key().to_public_text());
+    if let Err(e) = write_file_atomic(&files.public_key_path, public.as_bytes(), PRIVATE_FILE_MODE, overwrite) {
+        if !overwrite {
+            // Do not leave half a pair behind.
+            let _ = fs::remove_file(&files.private_key_path);
+        }
+        return Err(match e {
+            Error::AlreadyExists { path, .. } => Error::AlreadyExists {
+                what: "public key",
+                path,
+            },
+            other => other,
+        });
+    }
+    Ok(files)
+}

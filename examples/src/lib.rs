@@ -1,0 +1,1 @@
+//! Runnable examples of the Gait library APIs; see the `[[example]]` targets.
