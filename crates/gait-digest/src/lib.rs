@@ -15,6 +15,7 @@
 //!   use; no interchange format uses it.
 //! * [`GoTime`]: timestamps formatted as Go's `time.RFC3339Nano`.
 //! * [`is_go_empty`]: Go `omitempty` rules for serde.
+//! * [`clean_path`]: Go's lexical `filepath.Clean`.
 //! * [`go_json`]: JSON text as the reference's CLI prints it (sorted keys,
 //!   Go escaping).
 //!
@@ -46,6 +47,7 @@ pub mod go_json;
 mod gotime;
 mod number;
 mod omit;
+mod path;
 
 pub use digest::{
     Blake3Digest, Blake3Hasher, Sha256Digest, Sha256Hasher, blake3, digest_json,
@@ -55,3 +57,4 @@ pub use error::Error;
 pub use gotime::GoTime;
 pub use number::{es_number_string, write_es_number};
 pub use omit::{GoEmpty, is_go_empty};
+pub use path::clean_path;

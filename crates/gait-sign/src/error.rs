@@ -107,8 +107,11 @@ impl Error {
         matches!(self, Error::Verify(_))
     }
 
-    /// Whether this error is an I/O failure of the local environment.
+    /// Whether this error is a failure of the local environment (a file
+    /// could not be written, the random number generator failed) rather
+    /// than of the input. An unreadable key file named by the caller is
+    /// input, not environment.
     pub fn is_io(&self) -> bool {
-        matches!(self, Error::KeyRead { .. } | Error::Write { .. } | Error::Random(_))
+        matches!(self, Error::Write { .. } | Error::Random(_))
     }
 }

@@ -1,0 +1,161 @@
+//! `gait keys init|rotate|verify`
+
+use std::path::Path;
+
+use gait_sign::{KeyConfig, KeyMode, KeySource, SigningKey, Trace};
+use serde_json::{Map, Value};
+
+use crate::args::{KeysCommand, KeysInitArgs, KeysRotateArgs, KeysVerifyArgs};
+use crate::cmd::sign_error_exit;
+use crate::exit::Exit;
+use crate::output::{Out, stderr_line, stdout_line};
+
+/// Runs a `keys` subcommand.
+pub fn run(out: &Out, cmd: &KeysCommand) -> Exit {
+    match cmd {
+        KeysCommand::Init(a) => init(out, a),
+        KeysCommand::Rotate(a) => rotate(out, a),
+        KeysCommand::Verify(a) => verify(out, a),
+    }
+}
+
+fn init(out: &Out, a: &KeysInitArgs) -> Exit {
+    let result = create_pair(&a.out_dir, &a.prefix, a.force);
+    report_pair(out, a.json, "keys init", result)
+}
+
+fn rotate(out: &Out, a: &KeysRotateArgs) -> Exit {
+    let stamp = rotation_stamp(&gait_digest::GoTime::now_utc());
+    let prefix = format!("{}_{stamp}", a.prefix.trim());
+    // Rotation never overwrites: the previous keys stay where they are.
+    let result = create_pair(&a.out_dir, &prefix, false);
+    report_pair(out, a.json, "keys rotate", result)
+}
+
+/// `YYYYMMDDTHHMMSSZ` in UTC.
+fn rotation_stamp(now: &gait_digest::GoTime) -> String {
+    let text = now.to_utc().format();
+    let mut stamp: String = text
+        .chars()
+        .take(19)
+        .filter(|c| *c != '-' && *c != ':')
+        .collect();
+    stamp.push('Z');
+    stamp
+}
+
+struct PairCreated {
+    prefix: String,
+    key_id: String,
+    private_path: String,
+    public_path: String,
+}
+
+fn create_pair(out_dir: &str, prefix: &str, force: bool) -> Result<PairCreated, (String, Exit)> {
+    let dir = out_dir.trim();
+    if dir.is_empty() {
+        return Err(("out-dir must not be empty".into(), Exit::InvalidInput));
+    }
+    let prefix = prefix.trim();
+    if prefix.is_empty() {
+        return Err(("prefix must not be empty".into(), Exit::InvalidInput));
+    }
+    let key = SigningKey::<Trace>::generate().map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    let dir = gait_digest::clean_path(dir);
+    let files = gait_sign::write_key_pair(Path::new(&dir), prefix, &key, force)
+        .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    Ok(PairCreated {
+        prefix: prefix.to_owned(),
+        key_id: key.key_id().to_hex(),
+        private_path: files.private_key_path.display().to_string(),
+        public_path: files.public_key_path.display().to_string(),
+    })
+}
+
+fn report_pair(out: &Out, json: bool, what: &str, result: Result<PairCreated, (String, Exit)>) -> Exit {
+    match (result, json) {
+        (Ok(p), true) => {
+            let mut m = Map::new();
+            m.insert("ok".into(), Value::Bool(true));
+            m.insert("prefix".into(), Value::String(p.prefix));
+            m.insert("key_id".into(), Value::String(p.key_id));
+            m.insert("public_key_path".into(), Value::String(p.public_path));
+            m.insert("private_key_path".into(), Value::String(p.private_path));
+            out.json(m, Exit::Ok)
+        }
+        (Ok(p), false) => {
+            stdout_line(&format!(
+                "{what} ok: key_id={} public={} private={}",
+                p.key_id, p.public_path, p.private_path
+            ));
+            Exit::Ok
+        }
+        (Err((msg, exit)), true) => out.json_error(&msg, exit),
+        (Err((msg, exit)), false) => {
+            stderr_line(&format!("{what} error: {msg}"));
+            exit
+        }
+    }
+}
+
+fn verify(out: &Out, a: &KeysVerifyArgs) -> Exit {
+    match verify_inner(a) {
+        Ok((key_id, private_label, public_label)) => {
+            if a.json {
+                let mut m = Map::new();
+                m.insert("ok".into(), Value::Bool(true));
+                m.insert("key_id".into(), Value::String(key_id));
+                m.insert("private_key_source".into(), Value::String(private_label));
+                m.insert("public_key_source".into(), Value::String(public_label));
+                out.json(m, Exit::Ok)
+            } else {
+                stdout_line(&format!("keys verify ok: key_id={key_id}"));
+                Exit::Ok
+            }
+        }
+        Err((msg, exit)) => {
+            if a.json {
+                out.json_error(&msg, exit)
+            } else {
+                stderr_line(&format!("keys verify error: {msg}"));
+                exit
+            }
+        }
+    }
+}
+
+fn verify_inner(a: &KeysVerifyArgs) -> Result<(String, String, String), (String, Exit)> {
+    let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
+    let private = KeySource::from_flags("private key", a.private_key.as_deref(), a.private_key_env.as_deref())
+        .map_err(err)?;
+    let public = KeySource::from_flags("public key", a.public_key.as_deref(), a.public_key_env.as_deref())
+        .map_err(err)?;
+    let Some(private) = private else {
+        return Err((
+            "private key source is required (--private-key or --private-key-env)".into(),
+            Exit::InvalidInput,
+        ));
+    };
+    let config = KeyConfig {
+        mode: KeyMode::Prod,
+        private: Some(private.clone()),
+        public: public.clone(),
+    };
+    let loaded = config.load_signing::<Trace>().map_err(err)?;
+    Ok((
+        loaded.key.key_id().to_hex(),
+        private.label(),
+        public.map_or_else(|| "derived".to_owned(), |p| p.label()),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rotation_stamp;
+
+    #[test]
+    fn stamp_format() {
+        let t = gait_digest::GoTime::parse("2026-11-25T17:38:01.123+02:00").unwrap();
+        assert_eq!(rotation_stamp(&t), "20261125T153801Z");
+    }
+}

@@ -1,0 +1,102 @@
+//! How results reach the terminal: JSON objects with sorted keys and the
+//! error envelope, or one line of text.
+
+use std::io::Write as _;
+
+use gait_digest::go_json;
+use serde_json::{Map, Value};
+
+use crate::exit::Exit;
+
+/// The correlation id of an invocation: hex of the first 12 bytes of the
+/// SHA-256 of all arguments (including the program name), each trimmed,
+/// joined by U+001F. No arguments at all gives 24 zeros.
+pub fn correlation_id(args: &[String]) -> String {
+    if args.is_empty() {
+        return "0".repeat(24);
+    }
+    let joined = args.iter().map(|a| a.trim()).collect::<Vec<_>>().join("\u{1f}");
+    gait_digest::short_id(joined.as_bytes())
+}
+
+/// Output context for one invocation.
+#[derive(Debug, Clone)]
+pub struct Out {
+    correlation_id: String,
+}
+
+impl Out {
+    /// Output for an invocation with these arguments.
+    pub fn new(args: &[String]) -> Self {
+        Self {
+            correlation_id: correlation_id(args),
+        }
+    }
+
+    /// Prints `value` (an object) as one line of JSON with sorted keys,
+    /// adding `correlation_id`, and, when `error` is set, the error envelope
+    /// (`error_code`, `error_category`, `retryable`, `hint`) for `exit`.
+    pub fn json(&self, mut value: Map<String, Value>, exit: Exit) -> Exit {
+        let has_cid = value
+            .get("correlation_id")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.trim().is_empty());
+        if !has_cid {
+            value.insert("correlation_id".into(), Value::String(self.correlation_id.clone()));
+        }
+        let has_error = value
+            .get("error")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.trim().is_empty());
+        if has_error {
+            value
+                .entry("error_code")
+                .or_insert_with(|| exit.error_code().into());
+            value
+                .entry("error_category")
+                .or_insert_with(|| exit.error_category().into());
+            value.entry("retryable").or_insert(Value::Bool(false));
+            value.entry("hint").or_insert_with(|| exit.hint().into());
+        }
+        stdout_line(&go_json::to_sorted_string(&Value::Object(value)));
+        exit
+    }
+
+    /// Prints the error envelope `{ok:false, error}` for `exit`.
+    pub fn json_error(&self, message: &str, exit: Exit) -> Exit {
+        let mut m = Map::new();
+        m.insert("ok".into(), Value::Bool(false));
+        m.insert("error".into(), Value::String(message.trim().to_owned()));
+        self.json(m, exit)
+    }
+}
+
+/// Writes one line to standard output. A closed pipe is not an error worth
+/// reporting (the reader went away), so write failures are ignored.
+pub fn stdout_line(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
+}
+
+/// Writes one line to standard error.
+pub fn stderr_line(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    let _ = err.write_all(b"\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn correlation_id_rules() {
+        assert_eq!(correlation_id(&[]), "000000000000000000000000");
+        let a = correlation_id(&["gait".into(), " keys ".into()]);
+        let b = correlation_id(&["gait".into(), "keys".into()]);
+        assert_eq!(a, b);
+        assert_eq!(a, gait_digest::short_id(b"gait\x1fkeys"));
+    }
+}
