@@ -1,6 +1,8 @@
 //! `gait version` and `gait keys` run as real processes in temporary
 //! directories.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failure should panic")]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

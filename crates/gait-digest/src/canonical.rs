@@ -26,6 +26,7 @@ use serde::Serialize;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
+use crate::digest::hex_digit;
 use crate::error::{Error, excerpt};
 use crate::number::write_es_number;
 
@@ -91,7 +92,6 @@ fn write_number(out: &mut Vec<u8>, n: &Number) {
 
 /// Writes `s` as a canonical JSON string literal.
 pub fn write_string(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.reserve(s.len() + 2);
     out.push(b'"');
     let bytes = s.as_bytes();
@@ -116,8 +116,8 @@ pub fn write_string(out: &mut Vec<u8>, s: &str) {
                 b'u',
                 b'0',
                 b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
+                hex_digit(b >> 4),
+                hex_digit(b),
             ]),
         }
         start = i + 1;

@@ -8,14 +8,18 @@ use sha2::Digest as _;
 
 use crate::error::{Error, excerpt};
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
+/// The lowercase hex digit for the low four bits of `n`.
+pub(crate) fn hex_digit(n: u8) -> u8 {
+    let n = n & 0xf;
+    if n < 10 { b'0' + n } else { b'a' + n - 10 }
+}
 
 /// Lowercase hexadecimal of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0xf)]));
+        s.push(char::from(hex_digit(b >> 4)));
+        s.push(char::from(hex_digit(b)));
     }
     s
 }

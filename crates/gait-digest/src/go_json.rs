@@ -9,6 +9,7 @@
 
 use serde_json::Value;
 
+use crate::digest::hex_digit;
 use crate::number::write_es_number;
 
 /// Compact JSON with sorted keys and Go's escaping (no trailing newline).
@@ -55,7 +56,6 @@ fn write(out: &mut Vec<u8>, value: &Value) {
 /// Writes `s` as a JSON string literal escaped as Go's `encoding/json` does
 /// with HTML escaping on.
 pub fn write_go_string(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     for c in s.chars() {
         match c {
@@ -70,7 +70,7 @@ pub fn write_go_string(out: &mut Vec<u8>, s: &str) {
                 let v = u32::from(c);
                 out.extend_from_slice(b"\\u");
                 for shift in [12u32, 8, 4, 0] {
-                    out.push(HEX[((v >> shift) & 0xf) as usize]);
+                    out.push(hex_digit(((v >> shift) & 0xf) as u8));
                 }
             }
             _ => {

@@ -5,6 +5,8 @@
 //! produced (traces, approval and delegation tokens, scenario tokens) and
 //! the public keys that signed them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failure should panic")]
+
 use std::path::PathBuf;
 
 use gait_sign::{Approval, Delegation, Role, Trace, VerifyFailure, VerifyingKey};

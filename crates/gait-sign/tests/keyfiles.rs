@@ -1,5 +1,7 @@
 //! Key files: format, permissions, atomic writes, no silent overwrite.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failure should panic")]
+
 use gait_sign::{Approval, KeyConfig, KeyMode, KeySource, SigningKey, Trace};
 
 #[test]
