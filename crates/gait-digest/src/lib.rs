@@ -56,5 +56,5 @@ pub use digest::{
 pub use error::Error;
 pub use gotime::GoTime;
 pub use number::{es_number_string, write_es_number};
-pub use omit::{GoEmpty, is_go_empty};
+pub use omit::{GoEmpty, is_go_empty, null_as_default};
 pub use path::clean_path;

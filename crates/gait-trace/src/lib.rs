@@ -1,4 +1,49 @@
-//! Signed trace records.
+//! Signed trace records: the evidence every gate decision leaves.
 //!
-//! **Status: skeleton.** Trace records, sinks and verification arrive with
-//! the gate work (see `docs/architecture.md`).
+//! A [`TraceRecord`] (`gait.gate.trace` 1.0.0) names the tool call (tool,
+//! args digest, intent digest), the policy (digest, id, version) and the
+//! verdict, plus the context the decision used. It is signed with the
+//! **trace** key role: Ed25519 over the SHA-256 of the canonical JSON of the
+//! record without its `signature`.
+//!
+//! * [`trace_id`] and [`event_id`] derive the record's ids.
+//! * [`TraceRecord::sign`] fills the signature; [`write_trace`] writes the
+//!   record atomically (temporary file, fsync, rename) with mode 0600.
+//! * [`verify_trace_bytes`] verifies a record offline with a public key.
+//!
+//! # Verification is strict
+//!
+//! The signed document is the record exactly as stored, minus
+//! `signature`. A member added after signing (even one the schema does not
+//! know) therefore fails verification instead of riding along unsigned.
+//!
+//! # Example
+//!
+//! ```
+//! use gait_sign::{SigningKey, Trace};
+//! use gait_trace::{SignatureStatus, TraceRecord, verify_trace_bytes};
+//!
+//! let key = SigningKey::<Trace>::generate()?;
+//! let mut record = TraceRecord::new(
+//!     "tool.read",
+//!     &"a".repeat(64),
+//!     &"b".repeat(64),
+//!     &"c".repeat(64),
+//!     "allow",
+//! );
+//! record.sign(&key)?;
+//! let bytes = record.to_pretty_json();
+//! let report = verify_trace_bytes(&bytes, key.verifying_key())?;
+//! assert_eq!(report.status, SignatureStatus::Verified);
+//! assert_eq!(report.verdict, "allow");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod record;
+mod verify;
+
+pub use record::{
+    DelegationRef, StepVerdict, TRACE_SCHEMA_ID, TRACE_SCHEMA_VERSION, TraceRecord, event_id,
+    trace_id, write_trace,
+};
+pub use verify::{SignatureStatus, TraceError, TraceReport, verify_trace_bytes, MAX_TRACE_BYTES};
