@@ -24,6 +24,50 @@ pub enum Command {
     /// Manage Ed25519 signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Verify signed gate traces.
+    #[command(subcommand)]
+    Trace(TraceCommand),
+}
+
+/// Key source flags shared by verifying commands.
+#[derive(Debug, Args, Clone, Default)]
+pub struct VerifyKeyArgs {
+    /// Path to a base64 public key file.
+    #[arg(long, value_name = "PATH")]
+    pub public_key: Option<String>,
+    /// Environment variable holding a base64 public key.
+    #[arg(long, value_name = "VAR")]
+    pub public_key_env: Option<String>,
+    /// Path to a base64 private key file (its public half is used).
+    #[arg(long, value_name = "PATH")]
+    pub private_key: Option<String>,
+    /// Environment variable holding a base64 private key (its public half is used).
+    #[arg(long, value_name = "VAR")]
+    pub private_key_env: Option<String>,
+}
+
+/// `gait trace …`
+#[derive(Debug, Subcommand)]
+pub enum TraceCommand {
+    /// Verify a trace record's signature.
+    Verify(TraceVerifyArgs),
+}
+
+/// `gait trace verify`
+#[derive(Debug, Args)]
+pub struct TraceVerifyArgs {
+    /// The trace file (or use --path).
+    #[arg(value_name = "TRACE")]
+    pub trace: Option<String>,
+    /// The trace file.
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
+    /// Key sources.
+    #[command(flatten)]
+    pub keys: VerifyKeyArgs,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `gait version`
@@ -149,6 +193,8 @@ pub fn explain_text(path: &[&str]) -> &'static str {
         ["keys"] => "Creates, rotates and checks the local Ed25519 keys that sign traces, tokens and artifacts.",
         ["keys", "init"] => "Generates an Ed25519 key pair and writes it as base64 key files (mode 0600).",
         ["keys", "rotate"] => "Generates a new key pair under a timestamped prefix and keeps the old keys.",
+        ["trace"] => "Verifies the signatures of gate trace records offline.",
+        ["trace", "verify"] => "Checks a gate trace record's Ed25519 signature with a public key and reports the result.",
         ["keys", "verify"] => "Checks that the configured key sources decode and that the public key belongs to the private key.",
         _ => "Gait is an offline-first policy gate and evidence layer for AI agents' tool calls: signed traces, verifiable run artifacts, and CI regressions.",
     }

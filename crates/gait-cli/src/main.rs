@@ -65,11 +65,12 @@ fn run(argv: &[String]) -> Exit {
     match &cli.command {
         Command::Version(a) => cmd::version::run(&out, a.json),
         Command::Keys(k) => cmd::keys::run(&out, k),
+        Command::Trace(t) => cmd::trace::run(&out, t),
     }
 }
 
 /// The commands this build implements.
-const KNOWN_COMMANDS: &[&str] = &["version", "keys"];
+const KNOWN_COMMANDS: &[&str] = &["version", "keys", "trace"];
 
 fn render_help() -> String {
     use clap::CommandFactory as _;
