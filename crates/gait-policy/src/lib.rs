@@ -1,5 +1,10 @@
 //! The in-process policy gate.
 //!
-//! **Status: skeleton.** Intents, policies, evaluation and tokens arrive with
-//! the gate work (see `docs/architecture.md`). Until then this crate exposes
-//! nothing, so nothing can mistake it for a working gate.
+//! **Status: in progress.** The intent model and the policy model are being
+//! built (see `docs/architecture.md`); evaluation, tokens and the `Gate`
+//! facade follow. Until evaluation exists nothing here can produce a
+//! verdict, so nothing can mistake this crate for a working gate.
+
+pub mod intent;
+pub mod policy;
+pub mod token;

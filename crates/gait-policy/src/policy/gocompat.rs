@@ -1,0 +1,524 @@
+//! Text rules the reference applies through Go's standard library, restated
+//! for byte-identical results: lowercasing, path cleaning, durations, and
+//! how an unquoted YAML number or boolean reads when a string is expected.
+
+/// Lowercases as Go's `strings.ToLower`: per character, with Unicode's
+/// simple (one-to-one) mapping.
+///
+/// Rust's `char::to_lowercase` differs only for U+0130 (capital I with dot
+/// above), which it maps to two characters; the simple mapping is `i`. Go's
+/// `ToLower` applies no context rules either (a final capital sigma becomes
+/// `σ`), which per-character mapping reproduces.
+pub(crate) fn lower(s: &str) -> String {
+    if s.bytes().all(|b| !b.is_ascii_uppercase() && b.is_ascii()) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c == '\u{130}' {
+            out.push('i');
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
+/// Trim then lowercase, the reference's usual normalisation of a keyword.
+pub(crate) fn trim_lower(s: &str) -> String {
+    lower(s.trim())
+}
+
+/// Lexically cleans a slash-separated path as Go's `path.Clean` (and
+/// `filepath.Clean` on Unix) does: repeated slashes collapse, `.` elements
+/// vanish, `..` removes the element before it (and is dropped at the root),
+/// and an empty result is `.`.
+pub(crate) fn clean_path(p: &str) -> String {
+    let rooted = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match parts.last() {
+                Some(&last) if last != ".." => {
+                    parts.pop();
+                }
+                _ if rooted => {}
+                _ => parts.push(".."),
+            },
+            other => parts.push(other),
+        }
+    }
+    let joined = parts.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_owned(),
+        (false, false) => joined,
+    }
+}
+
+/// Whether `s` starts like a shell assignment, `NAME=` (the reference
+/// rejects such sandbox paths as leaked environment variables).
+pub(crate) fn is_env_assignment(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let Some((&first, rest)) = bytes.split_first() else {
+        return false;
+    };
+    if !(first.is_ascii_alphabetic() || first == b'_') {
+        return false;
+    }
+    for &b in rest {
+        if b == b'=' {
+            return true;
+        }
+        if !(b.is_ascii_alphanumeric() || b == b'_') {
+            return false;
+        }
+    }
+    false
+}
+
+/// The string the reference reads from an unquoted YAML scalar that its
+/// parser types as a boolean, integer, float, infinity or NaN, when the
+/// target field is a string.
+///
+/// The reference's YAML library types plain scalars by its own rules and the
+/// decoder then formats the typed value: booleans as `true`/`false`, integers
+/// in decimal (so `0x1F` reads as `31`, `017` as `15`), floats as Go's `%v`.
+/// Anything it does not type stays the literal text.
+pub(crate) fn plain_scalar_as_string(text: &str) -> String {
+    match text {
+        "true" | "True" | "TRUE" => return "true".to_owned(),
+        "false" | "False" | "FALSE" => return "false".to_owned(),
+        ".inf" | ".Inf" | ".INF" => return "+Inf".to_owned(),
+        "-.inf" | "-.Inf" | "-.INF" => return "-Inf".to_owned(),
+        ".nan" | ".NaN" | ".NAN" => return "NaN".to_owned(),
+        _ => {}
+    }
+    match go_yaml_number(text) {
+        Some(GoNumber::Int(i)) => i.to_string(),
+        Some(GoNumber::Uint(u)) => u.to_string(),
+        Some(GoNumber::Float(f)) => format_float(f),
+        None => text.to_owned(),
+    }
+}
+
+/// A number as the reference's YAML library types a plain scalar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum GoNumber {
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+}
+
+/// The reference YAML library's number typing: optional sign, underscores
+/// ignored, `0x`/`0o`/`0b` prefixes, a leading `0` meaning octal, and a
+/// single `.` making a float (an exponent without a dot is not a number).
+fn go_yaml_number(text: &str) -> Option<GoNumber> {
+    if text.is_empty() || text.starts_with('_') {
+        return None;
+    }
+    let dots = text.matches('.').count();
+    if dots > 1 {
+        return None;
+    }
+    let negative = text.starts_with('-');
+    let unsigned = text.strip_prefix('+').unwrap_or(text);
+    let unsigned = unsigned.strip_prefix('-').unwrap_or(unsigned);
+    let digits: String = unsigned.chars().filter(|&c| c != '_').collect();
+    let (body, radix) = if let Some(rest) = digits.strip_prefix("0x") {
+        (rest.to_owned(), 16)
+    } else if let Some(rest) = digits.strip_prefix("0o") {
+        (rest.to_owned(), 8)
+    } else if let Some(rest) = digits.strip_prefix("0b") {
+        (rest.to_owned(), 2)
+    } else if digits.starts_with('0') && digits.len() > 1 && dots == 0 {
+        (digits.clone(), 8)
+    } else if dots == 1 {
+        let signed = if negative {
+            format!("-{digits}")
+        } else {
+            digits
+        };
+        return parse_go_float(&signed).map(GoNumber::Float);
+    } else {
+        (digits, 10)
+    };
+    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    if negative {
+        let signed = format!("-{body}");
+        i64::from_str_radix(&signed, radix).ok().map(GoNumber::Int)
+    } else {
+        u64::from_str_radix(&body, radix).ok().map(GoNumber::Uint)
+    }
+}
+
+/// Go's `strconv.ParseFloat` for the decimal forms that can reach it here
+/// (digits with one `.`, optional exponent).
+fn parse_go_float(s: &str) -> Option<f64> {
+    let ok = s
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'));
+    if !ok {
+        return None;
+    }
+    let f: f64 = s.parse().ok()?;
+    f.is_finite().then_some(f)
+}
+
+/// Formats a float as Go's `fmt.Sprint(float64)` (`%v`): the shortest
+/// round-tripping digits, in exponent form (`1e+06`, two-digit exponent at
+/// least) when the decimal exponent is below -4 or at least 6, else plain.
+pub(crate) fn format_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".to_owned();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
+    }
+    // `{:e}` gives the shortest round-trip digits: `d[.ddd]e[-]x`.
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|&c| c != '.').collect();
+    if !(-4..6).contains(&exp) {
+        let (first, rest) = digits.split_at(1.min(digits.len()));
+        let frac = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
+        let exp_sign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{first}{frac}e{exp_sign}{:02}", exp.unsigned_abs());
+    }
+    let n = i32::try_from(digits.len()).unwrap_or(i32::MAX);
+    let point = exp + 1; // digits before the decimal point
+    let body = if point <= 0 {
+        format!(
+            "0.{}{digits}",
+            "0".repeat(usize::try_from(-point).unwrap_or(0))
+        )
+    } else if point >= n {
+        format!(
+            "{digits}{}",
+            "0".repeat(usize::try_from(point - n).unwrap_or(0))
+        )
+    } else {
+        let split = usize::try_from(point).unwrap_or(0);
+        let (int, frac) = digits.split_at(split.min(digits.len()));
+        format!("{int}.{frac}")
+    };
+    format!("{sign}{body}")
+}
+
+const NANOSECOND: u64 = 1;
+const MICROSECOND: u64 = 1_000 * NANOSECOND;
+const MILLISECOND: u64 = 1_000 * MICROSECOND;
+const SECOND: u64 = 1_000 * MILLISECOND;
+const MINUTE: u64 = 60 * SECOND;
+const HOUR: u64 = 60 * MINUTE;
+const LIMIT: u64 = 1 << 63;
+
+fn unit_nanos(unit: &str) -> Option<u64> {
+    Some(match unit {
+        "ns" => NANOSECOND,
+        "us" | "\u{b5}s" | "\u{3bc}s" => MICROSECOND,
+        "ms" => MILLISECOND,
+        "s" => SECOND,
+        "m" => MINUTE,
+        "h" => HOUR,
+        _ => return None,
+    })
+}
+
+/// Parses a duration as Go's `time.ParseDuration`: an optionally signed
+/// sequence of decimal numbers, each with optional fraction and a unit
+/// (`ns`, `us`/`µs`, `ms`, `s`, `m`, `h`), e.g. `1h30m` or `1.5s`; the bare
+/// `0` is allowed. Returns nanoseconds, or the reference's message.
+pub(crate) fn parse_duration(orig: &str) -> Result<i64, String> {
+    let invalid = || format!("time: invalid duration {orig:?}");
+    let mut s = orig;
+    let mut negative = false;
+    if let Some(rest) = s.strip_prefix('-') {
+        negative = true;
+        s = rest;
+    } else if let Some(rest) = s.strip_prefix('+') {
+        s = rest;
+    }
+    if s == "0" {
+        return Ok(0);
+    }
+    if s.is_empty() {
+        return Err(invalid());
+    }
+    let mut total: u64 = 0;
+    while !s.is_empty() {
+        let first = s.as_bytes().first().copied().unwrap_or(b'x');
+        if !(first == b'.' || first.is_ascii_digit()) {
+            return Err(invalid());
+        }
+        // Integer part: overflow is an error.
+        let int_len = s.bytes().take_while(u8::is_ascii_digit).count();
+        let (int_digits, rest) = s.split_at(int_len);
+        let mut whole: u64 = 0;
+        for b in int_digits.bytes() {
+            if whole > LIMIT / 10 {
+                return Err(invalid());
+            }
+            whole = whole * 10 + u64::from(b - b'0');
+            if whole > LIMIT {
+                return Err(invalid());
+            }
+        }
+        s = rest;
+        // Fraction: digits past what fits are ignored.
+        let mut frac: u64 = 0;
+        let mut scale: f64 = 1.0;
+        let mut has_frac = false;
+        if let Some(rest) = s.strip_prefix('.') {
+            let frac_len = rest.bytes().take_while(u8::is_ascii_digit).count();
+            let (frac_digits, rest) = rest.split_at(frac_len);
+            has_frac = frac_len > 0;
+            let mut overflow = false;
+            for b in frac_digits.bytes() {
+                if overflow {
+                    continue;
+                }
+                if frac > (LIMIT - 1) / 10 {
+                    overflow = true;
+                    continue;
+                }
+                let next = frac * 10 + u64::from(b - b'0');
+                if next > LIMIT {
+                    overflow = true;
+                    continue;
+                }
+                frac = next;
+                scale *= 10.0;
+            }
+            s = rest;
+        }
+        if int_len == 0 && !has_frac {
+            return Err(invalid());
+        }
+        let unit_len = s
+            .bytes()
+            .take_while(|&b| b != b'.' && !b.is_ascii_digit())
+            .count();
+        if unit_len == 0 {
+            return Err(format!("time: missing unit in duration {orig:?}"));
+        }
+        let (unit, rest) = s.split_at(unit_len);
+        s = rest;
+        let Some(unit_ns) = unit_nanos(unit) else {
+            return Err(format!("time: unknown unit {unit:?} in duration {orig:?}"));
+        };
+        if whole > LIMIT / unit_ns {
+            return Err(invalid());
+        }
+        let mut value = whole * unit_ns;
+        if frac > 0 {
+            // Same float arithmetic as the reference, truncated toward zero.
+            #[allow(
+                clippy::cast_precision_loss,
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss
+            )]
+            let extra = (frac as f64 * (unit_ns as f64 / scale)) as u64;
+            value = value.checked_add(extra).ok_or_else(invalid)?;
+            if value > LIMIT {
+                return Err(invalid());
+            }
+        }
+        total = total.checked_add(value).ok_or_else(invalid)?;
+        if total > LIMIT {
+            return Err(invalid());
+        }
+    }
+    if negative {
+        // total <= 2^63, so the negation fits.
+        return Ok(0i64.wrapping_sub_unsigned(total));
+    }
+    i64::try_from(total).map_err(|_| invalid())
+}
+
+/// Formats nanoseconds as Go's `time.Duration.String()`: `72h3m0.5s`,
+/// `1.5ms`, `0s`. Units above seconds are always written down to seconds
+/// (`24h0m0s`); below a second the largest fitting unit is used.
+pub(crate) fn format_duration(nanos: i64) -> String {
+    if nanos == 0 {
+        return "0s".to_owned();
+    }
+    let sign = if nanos < 0 { "-" } else { "" };
+    let mut u = nanos.unsigned_abs();
+    if u < SECOND {
+        let (unit, prec) = if u < MICROSECOND {
+            ("ns", 0)
+        } else if u < MILLISECOND {
+            ("\u{b5}s", 3)
+        } else {
+            ("ms", 6)
+        };
+        let (frac, whole) = fraction(u, prec);
+        return format!("{sign}{whole}{frac}{unit}");
+    }
+    let (frac, secs) = fraction(u, 9);
+    u = secs;
+    let mut out = format!("{}{frac}s", u % 60);
+    u /= 60;
+    if u > 0 {
+        out = format!("{}m{out}", u % 60);
+        u /= 60;
+        if u > 0 {
+            out = format!("{u}h{out}");
+        }
+    }
+    format!("{sign}{out}")
+}
+
+/// Splits off the low `prec` decimal digits of `v` as a fraction string
+/// (`.5`, trailing zeros trimmed, empty when zero) and returns the rest.
+fn fraction(v: u64, prec: u32) -> (String, u64) {
+    if prec == 0 {
+        return (String::new(), v);
+    }
+    let div = 10u64.pow(prec);
+    let low = v % div;
+    if low == 0 {
+        return (String::new(), v / div);
+    }
+    let digits = format!("{low:0width$}", width = prec as usize);
+    (format!(".{}", digits.trim_end_matches('0')), v / div)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lower_matches_go_simple_mapping() {
+        assert_eq!(lower("Tool.READ"), "tool.read");
+        assert_eq!(lower("\u{130}STANBUL"), "istanbul");
+        assert_eq!(lower("ΟΔΟΣ"), "οδοσ");
+        assert_eq!(lower("straße"), "straße");
+    }
+
+    #[test]
+    fn clean_path_matches_go() {
+        for (input, want) in [
+            ("", "."),
+            (".", "."),
+            ("/", "/"),
+            ("//a//b/", "/a/b"),
+            ("a/./b", "a/b"),
+            ("a/../..", ".."),
+            ("../../a", "../../a"),
+            ("/../a", "/a"),
+            ("/a/b/../../..", "/"),
+            ("a/b/../c/.", "a/c"),
+            ("./", "."),
+        ] {
+            assert_eq!(clean_path(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn env_assignment_detection() {
+        assert!(is_env_assignment("TOKEN=abc"));
+        assert!(is_env_assignment("_X1=/tmp"));
+        assert!(!is_env_assignment("/tmp/x=y"));
+        assert!(!is_env_assignment("1A=b"));
+        assert!(!is_env_assignment("NAME"));
+    }
+
+    #[test]
+    fn plain_scalars_read_as_the_reference_reads_them() {
+        for (input, want) in [
+            ("123", "123"),
+            ("+12", "12"),
+            ("-5", "-5"),
+            ("0x1F", "31"),
+            ("017", "15"),
+            ("0o17", "15"),
+            ("0b101", "5"),
+            ("1_000", "1000"),
+            ("1.50", "1.5"),
+            ("1e3", "1e3"),
+            ("1.0e3", "1000"),
+            ("0.00001", "1e-05"),
+            ("True", "true"),
+            ("FALSE", "false"),
+            (".inf", "+Inf"),
+            ("08", "08"),
+            ("99999999999999999999", "99999999999999999999"),
+        ] {
+            assert_eq!(plain_scalar_as_string(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn float_format_matches_go_percent_v() {
+        for (f, want) in [
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (1.0, "1"),
+            (0.5, "0.5"),
+            (100000.0, "100000"),
+            (1e6, "1e+06"),
+            (123456789.0, "1.23456789e+08"),
+            (1e21, "1e+21"),
+            (1e20, "1e+20"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (-1.25e-7, "-1.25e-07"),
+            (1e100, "1e+100"),
+        ] {
+            assert_eq!(format_float(f), want, "{f}");
+        }
+    }
+
+    #[test]
+    fn durations_parse_like_go() {
+        assert_eq!(parse_duration("24h"), Ok(24 * 3_600_000_000_000));
+        assert_eq!(parse_duration("1h30m"), Ok(5_400_000_000_000));
+        assert_eq!(parse_duration("1.5s"), Ok(1_500_000_000));
+        assert_eq!(parse_duration(".5ms"), Ok(500_000));
+        assert_eq!(parse_duration("1µs"), Ok(1_000));
+        assert_eq!(parse_duration("0"), Ok(0));
+        assert_eq!(parse_duration("-2m"), Ok(-120_000_000_000));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("1d").is_err());
+        assert!(parse_duration(".s").is_err());
+        assert!(parse_duration("9999999999h").is_err());
+        assert_eq!(
+            parse_duration("1d").unwrap_err(),
+            "time: unknown unit \"d\" in duration \"1d\""
+        );
+    }
+
+    #[test]
+    fn durations_format_like_go() {
+        for (nanos, want) in [
+            (0, "0s"),
+            (1, "1ns"),
+            (1_500, "1.5µs"),
+            (500_000_000, "500ms"),
+            (1_500_000_000, "1.5s"),
+            (60_000_000_000, "1m0s"),
+            (3_600_000_000_000, "1h0m0s"),
+            (86_400_000_000_000, "24h0m0s"),
+            (5_400_500_000_000, "1h30m0.5s"),
+            (-2_000_000_000, "-2s"),
+            (i64::MAX, "2562047h47m16.854775807s"),
+        ] {
+            assert_eq!(format_duration(nanos), want, "{nanos}");
+        }
+    }
+}
