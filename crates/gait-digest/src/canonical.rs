@@ -19,7 +19,9 @@
 //! numbers outside the f64 range, trailing data and nesting deeper than
 //! [`MAX_DEPTH`].
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::Serialize;
@@ -69,10 +71,27 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
 }
 
 fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>) {
-    let mut members: Vec<(&String, &Value)> = map.iter().collect();
-    members.sort_by(|a, b| utf16_cmp(a.0, b.0));
+    // serde_json's map iterates in UTF-8 byte order, which is UTF-16 order
+    // unless two names first differ at a U+E000..=U+FFFF character versus a
+    // supplementary one. A sequence is sorted when each adjacent pair is,
+    // so check that (no allocation) and sort only when it is not.
+    let keys = map.keys();
+    let in_order = keys
+        .clone()
+        .zip(keys.skip(1))
+        .all(|(a, b)| utf16_cmp(a, b) == Ordering::Less);
+    if in_order {
+        write_members(out, map.iter());
+    } else {
+        let mut members: Vec<(&String, &Value)> = map.iter().collect();
+        members.sort_by(|a, b| utf16_cmp(a.0, b.0));
+        write_members(out, members.into_iter());
+    }
+}
+
+fn write_members<'v>(out: &mut Vec<u8>, members: impl Iterator<Item = (&'v String, &'v Value)>) {
     out.push(b'{');
-    for (i, (key, value)) in members.into_iter().enumerate() {
+    for (i, (key, value)) in members.enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -90,40 +109,64 @@ fn write_number(out: &mut Vec<u8>, n: &Number) {
     write_es_number(out, f);
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any of the eight bytes packed in `w` must be escaped in a JSON
+/// string: below 0x20, `"` or `\`. (The classic "has zero byte" and "has
+/// byte less than n" word tricks: exact as a yes/no answer.)
+fn word_needs_escape(w: u64) -> bool {
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
+    let quote = has_zero(w ^ (ONES * u64::from(b'"')));
+    let backslash = has_zero(w ^ (ONES * u64::from(b'\\')));
+    (below_space | quote | backslash) != 0
+}
+
 /// Writes `s` as a canonical JSON string literal.
 pub fn write_string(out: &mut Vec<u8>, s: &str) {
     out.reserve(s.len() + 2);
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: Option<&[u8]> = match b {
-            b'"' => Some(b"\\\""),
-            b'\\' => Some(b"\\\\"),
-            0x08 => Some(b"\\b"),
-            0x0c => Some(b"\\f"),
-            b'\n' => Some(b"\\n"),
-            b'\r' => Some(b"\\r"),
-            b'\t' => Some(b"\\t"),
-            0x00..=0x1f => None,
-            _ => continue,
+    for (c, chunk) in bytes.chunks(8).enumerate() {
+        // Most strings (ids, digests, names) need no escaping at all: skip
+        // them eight bytes at a time.
+        let needs_escape = match <[u8; 8]>::try_from(chunk) {
+            Ok(word) => word_needs_escape(u64::from_le_bytes(word)),
+            Err(_) => chunk.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\'),
         };
-        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
-        match escape {
-            Some(e) => out.extend_from_slice(e),
-            None => out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                hex_digit(b >> 4),
-                hex_digit(b),
-            ]),
+        if !needs_escape {
+            continue;
         }
-        start = i + 1;
+        for (j, &b) in chunk.iter().enumerate() {
+            let i = c * 8 + j;
+            write_escaped_byte(out, bytes, &mut start, i, b);
+        }
     }
     out.extend_from_slice(bytes.get(start..).unwrap_or_default());
     out.push(b'"');
+}
+
+/// If byte `b` at index `i` of `bytes` needs escaping, flushes the pending
+/// unescaped run `bytes[*start..i]`, writes the escape and moves `*start`
+/// past `b`.
+#[inline(always)]
+fn write_escaped_byte(out: &mut Vec<u8>, bytes: &[u8], start: &mut usize, i: usize, b: u8) {
+    let escape: &[u8] = match b {
+        b'"' => b"\\\"",
+        b'\\' => b"\\\\",
+        0x08 => b"\\b",
+        0x0c => b"\\f",
+        b'\n' => b"\\n",
+        b'\r' => b"\\r",
+        b'\t' => b"\\t",
+        0x00..=0x1f => &[b'\\', b'u', b'0', b'0', hex_digit(b >> 4), hex_digit(b)],
+        _ => return,
+    };
+    out.extend_from_slice(bytes.get(*start..i).unwrap_or_default());
+    out.extend_from_slice(escape);
+    *start = i + 1;
 }
 
 /// Compares two strings as sequences of UTF-16 code units, the member order
@@ -144,7 +187,10 @@ pub fn utf16_cmp(a: &str, b: &str) -> Ordering {
     while s > 0 && ab.get(s).is_some_and(|&c| c & 0xC0 == 0x80) {
         s -= 1;
     }
-    let (la, lb) = (ab.get(s).copied().unwrap_or(0), bb.get(s).copied().unwrap_or(0));
+    let (la, lb) = (
+        ab.get(s).copied().unwrap_or(0),
+        bb.get(s).copied().unwrap_or(0),
+    );
     let upper_bmp = |c: u8| c == 0xEE || c == 0xEF;
     let astral = |c: u8| c >= 0xF0;
     if upper_bmp(la) && astral(lb) {
@@ -171,8 +217,18 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, Error> {
 
 /// Parses JSON text strictly (see [`parse_strict`]) and returns its
 /// canonical form.
+///
+/// The result equals `to_vec(&parse_strict(bytes)?)`, and the errors are
+/// the same, but no `serde_json::Value` is built: strings borrow from the
+/// input where they hold no escapes, and members are kept in a vector
+/// sorted once.
 pub fn from_slice(bytes: &[u8]) -> Result<Vec<u8>, Error> {
-    Ok(to_vec(&parse_strict(bytes)?))
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let node = NodeSeed.deserialize(&mut de).map_err(json_error)?;
+    de.end().map_err(json_error)?;
+    let mut out = Vec::with_capacity(bytes.len());
+    node.write(&mut out);
+    Ok(out)
 }
 
 /// Serializes `value` with serde, then canonicalizes it.
@@ -274,6 +330,186 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 }
 
+/// A parsed JSON value for [`from_slice`]: numbers already doubles, strings
+/// borrowed from the input where possible, object members sorted in UTF-16
+/// order.
+enum Node<'a> {
+    Null,
+    Bool(bool),
+    Number(f64),
+    String(Cow<'a, str>),
+    Array(Vec<Node<'a>>),
+    Object(Vec<(Cow<'a, str>, Node<'a>)>),
+}
+
+impl Node<'_> {
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Node::Null => out.extend_from_slice(b"null"),
+            Node::Bool(true) => out.extend_from_slice(b"true"),
+            Node::Bool(false) => out.extend_from_slice(b"false"),
+            Node::Number(f) => write_es_number(out, *f),
+            Node::String(s) => write_string(out, s),
+            Node::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    item.write(out);
+                }
+                out.push(b']');
+            }
+            Node::Object(members) => {
+                out.push(b'{');
+                for (i, (key, value)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_string(out, key);
+                    out.push(b':');
+                    value.write(out);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+}
+
+/// Objects up to this many members look for duplicate names by a linear
+/// scan; larger ones switch to a hash set.
+const LINEAR_SCAN_MEMBERS: usize = 32;
+
+struct NodeSeed;
+
+impl<'de> DeserializeSeed<'de> for NodeSeed {
+    type Value = Node<'de>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Node<'de>, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Node<'de>, E> {
+        Ok(Node::Bool(v))
+    }
+    // Integers become doubles exactly as `Number::as_f64` converts them
+    // (round to nearest, ties to even), so both paths print the same.
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "RFC 8785: every number is a double"
+    )]
+    fn visit_i64<E>(self, v: i64) -> Result<Node<'de>, E> {
+        Ok(Node::Number(v as f64))
+    }
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "RFC 8785: every number is a double"
+    )]
+    fn visit_u64<E>(self, v: u64) -> Result<Node<'de>, E> {
+        Ok(Node::Number(v as f64))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node<'de>, E> {
+        if v.is_finite() {
+            Ok(Node::Number(v))
+        } else {
+            Err(E::custom("number out of range"))
+        }
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Owned(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Node<'de>, E> {
+        Ok(Node::Null)
+    }
+    fn visit_none<E>(self) -> Result<Node<'de>, E> {
+        Ok(Node::Null)
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Node<'de>, D::Error> {
+        NodeSeed.deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        while let Some(item) = seq.next_element_seed(NodeSeed)? {
+            items.push(item);
+        }
+        Ok(Node::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Node<'de>, A::Error> {
+        let mut members: Vec<(Cow<'de, str>, Node<'de>)> = Vec::new();
+        let mut seen: Option<HashSet<Cow<'de, str>>> = None;
+        while let Some(key) = access.next_key_seed(KeySeed)? {
+            // Checked as soon as the name is read, so the error position is
+            // the one `parse_strict` reports.
+            let duplicate = match &mut seen {
+                Some(set) => !set.insert(key.clone()),
+                None => {
+                    let duplicate = members.iter().any(|(k, _)| *k == key);
+                    if !duplicate && members.len() >= LINEAR_SCAN_MEMBERS {
+                        let mut set: HashSet<Cow<'de, str>> =
+                            members.iter().map(|(k, _)| k.clone()).collect();
+                        set.insert(key.clone());
+                        seen = Some(set);
+                    }
+                    duplicate
+                }
+            };
+            if duplicate {
+                return Err(de::Error::custom(format_args!(
+                    "{DUPLICATE_MARKER}{key}{DUPLICATE_MARKER}"
+                )));
+            }
+            let value = access.next_value_seed(NodeSeed)?;
+            members.push((key, value));
+        }
+        // Names are distinct, so an unstable sort is deterministic.
+        members.sort_unstable_by(|a, b| utf16_cmp(&a.0, &b.0));
+        Ok(Node::Object(members))
+    }
+}
+
+/// A member name, borrowed from the input when it holds no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object member name")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,6 +543,81 @@ mod tests {
     }
 
     #[test]
+    fn duplicates_in_large_objects() {
+        // Past the linear-scan limit, duplicates are found through a set;
+        // errors match the `parse_strict` path, position included.
+        for n in [
+            LINEAR_SCAN_MEMBERS - 1,
+            LINEAR_SCAN_MEMBERS,
+            LINEAR_SCAN_MEMBERS + 1,
+            100,
+        ] {
+            let members: Vec<String> = (0..n).map(|i| format!("\"k{i}\":{i}")).collect();
+            let ok = format!("{{{}}}", members.join(","));
+            assert_eq!(
+                from_slice(ok.as_bytes()).unwrap(),
+                to_vec(&parse_strict(ok.as_bytes()).unwrap())
+            );
+            for dup in [0, n / 2, n - 1] {
+                let bad = format!("{{{},\n\"k{dup}\":true}}", members.join(","));
+                let err = from_slice(bad.as_bytes()).unwrap_err();
+                assert_eq!(err, parse_strict(bad.as_bytes()).unwrap_err());
+                assert!(
+                    matches!(&err, Error::DuplicateKey { key, line: 2, .. } if *key == format!("k{dup}")),
+                    "{err:?}"
+                );
+            }
+        }
+        // Escaped and unescaped spellings of one name are duplicates.
+        assert!(matches!(
+            from_slice(br#"{"a\u00e9":1,"a\u00E9":2}"#),
+            Err(Error::DuplicateKey { .. })
+        ));
+        assert!(matches!(
+            from_slice("{\"\u{e9}\":1,\"\\u00e9\":2}".as_bytes()),
+            Err(Error::DuplicateKey { .. })
+        ));
+    }
+
+    #[test]
+    fn word_test_is_exact() {
+        let needs = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+        let fillers = [
+            b'x', 0x00, 0x1f, 0x20, 0x21, 0x22, 0x5b, 0x5c, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff,
+        ];
+        for filler in fillers {
+            for b in 0..=255u8 {
+                for pos in 0..8 {
+                    let mut word = [filler; 8];
+                    word[pos] = b;
+                    let expected = word.iter().any(|&c| needs(c));
+                    assert_eq!(
+                        word_needs_escape(u64::from_le_bytes(word)),
+                        expected,
+                        "{word:02x?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn long_strings_escape_in_every_word_position() {
+        for len in 0..40 {
+            for at in 0..len {
+                for special in ['"', '\\', '\n', '\u{1}', '\u{1f}', '\u{7f}', ' ', '\u{e9}'] {
+                    let s: String = (0..len)
+                        .map(|i| if i == at { special } else { 'x' })
+                        .collect();
+                    let value = Value::String(s.clone());
+                    let expected = serde_json_canonicalizer::to_vec(&value).unwrap();
+                    assert_eq!(to_vec(&value), expected, "{s:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn escapes_like_jcs() {
         assert_eq!(
             canon(r#""\u0000\u001f\b\f\n\r\t\"\\\/\u007f\u00e9""#),
@@ -316,7 +627,10 @@ mod tests {
 
     #[test]
     fn numbers_go_through_f64() {
-        assert_eq!(canon("[-0, 1.0, 1e2, 9007199254740993, 1e21, 0.0000015]"), "[0,1,100,9007199254740992,1e+21,0.0000015]");
+        assert_eq!(
+            canon("[-0, 1.0, 1e2, 9007199254740993, 1e21, 0.0000015]"),
+            "[0,1,100,9007199254740992,1e+21,0.0000015]"
+        );
         assert_eq!(canon("18446744073709551615"), "18446744073709552000");
         assert_eq!(canon("-9223372036854775808"), "-9223372036854776000");
     }
@@ -333,7 +647,11 @@ mod tests {
             b"\"\xff\"",
             b"{\"a\" 1}",
         ] {
-            assert!(from_slice(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                from_slice(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

@@ -103,6 +103,19 @@ impl GoEmpty for serde_json::Value {
     }
 }
 
+/// Deserializes a value, treating JSON `null` as the type's default, as
+/// Go's `encoding/json` leaves a field at its zero value on `null`.
+///
+/// Use as `#[serde(default, deserialize_with = "gait_digest::null_as_default")]`.
+pub fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    let value: Option<T> = serde::Deserialize::deserialize(deserializer)?;
+    Ok(value.unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,17 +133,4 @@ mod tests {
         assert!(!is_go_empty(&Some(0u8)));
         assert!(!is_go_empty(&serde_json::json!({})));
     }
-}
-
-/// Deserializes a value, treating JSON `null` as the type's default, as
-/// Go's `encoding/json` leaves a field at its zero value on `null`.
-///
-/// Use as `#[serde(default, deserialize_with = "gait_digest::null_as_default")]`.
-pub fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Default + serde::Deserialize<'de>,
-{
-    let value: Option<T> = serde::Deserialize::deserialize(deserializer)?;
-    Ok(value.unwrap_or_default())
 }
