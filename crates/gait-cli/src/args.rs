@@ -8,7 +8,9 @@ use clap::{Args, Parser, Subcommand};
     name = "gait",
     about = "Policy gate and evidence layer for AI agents' tool calls",
     disable_version_flag = true,
-    disable_help_subcommand = true
+    disable_help_subcommand = true,
+    // Go's `flag` package lets a repeated flag override the earlier value.
+    args_override_self = true
 )]
 pub struct Cli {
     /// The command to run.
@@ -27,6 +29,192 @@ pub enum Command {
     /// Verify signed gate traces.
     #[command(subcommand)]
     Trace(TraceCommand),
+    /// Mint a signed approval token bound to an intent and a policy.
+    Approve(ApproveArgs),
+    /// Mint and verify signed delegation tokens.
+    #[command(subcommand)]
+    Delegate(DelegateCommand),
+    /// Create and validate gate policies.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Evaluate tool calls against a policy.
+    #[command(subcommand)]
+    Gate(crate::cmd::gate::GateCommand),
+}
+
+/// Signing key flags shared by minting commands.
+#[derive(Debug, Args, Clone)]
+pub struct SignKeyArgs {
+    /// Signing key mode: dev (an ephemeral key) or prod (an explicit key).
+    #[arg(long, default_value = "dev", value_name = "MODE")]
+    pub key_mode: String,
+    /// Path to a base64 private signing key (prod mode).
+    #[arg(long, value_name = "PATH")]
+    pub private_key: Option<String>,
+    /// Environment variable holding a base64 private signing key (prod mode).
+    #[arg(long, value_name = "VAR")]
+    pub private_key_env: Option<String>,
+}
+
+/// `gait approve`
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// SHA-256 hex digest of the normalized intent being approved.
+    #[arg(long, value_name = "SHA256")]
+    pub intent_digest: Option<String>,
+    /// SHA-256 hex digest of the policy the approval is bound to.
+    #[arg(long, value_name = "SHA256")]
+    pub policy_digest: Option<String>,
+    /// Digest binding the approval to the intent's delegation, if delegated.
+    #[arg(long, value_name = "SHA256")]
+    pub delegation_binding_digest: Option<String>,
+    /// How long the token is valid, as a Go duration (30m, 1h, 1h30m).
+    #[arg(long, allow_hyphen_values = true, value_name = "DURATION")]
+    pub ttl: Option<String>,
+    /// Comma-separated scopes, such as tool:tool.write,phase:apply.
+    #[arg(long, value_name = "CSV")]
+    pub scope: Option<String>,
+    /// Who approves.
+    #[arg(long, value_name = "IDENTITY")]
+    pub approver: Option<String>,
+    /// Why (free text, for example a change ticket).
+    #[arg(long, value_name = "CODE")]
+    pub reason_code: Option<String>,
+    /// Largest number of targets the approval covers (0: no bound).
+    #[arg(
+        long,
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        value_name = "N"
+    )]
+    pub max_targets: i64,
+    /// Largest number of operations the approval covers (0: no bound).
+    #[arg(
+        long,
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        value_name = "N"
+    )]
+    pub max_ops: i64,
+    /// Token file to write (default approval_<token_id>.json).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<String>,
+    /// Signing key.
+    #[command(flatten)]
+    pub keys: SignKeyArgs,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gait delegate …`
+#[derive(Debug, Subcommand)]
+pub enum DelegateCommand {
+    /// Mint a signed delegation token.
+    Mint(DelegateMintArgs),
+    /// Verify a delegation token's signature, expiry and expectations.
+    Verify(DelegateVerifyArgs),
+}
+
+/// `gait delegate mint`
+#[derive(Debug, Args)]
+pub struct DelegateMintArgs {
+    /// Who delegates.
+    #[arg(long, value_name = "IDENTITY")]
+    pub delegator: Option<String>,
+    /// Who receives the delegated authority.
+    #[arg(long, value_name = "IDENTITY")]
+    pub delegate: Option<String>,
+    /// Comma-separated delegated scopes.
+    #[arg(long, value_name = "CSV")]
+    pub scope: Option<String>,
+    /// A scope class that also counts as a scope.
+    #[arg(long, value_name = "CLASS")]
+    pub scope_class: Option<String>,
+    /// How long the token is valid, as a Go duration (30m, 1h, 1h30m).
+    #[arg(long, allow_hyphen_values = true, value_name = "DURATION")]
+    pub ttl: Option<String>,
+    /// Bind the delegation to this intent digest.
+    #[arg(long, value_name = "SHA256")]
+    pub intent_digest: Option<String>,
+    /// Bind the delegation to this policy digest.
+    #[arg(long, value_name = "SHA256")]
+    pub policy_digest: Option<String>,
+    /// Token file to write (default delegation_<token_id>.json).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<String>,
+    /// Signing key.
+    #[command(flatten)]
+    pub keys: SignKeyArgs,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gait delegate verify`
+#[derive(Debug, Args)]
+pub struct DelegateVerifyArgs {
+    /// The delegation token file.
+    #[arg(long, value_name = "PATH")]
+    pub token: Option<String>,
+    /// Expected delegator.
+    #[arg(long, value_name = "IDENTITY")]
+    pub delegator: Option<String>,
+    /// Expected delegate.
+    #[arg(long, value_name = "IDENTITY")]
+    pub delegate: Option<String>,
+    /// Comma-separated scopes of which the token must cover at least one.
+    #[arg(long, value_name = "CSV")]
+    pub scope: Option<String>,
+    /// Expected intent digest (checked when the token carries one).
+    #[arg(long, value_name = "SHA256")]
+    pub intent_digest: Option<String>,
+    /// Expected policy digest (checked when the token carries one).
+    #[arg(long, value_name = "SHA256")]
+    pub policy_digest: Option<String>,
+    /// Key sources.
+    #[command(flatten)]
+    pub keys: VerifyKeyArgs,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gait policy …`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Write a starter policy (baseline-lowrisk, baseline-mediumrisk, baseline-highrisk).
+    Init(PolicyInitArgs),
+    /// Load a policy strictly and report its digest.
+    Validate(PolicyValidateArgs),
+}
+
+/// `gait policy init`
+#[derive(Debug, Args)]
+pub struct PolicyInitArgs {
+    /// The template: baseline-lowrisk, baseline-mediumrisk or baseline-highrisk (aliases: low, medium, high).
+    #[arg(value_name = "TEMPLATE")]
+    pub template: Vec<String>,
+    /// The policy file to write.
+    #[arg(long, default_value = "gait.policy.yaml", value_name = "PATH")]
+    pub out: String,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gait policy validate`
+#[derive(Debug, Args)]
+pub struct PolicyValidateArgs {
+    /// The policy file.
+    #[arg(value_name = "POLICY")]
+    pub policy: Vec<String>,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Key source flags shared by verifying commands.
@@ -190,13 +378,44 @@ fn long_flag_names() -> Vec<String> {
 pub fn explain_text(path: &[&str]) -> &'static str {
     match path {
         ["version"] => "Prints the version of this gait binary.",
-        ["keys"] => "Creates, rotates and checks the local Ed25519 keys that sign traces, tokens and artifacts.",
-        ["keys", "init"] => "Generates an Ed25519 key pair and writes it as base64 key files (mode 0600).",
-        ["keys", "rotate"] => "Generates a new key pair under a timestamped prefix and keeps the old keys.",
+        ["keys"] => {
+            "Creates, rotates and checks the local Ed25519 keys that sign traces, tokens and artifacts."
+        }
+        ["keys", "init"] => {
+            "Generates an Ed25519 key pair and writes it as base64 key files (mode 0600)."
+        }
+        ["keys", "rotate"] => {
+            "Generates a new key pair under a timestamped prefix and keeps the old keys."
+        }
         ["trace"] => "Verifies the signatures of gate trace records offline.",
-        ["trace", "verify"] => "Checks a gate trace record's Ed25519 signature with a public key and reports the result.",
-        ["keys", "verify"] => "Checks that the configured key sources decode and that the public key belongs to the private key.",
-        _ => "Gait is an offline-first policy gate and evidence layer for AI agents' tool calls: signed traces, verifiable run artifacts, and CI regressions.",
+        ["trace", "verify"] => {
+            "Checks a gate trace record's Ed25519 signature with a public key and reports the result."
+        }
+        ["keys", "verify"] => {
+            "Checks that the configured key sources decode and that the public key belongs to the private key."
+        }
+        ["approve", ..] => {
+            "Signs an approval token that lets one exact tool call (intent digest and policy digest) pass a require_approval verdict, limited by scope and lifetime."
+        }
+        ["delegate"] => {
+            "Signs and checks delegation tokens: a delegator hands a delegate authority over a scope, optionally bound to an intent and a policy."
+        }
+        ["delegate", "mint", ..] => {
+            "Signs a delegation token from a delegator to a delegate for the given scopes and lifetime."
+        }
+        ["delegate", "verify", ..] => {
+            "Checks a delegation token's signature and expiry, and any expected delegator, delegate, scope and digests; exit 2 names the failing check."
+        }
+        ["policy"] => "Creates and checks gate policies offline, before they enforce anything.",
+        ["policy", "init", ..] => {
+            "Writes a starter policy (low, medium or high risk) to edit and validate."
+        }
+        ["policy", "validate", ..] => {
+            "Loads one policy with strict YAML rules and prints its digest, default verdict and rule count."
+        }
+        _ => {
+            "Gait is an offline-first policy gate and evidence layer for AI agents' tool calls: signed traces, verifiable run artifacts, and CI regressions."
+        }
     }
 }
 
@@ -214,8 +433,26 @@ mod tests {
     fn go_single_dash_flags() {
         let v = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
         assert_eq!(
-            normalize_go_flags(v(&["keys", "init", "-json", "-out-dir=x", "-h", "-unknown", "--", "-json"])),
-            v(&["keys", "init", "--json", "--out-dir=x", "-h", "-unknown", "--", "-json"])
+            normalize_go_flags(v(&[
+                "keys",
+                "init",
+                "-json",
+                "-out-dir=x",
+                "-h",
+                "-unknown",
+                "--",
+                "-json"
+            ])),
+            v(&[
+                "keys",
+                "init",
+                "--json",
+                "--out-dir=x",
+                "-h",
+                "-unknown",
+                "--",
+                "-json"
+            ])
         );
     }
 }

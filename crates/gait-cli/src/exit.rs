@@ -54,10 +54,9 @@ impl Exit {
             Exit::PolicyBlocked => "policy_blocked",
             Exit::ApprovalRequired => "approval_required",
             Exit::MissingDependency => "dependency_missing",
-            Exit::Ok
-            | Exit::Internal
-            | Exit::RegressFailed
-            | Exit::UnsafeOperation => "internal_failure",
+            Exit::Ok | Exit::Internal | Exit::RegressFailed | Exit::UnsafeOperation => {
+                "internal_failure"
+            }
         }
     }
 

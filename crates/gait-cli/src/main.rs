@@ -38,7 +38,10 @@ fn run(argv: &[String]) -> Exit {
         }
         _ => {}
     }
-    if rest.iter().any(|a| a.trim() == "--explain" || a.trim() == "-explain") {
+    if rest
+        .iter()
+        .any(|a| a.trim() == "--explain" || a.trim() == "-explain")
+    {
         let path: Vec<&str> = rest
             .iter()
             .map(|a| a.trim())
@@ -66,11 +69,17 @@ fn run(argv: &[String]) -> Exit {
         Command::Version(a) => cmd::version::run(&out, a.json),
         Command::Keys(k) => cmd::keys::run(&out, k),
         Command::Trace(t) => cmd::trace::run(&out, t),
+        Command::Approve(a) => cmd::approve::run(&out, a),
+        Command::Delegate(d) => cmd::delegate::run(&out, d),
+        Command::Policy(p) => cmd::policy::run(&out, p),
+        Command::Gate(g) => cmd::gate::run(&out, g),
     }
 }
 
 /// The commands this build implements.
-const KNOWN_COMMANDS: &[&str] = &["version", "keys", "trace"];
+const KNOWN_COMMANDS: &[&str] = &[
+    "version", "keys", "trace", "approve", "delegate", "policy", "gate",
+];
 
 fn render_help() -> String {
     use clap::CommandFactory as _;

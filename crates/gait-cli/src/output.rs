@@ -15,7 +15,11 @@ pub fn correlation_id(args: &[String]) -> String {
     if args.is_empty() {
         return "0".repeat(24);
     }
-    let joined = args.iter().map(|a| a.trim()).collect::<Vec<_>>().join("\u{1f}");
+    let joined = args
+        .iter()
+        .map(|a| a.trim())
+        .collect::<Vec<_>>()
+        .join("\u{1f}");
     gait_digest::short_id(joined.as_bytes())
 }
 
@@ -33,6 +37,11 @@ impl Out {
         }
     }
 
+    /// This invocation's correlation id.
+    pub fn correlation(&self) -> &str {
+        &self.correlation_id
+    }
+
     /// Prints `value` (an object) as one line of JSON with sorted keys,
     /// adding `correlation_id`, and, when `error` is set, the error envelope
     /// (`error_code`, `error_category`, `retryable`, `hint`) for `exit`.
@@ -42,7 +51,10 @@ impl Out {
             .and_then(Value::as_str)
             .is_some_and(|s| !s.trim().is_empty());
         if !has_cid {
-            value.insert("correlation_id".into(), Value::String(self.correlation_id.clone()));
+            value.insert(
+                "correlation_id".into(),
+                Value::String(self.correlation_id.clone()),
+            );
         }
         let has_error = value
             .get("error")

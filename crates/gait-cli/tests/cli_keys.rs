@@ -1,7 +1,12 @@
 //! `gait version` and `gait keys` run as real processes in temporary
 //! directories.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failure should panic")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failure should panic"
+)]
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -53,11 +58,23 @@ fn init_then_verify() {
     // Keys are sorted in the output line.
     let raw = String::from_utf8(out.stdout).unwrap();
     let pos = |k: &str| raw.find(&format!("\"{k}\"")).unwrap();
-    assert!(pos("correlation_id") < pos("key_id") && pos("key_id") < pos("ok") && pos("ok") < pos("prefix"));
+    assert!(
+        pos("correlation_id") < pos("key_id")
+            && pos("key_id") < pos("ok")
+            && pos("ok") < pos("prefix")
+    );
 
     let out = gait(
         dir.path(),
-        &["keys", "verify", "--private-key", "k/gait_private.key", "--public-key", "k/gait_public.key", "--json"],
+        &[
+            "keys",
+            "verify",
+            "--private-key",
+            "k/gait_private.key",
+            "--public-key",
+            "k/gait_public.key",
+            "--json",
+        ],
     );
     assert_eq!(code(&out), 0);
     let v = json(&out);
@@ -66,7 +83,16 @@ fn init_then_verify() {
     assert_eq!(v["private_key_source"], "path:k/gait_private.key");
     assert_eq!(v["public_key_source"], "path:k/gait_public.key");
 
-    let out = gait(dir.path(), &["keys", "verify", "--private-key", "k/gait_private.key", "--json"]);
+    let out = gait(
+        dir.path(),
+        &[
+            "keys",
+            "verify",
+            "--private-key",
+            "k/gait_private.key",
+            "--json",
+        ],
+    );
     assert_eq!(code(&out), 0);
     assert_eq!(json(&out)["public_key_source"], "derived");
 
@@ -74,10 +100,18 @@ fn init_then_verify() {
     {
         use std::os::unix::fs::PermissionsExt as _;
         for f in ["k/gait_private.key", "k/gait_public.key"] {
-            let mode = std::fs::metadata(dir.path().join(f)).unwrap().permissions().mode() & 0o777;
+            let mode = std::fs::metadata(dir.path().join(f))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
             assert_eq!(mode, 0o600, "{f}");
         }
-        let mode = std::fs::metadata(dir.path().join("k")).unwrap().permissions().mode() & 0o777;
+        let mode = std::fs::metadata(dir.path().join("k"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o750);
     }
 }
@@ -85,11 +119,31 @@ fn init_then_verify() {
 #[test]
 fn mismatched_pair_exits_6_with_envelope() {
     let dir = tempfile::tempdir().unwrap();
-    assert_eq!(code(&gait(dir.path(), &["keys", "init", "--out-dir", "a", "--json"])), 0);
-    assert_eq!(code(&gait(dir.path(), &["keys", "init", "--out-dir", "b", "--json"])), 0);
+    assert_eq!(
+        code(&gait(
+            dir.path(),
+            &["keys", "init", "--out-dir", "a", "--json"]
+        )),
+        0
+    );
+    assert_eq!(
+        code(&gait(
+            dir.path(),
+            &["keys", "init", "--out-dir", "b", "--json"]
+        )),
+        0
+    );
     let out = gait(
         dir.path(),
-        &["keys", "verify", "--private-key", "a/gait_private.key", "--public-key", "b/gait_public.key", "--json"],
+        &[
+            "keys",
+            "verify",
+            "--private-key",
+            "a/gait_private.key",
+            "--public-key",
+            "b/gait_public.key",
+            "--json",
+        ],
     );
     assert_eq!(code(&out), 6);
     let v = json(&out);
@@ -101,20 +155,37 @@ fn mismatched_pair_exits_6_with_envelope() {
 #[test]
 fn init_refuses_to_overwrite_without_force() {
     let dir = tempfile::tempdir().unwrap();
-    let first = json(&gait(dir.path(), &["keys", "init", "--out-dir", "k", "--json"]));
+    let first = json(&gait(
+        dir.path(),
+        &["keys", "init", "--out-dir", "k", "--json"],
+    ));
     let before = std::fs::read(dir.path().join("k/gait_private.key")).unwrap();
 
     let out = gait(dir.path(), &["keys", "init", "--out-dir", "k", "--json"]);
     assert_eq!(code(&out), 6);
     let v = json(&out);
     assert_envelope(&v, "invalid_input");
-    assert!(v["error"].as_str().unwrap().contains("already exists (use --force)"));
-    assert_eq!(std::fs::read(dir.path().join("k/gait_private.key")).unwrap(), before);
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("already exists (use --force)")
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("k/gait_private.key")).unwrap(),
+        before
+    );
 
-    let out = gait(dir.path(), &["keys", "init", "--out-dir", "k", "--force", "--json"]);
+    let out = gait(
+        dir.path(),
+        &["keys", "init", "--out-dir", "k", "--force", "--json"],
+    );
     assert_eq!(code(&out), 0);
     assert_ne!(json(&out)["key_id"], first["key_id"]);
-    assert_ne!(std::fs::read(dir.path().join("k/gait_private.key")).unwrap(), before);
+    assert_ne!(
+        std::fs::read(dir.path().join("k/gait_private.key")).unwrap(),
+        before
+    );
     // Only the two key files: no temporary leftovers.
     assert_eq!(std::fs::read_dir(dir.path().join("k")).unwrap().count(), 2);
 }
@@ -122,22 +193,45 @@ fn init_refuses_to_overwrite_without_force() {
 #[test]
 fn rotate_keeps_old_keys() {
     let dir = tempfile::tempdir().unwrap();
-    assert_eq!(code(&gait(dir.path(), &["keys", "init", "--out-dir", "k", "--json"])), 0);
+    assert_eq!(
+        code(&gait(
+            dir.path(),
+            &["keys", "init", "--out-dir", "k", "--json"]
+        )),
+        0
+    );
     let out = gait(dir.path(), &["keys", "rotate", "--out-dir", "k", "--json"]);
     assert_eq!(code(&out), 0);
     let v = json(&out);
     let prefix = v["prefix"].as_str().unwrap();
-    assert!(prefix.starts_with("gait_") && prefix.ends_with('Z') && prefix.len() == "gait_20260101T000000Z".len(), "{prefix}");
+    assert!(
+        prefix.starts_with("gait_")
+            && prefix.ends_with('Z')
+            && prefix.len() == "gait_20260101T000000Z".len(),
+        "{prefix}"
+    );
     assert_eq!(std::fs::read_dir(dir.path().join("k")).unwrap().count(), 4);
 }
 
 #[test]
 fn env_key_sources() {
     let dir = tempfile::tempdir().unwrap();
-    assert_eq!(code(&gait(dir.path(), &["keys", "init", "--out-dir", "k", "--json"])), 0);
+    assert_eq!(
+        code(&gait(
+            dir.path(),
+            &["keys", "init", "--out-dir", "k", "--json"]
+        )),
+        0
+    );
     let private = std::fs::read_to_string(dir.path().join("k/gait_private.key")).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_gait"))
-        .args(["keys", "verify", "--private-key-env", "GAIT_TEST_KEY", "--json"])
+        .args([
+            "keys",
+            "verify",
+            "--private-key-env",
+            "GAIT_TEST_KEY",
+            "--json",
+        ])
         .current_dir(dir.path())
         .env("GAIT_TEST_KEY", private)
         .output()
@@ -145,16 +239,41 @@ fn env_key_sources() {
     assert_eq!(code(&out), 0);
     assert_eq!(json(&out)["private_key_source"], "env:GAIT_TEST_KEY");
 
-    let out = gait(dir.path(), &["keys", "verify", "--private-key-env", "GAIT_TEST_KEY", "--json"]);
+    let out = gait(
+        dir.path(),
+        &[
+            "keys",
+            "verify",
+            "--private-key-env",
+            "GAIT_TEST_KEY",
+            "--json",
+        ],
+    );
     assert_eq!(code(&out), 6);
-    assert_eq!(json(&out)["error"], "private key env not set: GAIT_TEST_KEY");
+    assert_eq!(
+        json(&out)["error"],
+        "private key env not set: GAIT_TEST_KEY"
+    );
 
     let out = gait(
         dir.path(),
-        &["keys", "verify", "--private-key", "k/gait_private.key", "--private-key-env", "X", "--json"],
+        &[
+            "keys",
+            "verify",
+            "--private-key",
+            "k/gait_private.key",
+            "--private-key-env",
+            "X",
+            "--json",
+        ],
     );
     assert_eq!(code(&out), 6);
-    assert!(json(&out)["error"].as_str().unwrap().contains("set either path or env"));
+    assert!(
+        json(&out)["error"]
+            .as_str()
+            .unwrap()
+            .contains("set either path or env")
+    );
 }
 
 #[test]
@@ -191,8 +310,16 @@ fn version_help_explain() {
     assert_eq!(v["ok"], true);
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
     let out = gait(dir.path(), &[]);
-    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), format!("gait {}", env!("CARGO_PKG_VERSION")));
-    for args in [&["--help"][..], &["keys", "init", "--help"], &["keys", "--explain"], &["keys", "init", "--out-dir", "x", "--explain"]] {
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        format!("gait {}", env!("CARGO_PKG_VERSION"))
+    );
+    for args in [
+        &["--help"][..],
+        &["keys", "init", "--help"],
+        &["keys", "--explain"],
+        &["keys", "init", "--out-dir", "x", "--explain"],
+    ] {
         let out = gait(dir.path(), args);
         assert_eq!(code(&out), 0, "{args:?}");
         assert!(!out.stdout.is_empty());
@@ -214,7 +341,14 @@ fn private_key_never_printed() {
     let out = gait(dir.path(), &["keys", "init", "--out-dir", "k"]);
     assert_eq!(code(&out), 0);
     let private = std::fs::read_to_string(dir.path().join("k/gait_private.key")).unwrap();
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!all.contains(private.trim()));
-    assert!(!all.contains(&private.trim()[..43]), "not even the seed half");
+    assert!(
+        !all.contains(&private.trim()[..43]),
+        "not even the seed half"
+    );
 }

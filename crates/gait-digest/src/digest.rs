@@ -71,7 +71,10 @@ impl Sha256Digest {
         }
         let mut out = [0u8; 32];
         for (o, pair) in out.iter_mut().zip(t.chunks_exact(2)) {
-            match (pair.first().and_then(|&c| hex_val(c)), pair.get(1).and_then(|&c| hex_val(c))) {
+            match (
+                pair.first().and_then(|&c| hex_val(c)),
+                pair.get(1).and_then(|&c| hex_val(c)),
+            ) {
                 (Some(h), Some(l)) => *o = (h << 4) | l,
                 _ => return Err(Error::InvalidDigest(excerpt(text))),
             }

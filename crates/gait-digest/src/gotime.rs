@@ -128,6 +128,14 @@ impl GoTime {
         })
     }
 
+    /// Formats as Go's `time.RFC3339` layout: like [`GoTime::format`] but
+    /// with the fraction of a second dropped (truncated, not rounded), as
+    /// the reference prints expiry times in command output
+    /// (`2036-11-22T17:18:34Z`).
+    pub fn format_rfc3339(&self) -> String {
+        Self { nanos: 0, ..*self }.format()
+    }
+
     /// Formats as Go's RFC3339Nano.
     pub fn format(&self) -> String {
         let local = self.unix_secs.saturating_add(i64::from(self.offset_secs));
@@ -339,14 +347,35 @@ mod tests {
     fn go_rfc3339nano_forms() {
         assert_eq!(rt("2026-02-05T00:00:00Z"), "2026-02-05T00:00:00Z");
         assert_eq!(rt("2026-02-05T00:00:00.500Z"), "2026-02-05T00:00:00.5Z");
-        assert_eq!(rt("2026-02-24T12:42:58.228785000Z"), "2026-02-24T12:42:58.228785Z");
+        assert_eq!(
+            rt("2026-02-24T12:42:58.228785000Z"),
+            "2026-02-24T12:42:58.228785Z"
+        );
         assert_eq!(rt("2026-02-05T00:00:00.000Z"), "2026-02-05T00:00:00Z");
         assert_eq!(rt("2026-02-05T02:00:00+02:00"), "2026-02-05T02:00:00+02:00");
         assert_eq!(rt("2026-02-05T00:00:00+00:00"), "2026-02-05T00:00:00Z");
         assert_eq!(rt("2026-02-05T00:00:00-00:00"), "2026-02-05T00:00:00Z");
-        assert_eq!(rt("2026-02-05T00:00:00.1234567891234Z"), "2026-02-05T00:00:00.123456789Z");
+        assert_eq!(
+            rt("2026-02-05T00:00:00.1234567891234Z"),
+            "2026-02-05T00:00:00.123456789Z"
+        );
         assert_eq!(rt("0001-01-01T00:00:00Z"), "0001-01-01T00:00:00Z");
         assert_eq!(rt("2024-02-29T23:59:59-05:30"), "2024-02-29T23:59:59-05:30");
+    }
+
+    #[test]
+    fn rfc3339_seconds_layout() {
+        let f = |s: &str| GoTime::parse(s).unwrap().format_rfc3339();
+        assert_eq!(f("2036-11-22T17:18:34.843495838Z"), "2036-11-22T17:18:34Z");
+        assert_eq!(
+            f("2026-02-05T02:00:00.999+02:00"),
+            "2026-02-05T02:00:00+02:00"
+        );
+        assert_eq!(f("2026-02-05T00:00:00Z"), "2026-02-05T00:00:00Z");
+        assert_eq!(
+            GoTime::from_unix(-1, 500_000_000).format_rfc3339(),
+            "1969-12-31T23:59:59Z"
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! * [`blake3`] and [`Blake3Hasher`]: a fast content digest for internal
 //!   use; no interchange format uses it.
 //! * [`GoTime`]: timestamps formatted as Go's `time.RFC3339Nano`.
+//! * [`go_duration`]: durations parsed and formatted as Go's `time`
+//!   package does (`1h30m`, `1.5s`).
 //! * [`is_go_empty`]: Go `omitempty` rules for serde.
 //! * [`clean_path`]: Go's lexical `filepath.Clean`.
 //! * [`go_json`]: JSON text as the reference's CLI prints it (sorted keys,
@@ -43,6 +45,7 @@
 pub mod canonical;
 mod digest;
 mod error;
+pub mod go_duration;
 pub mod go_json;
 mod gotime;
 mod number;
@@ -50,8 +53,8 @@ mod omit;
 mod path;
 
 pub use digest::{
-    Blake3Digest, Blake3Hasher, Sha256Digest, Sha256Hasher, blake3, digest_json,
-    digest_serialize, hex, sha256, short_id,
+    Blake3Digest, Blake3Hasher, Sha256Digest, Sha256Hasher, blake3, digest_json, digest_serialize,
+    hex, sha256, short_id,
 };
 pub use error::Error;
 pub use gotime::GoTime;

@@ -17,7 +17,10 @@ pub fn write_es_number(out: &mut Vec<u8>, f: f64) {
     }
     // Small integers are by far the most common numbers in Gait documents.
     if f.fract() == 0.0 && f.abs() < 1e15 {
-        #[expect(clippy::cast_possible_truncation, reason = "|f| < 1e15 is exact in i64")]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "|f| < 1e15 is exact in i64"
+        )]
         let i = f as i64;
         // Writing into a Vec cannot fail.
         let _ = write!(out, "{i}");

@@ -5,6 +5,11 @@
 //! facade follow. Until evaluation exists nothing here can produce a
 //! verdict, so nothing can mistake this crate for a working gate.
 
+pub mod cel;
+pub mod eval;
+pub mod gate;
 pub mod intent;
 pub mod policy;
+pub mod ratelimit;
+pub mod templates;
 pub mod token;

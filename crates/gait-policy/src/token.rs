@@ -1004,18 +1004,25 @@ pub fn evaluate_approvals(
                 &b.scope,
             ))
     });
+    // As in the reference, the insufficient-chain and distinct-approver
+    // checks are independent: both reasons can appear.
     let approved = if tokens.is_empty() {
         reasons.insert("approval_token_missing".into());
         false
-    } else if valid < required {
-        reasons.insert("approval_chain_insufficient".into());
-        false
-    } else if distinct_approvers && required > 1 && approvers.len() < required {
-        reasons.insert("approval_distinct_approvers_required".into());
-        false
     } else {
-        reasons.insert("approval_granted".into());
-        true
+        let mut ok = true;
+        if valid < required {
+            reasons.insert("approval_chain_insufficient".into());
+            ok = false;
+        }
+        if distinct_approvers && required > 1 && approvers.len() < required {
+            reasons.insert("approval_distinct_approvers_required".into());
+            ok = false;
+        }
+        if ok {
+            reasons.insert("approval_granted".into());
+        }
+        ok
     };
     ApprovalOutcome {
         required,
@@ -1305,6 +1312,14 @@ mod tests {
         );
         let out = evaluate_approvals(std::slice::from_ref(&t), Some(&vk), &check(), 2, false);
         assert_eq!(out.reason_codes, vec!["approval_chain_insufficient"]);
+        let out = evaluate_approvals(std::slice::from_ref(&t), Some(&vk), &check(), 2, true);
+        assert_eq!(
+            out.reason_codes,
+            vec![
+                "approval_chain_insufficient",
+                "approval_distinct_approvers_required"
+            ]
+        );
     }
 
     #[test]

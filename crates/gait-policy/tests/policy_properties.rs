@@ -194,7 +194,8 @@ fn rule_spec() -> impl Strategy<Value = RuleSpec> {
             prop::option::of(any::<bool>()),
             prop::option::of(0i64..5),
             prop::option::of((1i64..50, prop::sample::select(&["minute", "hour"][..]))),
-            prop::option::of("[a-z]{1,6} > [0-9]{1,3}"),
+            // Valid CEL over `intent` (conditions are compiled at load).
+            prop::option::of("intent\\.args\\['[a-z]{1,6}'\\] > [0-9]{1,3}"),
         ),
     )
         .prop_map(

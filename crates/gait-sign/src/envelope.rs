@@ -47,9 +47,14 @@ impl SignatureEnvelope {
 
 /// Splits a document into its signable part (the document minus `field`)
 /// and the envelope stored in `field`.
-pub fn split_embedded(document: &Value, field: &str) -> Result<(Value, SignatureEnvelope), VerifyFailure> {
+pub fn split_embedded(
+    document: &Value,
+    field: &str,
+) -> Result<(Value, SignatureEnvelope), VerifyFailure> {
     let Value::Object(map) = document else {
-        return Err(VerifyFailure::MalformedEnvelope("document is not a JSON object".to_owned()));
+        return Err(VerifyFailure::MalformedEnvelope(
+            "document is not a JSON object".to_owned(),
+        ));
     };
     let envelope = match map.get(field) {
         None | Some(Value::Null) => return Err(VerifyFailure::MissingSignature),

@@ -86,7 +86,12 @@ fn sync_parent(path: &Path) {
 /// Without `overwrite`, an existing `path` is an error and is left
 /// untouched (the move is a hard link, which cannot replace a file, so the
 /// check has no race).
-pub fn write_file_atomic(path: &Path, bytes: &[u8], mode: u32, overwrite: bool) -> Result<(), Error> {
+pub fn write_file_atomic(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    overwrite: bool,
+) -> Result<(), Error> {
     let werr = |reason: String| Error::Write {
         path: path.to_path_buf(),
         reason,
@@ -111,10 +116,12 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8], mode: u32, overwrite: bool) 
         } else {
             match fs::hard_link(&tmp, path) {
                 Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::AlreadyExists {
-                    what: "file",
-                    path: path.to_path_buf(),
-                }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    Err(Error::AlreadyExists {
+                        what: "file",
+                        path: path.to_path_buf(),
+                    })
+                }
                 Err(e) => Err(werr(e.to_string())),
             }
         }
@@ -182,17 +189,26 @@ pub fn write_key_pair<R: Role>(
     let mut private = Zeroizing::new(Vec::with_capacity(89));
     private.extend_from_slice(key.to_private_text().as_bytes());
     private.push(b'\n');
-    write_file_atomic(&files.private_key_path, &private, PRIVATE_FILE_MODE, overwrite).map_err(
-        |e| match e {
-            Error::AlreadyExists { path, .. } => Error::AlreadyExists {
-                what: "private key",
-                path,
-            },
-            other => other,
+    write_file_atomic(
+        &files.private_key_path,
+        &private,
+        PRIVATE_FILE_MODE,
+        overwrite,
+    )
+    .map_err(|e| match e {
+        Error::AlreadyExists { path, .. } => Error::AlreadyExists {
+            what: "private key",
+            path,
         },
-    )?;
+        other => other,
+    })?;
     let public = format!("{}\n", key.verifying_key().to_public_text());
-    if let Err(e) = write_file_atomic(&files.public_key_path, public.as_bytes(), PRIVATE_FILE_MODE, overwrite) {
+    if let Err(e) = write_file_atomic(
+        &files.public_key_path,
+        public.as_bytes(),
+        PRIVATE_FILE_MODE,
+        overwrite,
+    ) {
         if !overwrite {
             // Do not leave half a pair behind.
             let _ = fs::remove_file(&files.private_key_path);

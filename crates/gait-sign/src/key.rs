@@ -352,7 +352,8 @@ mod tests {
         let k = SigningKey::<Trace>::generate().unwrap();
         let text = k.to_private_text();
         assert_eq!(text.len(), 88);
-        let back = SigningKey::<Trace>::from_private_text(&format!("  {}\r\n", *text), "t").unwrap();
+        let back =
+            SigningKey::<Trace>::from_private_text(&format!("  {}\r\n", *text), "t").unwrap();
         assert_eq!(back.key_id(), k.key_id());
         let public = k.verifying_key().to_public_text();
         let vk = VerifyingKey::<Trace>::from_public_text(&public, "t").unwrap();
@@ -362,14 +363,28 @@ mod tests {
     #[test]
     fn rejects_wrong_lengths_and_mismatched_halves() {
         let k = SigningKey::<Trace>::from_seed(&[7; 32]);
-        let err = SigningKey::<Trace>::from_private_text(&STANDARD.encode([1u8; 32]), "x").unwrap_err();
-        assert!(err.to_string().contains("invalid private key length: 32"), "{err}");
-        let err = VerifyingKey::<Trace>::from_public_text(&STANDARD.encode([1u8; 64]), "x").unwrap_err();
-        assert!(err.to_string().contains("invalid public key length: 64"), "{err}");
+        let err =
+            SigningKey::<Trace>::from_private_text(&STANDARD.encode([1u8; 32]), "x").unwrap_err();
+        assert!(
+            err.to_string().contains("invalid private key length: 32"),
+            "{err}"
+        );
+        let err =
+            VerifyingKey::<Trace>::from_public_text(&STANDARD.encode([1u8; 64]), "x").unwrap_err();
+        assert!(
+            err.to_string().contains("invalid public key length: 64"),
+            "{err}"
+        );
         let mut pair = Zeroizing::new([0u8; 64]);
         pair[..32].copy_from_slice(&[7; 32]);
-        pair[32..].copy_from_slice(SigningKey::<Trace>::from_seed(&[8; 32]).verifying_key().as_bytes());
-        assert!(SigningKey::<Trace>::from_private_text(&STANDARD.encode(pair.as_slice()), "x").is_err());
+        pair[32..].copy_from_slice(
+            SigningKey::<Trace>::from_seed(&[8; 32])
+                .verifying_key()
+                .as_bytes(),
+        );
+        assert!(
+            SigningKey::<Trace>::from_private_text(&STANDARD.encode(pair.as_slice()), "x").is_err()
+        );
         assert!(SigningKey::<Trace>::from_private_text("not base64!", "x").is_err());
         drop(k);
     }
@@ -392,24 +407,42 @@ mod tests {
 
         let mut e = env.clone();
         e.signed_digest.clear();
-        assert_eq!(vk.verify_value(&doc, &e), Err(VerifyFailure::MissingSignedDigest));
+        assert_eq!(
+            vk.verify_value(&doc, &e),
+            Err(VerifyFailure::MissingSignedDigest)
+        );
         assert_eq!(
             vk.verify_value(&serde_json::json!({"a": 2}), &env),
             Err(VerifyFailure::SignedDigestMismatch)
         );
         let mut e = env.clone();
         e.alg = "rsa".into();
-        assert_eq!(vk.verify_value(&doc, &e).unwrap_err().to_string(), "unsupported alg: rsa");
+        assert_eq!(
+            vk.verify_value(&doc, &e).unwrap_err().to_string(),
+            "unsupported alg: rsa"
+        );
         let other = SigningKey::<Trace>::from_seed(&[4; 32]);
-        assert_eq!(other.verifying_key().verify_value(&doc, &env), Err(VerifyFailure::KeyIdMismatch));
+        assert_eq!(
+            other.verifying_key().verify_value(&doc, &env),
+            Err(VerifyFailure::KeyIdMismatch)
+        );
         let mut e = env.clone();
         e.key_id.clear();
-        assert_eq!(other.verifying_key().verify_value(&doc, &e), Err(VerifyFailure::BadSignature));
+        assert_eq!(
+            other.verifying_key().verify_value(&doc, &e),
+            Err(VerifyFailure::BadSignature)
+        );
         let mut e = env.clone();
         e.sig = STANDARD.encode([0u8; 63]);
-        assert_eq!(vk.verify_value(&doc, &e), Err(VerifyFailure::InvalidSignatureLength(63)));
+        assert_eq!(
+            vk.verify_value(&doc, &e),
+            Err(VerifyFailure::InvalidSignatureLength(63))
+        );
         let mut e = env;
         e.sig = "***".into();
-        assert!(matches!(vk.verify_value(&doc, &e), Err(VerifyFailure::DecodeSig(_))));
+        assert!(matches!(
+            vk.verify_value(&doc, &e),
+            Err(VerifyFailure::DecodeSig(_))
+        ));
     }
 }

@@ -1,7 +1,12 @@
 //! Properties of signing: sign → verify round trips, and any single-byte
 //! change to the document or the signature is detected.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failure should panic")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failure should panic"
+)]
 
 use base64::Engine as _;
 use gait_sign::{SigningKey, Trace};

@@ -39,11 +39,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod build;
 mod record;
 mod verify;
 
+pub use build::{
+    TraceOptions, approval_audit_record, build_trace, delegation_audit_record, recompute_ids,
+};
 pub use record::{
     DelegationRef, StepVerdict, TRACE_SCHEMA_ID, TRACE_SCHEMA_VERSION, TraceRecord, event_id,
     trace_id, write_trace,
 };
-pub use verify::{SignatureStatus, TraceError, TraceReport, verify_trace_bytes, MAX_TRACE_BYTES};
+pub use verify::{MAX_TRACE_BYTES, SignatureStatus, TraceError, TraceReport, verify_trace_bytes};

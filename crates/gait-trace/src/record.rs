@@ -55,7 +55,14 @@ pub struct StepVerdict {
 
 impl StepVerdict {
     /// A step verdict.
-    pub fn new(index: i64, tool_name: &str, verdict: &str, reason_codes: Vec<String>, violations: Vec<String>, matched_rule: &str) -> Self {
+    pub fn new(
+        index: i64,
+        tool_name: &str,
+        verdict: &str,
+        reason_codes: Vec<String>,
+        violations: Vec<String>,
+        matched_rule: &str,
+    ) -> Self {
         Self {
             index,
             tool_name: tool_name.to_owned(),
@@ -99,7 +106,10 @@ pub struct DelegationRef {
 /// already in their canonical projection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
-#[allow(missing_docs, reason = "field names are the schema's; see the schema documentation")]
+#[allow(
+    missing_docs,
+    reason = "field names are the schema's; see the schema documentation"
+)]
 pub struct TraceRecord {
     #[serde(default)]
     pub schema_id: String,
@@ -240,7 +250,13 @@ pub struct TraceRecord {
 impl TraceRecord {
     /// A record with the required fields; `trace_id` is derived, times are
     /// zero (the caller sets `created_at` and `observed_at`).
-    pub fn new(tool_name: &str, args_digest: &str, intent_digest: &str, policy_digest: &str, verdict: &str) -> Self {
+    pub fn new(
+        tool_name: &str,
+        args_digest: &str,
+        intent_digest: &str,
+        policy_digest: &str,
+        verdict: &str,
+    ) -> Self {
         Self {
             schema_id: TRACE_SCHEMA_ID.to_owned(),
             schema_version: TRACE_SCHEMA_VERSION.to_owned(),
@@ -292,6 +308,11 @@ pub fn write_trace(path: &Path, record: &TraceRecord) -> Result<(), TraceError> 
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         gait_sign::create_private_dir(parent).map_err(|e| TraceError::Write(e.to_string()))?;
     }
-    gait_sign::write_file_atomic(path, &record.to_pretty_json(), gait_sign::PRIVATE_FILE_MODE, true)
-        .map_err(|e| TraceError::Write(e.to_string()))
+    gait_sign::write_file_atomic(
+        path,
+        &record.to_pretty_json(),
+        gait_sign::PRIVATE_FILE_MODE,
+        true,
+    )
+    .map_err(|e| TraceError::Write(e.to_string()))
 }

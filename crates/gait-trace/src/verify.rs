@@ -65,11 +65,17 @@ pub struct TraceReport {
 /// `trace_id`/`verdict` are not strings is an error (bad input). A record
 /// that parses but whose signature is missing or does not verify is a
 /// report with [`SignatureStatus::Failed`].
-pub fn verify_trace_bytes(bytes: &[u8], key: &VerifyingKey<Trace>) -> Result<TraceReport, TraceError> {
+pub fn verify_trace_bytes(
+    bytes: &[u8],
+    key: &VerifyingKey<Trace>,
+) -> Result<TraceReport, TraceError> {
     if bytes.len() > MAX_TRACE_BYTES {
-        return Err(TraceError::Parse(format!("larger than {MAX_TRACE_BYTES} bytes")));
+        return Err(TraceError::Parse(format!(
+            "larger than {MAX_TRACE_BYTES} bytes"
+        )));
     }
-    let doc = gait_digest::canonical::parse_strict(bytes).map_err(|e| TraceError::Parse(e.to_string()))?;
+    let doc = gait_digest::canonical::parse_strict(bytes)
+        .map_err(|e| TraceError::Parse(e.to_string()))?;
     let Some(obj) = doc.as_object() else {
         return Err(TraceError::Parse("not a JSON object".into()));
     };
@@ -90,7 +96,9 @@ pub fn verify_trace_bytes(bytes: &[u8], key: &VerifyingKey<Trace>) -> Result<Tra
         error: Some(error),
     };
     let envelope = match obj.get("signature") {
-        None | Some(serde_json::Value::Null) => return Ok(failed("trace signature missing".into())),
+        None | Some(serde_json::Value::Null) => {
+            return Ok(failed("trace signature missing".into()));
+        }
         Some(v) => match SignatureEnvelope::from_value(v) {
             Ok(e) => e,
             Err(e) => return Err(TraceError::Parse(format!("signature: {e}"))),

@@ -72,7 +72,12 @@ fn create_pair(out_dir: &str, prefix: &str, force: bool) -> Result<PairCreated, 
     })
 }
 
-fn report_pair(out: &Out, json: bool, what: &str, result: Result<PairCreated, (String, Exit)>) -> Exit {
+fn report_pair(
+    out: &Out,
+    json: bool,
+    what: &str,
+    result: Result<PairCreated, (String, Exit)>,
+) -> Exit {
     match (result, json) {
         (Ok(p), true) => {
             let mut m = Map::new();
@@ -126,10 +131,18 @@ fn verify(out: &Out, a: &KeysVerifyArgs) -> Exit {
 
 fn verify_inner(a: &KeysVerifyArgs) -> Result<(String, String, String), (String, Exit)> {
     let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
-    let private = KeySource::from_flags("private key", a.private_key.as_deref(), a.private_key_env.as_deref())
-        .map_err(err)?;
-    let public = KeySource::from_flags("public key", a.public_key.as_deref(), a.public_key_env.as_deref())
-        .map_err(err)?;
+    let private = KeySource::from_flags(
+        "private key",
+        a.private_key.as_deref(),
+        a.private_key_env.as_deref(),
+    )
+    .map_err(err)?;
+    let public = KeySource::from_flags(
+        "public key",
+        a.public_key.as_deref(),
+        a.public_key_env.as_deref(),
+    )
+    .map_err(err)?;
     let Some(private) = private else {
         return Err((
             "private key source is required (--private-key or --private-key-env)".into(),

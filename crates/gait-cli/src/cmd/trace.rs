@@ -42,7 +42,11 @@ fn verify(out: &Out, a: &TraceVerifyArgs) -> Exit {
         Err(e) => return fail(e.to_string(), Exit::InvalidInput),
     };
     let verified = report.status == SignatureStatus::Verified;
-    let exit = if verified { Exit::Ok } else { Exit::VerifyFailed };
+    let exit = if verified {
+        Exit::Ok
+    } else {
+        Exit::VerifyFailed
+    };
     if a.json {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(verified));

@@ -52,10 +52,10 @@
 
 mod decode;
 mod error;
-mod gostr;
+pub(crate) mod gostr;
 mod model;
 mod normalize;
-mod projection;
+pub(crate) mod projection;
 mod url;
 
 use gait_digest::{GoTime, Sha256Digest, digest_json};
@@ -284,6 +284,20 @@ impl Intent {
         out.strip_context_evidence();
         out.compute_digests();
         out
+    }
+
+    /// Whether the intent carries context-evidence claims that
+    /// [`Intent::prepared`] would strip. When it does not, the prepared
+    /// intent equals this one.
+    pub fn has_context_evidence_claims(&self) -> bool {
+        let ctx = &self.context;
+        ctx.context_set_digest.is_some()
+            || ctx.context_evidence_mode.is_some()
+            || !ctx.context_refs.is_empty()
+            || ctx
+                .auth_context
+                .as_ref()
+                .is_some_and(|a| a.contains_key(CONTEXT_AGE_SECONDS_KEY))
     }
 
     fn strip_context_evidence(&mut self) {

@@ -1,6 +1,7 @@
 //! Text rules the reference applies through Go's standard library, restated
-//! for byte-identical results: lowercasing, path cleaning, durations, and
-//! how an unquoted YAML number or boolean reads when a string is expected.
+//! for byte-identical results: lowercasing, path cleaning, durations (the
+//! shared implementation in `gait_digest::go_duration`), and how an unquoted
+//! YAML number or boolean reads when a string is expected.
 
 /// Lowercases as Go's `strings.ToLower`: per character, with Unicode's
 /// simple (one-to-one) mapping.
@@ -217,184 +218,19 @@ pub(crate) fn format_float(f: f64) -> String {
     format!("{sign}{body}")
 }
 
-const NANOSECOND: u64 = 1;
-const MICROSECOND: u64 = 1_000 * NANOSECOND;
-const MILLISECOND: u64 = 1_000 * MICROSECOND;
-const SECOND: u64 = 1_000 * MILLISECOND;
-const MINUTE: u64 = 60 * SECOND;
-const HOUR: u64 = 60 * MINUTE;
-const LIMIT: u64 = 1 << 63;
-
-fn unit_nanos(unit: &str) -> Option<u64> {
-    Some(match unit {
-        "ns" => NANOSECOND,
-        "us" | "\u{b5}s" | "\u{3bc}s" => MICROSECOND,
-        "ms" => MILLISECOND,
-        "s" => SECOND,
-        "m" => MINUTE,
-        "h" => HOUR,
-        _ => return None,
-    })
-}
-
-/// Parses a duration as Go's `time.ParseDuration`: an optionally signed
-/// sequence of decimal numbers, each with optional fraction and a unit
-/// (`ns`, `us`/`µs`, `ms`, `s`, `m`, `h`), e.g. `1h30m` or `1.5s`; the bare
-/// `0` is allowed. Returns nanoseconds, or the reference's message.
+/// Parses a duration as Go's `time.ParseDuration` (see
+/// [`gait_digest::go_duration::parse_go_duration`]). Returns nanoseconds,
+/// or the reference's message.
 pub(crate) fn parse_duration(orig: &str) -> Result<i64, String> {
-    let invalid = || format!("time: invalid duration {orig:?}");
-    let mut s = orig;
-    let mut negative = false;
-    if let Some(rest) = s.strip_prefix('-') {
-        negative = true;
-        s = rest;
-    } else if let Some(rest) = s.strip_prefix('+') {
-        s = rest;
-    }
-    if s == "0" {
-        return Ok(0);
-    }
-    if s.is_empty() {
-        return Err(invalid());
-    }
-    let mut total: u64 = 0;
-    while !s.is_empty() {
-        let first = s.as_bytes().first().copied().unwrap_or(b'x');
-        if !(first == b'.' || first.is_ascii_digit()) {
-            return Err(invalid());
-        }
-        // Integer part: overflow is an error.
-        let int_len = s.bytes().take_while(u8::is_ascii_digit).count();
-        let (int_digits, rest) = s.split_at(int_len);
-        let mut whole: u64 = 0;
-        for b in int_digits.bytes() {
-            if whole > LIMIT / 10 {
-                return Err(invalid());
-            }
-            whole = whole * 10 + u64::from(b - b'0');
-            if whole > LIMIT {
-                return Err(invalid());
-            }
-        }
-        s = rest;
-        // Fraction: digits past what fits are ignored.
-        let mut frac: u64 = 0;
-        let mut scale: f64 = 1.0;
-        let mut has_frac = false;
-        if let Some(rest) = s.strip_prefix('.') {
-            let frac_len = rest.bytes().take_while(u8::is_ascii_digit).count();
-            let (frac_digits, rest) = rest.split_at(frac_len);
-            has_frac = frac_len > 0;
-            let mut overflow = false;
-            for b in frac_digits.bytes() {
-                if overflow {
-                    continue;
-                }
-                if frac > (LIMIT - 1) / 10 {
-                    overflow = true;
-                    continue;
-                }
-                let next = frac * 10 + u64::from(b - b'0');
-                if next > LIMIT {
-                    overflow = true;
-                    continue;
-                }
-                frac = next;
-                scale *= 10.0;
-            }
-            s = rest;
-        }
-        if int_len == 0 && !has_frac {
-            return Err(invalid());
-        }
-        let unit_len = s
-            .bytes()
-            .take_while(|&b| b != b'.' && !b.is_ascii_digit())
-            .count();
-        if unit_len == 0 {
-            return Err(format!("time: missing unit in duration {orig:?}"));
-        }
-        let (unit, rest) = s.split_at(unit_len);
-        s = rest;
-        let Some(unit_ns) = unit_nanos(unit) else {
-            return Err(format!("time: unknown unit {unit:?} in duration {orig:?}"));
-        };
-        if whole > LIMIT / unit_ns {
-            return Err(invalid());
-        }
-        let mut value = whole * unit_ns;
-        if frac > 0 {
-            // Same float arithmetic as the reference, truncated toward zero.
-            #[allow(
-                clippy::cast_precision_loss,
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss
-            )]
-            let extra = (frac as f64 * (unit_ns as f64 / scale)) as u64;
-            value = value.checked_add(extra).ok_or_else(invalid)?;
-            if value > LIMIT {
-                return Err(invalid());
-            }
-        }
-        total = total.checked_add(value).ok_or_else(invalid)?;
-        if total > LIMIT {
-            return Err(invalid());
-        }
-    }
-    if negative {
-        // total <= 2^63, so the negation fits.
-        return Ok(0i64.wrapping_sub_unsigned(total));
-    }
-    i64::try_from(total).map_err(|_| invalid())
+    let nanos = gait_digest::go_duration::parse_go_duration(orig)?;
+    // Always within i64: Go durations are int64 nanoseconds.
+    i64::try_from(nanos).map_err(|_| format!("time: invalid duration {orig:?}"))
 }
 
-/// Formats nanoseconds as Go's `time.Duration.String()`: `72h3m0.5s`,
-/// `1.5ms`, `0s`. Units above seconds are always written down to seconds
-/// (`24h0m0s`); below a second the largest fitting unit is used.
+/// Formats nanoseconds as Go's `time.Duration.String()` (see
+/// [`gait_digest::go_duration::format_go_duration`]).
 pub(crate) fn format_duration(nanos: i64) -> String {
-    if nanos == 0 {
-        return "0s".to_owned();
-    }
-    let sign = if nanos < 0 { "-" } else { "" };
-    let mut u = nanos.unsigned_abs();
-    if u < SECOND {
-        let (unit, prec) = if u < MICROSECOND {
-            ("ns", 0)
-        } else if u < MILLISECOND {
-            ("\u{b5}s", 3)
-        } else {
-            ("ms", 6)
-        };
-        let (frac, whole) = fraction(u, prec);
-        return format!("{sign}{whole}{frac}{unit}");
-    }
-    let (frac, secs) = fraction(u, 9);
-    u = secs;
-    let mut out = format!("{}{frac}s", u % 60);
-    u /= 60;
-    if u > 0 {
-        out = format!("{}m{out}", u % 60);
-        u /= 60;
-        if u > 0 {
-            out = format!("{u}h{out}");
-        }
-    }
-    format!("{sign}{out}")
-}
-
-/// Splits off the low `prec` decimal digits of `v` as a fraction string
-/// (`.5`, trailing zeros trimmed, empty when zero) and returns the rest.
-fn fraction(v: u64, prec: u32) -> (String, u64) {
-    if prec == 0 {
-        return (String::new(), v);
-    }
-    let div = 10u64.pow(prec);
-    let low = v % div;
-    if low == 0 {
-        return (String::new(), v / div);
-    }
-    let digits = format!("{low:0width$}", width = prec as usize);
-    (format!(".{}", digits.trim_end_matches('0')), v / div)
+    gait_digest::go_duration::format_go_duration(i128::from(nanos))
 }
 
 #[cfg(test)]

@@ -31,12 +31,18 @@
 //! # `match.when`
 //!
 //! Beyond the reference, a rule's `match` may carry `when:`, a CEL
-//! expression string. It is parsed (trimmed; blank is an error) but not
-//! evaluated here. A rule with `when` adds `"When": <expr>` to its `Match`
-//! object in the digest input; a policy without any `when` therefore has
-//! exactly the reference's digest, while adding, changing or removing a
-//! condition changes the digest (so approvals bound to a digest are bound
-//! to the conditions too).
+//! expression over the variable `intent` (see [`crate::cel`]). It is
+//! trimmed (blank is an error) and compiled once, at load, into
+//! [`RuleMatch::condition`]; a syntax error, a variable other than
+//! `intent`, an undeclared function or an invalid literal `matches()`
+//! pattern fails the load with an [`PolicyError::Invalid`] naming
+//! `rules[i].match.when` and the rule. The evaluator evaluates it.
+//!
+//! A rule with `when` adds `"When": <expr>` to its `Match` object in the
+//! digest input; a policy without any `when` therefore has exactly the
+//! reference's digest, while adding, changing or removing a condition
+//! changes the digest (so approvals bound to a digest are bound to the
+//! conditions too).
 //!
 //! # Example
 //!

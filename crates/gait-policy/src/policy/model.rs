@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use gait_digest::Sha256Digest;
 
+use crate::cel::Condition;
+
 /// A gate verdict: a rule's effect and the policy's default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Verdict {
@@ -347,13 +349,22 @@ pub struct RuleMatch {
     pub delegation_scopes: Vec<String>,
     /// `max_delegation_depth`, when set (0 is a real limit).
     pub max_delegation_depth: Option<u64>,
-    /// `when`: a CEL condition, trimmed. **Beyond the reference**: it is
-    /// parsed and digested (as `Match.When`, only when present) but not
-    /// evaluated here.
+    /// `when`: a CEL condition's source, trimmed. **Beyond the reference**:
+    /// digested as `Match.When` only when present, and compiled at load
+    /// into [`RuleMatch::condition`].
     pub when: Option<String>,
+    /// `when`, compiled at load; `Some` exactly when `when` is.
+    pub(crate) condition: Option<Condition>,
 }
 
 impl RuleMatch {
+    /// The compiled `when` condition, if the rule has one. The evaluator
+    /// calls [`Condition::evaluate`] on it once the other selectors hold
+    /// (see [`crate::cel`] for what `Ok(false)` and `Err` mean there).
+    pub fn condition(&self) -> Option<&Condition> {
+        self.condition.as_ref()
+    }
+
     /// Whether any delegation selector is set (then an intent must carry a
     /// delegation for the rule to match).
     pub fn has_delegation_constraints(&self) -> bool {
@@ -496,4 +507,20 @@ pub struct EndpointConstraint {
     pub reason_code: String,
     /// `violation` (default `endpoint_constraint_violation`).
     pub violation: String,
+}
+
+#[cfg(test)]
+impl RateLimit {
+    /// A rate limit for unit tests elsewhere in the crate.
+    pub(crate) fn new_for_tests(
+        requests: u64,
+        window: RateLimitWindow,
+        scope: RateLimitScope,
+    ) -> Self {
+        Self {
+            requests,
+            window,
+            scope,
+        }
+    }
 }

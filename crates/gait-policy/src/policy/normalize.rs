@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use gait_digest::Sha256Digest;
 
+use crate::cel::Condition;
+
 use super::decode::{
     At, RawDataflow, RawEndpoint, RawFailClosed, RawFreezeWindow, RawMatch, RawMcpTrust, RawPolicy,
     RawRateLimit, RawRule, RawSandbox, RawScripts, Str, StrList, invalid,
@@ -597,18 +599,22 @@ fn selector(m: &RawMatch, base: &str, rule: &str, rule_pos: Pos) -> Result<RuleM
             )
         })?),
     };
-    let when = match &m.when.v {
-        None => None,
+    let (when, condition) = match &m.when.v {
+        None => (None, None),
         Some(text) => {
             let text = text.trim();
+            let when_error = |message: String| {
+                invalid(or(m.when.pos, or(m.pos, rule_pos)), &field("when"), message)
+            };
             if text.is_empty() {
-                return Err(invalid(
-                    or(m.when.pos, or(m.pos, rule_pos)),
-                    &field("when"),
-                    format!("match.when must be a non-empty CEL expression for {rule}"),
-                ));
+                return Err(when_error(format!(
+                    "match.when must be a non-empty CEL expression for {rule}"
+                )));
             }
-            Some(text.to_owned())
+            let condition = Condition::compile(text).map_err(|message| {
+                when_error(format!("invalid CEL condition for {rule}: {message}"))
+            })?;
+            (Some(text.to_owned()), Some(condition))
         }
     };
     Ok(RuleMatch {
@@ -643,6 +649,7 @@ fn selector(m: &RawMatch, base: &str, rule: &str, rule_pos: Pos) -> Result<RuleM
         delegation_scopes: lower_list(&m.delegation_scopes),
         max_delegation_depth,
         when,
+        condition,
     })
 }
 

@@ -441,6 +441,11 @@ fn when_is_parsed_and_digested_only_when_present() {
         Some("intent.args.size() > 2")
     );
     assert_eq!(
+        with.rules()[0].selector.condition().map(|c| c.source()),
+        Some("intent.args.size() > 2")
+    );
+    assert!(without.rules()[0].selector.condition().is_none());
+    assert_eq!(
         with.projection()["Rules"][0]["Match"]["When"],
         json!("intent.args.size() > 2")
     );
@@ -457,6 +462,18 @@ fn when_is_parsed_and_digested_only_when_present() {
         fail(&format!("{base}      when: [a]\n")),
         PolicyError::WrongType { .. }
     ));
+    // Compiled at load: syntax errors and unknown variables fail it.
+    let err = invalid_at(
+        &format!("{base}      when: \"intent.args.size() >\"\n"),
+        "rules[0].match.when",
+        "invalid CEL condition for r: syntax error",
+    );
+    assert_eq!(err.position(), Some((6, 13)));
+    invalid_at(
+        &format!("{base}      when: args.size() > 2\n"),
+        "rules[0].match.when",
+        "undeclared variable \"args\"",
+    );
 }
 
 // ---- strict YAML ---------------------------------------------------------------

@@ -1,0 +1,597 @@
+//! `gait gate eval`
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Args, Subcommand};
+use gait_digest::GoTime;
+use gait_policy::gate::{GateInputs, GateOutcome};
+use gait_policy::intent::Intent;
+use gait_policy::policy::{Policy, Verdict};
+use gait_policy::token::{ApprovalToken, DelegationToken, MAX_TOKEN_BYTES};
+use gait_sign::{Approval, Delegation, KeyConfig, KeyMode, KeySource, Role, Trace, VerifyingKey};
+use gait_trace::{TraceOptions, build_trace};
+use serde_json::{Map, Value, json};
+
+use crate::cmd::{read_input, sign_error_exit};
+use crate::exit::Exit;
+use crate::output::{Out, stderr_line, stdout_line};
+
+/// The largest intent file accepted.
+const MAX_INTENT_BYTES: u64 = 8 << 20;
+
+/// `gait gate …`
+#[derive(Debug, Subcommand)]
+pub enum GateCommand {
+    /// Evaluate an intent against a policy and emit a signed trace.
+    Eval(Box<GateEvalArgs>),
+}
+
+/// `gait gate eval`
+#[derive(Debug, Args)]
+pub struct GateEvalArgs {
+    /// The policy YAML file.
+    #[arg(long, value_name = "PATH")]
+    pub policy: Option<String>,
+    /// The intent JSON file.
+    #[arg(long, value_name = "PATH")]
+    pub intent: Option<String>,
+    /// Where to write the signed trace (default ./trace_<trace_id>.json).
+    #[arg(long, value_name = "PATH")]
+    pub trace_out: Option<String>,
+    /// Evaluate as of this RFC 3339 time (freeze windows, agent expiry).
+    #[arg(long, value_name = "RFC3339")]
+    pub evaluation_time: Option<String>,
+    /// Rate-limit state file.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = ".gait-out/gate_rate_limits.json"
+    )]
+    pub rate_limit_state: String,
+    /// An approval token file.
+    #[arg(long, value_name = "PATH")]
+    pub approval_token: Option<String>,
+    /// More approval token files, comma-separated.
+    #[arg(long, value_name = "CSV")]
+    pub approval_token_chain: Option<String>,
+    /// An approval reference recorded in the trace.
+    #[arg(long, value_name = "REF")]
+    pub approval_token_ref: Option<String>,
+    /// Where to write the approval audit record.
+    #[arg(long, value_name = "PATH")]
+    pub approval_audit_out: Option<String>,
+    /// Approval verify key (public key file).
+    #[arg(long, value_name = "PATH")]
+    pub approval_public_key: Option<String>,
+    /// Approval verify key (environment variable).
+    #[arg(long, value_name = "VAR")]
+    pub approval_public_key_env: Option<String>,
+    /// Approval verify key (private key file; its public half is used).
+    #[arg(long, value_name = "PATH")]
+    pub approval_private_key: Option<String>,
+    /// Approval verify key (private key environment variable).
+    #[arg(long, value_name = "VAR")]
+    pub approval_private_key_env: Option<String>,
+    /// A delegation token file.
+    #[arg(long, value_name = "PATH")]
+    pub delegation_token: Option<String>,
+    /// More delegation token files, comma-separated.
+    #[arg(long, value_name = "CSV")]
+    pub delegation_token_chain: Option<String>,
+    /// Where to write the delegation audit record.
+    #[arg(long, value_name = "PATH")]
+    pub delegation_audit_out: Option<String>,
+    /// Delegation verify key (public key file).
+    #[arg(long, value_name = "PATH")]
+    pub delegation_public_key: Option<String>,
+    /// Delegation verify key (environment variable).
+    #[arg(long, value_name = "VAR")]
+    pub delegation_public_key_env: Option<String>,
+    /// Delegation verify key (private key file).
+    #[arg(long, value_name = "PATH")]
+    pub delegation_private_key: Option<String>,
+    /// Delegation verify key (private key environment variable).
+    #[arg(long, value_name = "VAR")]
+    pub delegation_private_key_env: Option<String>,
+    /// Trace signing key mode: dev (ephemeral key) or prod.
+    #[arg(long, value_name = "MODE", default_value = "dev")]
+    pub key_mode: String,
+    /// Trace signing private key file (prod mode).
+    #[arg(long, value_name = "PATH")]
+    pub private_key: Option<String>,
+    /// Trace signing private key environment variable (prod mode).
+    #[arg(long, value_name = "VAR")]
+    pub private_key_env: Option<String>,
+    /// Profile: standard or oss-prod.
+    #[arg(long, value_name = "PROFILE", default_value = "standard")]
+    pub profile: String,
+    /// Report the decision without enforcing it.
+    #[arg(long)]
+    pub simulate: bool,
+    /// Ignore .gait/config.yaml.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs a `gate` subcommand.
+pub fn run(out: &Out, cmd: &GateCommand) -> Exit {
+    match cmd {
+        GateCommand::Eval(a) => eval(out, a),
+    }
+}
+
+type Failure = (String, Exit);
+
+fn fail(out: &Out, json: bool, (msg, exit): Failure) -> Exit {
+    if json {
+        out.json_error(&msg, exit)
+    } else {
+        stderr_line(&format!("gate eval error: {msg}"));
+        exit
+    }
+}
+
+fn csv_paths(primary: Option<&str>, chain: Option<&str>) -> Vec<String> {
+    let mut paths: Vec<String> = primary
+        .into_iter()
+        .chain(chain.into_iter().flat_map(|c| c.split(',')))
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+fn key_sources(
+    path: Option<&str>,
+    env: Option<&str>,
+    private_path: Option<&str>,
+    private_env: Option<&str>,
+) -> Result<(Option<KeySource>, Option<KeySource>), Failure> {
+    let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
+    let public = KeySource::from_flags("public key", path, env).map_err(err)?;
+    let private = KeySource::from_flags("private key", private_path, private_env).map_err(err)?;
+    Ok((private, public))
+}
+
+fn load_verify<R: Role>(
+    sources: &(Option<KeySource>, Option<KeySource>),
+) -> Result<VerifyingKey<R>, Failure> {
+    gait_sign::load_verifying_key(sources.0.as_ref(), sources.1.as_ref())
+        .map_err(|e| (e.to_string(), sign_error_exit(&e)))
+}
+
+fn has_sources(s: &(Option<KeySource>, Option<KeySource>)) -> bool {
+    s.0.is_some() || s.1.is_some()
+}
+
+struct Prepared {
+    policy: Policy,
+    intent: Intent,
+    approval_tokens: Vec<ApprovalToken>,
+    delegation_tokens: Vec<DelegationToken>,
+}
+
+fn load_inputs(a: &GateEvalArgs) -> Result<Prepared, Failure> {
+    let policy_path = a
+        .policy
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| ("missing required --policy".to_owned(), Exit::InvalidInput))?;
+    let intent_path = a
+        .intent
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| ("missing required --intent".to_owned(), Exit::InvalidInput))?;
+    let policy = Policy::from_path(Path::new(policy_path))
+        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    let bytes = read_input(intent_path, "intent", MAX_INTENT_BYTES)?;
+    let intent = Intent::from_json_slice(&bytes)
+        .map_err(|e| (format!("intent {intent_path}: {e}"), Exit::InvalidInput))?;
+    let mut approval_tokens = Vec::new();
+    for p in csv_paths(
+        a.approval_token.as_deref(),
+        a.approval_token_chain.as_deref(),
+    ) {
+        let bytes = read_input(&p, "approval token", MAX_TOKEN_BYTES as u64)?;
+        approval_tokens.push(
+            ApprovalToken::from_json_slice(&bytes)
+                .map_err(|e| (format!("{p}: {e}"), Exit::InvalidInput))?,
+        );
+    }
+    let mut delegation_tokens = Vec::new();
+    for p in csv_paths(
+        a.delegation_token.as_deref(),
+        a.delegation_token_chain.as_deref(),
+    ) {
+        let bytes = read_input(&p, "delegation token", MAX_TOKEN_BYTES as u64)?;
+        delegation_tokens.push(
+            DelegationToken::from_json_slice(&bytes)
+                .map_err(|e| (format!("{p}: {e}"), Exit::InvalidInput))?,
+        );
+    }
+    Ok(Prepared {
+        policy,
+        intent,
+        approval_tokens,
+        delegation_tokens,
+    })
+}
+
+/// The exit status of a final verdict.
+fn exit_for(verdict: Verdict) -> Exit {
+    match verdict {
+        Verdict::Block => Exit::PolicyBlocked,
+        Verdict::RequireApproval => Exit::ApprovalRequired,
+        Verdict::Allow | Verdict::DryRun => Exit::Ok,
+    }
+}
+
+fn eval(out: &Out, a: &GateEvalArgs) -> Exit {
+    match eval_inner(out, a) {
+        Ok(exit) => exit,
+        Err(f) => fail(out, a.json, f),
+    }
+}
+
+fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
+    let profile = a.profile.trim().to_lowercase();
+    if profile != "standard" && profile != "oss-prod" {
+        return Err((
+            format!("unsupported profile: {}", a.profile.trim()),
+            Exit::InvalidInput,
+        ));
+    }
+    if !a.no_config && Path::new(".gait/config.yaml").exists() {
+        // Silently ignoring configured defaults (keys, state paths) could
+        // weaken the gate; refuse instead.
+        return Err((
+            ".gait/config.yaml is not supported by this build; remove it or pass --no-config"
+                .into(),
+            Exit::InvalidInput,
+        ));
+    }
+    let key_mode = KeyMode::parse(&a.key_mode).map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    let now = match a
+        .evaluation_time
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(t) => GoTime::parse(t)
+            .map_err(|e| (format!("--evaluation-time: {e}"), Exit::InvalidInput))?
+            .to_utc(),
+        None => GoTime::now_utc(),
+    };
+    let inputs = load_inputs(a)?;
+
+    if profile == "oss-prod" {
+        if a.simulate {
+            return Err((
+                "oss-prod profile does not allow --simulate".into(),
+                Exit::InvalidInput,
+            ));
+        }
+        if key_mode != KeyMode::Prod {
+            return Err((
+                "oss-prod profile requires --key-mode prod".into(),
+                Exit::InvalidInput,
+            ));
+        }
+        if inputs.policy.default_verdict() == Verdict::Allow {
+            return Err((
+                "oss-prod profile rejects default_verdict allow".into(),
+                Exit::InvalidInput,
+            ));
+        }
+    }
+
+    // The trace signing key.
+    let trace_private = KeySource::from_flags(
+        "private key",
+        a.private_key.as_deref(),
+        a.private_key_env.as_deref(),
+    )
+    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    let signer = KeyConfig {
+        mode: key_mode,
+        private: trace_private,
+        public: None,
+    }
+    .load_signing::<Trace>()
+    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    let mut warnings: Vec<String> = signer.warning.map(str::to_owned).into_iter().collect();
+
+    // Verify keys, with the reference's fallbacks: approvals fall back to
+    // the trace key; delegations to the approval sources, then the trace key.
+    let approval_sources = key_sources(
+        a.approval_public_key.as_deref(),
+        a.approval_public_key_env.as_deref(),
+        a.approval_private_key.as_deref(),
+        a.approval_private_key_env.as_deref(),
+    )?;
+    let delegation_sources = key_sources(
+        a.delegation_public_key.as_deref(),
+        a.delegation_public_key_env.as_deref(),
+        a.delegation_private_key.as_deref(),
+        a.delegation_private_key_env.as_deref(),
+    )?;
+    let approval_key: VerifyingKey<Approval> = if has_sources(&approval_sources) {
+        load_verify(&approval_sources)?
+    } else {
+        if !inputs.approval_tokens.is_empty() {
+            warnings.push("no approval verify key configured; approval tokens are checked against the trace signing key".into());
+        }
+        // Deliberate role fallback, kept for compatibility with the
+        // reference contract.
+        signer.key.verifying_key().clone().into_role()
+    };
+    let delegation_key: VerifyingKey<Delegation> = if has_sources(&delegation_sources) {
+        load_verify(&delegation_sources)?
+    } else if has_sources(&approval_sources) {
+        load_verify(&approval_sources)?
+    } else {
+        // Deliberate role fallback, as above.
+        signer.key.verifying_key().clone().into_role()
+    };
+
+    let started = Instant::now();
+    let rate_limit_state = PathBuf::from(a.rate_limit_state.trim());
+    let mut gate_inputs = GateInputs::new(&inputs.policy, &inputs.intent, now);
+    gate_inputs.eval = gate_inputs
+        .eval
+        .with_producer_version(crate::cmd::version::VERSION);
+    gate_inputs.approval_tokens = &inputs.approval_tokens;
+    gate_inputs.approval_key = Some(&approval_key);
+    gate_inputs.delegation_tokens = &inputs.delegation_tokens;
+    gate_inputs.delegation_key = Some(&delegation_key);
+    gate_inputs.rate_limit_state = Some(&rate_limit_state);
+    gate_inputs.simulate = a.simulate;
+    let outcome =
+        gait_policy::gate::run(&gate_inputs).map_err(|e| (e.to_string(), Exit::Internal))?;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+    // The signed trace is always written, whatever the verdict.
+    let prepared = if inputs.intent.has_context_evidence_claims() {
+        inputs.intent.prepared()
+    } else {
+        inputs.intent.clone()
+    };
+    let mut opts = TraceOptions::new(crate::cmd::version::VERSION, out.correlation());
+    opts.latency_ms = latency_ms;
+    opts.approval_token_ref = a.approval_token_ref.clone().unwrap_or_default();
+    let mut trace = build_trace(&prepared, &inputs.policy, &outcome, &opts);
+    trace
+        .sign(&signer.key)
+        .map_err(|e| (e.to_string(), Exit::Internal))?;
+    let trace_path = match a
+        .trace_out
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(p) => p.to_owned(),
+        None => format!("trace_{}.json", trace.trace_id),
+    };
+    gait_trace::write_trace(Path::new(&trace_path), &trace)
+        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+
+    let mut approval_audit_path = String::new();
+    if outcome.required_approvals > 0 || !outcome.approval_entries.is_empty() {
+        approval_audit_path = a
+            .approval_audit_out
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map_or_else(
+                || format!("approval_audit_{}.json", trace.trace_id),
+                str::to_owned,
+            );
+        let record = gait_trace::approval_audit_record(&trace, &outcome, &outcome.approval_entries);
+        write_json_file(&approval_audit_path, &record)?;
+    }
+    let mut delegation_audit_path = String::new();
+    if outcome.delegation_required || !outcome.delegation_entries.is_empty() {
+        delegation_audit_path = a
+            .delegation_audit_out
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map_or_else(
+                || format!("delegation_audit_{}.json", trace.trace_id),
+                str::to_owned,
+            );
+        let record =
+            gait_trace::delegation_audit_record(&trace, &outcome, &outcome.delegation_entries);
+        write_json_file(&delegation_audit_path, &record)?;
+    }
+
+    let exit = exit_for(outcome.decision.verdict());
+    let report = Report {
+        profile: &profile,
+        outcome: &outcome,
+        intent: &prepared,
+        trace_id: &trace.trace_id,
+        trace_path: &trace_path,
+        approval_audit_path: &approval_audit_path,
+        delegation_audit_path: &delegation_audit_path,
+        warnings: &warnings,
+    };
+    if a.json {
+        return Ok(out.json(report.to_json(), exit));
+    }
+    for w in &warnings {
+        stderr_line(&format!("warning: {w}"));
+    }
+    report.print_text();
+    Ok(exit)
+}
+
+fn write_json_file(path: &str, value: &Value) -> Result<(), Failure> {
+    let p = Path::new(path);
+    if p.is_relative() && path.split(['/', '\\']).any(|s| s == "..") {
+        return Err((
+            format!("output path must not contain '..': {path}"),
+            Exit::InvalidInput,
+        ));
+    }
+    if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+        gait_sign::create_private_dir(dir).map_err(|e| (e.to_string(), Exit::Internal))?;
+    }
+    let mut bytes =
+        serde_json::to_vec_pretty(value).map_err(|e| (e.to_string(), Exit::Internal))?;
+    bytes.push(b'\n');
+    gait_sign::write_file_atomic(p, &bytes, gait_sign::PRIVATE_FILE_MODE, true)
+        .map_err(|e| (e.to_string(), Exit::Internal))
+}
+
+struct Report<'a> {
+    profile: &'a str,
+    outcome: &'a GateOutcome,
+    intent: &'a Intent,
+    trace_id: &'a str,
+    trace_path: &'a str,
+    approval_audit_path: &'a str,
+    delegation_audit_path: &'a str,
+    warnings: &'a [String],
+}
+
+impl Report<'_> {
+    fn to_json(&self) -> Map<String, Value> {
+        let o = self.outcome;
+        let d = &o.decision;
+        let mut m = Map::new();
+        let mut s = |k: &str, v: &str| {
+            if !v.is_empty() {
+                m.insert(k.into(), Value::String(v.to_owned()));
+            }
+        };
+        s("profile", self.profile);
+        s("verdict", d.verdict().as_str());
+        s("approval_ref", &o.approval_ref);
+        s("approval_audit_path", self.approval_audit_path);
+        s("delegation_ref", &o.delegation_ref);
+        s("delegation_audit_path", self.delegation_audit_path);
+        s("trace_id", self.trace_id);
+        s("trace_path", self.trace_path);
+        s("policy_digest", &d.policy_digest().to_hex());
+        s("intent_digest", &d.intent_digest().to_hex());
+        s("matched_rule", d.matched_rule());
+        s("phase", self.intent.context().phase.as_str());
+        let ctx = self.intent.context();
+        s(
+            "context_set_digest",
+            &ctx.context_set_digest
+                .map(|x| x.to_hex())
+                .unwrap_or_default(),
+        );
+        s(
+            "context_evidence_mode",
+            ctx.context_evidence_mode
+                .map(|x| x.as_str())
+                .unwrap_or_default(),
+        );
+        if let Some(script) = d.script() {
+            s("script_hash", &script.script_hash);
+            s("composite_risk_class", &script.composite_risk_class);
+        }
+        if let Some(sim) = &o.simulation {
+            s("simulated_verdict", sim.verdict.as_str());
+        }
+        m.insert("ok".into(), Value::Bool(true));
+        let mut list = |k: &str, v: &[String]| {
+            if !v.is_empty() {
+                m.insert(k.into(), json!(v));
+            }
+        };
+        list("reason_codes", d.reason_codes());
+        list("violations", d.violations());
+        list("warnings", self.warnings);
+        if let Some(sim) = &o.simulation {
+            list("simulated_reason_codes", &sim.reason_codes);
+        }
+        let mut num = |k: &str, v: u64| {
+            if v != 0 {
+                m.insert(k.into(), json!(v));
+            }
+        };
+        num("required_approvals", o.required_approvals);
+        num("valid_approvals", o.valid_approvals as u64);
+        num("valid_delegations", o.valid_delegations as u64);
+        num("context_ref_count", ctx.context_refs.len() as u64);
+        if let Some(r) = &o.rate_limit {
+            num("rate_limit_used", r.used);
+            num("rate_limit_remaining", r.remaining);
+        }
+        if let Some(r) = &o.destructive_budget {
+            num("destructive_budget_used", r.used);
+            num("destructive_budget_remaining", r.remaining);
+        }
+        if let Some(script) = d.script() {
+            num("step_count", script.step_count as u64);
+        }
+        let mut flag = |k: &str, v: bool| {
+            if v {
+                m.insert(k.into(), Value::Bool(true));
+            }
+        };
+        flag("delegation_required", o.delegation_required);
+        flag("script", d.script().is_some());
+        if let Some(sim) = &o.simulation {
+            flag("simulate_mode", true);
+            flag("would_have_blocked", sim.would_have_blocked);
+        }
+        if let Some(r) = &o.rate_limit {
+            m.insert("rate_limit_scope".into(), Value::String(r.scope.clone()));
+            m.insert("rate_limit_key".into(), Value::String(r.key.clone()));
+        }
+        if let Some(r) = &o.destructive_budget {
+            m.insert(
+                "destructive_budget_scope".into(),
+                Value::String(r.scope.clone()),
+            );
+            m.insert(
+                "destructive_budget_key".into(),
+                Value::String(r.key.clone()),
+            );
+        }
+        if let Some(script) = d.script() {
+            m.insert("step_verdicts".into(), json!(script.step_verdicts));
+        }
+        if let Some(f) = d.freeze_window() {
+            m.insert("freeze_window".into(), json!(f));
+        }
+        if let Some(sb) = d.sandbox() {
+            m.insert("sandbox".into(), json!(sb));
+        }
+        m
+    }
+
+    fn print_text(&self) {
+        let d = &self.outcome.decision;
+        stdout_line(&format!("gate eval: verdict={}", d.verdict().as_str()));
+        if !d.reason_codes().is_empty() {
+            stdout_line(&format!("reasons: {}", d.reason_codes().join(",")));
+        }
+        if !d.violations().is_empty() {
+            stdout_line(&format!("violations: {}", d.violations().join(",")));
+        }
+        if !d.matched_rule().is_empty() {
+            stdout_line(&format!("matched_rule: {}", d.matched_rule()));
+        }
+        stdout_line(&format!("trace: {}", self.trace_path));
+        if !self.approval_audit_path.is_empty() {
+            stdout_line(&format!("approval_audit: {}", self.approval_audit_path));
+        }
+        if !self.delegation_audit_path.is_empty() {
+            stdout_line(&format!("delegation_audit: {}", self.delegation_audit_path));
+        }
+    }
+}

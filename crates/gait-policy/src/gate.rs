@@ -1,0 +1,385 @@
+//! The full gate: evaluation, then the post-evaluation steps that turn a
+//! policy decision into the final verdict of `gait gate eval`.
+//!
+//! After [`crate::eval::evaluate`], in order:
+//!
+//! 1. **Rate limit and destructive budget** (whenever configured, whatever
+//!    the verdict): over the limit → `block`.
+//! 2. **Delegation** (when a contributing rule requires it): the intent's
+//!    delegation chain must be proven link by link with delegation tokens;
+//!    otherwise `block`.
+//! 3. **Approvals** (when the verdict is `require_approval`): enough valid
+//!    approval tokens (from distinct approvers when required) turn it into
+//!    `allow`; otherwise it stays `require_approval`.
+//! 4. **Broker credential** (when required and the verdict is `allow`):
+//!    this build has no credential broker, so the call is blocked with
+//!    `broker_credential_required` (fail closed).
+//! 5. **Simulate** (`--simulate`): record what would have happened, then
+//!    report `allow` without enforcing.
+//!
+//! Tokens are validated against the wall clock, as in the reference; the
+//! evaluation time only drives policy evaluation.
+
+use std::path::Path;
+
+use gait_digest::GoTime;
+use gait_sign::{Approval, Delegation, VerifyingKey};
+
+use crate::eval::{Decision, EvalOptions, evaluate};
+use crate::intent::{Intent, Phase};
+use crate::policy::{Policy, Verdict};
+use crate::ratelimit::{self, RateLimitDecision, RateLimitError};
+use crate::token::{
+    ApprovalAuditEntry, ApprovalCheck, ApprovalToken, DelegationAuditEntry, DelegationCheck,
+    DelegationToken, RequiredLink, evaluate_approvals, evaluate_delegation_chain,
+    required_approval_scope,
+};
+
+/// Inputs of one gate run.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct GateInputs<'a> {
+    /// The policy.
+    pub policy: &'a Policy,
+    /// The normalized intent.
+    pub intent: &'a Intent,
+    /// Evaluation options (evaluation time, producer version).
+    pub eval: EvalOptions,
+    /// Wall-clock time for token expiry and rate-limit buckets.
+    pub wall_clock: GoTime,
+    /// Presented approval tokens.
+    pub approval_tokens: &'a [ApprovalToken],
+    /// The key approval tokens must be signed with.
+    pub approval_key: Option<&'a VerifyingKey<Approval>>,
+    /// Presented delegation tokens.
+    pub delegation_tokens: &'a [DelegationToken],
+    /// The key delegation tokens must be signed with.
+    pub delegation_key: Option<&'a VerifyingKey<Delegation>>,
+    /// Where rate-limit counters live.
+    pub rate_limit_state: Option<&'a Path>,
+    /// Report without enforcing.
+    pub simulate: bool,
+}
+
+impl<'a> GateInputs<'a> {
+    /// Inputs with no tokens, no simulation, the default rate-limit state,
+    /// evaluating at `now`.
+    pub fn new(policy: &'a Policy, intent: &'a Intent, now: GoTime) -> Self {
+        Self {
+            policy,
+            intent,
+            eval: EvalOptions::at(now),
+            wall_clock: GoTime::now_utc(),
+            approval_tokens: &[],
+            approval_key: None,
+            delegation_tokens: &[],
+            delegation_key: None,
+            rate_limit_state: Some(Path::new(ratelimit::DEFAULT_STATE_PATH)),
+            simulate: false,
+        }
+    }
+}
+
+/// What `--simulate` recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Simulation {
+    /// The verdict that would have been enforced.
+    pub verdict: Verdict,
+    /// Its reason codes.
+    pub reason_codes: Vec<String>,
+    /// Whether the call would have been stopped.
+    pub would_have_blocked: bool,
+}
+
+/// The outcome of a gate run.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct GateOutcome {
+    /// The final decision (its verdict is the enforced one).
+    pub decision: Decision,
+    /// Approvals required (0 when no approval was needed).
+    pub required_approvals: u64,
+    /// Valid approvals presented.
+    pub valid_approvals: usize,
+    /// The valid approval token ids, comma-joined, when approval was granted.
+    pub approval_ref: String,
+    /// One audit entry per presented approval token.
+    pub approval_entries: Vec<ApprovalAuditEntry>,
+    /// Whether delegation had to be proven.
+    pub delegation_required: bool,
+    /// Valid delegation links.
+    pub valid_delegations: usize,
+    /// The valid delegation token ids, comma-joined, when the chain is complete.
+    pub delegation_ref: String,
+    /// Delegation audit entries.
+    pub delegation_entries: Vec<DelegationAuditEntry>,
+    /// The rate-limit decision, when a limit applied.
+    pub rate_limit: Option<RateLimitDecision>,
+    /// The destructive-budget decision, when a budget applied.
+    pub destructive_budget: Option<RateLimitDecision>,
+    /// What simulation recorded.
+    pub simulation: Option<Simulation>,
+}
+
+/// Why a gate run could not complete. No verdict is produced; callers must
+/// treat the call as not allowed (exit 1).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GateError {
+    /// The rate limiter failed.
+    #[error(transparent)]
+    RateLimit(#[from] RateLimitError),
+}
+
+fn script_aware_destructive(intent: &Intent) -> bool {
+    if let Some(script) = intent.script() {
+        let mut saw = false;
+        for step in &script.steps {
+            if step.targets.is_empty() {
+                continue;
+            }
+            saw = true;
+            if step.targets.iter().any(|t| t.destructive) {
+                return true;
+            }
+        }
+        if saw {
+            return false;
+        }
+    }
+    intent.targets().iter().any(|t| t.destructive)
+}
+
+fn target_count(intent: &Intent) -> i64 {
+    let n = intent
+        .script()
+        .map(|s| s.steps.iter().map(|st| st.targets.len()).sum::<usize>())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| intent.targets().len());
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn operation_count(intent: &Intent) -> i64 {
+    let n = match intent.script() {
+        Some(s) if !s.steps.is_empty() => s.steps.len(),
+        _ => intent.targets().len().max(1),
+    };
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn set_block(d: &mut Decision, reasons: &[&str], violations: &[&str]) {
+    d.verdict = Verdict::Block;
+    d.add_reasons(reasons.iter().map(|s| (*s).to_owned()));
+    d.add_violations(violations.iter().map(|s| (*s).to_owned()));
+}
+
+/// Runs the gate: evaluation and every post-evaluation step.
+pub fn run(inputs: &GateInputs<'_>) -> Result<GateOutcome, GateError> {
+    let intent = inputs.intent;
+    let prepared_owned;
+    let prepared = if intent.has_context_evidence_claims() {
+        prepared_owned = intent.prepared();
+        &prepared_owned
+    } else {
+        intent
+    };
+    let mut decision = evaluate(inputs.policy, prepared, &inputs.eval);
+    let ctx = prepared.context();
+
+    // 1. Rate limit and destructive budget.
+    let mut rate_limit = None;
+    let mut destructive_budget = None;
+    if let (Some(limit), Some(state)) = (decision.rate_limit().copied(), inputs.rate_limit_state) {
+        let r = ratelimit::enforce(
+            state,
+            &limit,
+            prepared.tool_name(),
+            &ctx.identity,
+            &inputs.wall_clock,
+        )?;
+        if !r.allowed {
+            set_block(
+                &mut decision,
+                &["rate_limit_exceeded"],
+                &["rate_limit_exceeded"],
+            );
+        }
+        rate_limit = Some(r);
+    }
+    if let (Some(budget), Some(state)) = (
+        decision.destructive_budget().copied(),
+        inputs.rate_limit_state,
+    ) {
+        if script_aware_destructive(prepared) {
+            let tool = format!("destructive_budget|{}", prepared.tool_name().trim());
+            let r = ratelimit::enforce(state, &budget, &tool, &ctx.identity, &inputs.wall_clock)?;
+            if !r.allowed {
+                set_block(
+                    &mut decision,
+                    &["destructive_budget_exceeded"],
+                    &["destructive_budget_exceeded"],
+                );
+            }
+            destructive_budget = Some(r);
+        }
+    }
+
+    let intent_digest = decision.intent_digest().to_hex();
+    let policy_digest = decision.policy_digest().to_hex();
+
+    // 2. Delegation.
+    let delegation_required = decision.require_delegation();
+    let mut delegation_entries = Vec::new();
+    let mut valid_delegations = 0;
+    let mut delegation_ref = String::new();
+    if delegation_required {
+        if inputs.delegation_tokens.is_empty() {
+            set_block(
+                &mut decision,
+                &["delegation_token_missing"],
+                &["delegation_not_granted"],
+            );
+        } else if let Some(d) = prepared.delegation() {
+            let links: Vec<RequiredLink> = if d.chain.is_empty() {
+                vec![RequiredLink {
+                    delegator: String::new(),
+                    delegate: d.requester_identity.clone(),
+                }]
+            } else {
+                d.chain
+                    .iter()
+                    .map(|l| RequiredLink {
+                        delegator: l.delegator_identity.clone(),
+                        delegate: l.delegate_identity.clone(),
+                    })
+                    .collect()
+            };
+            let check = DelegationCheck {
+                now: inputs.wall_clock,
+                required_scope: decision.required_delegation_scopes().to_vec(),
+                expected_intent_digest: intent_digest.clone(),
+                expected_policy_digest: policy_digest.clone(),
+                ..DelegationCheck::default()
+            };
+            let out = evaluate_delegation_chain(
+                &links,
+                inputs.delegation_tokens,
+                inputs.delegation_key,
+                &check,
+            );
+            valid_delegations = out.valid;
+            if out.complete {
+                decision.add_reasons(["delegation_granted".to_owned()]);
+                delegation_ref = out.valid_token_ids.join(",");
+            } else {
+                let codes: Vec<String> = out
+                    .entries
+                    .iter()
+                    .filter(|e| !e.valid && !e.error_code.is_empty())
+                    .map(|e| e.error_code.clone())
+                    .collect();
+                decision.add_reasons(codes);
+                set_block(
+                    &mut decision,
+                    &["delegation_chain_insufficient"],
+                    &["delegation_not_granted"],
+                );
+            }
+            delegation_entries = out.entries;
+        } else {
+            // A rule requiring delegation only matches intents that carry
+            // one; without it the chain cannot be proven.
+            set_block(
+                &mut decision,
+                &["delegation_chain_insufficient"],
+                &["delegation_not_granted"],
+            );
+        }
+    }
+
+    // 3. Approvals.
+    let mut required_approvals = decision.min_approvals();
+    let mut valid_approvals = 0;
+    let mut approval_ref = String::new();
+    let mut approval_entries = Vec::new();
+    if decision.verdict() == Verdict::RequireApproval {
+        required_approvals = required_approvals.max(1);
+        let destructive = prepared.targets().iter().any(|t| t.destructive);
+        let check = ApprovalCheck {
+            now: inputs.wall_clock,
+            expected_intent_digest: intent_digest.clone(),
+            expected_policy_digest: policy_digest.clone(),
+            expected_delegation_binding_digest: prepared
+                .delegation_digest()
+                .map(|d| d.to_hex())
+                .unwrap_or_default(),
+            required_scope: required_approval_scope(
+                prepared.tool_name(),
+                ctx.phase == Phase::Apply,
+                destructive,
+            ),
+            target_count: target_count(prepared),
+            operation_count: operation_count(prepared),
+        };
+        let out = evaluate_approvals(
+            inputs.approval_tokens,
+            inputs.approval_key,
+            &check,
+            usize::try_from(required_approvals).unwrap_or(usize::MAX),
+            decision.require_distinct_approvers(),
+        );
+        valid_approvals = out.valid;
+        decision.add_reasons(out.reason_codes.iter().cloned());
+        if out.approved {
+            decision.verdict = Verdict::Allow;
+            approval_ref = out.valid_token_ids.join(",");
+        } else {
+            decision.add_violations(["approval_not_granted".to_owned()]);
+        }
+        approval_entries = out.entries;
+    }
+
+    // 4. Broker credentials: not available in this build; fail closed.
+    if decision.require_broker_credential() && decision.verdict() == Verdict::Allow {
+        set_block(
+            &mut decision,
+            &["broker_credential_required"],
+            &["broker_credential_missing"],
+        );
+    }
+
+    // 5. Simulation.
+    let mut simulation = None;
+    if inputs.simulate {
+        let verdict = decision.verdict();
+        let reason_codes = decision.reason_codes().to_vec();
+        let would_have_blocked = matches!(verdict, Verdict::Block | Verdict::RequireApproval);
+        decision.add_reasons(["simulate_mode_non_enforcing".to_owned()]);
+        if would_have_blocked {
+            decision.verdict = Verdict::Allow;
+            decision.violations.clear();
+            decision.add_reasons([format!("simulated_{}", verdict.as_str())]);
+        }
+        simulation = Some(Simulation {
+            verdict,
+            reason_codes,
+            would_have_blocked,
+        });
+    }
+
+    Ok(GateOutcome {
+        decision,
+        required_approvals,
+        valid_approvals,
+        approval_ref,
+        approval_entries,
+        delegation_required,
+        valid_delegations,
+        delegation_ref,
+        delegation_entries,
+        rate_limit,
+        destructive_budget,
+        simulation,
+    })
+}
