@@ -172,7 +172,10 @@ impl Condition {
                 let messages: Vec<String> = errors
                     .errors
                     .iter()
-                    .map(|e| format!("syntax error at {}:{}: {}", e.pos.0, e.pos.1, e.msg))
+                    .map(|e| {
+                        let msg = e.msg.strip_prefix("Syntax error: ").unwrap_or(&e.msg);
+                        format!("syntax error at {}:{}: {msg}", e.pos.0, e.pos.1)
+                    })
                     .collect();
                 if messages.is_empty() {
                     "syntax error".to_owned()
@@ -860,6 +863,31 @@ mod tests {
         // Namespaced functions of the environment are declared.
         Condition::compile("strings.quote(intent.tool_name) != ''").unwrap();
         Condition::compile("optional.none().orValue(1) == 1").unwrap();
+    }
+
+    /// Everything the module documentation lists as available compiles
+    /// and evaluates.
+    #[test]
+    fn documented_functions_are_declared() {
+        for source in [
+            "int('1') == 1 && uint(1) == 1u && double(1) == 1.0 && string(1) == '1'",
+            "bool('true') && bytes('a') == b'a' && type(1) == int && dyn(1) == 1",
+            "'a' + 'b' == 'ab' && 2 * 3 - 1 == 5 && 7 / 2 == 3 && 7 % 2 == 1 && -(1) < 0",
+            "[1, 2].map(x, x * 2) == [2, 4] && [1, 2].filter(x, x > 1) == [2]",
+            "[1, 2].exists_one(x, x > 1) && [1, 2].all(x, x > 0) && [1].exists(x, x == 1)",
+            "'abc'.endsWith('c') && 'abc'.contains('b') && 'abc'.matches('^a')",
+            "' A '.trim().lowerAscii() == 'a' && 'a'.upperAscii() == 'A'",
+            "'a,b'.split(',') == ['a', 'b'] && ['a', 'b'].join('-') == 'a-b'",
+            "'abcb'.indexOf('b') == 1 && 'abcb'.lastIndexOf('b') == 3",
+            "'abc'.substring(1) == 'bc' && 'abc'.charAt(0) == 'a' && 'ab'.reverse() == 'ba'",
+            "'a-a'.replace('-', '+') == 'a+a' && '%s!'.format(['hi']) == 'hi!'",
+            "strings.quote('a') == '\"a\"'",
+            "{'k': 1}.?k.orValue(0) == 1 && !{'k': 1}[?'x'].hasValue()",
+            "optional.of(1).hasValue() && optional.none().orValue(2) == 2",
+            "size('ab') == 2 && 'ab'.size() == 2 && (true ? 1 : 2) == 1",
+        ] {
+            holds(source);
+        }
     }
 
     #[test]

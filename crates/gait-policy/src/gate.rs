@@ -59,6 +59,10 @@ pub struct GateInputs<'a> {
     pub rate_limit_state: Option<&'a Path>,
     /// Report without enforcing.
     pub simulate: bool,
+    /// A Wrkr inventory and where it came from (its path).
+    pub wrkr: Option<(std::sync::Arc<crate::wrkr::WrkrInventory>, String)>,
+    /// Verified approved-script registry entries.
+    pub approved_scripts: &'a [crate::registry::ApprovedScriptEntry],
 }
 
 impl<'a> GateInputs<'a> {
@@ -76,6 +80,8 @@ impl<'a> GateInputs<'a> {
             delegation_key: None,
             rate_limit_state: Some(Path::new(ratelimit::DEFAULT_STATE_PATH)),
             simulate: false,
+            wrkr: None,
+            approved_scripts: &[],
         }
     }
 }
@@ -120,6 +126,20 @@ pub struct GateOutcome {
     pub destructive_budget: Option<RateLimitDecision>,
     /// What simulation recorded.
     pub simulation: Option<Simulation>,
+    /// The intent that was evaluated (prepared, and enriched with Wrkr
+    /// metadata when an inventory applied). Traces are built from it.
+    pub prepared_intent: Intent,
+    /// Where context came from (the Wrkr inventory path), comma-joined.
+    pub context_source: String,
+    /// Whether the approved-script registry pre-approved the call.
+    pub pre_approved: bool,
+    /// The matching registry entry's pattern id.
+    pub pattern_id: String,
+    /// Why the registry did not match (`approved_script_not_found`,
+    /// `not_script`), or `approved_script_match`.
+    pub registry_reason: String,
+    /// Non-fatal notes for the operator.
+    pub warnings: Vec<String>,
 }
 
 /// Why a gate run could not complete. No verdict is produced; callers must
@@ -130,6 +150,9 @@ pub enum GateError {
     /// The rate limiter failed.
     #[error(transparent)]
     RateLimit(#[from] RateLimitError),
+    /// Enriching the intent with Wrkr metadata produced an invalid intent.
+    #[error("apply wrkr context: {0}")]
+    Enrich(String),
 }
 
 fn script_aware_destructive(intent: &Intent) -> bool {
@@ -177,14 +200,69 @@ fn set_block(d: &mut Decision, reasons: &[&str], violations: &[&str]) {
 /// Runs the gate: evaluation and every post-evaluation step.
 pub fn run(inputs: &GateInputs<'_>) -> Result<GateOutcome, GateError> {
     let intent = inputs.intent;
-    let prepared_owned;
-    let prepared = if intent.has_context_evidence_claims() {
-        prepared_owned = intent.prepared();
-        &prepared_owned
+    let mut warnings = Vec::new();
+    let mut prepared = if intent.has_context_evidence_claims() {
+        intent.prepared()
     } else {
-        intent
+        intent.clone()
     };
-    let mut decision = evaluate(inputs.policy, prepared, &inputs.eval);
+    let mut context_source = String::new();
+    let mut eval_opts = inputs.eval.clone();
+
+    // The approved-script fast path (on the intent as given).
+    let mut pre_approved = false;
+    let mut pattern_id = String::new();
+    let mut registry_reason = String::new();
+    let mut decision = None;
+    if !inputs.approved_scripts.is_empty() {
+        if requires_context_evidence(inputs.policy) {
+            warnings.push("approved script fast-path disabled because policy requires authenticated context evidence".to_owned());
+        } else {
+            let m = crate::registry::match_script(
+                intent,
+                &inputs.policy.digest().to_hex(),
+                inputs.approved_scripts,
+                &inputs.wall_clock,
+            );
+            if m.matched {
+                decision = Some(crate::eval::single::pre_approved(
+                    inputs.policy,
+                    &prepared,
+                    &eval_opts,
+                    &m.reason,
+                    inputs.wall_clock,
+                ));
+                pre_approved = true;
+                pattern_id = m.pattern_id;
+            }
+            registry_reason = m.reason;
+        }
+    }
+    let mut decision = match decision {
+        Some(d) => d,
+        None => {
+            if let Some((inventory, source)) = &inputs.wrkr {
+                if prepared.is_script() {
+                    eval_opts.wrkr = Some(inventory.clone());
+                    let applies = prepared.script().is_some_and(|s| {
+                        s.steps
+                            .iter()
+                            .any(|st| inventory.tool(&st.tool_name).is_some())
+                    });
+                    if applies {
+                        context_source = wrkr_source(source);
+                    }
+                } else if let Some(entries) = inventory.auth_entries(prepared.tool_name()) {
+                    prepared = prepared
+                        .with_auth_context_entries(entries)
+                        .map_err(|e| GateError::Enrich(e.to_string()))?;
+                    context_source = wrkr_source(source);
+                }
+            }
+            evaluate(inputs.policy, &prepared, &eval_opts)
+        }
+    };
+    let prepared = &prepared;
     let ctx = prepared.context();
 
     // 1. Rate limit and destructive budget.
@@ -381,5 +459,30 @@ pub fn run(inputs: &GateInputs<'_>) -> Result<GateOutcome, GateError> {
         rate_limit,
         destructive_budget,
         simulation,
+        prepared_intent: prepared.clone(),
+        context_source,
+        pre_approved,
+        pattern_id,
+        registry_reason,
+        warnings,
+    })
+}
+
+fn wrkr_source(path: &str) -> String {
+    let p = path.trim();
+    if p.is_empty() {
+        "wrkr_inventory".to_owned()
+    } else {
+        p.to_owned()
+    }
+}
+
+/// Whether any rule needs authenticated context evidence (which disables
+/// the approved-script fast path).
+fn requires_context_evidence(policy: &Policy) -> bool {
+    policy.rules().iter().any(|r| {
+        r.require_context_evidence
+            || r.required_context_evidence_mode.as_deref() == Some("required")
+            || r.max_context_age_seconds > 0
     })
 }

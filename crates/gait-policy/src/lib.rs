@@ -11,5 +11,7 @@ pub mod gate;
 pub mod intent;
 pub mod policy;
 pub mod ratelimit;
+pub mod registry;
 pub mod templates;
 pub mod token;
+pub mod wrkr;

@@ -126,9 +126,10 @@ fn conditions_are_compiled_at_load_and_evaluate() {
 }
 
 /// The error of loading `POLICY` with rule `tmp-writes`'s condition (the
-/// second rule in the file) replaced by `when`.
+/// second rule in the file, made the first in evaluation order) replaced
+/// by `when`.
 fn load_error(when: &str) -> PolicyError {
-    let yaml = POLICY.replacen(
+    let yaml = POLICY.replacen("priority: 20", "priority: 1", 1).replacen(
         "      when: |\n        intent.targets.all(t, t.value.startsWith(\"/tmp/\"))\n          && intent.context.environment != \"prod\"\n",
         &format!("      when: {when}\n"),
         1,
@@ -239,4 +240,42 @@ fn policies_without_conditions_keep_their_digest() {
         rule["Match"].as_object_mut().unwrap().remove("When");
     }
     assert_eq!(projection, plain.projection());
+}
+
+/// The examples of `docs/policy.md` ("CEL conditions") load and evaluate.
+#[test]
+fn documented_examples_work() {
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/policy.md"),
+    )
+    .unwrap();
+    let section = &docs[docs.find("## CEL conditions").unwrap()..];
+    // The YAML rules.
+    let mut rules = 0;
+    for block in section.split("```yaml\n").skip(1) {
+        let rule = &block[..block.find("```").unwrap()];
+        let policy = Policy::from_yaml_str(&format!("rules:\n{rule}"))
+            .unwrap_or_else(|e| panic!("{e}\n{rule}"));
+        assert!(policy.rules()[0].selector.condition().is_some());
+        rules += 1;
+    }
+    assert_eq!(rules, 3);
+    // The one-line expressions.
+    let text = section.split("```text\n").nth(1).unwrap();
+    let expressions: Vec<&str> = text[..text.find("```").unwrap()].lines().collect();
+    assert_eq!(expressions.len(), 9);
+    let intent = Intent::from_json_str(
+        r#"{"tool_name": "http.get",
+            "args": {"url": "https://api.example.com/v1", "mode": "ro"},
+            "targets": [{"kind": "url", "value": "https://api.example.com/v1"}],
+            "arg_provenance": [{"arg_path": "$.url", "source": "external"}],
+            "context": {"identity": "a", "workspace": "/w", "risk_class": "low",
+                        "environment": "prod", "credential_scopes": ["db:write"],
+                        "auth_context": {"tenant": "acme"}}}"#,
+    )
+    .unwrap();
+    for expression in expressions {
+        let condition = Condition::compile(expression).unwrap_or_else(|e| panic!("{e}"));
+        assert!(evaluate(&condition, &intent).is_ok(), "{expression}");
+    }
 }

@@ -252,6 +252,10 @@ pub fn build_trace(
             .collect();
         r.matched_rule_ids = ids.into_iter().collect();
     }
+    r.context_source.clone_from(&outcome.context_source);
+    r.pre_approved = outcome.pre_approved;
+    r.pattern_id.clone_from(&outcome.pattern_id);
+    r.registry_reason.clone_from(&outcome.registry_reason);
     r.violations = d.violations().to_vec();
     r.latency_ms = opts.latency_ms.max(0.0);
     r.approval_token_ref = if outcome.approval_ref.is_empty() {

@@ -109,6 +109,18 @@ pub struct GateEvalArgs {
     /// Report the decision without enforcing it.
     #[arg(long)]
     pub simulate: bool,
+    /// A Wrkr tool inventory (adds wrkr.* context for the context_* selectors).
+    #[arg(long, value_name = "PATH")]
+    pub wrkr_inventory: Option<String>,
+    /// A signed approved-script registry (pre-approves exact scripts).
+    #[arg(long, value_name = "PATH")]
+    pub approved_script_registry: Option<String>,
+    /// Registry verify key (public key file); defaults to the approval key sources.
+    #[arg(long, value_name = "PATH")]
+    pub approved_script_public_key: Option<String>,
+    /// Registry verify key (environment variable).
+    #[arg(long, value_name = "VAR")]
+    pub approved_script_public_key_env: Option<String>,
     /// Ignore .gait/config.yaml.
     #[arg(long)]
     pub no_config: bool,
@@ -342,6 +354,38 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         signer.key.verifying_key().clone().into_role()
     };
 
+    // Fail-closed loading of optional context: under oss-prod or for
+    // high/critical risk an unusable input stops the call (exit 3).
+    let risk = inputs.intent.context().risk_class.trim().to_lowercase();
+    let fail_closed = profile == "oss-prod" || risk == "high" || risk == "critical";
+    let mut wrkr = None;
+    if let Some(path) = a
+        .wrkr_inventory
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let loaded = read_input(
+            path,
+            "wrkr inventory",
+            gait_policy::wrkr::MAX_INVENTORY_BYTES as u64,
+        )
+        .map_err(|(m, _)| m)
+        .and_then(|b| gait_policy::wrkr::WrkrInventory::from_json_slice(&b));
+        match loaded {
+            Ok(inv) => wrkr = Some((std::sync::Arc::new(inv), gait_digest::clean_path(path))),
+            Err(e) if fail_closed => {
+                return Err((
+                    format!("wrkr inventory unavailable in fail-closed mode: {e}"),
+                    Exit::PolicyBlocked,
+                ));
+            }
+            Err(_) => warnings
+                .push("wrkr inventory unavailable; continuing without context enrichment".into()),
+        }
+    }
+    let approved_scripts = load_registry(a, &approval_sources, fail_closed, &mut warnings)?;
+
     let started = Instant::now();
     let rate_limit_state = PathBuf::from(a.rate_limit_state.trim());
     let mut gate_inputs = GateInputs::new(&inputs.policy, &inputs.intent, now);
@@ -354,16 +398,15 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
     gate_inputs.delegation_key = Some(&delegation_key);
     gate_inputs.rate_limit_state = Some(&rate_limit_state);
     gate_inputs.simulate = a.simulate;
+    gate_inputs.wrkr = wrkr;
+    gate_inputs.approved_scripts = &approved_scripts;
     let outcome =
         gait_policy::gate::run(&gate_inputs).map_err(|e| (e.to_string(), Exit::Internal))?;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
 
+    warnings.extend(outcome.warnings.iter().cloned());
     // The signed trace is always written, whatever the verdict.
-    let prepared = if inputs.intent.has_context_evidence_claims() {
-        inputs.intent.prepared()
-    } else {
-        inputs.intent.clone()
-    };
+    let prepared = outcome.prepared_intent.clone();
     let mut opts = TraceOptions::new(crate::cmd::version::VERSION, out.correlation());
     opts.latency_ms = latency_ms;
     opts.approval_token_ref = a.approval_token_ref.clone().unwrap_or_default();
@@ -434,6 +477,91 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
     Ok(exit)
 }
 
+/// Loads and verifies the approved-script registry, failing closed (exit 3)
+/// when the registry or its verification is unusable and `fail_closed`.
+fn load_registry(
+    a: &GateEvalArgs,
+    approval_sources: &(Option<KeySource>, Option<KeySource>),
+    fail_closed: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<gait_policy::registry::ApprovedScriptEntry>, Failure> {
+    let Some(path) = a
+        .approved_script_registry
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    else {
+        return Ok(Vec::new());
+    };
+    let read = match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        _ => read_input(
+            path,
+            "approved script registry",
+            gait_policy::registry::MAX_REGISTRY_BYTES as u64,
+        )
+        .map_err(|(m, _)| m)
+        .and_then(|b| gait_policy::registry::read_registry(&b)),
+    };
+    let entries = match read {
+        Ok(e) => e,
+        Err(e) if fail_closed => {
+            return Err((
+                format!("approved script registry unavailable in fail-closed mode: {e}"),
+                Exit::PolicyBlocked,
+            ));
+        }
+        Err(_) => {
+            warnings.push(
+                "approved script registry unavailable; continuing without fast-path pre-approval"
+                    .into(),
+            );
+            return Ok(Vec::new());
+        }
+    };
+    let own = key_sources(
+        a.approved_script_public_key.as_deref(),
+        a.approved_script_public_key_env.as_deref(),
+        None,
+        None,
+    )?;
+    let sources = if has_sources(&own) {
+        own
+    } else {
+        approval_sources.clone()
+    };
+    if !has_sources(&sources) {
+        if fail_closed {
+            return Err((
+                "approved script registry verification unavailable in fail-closed mode: verify key required".into(),
+                Exit::PolicyBlocked,
+            ));
+        }
+        warnings.push(
+            "approved script fast-path disabled because registry verify key is not configured"
+                .into(),
+        );
+        return Ok(Vec::new());
+    }
+    let key: VerifyingKey<Approval> = load_verify(&sources)?;
+    let now = GoTime::now_utc();
+    for (i, e) in entries.iter().enumerate() {
+        if let Err(err) = e.verify(&key, &now) {
+            if fail_closed {
+                return Err((
+                    format!("approved script registry verification failed at entry {i}: {err}"),
+                    Exit::PolicyBlocked,
+                ));
+            }
+            warnings.push(
+                "approved script registry entry failed verification; fast-path disabled".into(),
+            );
+            return Ok(Vec::new());
+        }
+    }
+    Ok(entries)
+}
+
 fn write_json_file(path: &str, value: &Value) -> Result<(), Failure> {
     let p = Path::new(path);
     if p.is_relative() && path.split(['/', '\\']).any(|s| s == "..") {
@@ -484,6 +612,9 @@ impl Report<'_> {
         s("policy_digest", &d.policy_digest().to_hex());
         s("intent_digest", &d.intent_digest().to_hex());
         s("matched_rule", d.matched_rule());
+        s("context_source", &o.context_source);
+        s("pattern_id", &o.pattern_id);
+        s("registry_reason", &o.registry_reason);
         s("phase", self.intent.context().phase.as_str());
         let ctx = self.intent.context();
         s(
@@ -543,6 +674,7 @@ impl Report<'_> {
             }
         };
         flag("delegation_required", o.delegation_required);
+        flag("pre_approved", o.pre_approved);
         flag("script", d.script().is_some());
         if let Some(sim) = &o.simulation {
             flag("simulate_mode", true);

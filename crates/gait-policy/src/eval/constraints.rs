@@ -216,7 +216,8 @@ pub(crate) fn context_evidence(rule: &Rule, v: &View<'_>) -> Option<Fired> {
 /// be integers).
 fn context_age_seconds(v: &View<'_>) -> Option<i64> {
     let value = v
-        .auth_context?
+        .auth_context
+        .as_ref()?
         .get(crate::intent::CONTEXT_AGE_SECONDS_KEY)?;
     match value {
         serde_json::Value::Number(n) => {

@@ -26,7 +26,7 @@
 mod constraints;
 mod decision;
 mod pattern;
-mod single;
+pub(crate) mod single;
 
 use gait_digest::GoTime;
 
@@ -43,6 +43,10 @@ pub struct EvalOptions {
     pub now: GoTime,
     /// The producer version recorded in results (`0.0.0-dev` when empty).
     pub producer_version: String,
+    /// A Wrkr inventory: script steps get its `wrkr.*` keys in their
+    /// `auth_context` (single intents are enriched before evaluation, see
+    /// [`crate::gate`]).
+    pub wrkr: Option<std::sync::Arc<crate::wrkr::WrkrInventory>>,
 }
 
 impl Default for EvalOptions {
@@ -50,6 +54,7 @@ impl Default for EvalOptions {
         Self {
             now: GoTime::now_utc(),
             producer_version: String::new(),
+            wrkr: None,
         }
     }
 }
@@ -60,6 +65,7 @@ impl EvalOptions {
         Self {
             now: now.to_utc(),
             producer_version: String::new(),
+            wrkr: None,
         }
     }
 

@@ -1,7 +1,8 @@
 //! Rule matching, single-intent evaluation, script aggregation and the
 //! fail-closed checks.
 
-use std::cell::OnceCell;
+use std::borrow::Cow;
+use std::cell::{OnceCell, RefCell};
 
 use gait_digest::GoTime;
 use serde_json::{Map, Value};
@@ -20,18 +21,23 @@ use crate::policy::{Policy, RateLimit, RateLimitWindow, Rule, RuleMatch, Verdict
 /// What one (step) intent looks like to the rules.
 pub(crate) struct View<'a> {
     pub(crate) tool_name: &'a str,
+    pub(crate) args: &'a Map<String, Value>,
     pub(crate) targets: &'a [Target],
     pub(crate) provenance: &'a [ArgProvenance],
     pub(crate) context: &'a Context,
-    pub(crate) auth_context: Option<&'a Map<String, Value>>,
+    pub(crate) auth_context: Option<Cow<'a, Map<String, Value>>>,
     pub(crate) skill: Option<&'a SkillProvenance>,
     pub(crate) delegation: Option<&'a Delegation>,
     target_binding: OnceCell<String>,
+    cel: OnceCell<crate::cel::CelInput<'a>>,
+    /// CEL conditions that failed to evaluate (rule name: error).
+    cel_errors: RefCell<Vec<String>>,
 }
 
 impl<'a> View<'a> {
     fn new(
         tool_name: &'a str,
+        args: &'a Map<String, Value>,
         targets: &'a [Target],
         provenance: &'a [ArgProvenance],
         intent: &'a Intent,
@@ -39,13 +45,16 @@ impl<'a> View<'a> {
         let context = intent.context();
         Self {
             tool_name,
+            args,
             targets,
             provenance,
             context,
-            auth_context: context.auth_context.as_ref(),
+            auth_context: context.auth_context.as_ref().map(Cow::Borrowed),
             skill: intent.skill_provenance(),
             delegation: intent.delegation(),
             target_binding: OnceCell::new(),
+            cel: OnceCell::new(),
+            cel_errors: RefCell::new(Vec::new()),
         }
     }
 
@@ -68,6 +77,7 @@ impl<'a> View<'a> {
 
     fn auth_string(&self, key: &str) -> String {
         self.auth_context
+            .as_ref()
             .and_then(|a| a.get(key))
             .and_then(Value::as_str)
             .map(|s| lower(s.trim()))
@@ -189,7 +199,25 @@ fn rule_matches(m: &RuleMatch, v: &View<'_>) -> bool {
     {
         return false;
     }
-    delegation_matches(m, v.delegation)
+    if !delegation_matches(m, v.delegation) {
+        return false;
+    }
+    match m.condition() {
+        None => true,
+        Some(cond) => {
+            let input = v.cel.get_or_init(|| {
+                crate::cel::CelInput::new(v.tool_name, v.args, v.targets, v.provenance, v.context)
+            });
+            match cond.evaluate(input) {
+                Ok(b) => b,
+                Err(e) => {
+                    // An error is a non-match; the caller records it.
+                    v.cel_errors.borrow_mut().push(e);
+                    false
+                }
+            }
+        }
+    }
 }
 
 fn delegation_matches(m: &RuleMatch, delegation: Option<&Delegation>) -> bool {
@@ -234,7 +262,9 @@ fn delegation_matches(m: &RuleMatch, delegation: Option<&Delegation>) -> bool {
 }
 
 /// `matched_rule_<name>` with the name JSON-escaped (Go's HTML escaping),
-/// spaces and `-` turned into `_`, lowercased.
+/// every leading and trailing `"` trimmed (Go `strings.Trim`, so a name
+/// ending in `"` also loses the quote of its `\"` escape), spaces and `-`
+/// turned into `_`, lowercased.
 fn sanitize_name(name: &str) -> String {
     if name.is_empty() {
         return "rule".into();
@@ -242,10 +272,7 @@ fn sanitize_name(name: &str) -> String {
     let mut out = Vec::with_capacity(name.len() + 2);
     gait_digest::go_json::write_go_string(&mut out, name);
     let quoted = String::from_utf8(out).unwrap_or_default();
-    let inner = quoted
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .unwrap_or(&quoted);
+    let inner = quoted.trim_matches('"');
     lower(&inner.replace([' ', '-'], "_"))
 }
 
@@ -421,6 +448,23 @@ impl Partial {
 }
 
 fn evaluate_single(policy: &Policy, v: &View<'_>, now: &GoTime) -> Partial {
+    let mut p = evaluate_tier(policy, v, now);
+    if !v.cel_errors.borrow().is_empty() {
+        // A condition that cannot be evaluated never matches; it is
+        // reported, and for high and critical risk it fails closed.
+        merge_sorted(&mut p.reasons, ["cel_condition_error".to_owned()]);
+        let risk = lower(v.context.risk_class.trim());
+        if risk == "high" || risk == "critical" {
+            p.verdict = Verdict::Block;
+            merge_sorted(&mut p.violations, ["cel_condition_error".to_owned()]);
+            p.min_approvals = 0;
+            p.require_distinct_approvers = false;
+        }
+    }
+    p
+}
+
+fn evaluate_tier(policy: &Policy, v: &View<'_>, now: &GoTime) -> Partial {
     // Tier selection: the first matching rule fixes the priority; collect
     // the matching rules of that priority and stop at the first matching
     // rule of another priority.
@@ -625,6 +669,51 @@ fn finish(
     }
 }
 
+/// The decision of a script pre-approved by the approved-script registry:
+/// `allow` with the registry's reason for the script and each step, no
+/// policy evaluation. Its `created_at` is `now`, as in the reference.
+pub(crate) fn pre_approved(
+    policy: &Policy,
+    intent: &Intent,
+    opts: &EvalOptions,
+    reason: &str,
+    now: GoTime,
+) -> Decision {
+    let mut p = Partial::verdict_only(Verdict::Allow, vec![reason.to_owned()], Vec::new());
+    p.matched_rule = String::new();
+    let script = intent.script().map(|s| {
+        let risks: Vec<&str> = s.steps.iter().map(|st| step_risk(&st.targets)).collect();
+        let composite = if risks.contains(&"high") {
+            "high"
+        } else if risks.contains(&"medium") {
+            "medium"
+        } else {
+            "low"
+        };
+        ScriptOutcome {
+            step_count: s.steps.len(),
+            script_hash: intent.script_hash().map(|h| h.to_hex()).unwrap_or_default(),
+            composite_risk_class: composite.to_owned(),
+            step_verdicts: s
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(index, st)| StepVerdict {
+                    index,
+                    tool_name: st.tool_name.clone(),
+                    verdict: Verdict::Allow,
+                    reason_codes: vec![reason.to_owned()],
+                    violations: Vec::new(),
+                    matched_rule: String::new(),
+                })
+                .collect(),
+        }
+    });
+    let mut d = finish(policy, intent, opts, p, script);
+    d.created_at = now.to_utc();
+    d
+}
+
 /// Evaluates an already prepared intent.
 pub(crate) fn evaluate_prepared(policy: &Policy, intent: &Intent, opts: &EvalOptions) -> Decision {
     if let Some((reasons, violations)) = fail_closed_reasons(policy, intent) {
@@ -640,6 +729,7 @@ pub(crate) fn evaluate_prepared(policy: &Policy, intent: &Intent, opts: &EvalOpt
     let Some(script) = intent.script() else {
         let view = View::new(
             intent.tool_name(),
+            intent.args(),
             intent.targets(),
             intent.arg_provenance(),
             intent,
@@ -653,7 +743,26 @@ pub(crate) fn evaluate_prepared(policy: &Policy, intent: &Intent, opts: &EvalOpt
     let mut risks: Vec<String> = Vec::new();
     let mut broker_reference = String::new();
     for (index, step) in script.steps.iter().enumerate() {
-        let view = View::new(&step.tool_name, &step.targets, &step.arg_provenance, intent);
+        let mut view = View::new(
+            &step.tool_name,
+            &step.args,
+            &step.targets,
+            &step.arg_provenance,
+            intent,
+        );
+        if let Some(extra) = opts
+            .wrkr
+            .as_ref()
+            .and_then(|w| w.auth_entries(&step.tool_name))
+        {
+            let mut merged = view
+                .auth_context
+                .take()
+                .map(Cow::into_owned)
+                .unwrap_or_default();
+            merged.extend(extra);
+            view.auth_context = Some(Cow::Owned(merged));
+        }
         let p = evaluate_single(policy, &view, &now);
         let mut reasons = Vec::new();
         merge_sorted(&mut reasons, p.reasons.iter().cloned());
@@ -753,5 +862,6 @@ mod tests {
         assert_eq!(sanitize_name("Allow Read-Only"), "allow_read_only");
         assert_eq!(sanitize_name("a<b"), "a\\u003cb");
         assert_eq!(sanitize_name(""), "rule");
+        assert_eq!(sanitize_name("say \"hi\""), "say_\\\"hi\\");
     }
 }

@@ -1,0 +1,254 @@
+//! The approved-script registry: signed entries that pre-approve an exact
+//! script (by script hash and tool sequence) under an exact policy.
+//!
+//! A registry file is `{"entries": [...]}` or a bare array of
+//! `gait.gate.approved_script_entry` 1.0.0 documents; a missing or empty
+//! file has no entries. Each entry is signed like a token (Ed25519 over the
+//! SHA-256 of the canonical normalized entry without its signature) and must
+//! be unexpired. A script intent that matches a verified entry is allowed
+//! without policy evaluation (`approved_script_match`).
+
+use gait_digest::{GoTime, null_as_default};
+use gait_sign::{Approval, SignatureEnvelope, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::intent::Intent;
+use crate::intent::gostr::lower;
+use crate::token::{is_digest_hex, normalize_scope};
+
+/// `schema_id` of registry entries.
+pub const ENTRY_SCHEMA_ID: &str = "gait.gate.approved_script_entry";
+/// The largest registry file accepted.
+pub const MAX_REGISTRY_BYTES: usize = 16 << 20;
+
+/// One registry entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+#[allow(missing_docs, reason = "field names are the schema's")]
+pub struct ApprovedScriptEntry {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub schema_id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub schema_version: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub created_at: GoTime,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub producer_version: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub pattern_id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub policy_digest: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub script_hash: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub tool_sequence: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub scope: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub approver_identity: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub expires_at: GoTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<SignatureEnvelope>,
+}
+
+impl ApprovedScriptEntry {
+    /// The normalized entry, or why it is invalid.
+    pub fn normalized(&self) -> Result<ApprovedScriptEntry, String> {
+        let mut e = self.clone();
+        if e.schema_id.trim().is_empty() {
+            ENTRY_SCHEMA_ID.clone_into(&mut e.schema_id);
+        }
+        if e.schema_id.trim() != ENTRY_SCHEMA_ID {
+            return Err(format!(
+                "unsupported approved script schema_id: {}",
+                e.schema_id
+            ));
+        }
+        if e.schema_version.trim().is_empty() {
+            "1.0.0".clone_into(&mut e.schema_version);
+        }
+        if e.schema_version.trim() != "1.0.0" {
+            return Err(format!(
+                "unsupported approved script schema_version: {}",
+                e.schema_version
+            ));
+        }
+        e.pattern_id = e.pattern_id.trim().to_owned();
+        e.policy_digest = lower(e.policy_digest.trim());
+        e.script_hash = lower(e.script_hash.trim());
+        e.approver_identity = e.approver_identity.trim().to_owned();
+        e.tool_sequence = normalize_scope(&e.tool_sequence);
+        e.scope = normalize_scope(&e.scope);
+        e.created_at = e.created_at.to_utc();
+        e.expires_at = e.expires_at.to_utc();
+        if e.created_at.is_zero() {
+            e.created_at = GoTime::from_unix(315_532_800, 0);
+        }
+        if e.pattern_id.is_empty() {
+            return Err("pattern_id is required".into());
+        }
+        if !is_digest_hex(&e.policy_digest) {
+            return Err("policy_digest must be sha256 hex".into());
+        }
+        if !is_digest_hex(&e.script_hash) {
+            return Err("script_hash must be sha256 hex".into());
+        }
+        if e.tool_sequence.is_empty() {
+            return Err("tool_sequence is required".into());
+        }
+        if e.approver_identity.is_empty() {
+            return Err("approver_identity is required".into());
+        }
+        if e.expires_at.is_zero() || !e.expires_at.is_after(&e.created_at) {
+            return Err("expires_at must be after created_at".into());
+        }
+        Ok(e)
+    }
+
+    /// Verifies the entry's signature and expiry.
+    pub fn verify(&self, key: &VerifyingKey<Approval>, now: &GoTime) -> Result<(), String> {
+        let normalized = self.normalized()?;
+        let envelope = normalized
+            .signature
+            .clone()
+            .ok_or("signature is required")?;
+        if !normalized.expires_at.is_after(now) {
+            return Err("approved script entry is expired".into());
+        }
+        let mut signable = normalized;
+        signable.signature = None;
+        key.verify_serialize(&signable, &envelope)
+            .map_err(|e| format!("verify approved script entry signature: {e}"))
+    }
+}
+
+/// Parses a registry file (entries are normalized; an invalid entry is an
+/// error naming its index).
+pub fn read_registry(bytes: &[u8]) -> Result<Vec<ApprovedScriptEntry>, String> {
+    if bytes.len() > MAX_REGISTRY_BYTES {
+        return Err(format!(
+            "parse approved script registry: larger than {MAX_REGISTRY_BYTES} bytes"
+        ));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    let value = gait_digest::canonical::parse_strict(bytes)
+        .map_err(|e| format!("parse approved script registry: {e}"))?;
+    let items = match value {
+        Value::Object(mut m) => match m.remove("entries") {
+            Some(Value::Array(a)) => a,
+            Some(_) => {
+                return Err("parse approved script registry: entries must be an array".into());
+            }
+            None => {
+                return Err(
+                    "parse approved script registry: expected an array or {\"entries\": [...]}"
+                        .into(),
+                );
+            }
+        },
+        Value::Array(a) => a,
+        _ => {
+            return Err(
+                "parse approved script registry: expected an array or {\"entries\": [...]}".into(),
+            );
+        }
+    };
+    let mut entries = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let e: ApprovedScriptEntry = serde_json::from_value(item)
+            .map_err(|e| format!("parse approved script registry: entries[{i}]: {e}"))?;
+        entries.push(
+            e.normalized()
+                .map_err(|e| format!("approved script entries[{i}]: {e}"))?,
+        );
+    }
+    Ok(entries)
+}
+
+/// The outcome of looking an intent up in a registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RegistryMatch {
+    /// Whether an entry matched.
+    pub matched: bool,
+    /// The matching entry's pattern id.
+    pub pattern_id: String,
+    /// `approved_script_match`, `approved_script_not_found` or `not_script`.
+    pub reason: String,
+}
+
+fn scope_matches(intent: &Intent, scope: &[String]) -> bool {
+    scope.iter().all(|s| {
+        if let Some(risk) = s.strip_prefix("risk:") {
+            lower(intent.context().risk_class.trim()) == risk
+        } else if let Some(tool) = s.strip_prefix("tool:") {
+            lower(intent.tool_name().trim()) == tool
+        } else if let Some(prefix) = s.strip_prefix("workspace_prefix:") {
+            let ws = gait_digest::clean_path(intent.context().workspace.trim());
+            ws == prefix || ws.strip_prefix(prefix).is_some_and(|r| r.starts_with('/'))
+        } else if let Some(class) = s.strip_prefix("endpoint:") {
+            match intent.script() {
+                Some(script) => script
+                    .steps
+                    .iter()
+                    .flat_map(|st| st.targets.iter())
+                    .any(|t| t.endpoint_class.as_str() == class),
+                None => intent
+                    .targets()
+                    .iter()
+                    .any(|t| t.endpoint_class.as_str() == class),
+            }
+        } else {
+            false
+        }
+    })
+}
+
+/// Looks a (normalized) intent up in verified registry entries.
+pub fn match_script(
+    intent: &Intent,
+    policy_digest: &str,
+    entries: &[ApprovedScriptEntry],
+    now: &GoTime,
+) -> RegistryMatch {
+    let not = |reason: &str| RegistryMatch {
+        matched: false,
+        pattern_id: String::new(),
+        reason: reason.to_owned(),
+    };
+    let (Some(script), Some(hash)) = (intent.script(), intent.script_hash()) else {
+        return not("not_script");
+    };
+    let sequence: Vec<&str> = script.steps.iter().map(|s| s.tool_name.as_str()).collect();
+    let hash = hash.to_hex();
+    let policy_digest = lower(policy_digest.trim());
+    for e in entries {
+        if lower(e.policy_digest.trim()) != policy_digest || lower(e.script_hash.trim()) != hash {
+            continue;
+        }
+        if !e.expires_at.is_after(now) {
+            continue;
+        }
+        let seq = normalize_scope(&e.tool_sequence);
+        if seq.len() != sequence.len() || seq.iter().zip(&sequence).any(|(a, b)| a != b) {
+            continue;
+        }
+        if !scope_matches(intent, &normalize_scope(&e.scope)) {
+            continue;
+        }
+        return RegistryMatch {
+            matched: true,
+            pattern_id: e.pattern_id.clone(),
+            reason: "approved_script_match".into(),
+        };
+    }
+    not("approved_script_not_found")
+}
