@@ -486,3 +486,115 @@ fn requires_context_evidence(policy: &Policy) -> bool {
             || r.max_context_age_seconds > 0
     })
 }
+
+/// The in-process gate: a loaded policy, ready to evaluate intents.
+///
+/// `Gate` is `Send + Sync` and cheap to share (`Arc` inside); evaluation
+/// re-parses and re-compiles nothing. Only [`Decision::permits_execution`]
+/// lets a call run.
+///
+/// ```
+/// use gait_policy::{Gate, Intent, Policy};
+///
+/// let policy = Policy::from_yaml_str(r#"
+/// default_verdict: block
+/// rules:
+///   - name: reads
+///     effect: allow
+///     match:
+///       tool_names: [tool.read]
+/// "#)?;
+/// let gate = Gate::new(policy);
+/// let intent = Intent::from_json_str(r#"{"tool_name":"tool.read","args":{},"targets":[],
+///   "context":{"identity":"agent","workspace":"/w","risk_class":"low"}}"#)?;
+/// let decision = gate.evaluate(&intent);
+/// assert!(decision.permits_execution());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Gate {
+    policy: std::sync::Arc<Policy>,
+    producer_version: String,
+    wrkr: Option<std::sync::Arc<crate::wrkr::WrkrInventory>>,
+}
+
+impl Gate {
+    /// A gate enforcing `policy`.
+    pub fn new(policy: Policy) -> Gate {
+        Gate {
+            policy: std::sync::Arc::new(policy),
+            producer_version: String::new(),
+            wrkr: None,
+        }
+    }
+
+    /// Records `version` as the producer of decisions.
+    #[must_use]
+    pub fn with_producer_version(mut self, version: &str) -> Gate {
+        version.trim().clone_into(&mut self.producer_version);
+        self
+    }
+
+    /// Enriches intents with a Wrkr inventory.
+    #[must_use]
+    pub fn with_wrkr_inventory(mut self, inventory: crate::wrkr::WrkrInventory) -> Gate {
+        self.wrkr = Some(std::sync::Arc::new(inventory));
+        self
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Evaluates `intent` now.
+    pub fn evaluate(&self, intent: &Intent) -> Decision {
+        self.evaluate_at(intent, GoTime::now_utc())
+    }
+
+    /// Evaluates `intent` as of `now` (policy evaluation only: no tokens,
+    /// rate limits or simulation; see [`Gate::run`] for those).
+    pub fn evaluate_at(&self, intent: &Intent, now: GoTime) -> Decision {
+        let mut opts = EvalOptions::at(now).with_producer_version(&self.producer_version);
+        opts.wrkr.clone_from(&self.wrkr);
+        evaluate(&self.policy, intent, &opts)
+    }
+
+    /// Parses, normalizes and evaluates intent JSON. A malformed intent is
+    /// an error, never a decision.
+    pub fn evaluate_json(
+        &self,
+        intent_json: &[u8],
+    ) -> Result<Decision, crate::intent::IntentError> {
+        Ok(self.evaluate(&Intent::from_json_slice(intent_json)?))
+    }
+
+    /// The full gate run (approvals, delegation, rate limits, simulation)
+    /// for `inputs` built from this gate's policy with
+    /// [`Gate::inputs`].
+    pub fn run(&self, inputs: &GateInputs<'_>) -> Result<GateOutcome, GateError> {
+        run(inputs)
+    }
+
+    /// Inputs for [`Gate::run`] evaluating `intent` now, with no tokens and
+    /// no rate-limit state.
+    pub fn inputs<'a>(&'a self, intent: &'a Intent) -> GateInputs<'a> {
+        let mut inputs = GateInputs::new(&self.policy, intent, GoTime::now_utc());
+        inputs.eval = inputs.eval.with_producer_version(&self.producer_version);
+        inputs.rate_limit_state = None;
+        inputs.wrkr = self.wrkr.clone().map(|w| (w, String::new()));
+        inputs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gate_is_send_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Gate>();
+        assert_send_sync::<Decision>();
+    }
+}

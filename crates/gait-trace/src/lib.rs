@@ -40,12 +40,14 @@
 //! ```
 
 mod build;
+mod guard;
 mod record;
 mod verify;
 
 pub use build::{
     TraceOptions, approval_audit_record, build_trace, delegation_audit_record, recompute_ids,
 };
+pub use guard::{DirectorySink, Guard, Guarded, MemorySink, TraceSink};
 pub use record::{
     DelegationRef, StepVerdict, TRACE_SCHEMA_ID, TRACE_SCHEMA_VERSION, TraceRecord, event_id,
     trace_id, write_trace,
