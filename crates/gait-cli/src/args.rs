@@ -187,6 +187,19 @@ pub enum PolicyCommand {
     Init(PolicyInitArgs),
     /// Load a policy strictly and report its digest.
     Validate(PolicyValidateArgs),
+    /// Evaluate one intent against one policy (no trace, no tokens).
+    Test(PolicyTestArgs),
+}
+
+/// `gait policy test`
+#[derive(Debug, Args)]
+pub struct PolicyTestArgs {
+    /// The policy file and the intent file.
+    #[arg(value_name = "POLICY INTENT", num_args = 0..)]
+    pub files: Vec<String>,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `gait policy init`

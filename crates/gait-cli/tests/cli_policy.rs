@@ -333,3 +333,46 @@ fn explain_texts() {
         "--explain must not act"
     );
 }
+
+#[test]
+fn policy_test_reports_verdict_and_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.yaml");
+    std::fs::write(&policy, "default_verdict: require_approval\nrules:\n  - name: reads\n    effect: allow\n    match:\n      tool_names: [tool.read]\n  - name: no-delete\n    effect: block\n    match:\n      tool_names: [tool.delete]\n").unwrap();
+    let intent = |tool: &str| {
+        let p = dir.path().join(format!("{tool}.json"));
+        std::fs::write(&p, format!(r#"{{"tool_name":"{tool}","args":{{}},"targets":[],"context":{{"identity":"a","workspace":"/w","risk_class":"low"}}}}"#)).unwrap();
+        p
+    };
+    for (tool, code, verdict) in [
+        ("tool.read", 0, "allow"),
+        ("tool.delete", 3, "block"),
+        ("tool.write", 4, "require_approval"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gait"))
+            .args(["policy", "test"])
+            .arg(&policy)
+            .arg(intent(tool))
+            .arg("--json")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{tool}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["verdict"], verdict);
+        assert_eq!(v["schema_id"], "gait.policytest.result");
+        assert!(
+            v["summary"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("policy test verdict={verdict}"))
+        );
+        assert_eq!(v["intent_digest"].as_str().unwrap().len(), 64);
+    }
+    // No trace is written by policy test.
+    assert!(std::fs::read_dir(dir.path()).unwrap().all(|e| {
+        !e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("trace_")
+    }));
+}

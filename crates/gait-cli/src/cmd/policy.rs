@@ -16,6 +16,7 @@ pub fn run(out: &Out, cmd: &PolicyCommand) -> Exit {
     match cmd {
         PolicyCommand::Init(a) => init(out, a),
         PolicyCommand::Validate(a) => validate(out, a),
+        PolicyCommand::Test(a) => test(out, a),
     }
 }
 
@@ -130,4 +131,71 @@ fn validate(out: &Out, a: &PolicyValidateArgs) -> Exit {
     );
     put_str(&mut m, "summary", &summary);
     out.json(m, Exit::Ok)
+}
+
+/// `gait policy test <policy> <intent>`: evaluation only (no trace, no
+/// tokens); exit 0, 3 or 4 by verdict. The intent digest reported is the
+/// normalized intent's, as in the reference.
+fn test(out: &Out, a: &crate::args::PolicyTestArgs) -> Exit {
+    let fail = |msg: String, exit: Exit| {
+        if a.json {
+            out.json_error(&msg, exit)
+        } else {
+            crate::output::stderr_line(&format!("policy test error: {msg}"));
+            exit
+        }
+    };
+    let [policy_path, intent_path] = a.files.as_slice() else {
+        return fail(
+            "expected <policy.yaml> <intent_fixture.json>".into(),
+            Exit::InvalidInput,
+        );
+    };
+    let policy = match gait_policy::Policy::from_path(std::path::Path::new(policy_path)) {
+        Ok(p) => p,
+        Err(e) => return fail(e.to_string(), Exit::InvalidInput),
+    };
+    let bytes = match crate::cmd::read_input(intent_path, "intent", 8 << 20) {
+        Ok(b) => b,
+        Err((m, e)) => return fail(m, e),
+    };
+    let intent = match gait_policy::Intent::from_json_slice(&bytes) {
+        Ok(i) => i,
+        Err(e) => return fail(format!("intent {intent_path}: {e}"), Exit::InvalidInput),
+    };
+    let opts =
+        gait_policy::EvalOptions::default().with_producer_version(crate::cmd::version::VERSION);
+    let d = gait_policy::eval::evaluate(&policy, &intent, &opts);
+    let exit = match d.verdict() {
+        gait_policy::Verdict::Block => Exit::PolicyBlocked,
+        gait_policy::Verdict::RequireApproval => Exit::ApprovalRequired,
+        _ => Exit::Ok,
+    };
+    let summary = d.summary(240);
+    if a.json {
+        let mut m = serde_json::Map::new();
+        m.insert("ok".into(), serde_json::Value::Bool(true));
+        m.insert("schema_id".into(), "gait.policytest.result".into());
+        m.insert("schema_version".into(), "1.0.0".into());
+        m.insert("created_at".into(), d.created_at().format().into());
+        m.insert("policy_digest".into(), d.policy_digest().to_hex().into());
+        m.insert(
+            "intent_digest".into(),
+            intent.intent_digest().to_hex().into(),
+        );
+        m.insert("verdict".into(), d.verdict().as_str().into());
+        if !d.reason_codes().is_empty() {
+            m.insert("reason_codes".into(), serde_json::json!(d.reason_codes()));
+        }
+        if !d.violations().is_empty() {
+            m.insert("violations".into(), serde_json::json!(d.violations()));
+        }
+        if !d.matched_rule().is_empty() {
+            m.insert("matched_rule".into(), d.matched_rule().into());
+        }
+        m.insert("summary".into(), summary.into());
+        return out.json(m, exit);
+    }
+    crate::output::stdout_line(&summary);
+    exit
 }

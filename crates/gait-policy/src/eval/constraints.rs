@@ -559,55 +559,112 @@ pub(crate) fn freeze_window(
     (None, Some(decision))
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS` (no offset) as a local time in `tz`.
+/// Parses a window bound as Go's
+/// `time.ParseInLocation("2006-01-02T15:04:05", text, tz)` does: a 4-digit
+/// year, 2-digit month, day, minute and second, a 1- or 2-digit hour, and
+/// an optional fractional second (`.` or `,` then digits, truncated to
+/// nanoseconds) that Go accepts even though the layout has none. Nothing
+/// may follow.
+///
+/// The wall time becomes an instant by Go's `time.Date` rule: take the
+/// zone's offset at the wall time read as UTC, and if the instant that
+/// gives lies under another offset, use that one. Inside a DST gap or fold
+/// this differs from jiff's "compatible" disambiguation (for example Go
+/// reads the nonexistent `02:30` of America/Toronto's spring-forward day
+/// as `01:30` EST, and the repeated `02:30` of Europe/Berlin's fall-back
+/// day as the second, CET one).
 fn local_to_instant(text: &str, tz: &jiff::tz::TimeZone) -> Option<GoTime> {
-    let t = text.trim();
-    let b = t.as_bytes();
-    if b.len() != 19 {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let s = t.get(r)?;
-        if !s.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
+    let mut rest = text.trim().as_bytes();
+    let year = go_atoi(take(&mut rest, 4)?)?;
+    literal(&mut rest, b'-')?;
+    let month = two_digits(&mut rest)?;
+    literal(&mut rest, b'-')?;
+    let day = two_digits(&mut rest)?;
+    literal(&mut rest, b'T')?;
+    // Go's `15` accepts one or two digits.
+    let hour = match rest {
+        [a, b, ..] if a.is_ascii_digit() && b.is_ascii_digit() => two_digits(&mut rest)?,
+        [a, ..] if a.is_ascii_digit() => {
+            take(&mut rest, 1)?;
+            i64::from(a - b'0')
         }
-        s.parse().ok()
+        _ => return None,
     };
-    let sep_ok = b.get(4) == Some(&b'-')
-        && b.get(7) == Some(&b'-')
-        && b.get(10) == Some(&b'T')
-        && b.get(13) == Some(&b':')
-        && b.get(16) == Some(&b':');
-    if !sep_ok {
+    literal(&mut rest, b':')?;
+    let minute = two_digits(&mut rest)?;
+    literal(&mut rest, b':')?;
+    let second = two_digits(&mut rest)?;
+    let mut nanos: i64 = 0;
+    if let [sep, d, ..] = rest {
+        if (*sep == b'.' || *sep == b',') && d.is_ascii_digit() {
+            let digits = rest
+                .iter()
+                .skip(1)
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            let frac = take(&mut rest, digits + 1)?;
+            for i in 0..9 {
+                let digit = frac.get(i + 1).map_or(0, |c| i64::from(c - b'0'));
+                nanos = nanos * 10 + digit;
+            }
+        }
+    }
+    if !rest.is_empty() || hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    let (y, mo, d, h, mi, s) = (
-        num(0..4)?,
-        num(5..7)?,
-        num(8..10)?,
-        num(11..13)?,
-        num(14..16)?,
-        num(17..19)?,
-    );
     let dt = jiff::civil::DateTime::new(
-        i16::try_from(y).ok()?,
-        i8::try_from(mo).ok()?,
-        i8::try_from(d).ok()?,
-        i8::try_from(h).ok()?,
-        i8::try_from(mi).ok()?,
-        i8::try_from(s).ok()?,
-        0,
+        i16::try_from(year).ok()?,
+        i8::try_from(month).ok()?,
+        i8::try_from(day).ok()?,
+        i8::try_from(hour).ok()?,
+        i8::try_from(minute).ok()?,
+        i8::try_from(second).ok()?,
+        i32::try_from(nanos).ok()?,
     )
     .ok()?;
-    let ts = tz
-        .to_ambiguous_zoned_datetime(dt)
-        .compatible()
-        .ok()?
-        .timestamp();
+    let wall = jiff::tz::Offset::UTC.to_timestamp(dt).ok()?;
+    let first = tz.to_offset(wall).seconds();
+    let guess = jiff::Timestamp::from_second(wall.as_second() - i64::from(first)).ok()?;
+    let offset = tz.to_offset(guess).seconds();
     Some(GoTime::from_unix(
-        ts.as_second(),
-        u32::try_from(ts.subsec_nanosecond()).unwrap_or(0),
+        wall.as_second() - i64::from(offset),
+        u32::try_from(nanos).ok()?,
     ))
+}
+
+fn take<'a>(rest: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+    let (head, tail) = rest.split_at_checked(n)?;
+    *rest = tail;
+    Some(head)
+}
+
+fn literal(rest: &mut &[u8], want: u8) -> Option<()> {
+    (take(rest, 1)? == [want]).then_some(())
+}
+
+fn two_digits(rest: &mut &[u8]) -> Option<i64> {
+    match take(rest, 2)? {
+        [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => {
+            Some(i64::from(a - b'0') * 10 + i64::from(b - b'0'))
+        }
+        _ => None,
+    }
+}
+
+/// Go's `time` package `atoi`: an optional sign, then only digits.
+fn go_atoi(text: &[u8]) -> Option<i64> {
+    let (negative, digits) = match text {
+        [b'-', tail @ ..] => (true, tail),
+        [b'+', tail @ ..] => (false, tail),
+        _ => (false, text),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let value = digits
+        .iter()
+        .fold(0i64, |acc, c| acc * 10 + i64::from(c - b'0'));
+    Some(if negative { -value } else { value })
 }
 
 /// Sandbox metadata requirements: the decision (always, when configured)

@@ -271,6 +271,24 @@ impl Decision {
         })
     }
 
+    /// One line describing the decision, at most `limit` characters:
+    /// `policy test verdict=<v> reasons=<a,b> violations=<x>`.
+    pub fn summary(&self, limit: usize) -> String {
+        let text = format!(
+            "policy test verdict={} reasons={} violations={}",
+            self.verdict.as_str(),
+            self.reason_codes.join(","),
+            self.violations.join(",")
+        );
+        if text.chars().count() <= limit {
+            return text;
+        }
+        let keep = limit.saturating_sub(3);
+        let mut cut: String = text.chars().take(keep).collect();
+        cut.push_str("...");
+        cut
+    }
+
     /// Adds reason codes (kept sorted and unique).
     pub(crate) fn add_reasons<I: IntoIterator<Item = String>>(&mut self, reasons: I) {
         merge_sorted(&mut self.reason_codes, reasons);
