@@ -711,19 +711,7 @@ pub(crate) fn sandbox(rule: &Rule, v: &View<'_>) -> (Option<Fired>, Option<Sandb
         push(&mut reasons, &mut violations, "sandbox_evidence_missing");
     }
     let mut check = |value: &str, allowed: &[String], field: &str| {
-        if value.is_empty() {
-            push(
-                &mut reasons,
-                &mut violations,
-                &format!("sandbox_{field}_missing"),
-            );
-        } else if !allowed.is_empty() && !allowed.iter().any(|a| a == value) {
-            push(
-                &mut reasons,
-                &mut violations,
-                &format!("sandbox_{field}_disallowed"),
-            );
-        }
+        check_mode(&mut reasons, &mut violations, value, allowed, field);
     };
     check(
         &decision.network_mode,
@@ -743,19 +731,7 @@ pub(crate) fn sandbox(rule: &Rule, v: &View<'_>) -> (Option<Fired>, Option<Sandb
         push(&mut reasons, &mut violations, "sandbox_timeout_exceeded");
     }
     let mut check = |value: &str, allowed: &[String], field: &str| {
-        if value.is_empty() {
-            push(
-                &mut reasons,
-                &mut violations,
-                &format!("sandbox_{field}_missing"),
-            );
-        } else if !allowed.is_empty() && !allowed.iter().any(|a| a == value) {
-            push(
-                &mut reasons,
-                &mut violations,
-                &format!("sandbox_{field}_disallowed"),
-            );
-        }
+        check_mode(&mut reasons, &mut violations, value, allowed, field);
     };
     check(
         &decision.filesystem_isolation,
@@ -810,6 +786,22 @@ pub(crate) fn sandbox(rule: &Rule, v: &View<'_>) -> (Option<Fired>, Option<Sandb
     .into();
     decision.reason_codes = sorted;
     (Fired::block(reasons, violations), Some(decision))
+}
+
+/// A sandbox mode: missing when empty, disallowed when outside a non-empty
+/// allow list.
+fn check_mode(
+    reasons: &mut Vec<String>,
+    violations: &mut Vec<String>,
+    value: &str,
+    allowed: &[String],
+    field: &str,
+) {
+    if value.is_empty() {
+        push(reasons, violations, &format!("sandbox_{field}_missing"));
+    } else if !allowed.is_empty() && !allowed.iter().any(|a| a == value) {
+        push(reasons, violations, &format!("sandbox_{field}_disallowed"));
+    }
 }
 
 fn sandbox_path_has_prefix(path: &str, prefix: &str) -> bool {

@@ -57,43 +57,12 @@ pub(crate) fn lower_bytes(bytes: &[u8]) -> String {
 
 /// Whether `s` is exactly 64 lowercase hexadecimal characters
 /// (`^[a-f0-9]{64}$`).
+/// Go's `path.Clean` (and `filepath.Clean` on Unix), shared with the
+/// rest of the workspace.
+pub(crate) use gait_digest::clean_path;
+
 pub(crate) fn is_hex64(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// Go's `path.Clean` (also `filepath.Clean` on Unix): the shortest path
-/// naming the same file by lexical processing alone.
-///
-/// Repeated slashes collapse, `.` elements go, `..` removes the element
-/// before it (or disappears at the root, or stays at the start of a relative
-/// path), a trailing slash goes, and the empty result is `.`.
-pub(crate) fn clean_path(path: &str) -> String {
-    if path.is_empty() {
-        return ".".to_owned();
-    }
-    let rooted = path.starts_with('/');
-    // Output elements; `..` elements only ever sit at the front of a
-    // relative path.
-    let mut parts: Vec<&str> = Vec::new();
-    for element in path.split('/') {
-        match element {
-            "" | "." => {}
-            ".." => match parts.last() {
-                Some(&last) if last != ".." => {
-                    parts.pop();
-                }
-                _ if rooted => {}
-                _ => parts.push(".."),
-            },
-            other => parts.push(other),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_owned(),
-        (false, false) => joined,
-    }
 }
 
 /// Go's `path.Base`: the last element after trailing slashes are removed;

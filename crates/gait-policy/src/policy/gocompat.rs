@@ -3,80 +3,12 @@
 //! shared implementation in `gait_digest::go_duration`), and how an unquoted
 //! YAML number or boolean reads when a string is expected.
 
-/// Lowercases as Go's `strings.ToLower`: per character, with Unicode's
-/// simple (one-to-one) mapping.
-///
-/// Rust's `char::to_lowercase` differs only for U+0130 (capital I with dot
-/// above), which it maps to two characters; the simple mapping is `i`. Go's
-/// `ToLower` applies no context rules either (a final capital sigma becomes
-/// `σ`), which per-character mapping reproduces.
-pub(crate) fn lower(s: &str) -> String {
-    if s.bytes().all(|b| !b.is_ascii_uppercase() && b.is_ascii()) {
-        return s.to_owned();
-    }
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c == '\u{130}' {
-            out.push('i');
-        } else {
-            out.extend(c.to_lowercase());
-        }
-    }
-    out
-}
+// One implementation of each Go string rule serves the whole crate.
+pub(crate) use crate::intent::gostr::{clean_path, is_env_assignment, lower};
 
 /// Trim then lowercase, the reference's usual normalisation of a keyword.
 pub(crate) fn trim_lower(s: &str) -> String {
     lower(s.trim())
-}
-
-/// Lexically cleans a slash-separated path as Go's `path.Clean` (and
-/// `filepath.Clean` on Unix) does: repeated slashes collapse, `.` elements
-/// vanish, `..` removes the element before it (and is dropped at the root),
-/// and an empty result is `.`.
-pub(crate) fn clean_path(p: &str) -> String {
-    let rooted = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in p.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => match parts.last() {
-                Some(&last) if last != ".." => {
-                    parts.pop();
-                }
-                _ if rooted => {}
-                _ => parts.push(".."),
-            },
-            other => parts.push(other),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_owned(),
-        (false, false) => joined,
-    }
-}
-
-/// Whether `s` starts like a shell assignment, `NAME=` (the reference
-/// rejects such sandbox paths as leaked environment variables).
-pub(crate) fn is_env_assignment(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    let Some((&first, rest)) = bytes.split_first() else {
-        return false;
-    };
-    if !(first.is_ascii_alphabetic() || first == b'_') {
-        return false;
-    }
-    for &b in rest {
-        if b == b'=' {
-            return true;
-        }
-        if !(b.is_ascii_alphanumeric() || b == b'_') {
-            return false;
-        }
-    }
-    false
 }
 
 /// The string the reference reads from an unquoted YAML scalar that its
