@@ -1,4 +1,9 @@
-//! Runpacks, PackSpec v1 packs and regressions.
+//! Runpacks, PackSpec v1 packs and regressions: Gait's offline evidence.
 //!
-//! **Status: skeleton.** The zip reader and writer, runpacks and packs arrive
-//! with the evidence work (see `docs/architecture.md`).
+//! * [`archive`]: a deterministic zip writer and a strict, bounded zip
+//!   reader for hostile input.
+//!
+//! **Status: in progress.** Runpacks, packs and regress arrive with the
+//! evidence work (see `docs/architecture.md`).
+
+pub mod archive;
