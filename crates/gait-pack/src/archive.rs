@@ -530,8 +530,10 @@ mod tests {
             Archive::open(std::io::Cursor::new(z.clone())),
             Err(ArchiveError::Unsafe(_))
         ));
-        let mut lenient = Limits::default();
-        lenient.max_ratio = u64::MAX;
+        let mut lenient = Limits {
+            max_ratio: u64::MAX,
+            ..Limits::default()
+        };
         assert!(Archive::open_with(std::io::Cursor::new(z.clone()), lenient).is_ok());
         lenient.max_entry_bytes = 1024;
         assert!(Archive::open_with(std::io::Cursor::new(z), lenient).is_err());
