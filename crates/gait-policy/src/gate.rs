@@ -55,7 +55,9 @@ pub struct GateInputs<'a> {
     pub delegation_tokens: &'a [DelegationToken],
     /// The key delegation tokens must be signed with.
     pub delegation_key: Option<&'a VerifyingKey<Delegation>>,
-    /// Where rate-limit counters live.
+    /// Where rate-limit counters live. `None` blocks every call that a
+    /// rate limit or destructive budget applies to
+    /// (`rate_limit_state_unavailable`).
     pub rate_limit_state: Option<&'a Path>,
     /// Report without enforcing.
     pub simulate: bool,
@@ -268,6 +270,16 @@ pub fn run(inputs: &GateInputs<'_>) -> Result<GateOutcome, GateError> {
     // 1. Rate limit and destructive budget.
     let mut rate_limit = None;
     let mut destructive_budget = None;
+    // A limit that cannot be counted is not a limit: without state the
+    // call is blocked (fail closed) rather than let through uncounted.
+    let needs_budget = decision.destructive_budget().is_some() && script_aware_destructive(prepared);
+    if inputs.rate_limit_state.is_none() && (decision.rate_limit().is_some() || needs_budget) {
+        set_block(
+            &mut decision,
+            &["rate_limit_state_unavailable"],
+            &["rate_limit_state_unavailable"],
+        );
+    }
     if let (Some(limit), Some(state)) = (decision.rate_limit().copied(), inputs.rate_limit_state) {
         let r = ratelimit::enforce(
             state,
@@ -577,7 +589,9 @@ impl Gate {
     }
 
     /// Inputs for [`Gate::run`] evaluating `intent` now, with no tokens and
-    /// no rate-limit state.
+    /// no rate-limit state (so calls under a rate-limited rule are blocked
+    /// with `rate_limit_state_unavailable`; set
+    /// [`GateInputs::rate_limit_state`] to count them).
     pub fn inputs<'a>(&'a self, intent: &'a Intent) -> GateInputs<'a> {
         let mut inputs = GateInputs::new(&self.policy, intent, GoTime::now_utc());
         inputs.eval = inputs.eval.with_producer_version(&self.producer_version);
@@ -596,5 +610,26 @@ mod tests {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Gate>();
         assert_send_sync::<Decision>();
+    }
+
+    #[test]
+    fn rate_limit_without_state_fails_closed() {
+        let policy = Policy::from_yaml_str(
+            "default_verdict: block\nrules:\n  - name: reads\n    effect: allow\n    match:\n      tool_names: [tool.read]\n    rate_limit:\n      requests: 5\n",
+        )
+        .unwrap();
+        let gate = Gate::new(policy);
+        let intent = Intent::from_json_str(
+            r#"{"tool_name":"tool.read","args":{},"targets":[],"context":{"identity":"a","workspace":"/w","risk_class":"low"}}"#,
+        )
+        .unwrap();
+        let out = gate.run(&gate.inputs(&intent)).unwrap();
+        assert_eq!(out.decision.verdict(), Verdict::Block);
+        assert!(out.decision.reason_codes().contains(&"rate_limit_state_unavailable".to_owned()));
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.json");
+        let mut inputs = gate.inputs(&intent);
+        inputs.rate_limit_state = Some(&state);
+        assert_eq!(gate.run(&inputs).unwrap().decision.verdict(), Verdict::Allow);
     }
 }
