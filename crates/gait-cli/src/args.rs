@@ -189,6 +189,44 @@ pub enum PolicyCommand {
     Validate(PolicyValidateArgs),
     /// Evaluate one intent against one policy (no trace, no tokens).
     Test(PolicyTestArgs),
+    /// Print a policy as normalized YAML, or rewrite the file with --write.
+    Fmt(PolicyFmtArgs),
+    /// Compare a candidate policy with a baseline over intent fixtures.
+    Simulate(PolicySimulateArgs),
+}
+
+/// `gait policy fmt`
+#[derive(Debug, Args)]
+pub struct PolicyFmtArgs {
+    /// The policy file.
+    #[arg(value_name = "POLICY")]
+    pub policy: Vec<String>,
+    /// Write the formatted YAML back to the file (only when it changes).
+    #[arg(long)]
+    pub write: bool,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gait policy simulate`
+#[derive(Debug, Args)]
+pub struct PolicySimulateArgs {
+    /// The candidate policy.
+    #[arg(long, value_name = "PATH")]
+    pub policy: Option<String>,
+    /// The baseline policy (usually the one enforced now).
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<String>,
+    /// Comma-separated intent fixture files (.json) and directories (searched recursively).
+    #[arg(long, value_name = "CSV")]
+    pub fixtures: Option<String>,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
+    /// Positional arguments are not accepted (reported as an error).
+    #[arg(hide = true)]
+    pub unexpected: Vec<String>,
 }
 
 /// `gait policy test`
@@ -425,6 +463,15 @@ pub fn explain_text(path: &[&str]) -> &'static str {
         }
         ["policy", "validate", ..] => {
             "Loads one policy with strict YAML rules and prints its digest, default verdict and rule count."
+        }
+        ["policy", "test", ..] => {
+            "Evaluates one intent fixture against one policy and exits 0, 3 or 4 by verdict, without writing a trace."
+        }
+        ["policy", "fmt", ..] => {
+            "Prints a policy as normalized YAML (canonical keys in a fixed order, sorted lists, explicit defaults) with the same digest; --write rewrites the file when it changes."
+        }
+        ["policy", "simulate", ..] => {
+            "Evaluates intent fixtures under a baseline and a candidate policy, lists the fixtures whose verdict, reasons, violations or matched rule change, and recommends a rollout stage (observe, require_approval or enforce)."
         }
         _ => {
             "Gait is an offline-first policy gate and evidence layer for AI agents' tool calls: signed traces, verifiable run artifacts, and CI regressions."

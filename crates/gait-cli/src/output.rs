@@ -92,6 +92,14 @@ pub fn stdout_line(text: &str) {
     let _ = out.flush();
 }
 
+/// Writes `text` to standard output as is (no newline added). Write
+/// failures are ignored, as in [`stdout_line`].
+pub fn stdout_text(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
 /// Writes one line to standard error.
 pub fn stderr_line(text: &str) {
     let mut err = std::io::stderr().lock();

@@ -1,4 +1,4 @@
-//! `gait policy init|validate` run as real processes in temporary
+//! `gait policy init|validate|test|fmt|simulate` run as real processes in temporary
 //! directories, on the policy fixtures of `gait-policy`.
 
 #![allow(
@@ -209,6 +209,10 @@ fn init_writes_loadable_policies() {
             v["next_commands"][0],
             format!("gait policy validate {out_path} --json")
         );
+        assert_eq!(
+            v["next_commands"][1],
+            format!("gait policy fmt {out_path} --write --json")
+        );
 
         let file = dir.path().join(&out_path);
         let text = std::fs::read_to_string(&file).unwrap();
@@ -254,7 +258,7 @@ fn init_refuses_to_overwrite_without_force() {
     assert_eq!(code(&out), 0);
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "policy init ok: template=baseline-highrisk output=gait.policy.yaml\nnext: gait policy validate gait.policy.yaml --json\n"
+        "policy init ok: template=baseline-highrisk output=gait.policy.yaml\nnext: gait policy validate gait.policy.yaml --json | gait policy fmt gait.policy.yaml --write --json\n"
     );
     assert_ne!(std::fs::read(&file).unwrap(), before);
     // Only the policy: no temporary leftovers.
@@ -320,6 +324,9 @@ fn explain_texts() {
         &["policy", "--explain"][..],
         &["policy", "init", "low", "--explain"],
         &["policy", "validate", "x.yaml", "--explain"],
+        &["policy", "test", "p.yaml", "i.json", "--explain"],
+        &["policy", "fmt", "x.yaml", "--write", "--explain"],
+        &["policy", "simulate", "--policy", "c.yaml", "--explain"],
     ] {
         let out = gait(dir.path(), args);
         assert_eq!(code(&out), 0, "{args:?}");
@@ -375,4 +382,448 @@ fn policy_test_reports_verdict_and_exit_code() {
             .to_string_lossy()
             .starts_with("trace_")
     }));
+}
+
+const BASELINE: &str = "default_verdict: require_approval\nrules:\n  - name: reads\n    effect: allow\n    match:\n      tool_names: [tool.read]\n";
+
+fn write_intent(path: &Path, tool: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        path,
+        format!(
+            r#"{{"tool_name":"{tool}","args":{{}},"targets":[],"context":{{"identity":"a","workspace":"/w","risk_class":"low"}}}}"#
+        ),
+    )
+    .unwrap();
+}
+
+/// A temporary directory with `baseline.yaml`, `candidate.yaml` and
+/// fixtures `fx/read.json`, `fx/write.json`, `fx/sub/delete.json`,
+/// `fx/notes.txt`, `extra/list.json`.
+fn simulate_dir(candidate: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("baseline.yaml"), BASELINE).unwrap();
+    std::fs::write(d.join("candidate.yaml"), candidate).unwrap();
+    write_intent(&d.join("fx/read.json"), "tool.read");
+    write_intent(&d.join("fx/write.json"), "tool.write");
+    write_intent(&d.join("fx/sub/delete.json"), "tool.delete");
+    write_intent(&d.join("extra/list.json"), "tool.list");
+    std::fs::write(d.join("fx/notes.txt"), "not a fixture").unwrap();
+    dir
+}
+
+fn simulate(dir: &Path, fixtures: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "policy",
+        "simulate",
+        "--policy",
+        "candidate.yaml",
+        "--baseline",
+        "baseline.yaml",
+        "--fixtures",
+        fixtures,
+    ];
+    args.extend_from_slice(extra);
+    gait(dir, &args)
+}
+
+#[test]
+fn simulate_reports_changed_fixtures() {
+    // The candidate allows writes (a relaxation) and blocks deletes.
+    let dir = simulate_dir(
+        "default_verdict: require_approval\nrules:\n  - name: reads\n    effect: allow\n    match:\n      tool_names: [tool.read, tool.write]\n  - name: no-delete\n    effect: block\n    match:\n      tool_names: [tool.delete]\n",
+    );
+    let d = dir.path();
+    // A directory, a file inside it again (de-duplicated), another file.
+    let out = simulate(d, "fx, ./fx/read.json,extra/list.json", &["--json"]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
+    let v = json(&out);
+    let digest = |f: &str| Policy::from_path(&d.join(f)).unwrap().digest().to_hex();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["baseline_policy_digest"], digest("baseline.yaml"));
+    assert_eq!(v["candidate_policy_digest"], digest("candidate.yaml"));
+    assert_eq!(v["fixtures_total"], 4);
+    assert_eq!(v["changed_fixtures"], 2);
+    assert_eq!(
+        v["baseline_verdicts"],
+        serde_json::json!([{"verdict":"allow","count":1},{"verdict":"require_approval","count":3}])
+    );
+    assert_eq!(
+        v["candidate_verdicts"],
+        serde_json::json!([{"verdict":"allow","count":2},{"verdict":"block","count":1},{"verdict":"require_approval","count":1}])
+    );
+    assert_eq!(v["recommendation"], "observe");
+    assert_eq!(
+        v["summary"],
+        "policy simulate fixtures=4 changed=2 recommendation=observe"
+    );
+    let changed = v["changed"].as_array().unwrap();
+    let paths: Vec<_> = changed.iter().map(|c| c["fixture_path"].clone()).collect();
+    assert_eq!(paths, ["fx/sub/delete.json", "fx/write.json"]);
+    let delete = &changed[0];
+    assert_eq!(delete["baseline_verdict"], "require_approval");
+    assert_eq!(delete["candidate_verdict"], "block");
+    assert_eq!(
+        delete["baseline_reason_codes"],
+        serde_json::json!(["default_require_approval"])
+    );
+    assert_eq!(
+        delete["candidate_reason_codes"],
+        serde_json::json!(["matched_rule_no_delete"])
+    );
+    assert!(delete.get("baseline_matched_rule").is_none());
+    assert_eq!(delete["candidate_matched_rule"], "no-delete");
+    assert_eq!(delete["changed"], true);
+    let intent =
+        gait_policy::Intent::from_json_slice(&std::fs::read(d.join("fx/sub/delete.json")).unwrap())
+            .unwrap();
+    assert_eq!(delete["intent_digest"], intent.intent_digest().to_hex());
+    assert_eq!(changed[1]["candidate_matched_rule"], "reads");
+
+    // Text mode: the summary line.
+    let out = simulate(d, "fx,extra", &[]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "policy simulate fixtures=4 changed=2 recommendation=observe\n"
+    );
+}
+
+#[test]
+fn simulate_recommendations() {
+    // Identical policies: nothing changed, enforce.
+    let dir = simulate_dir(BASELINE);
+    let out = simulate(dir.path(), "fx", &["--json"]);
+    assert_eq!(code(&out), 0);
+    let v = json(&out);
+    assert_eq!(v["recommendation"], "enforce");
+    assert_eq!(v["fixtures_total"], 3);
+    assert!(v.get("changed").is_none());
+    assert!(v.get("changed_fixtures").is_none());
+
+    // Only a new block: require_approval (and still exit 0).
+    let dir = simulate_dir(&format!(
+        "{BASELINE}  - name: no-delete\n    effect: block\n    match:\n      tool_names: [tool.delete]\n"
+    ));
+    let out = simulate(dir.path(), "fx", &["--json"]);
+    assert_eq!(code(&out), 0);
+    let v = json(&out);
+    assert_eq!(v["recommendation"], "require_approval");
+    assert_eq!(v["changed_fixtures"], 1);
+
+    // A reason-only change (another rule name, same verdict): enforce.
+    let dir = simulate_dir(&BASELINE.replace("name: reads", "name: reads-v2"));
+    let v = json(&simulate(dir.path(), "fx", &["--json"]));
+    assert_eq!(v["recommendation"], "enforce");
+    assert_eq!(v["changed_fixtures"], 1);
+    assert_eq!(v["changed"][0]["baseline_matched_rule"], "reads");
+    assert_eq!(v["changed"][0]["candidate_matched_rule"], "reads-v2");
+}
+
+#[test]
+fn simulate_errors() {
+    let dir = simulate_dir(BASELINE);
+    let d = dir.path();
+    std::fs::write(d.join("bad.json"), "{not json").unwrap();
+    std::fs::write(d.join("bad.yaml"), "rules: [{name: x}]\n").unwrap();
+    std::fs::create_dir(d.join("empty")).unwrap();
+    fn with<'a>(rest: &[&'a str]) -> Vec<&'a str> {
+        let mut v = vec!["policy", "simulate"];
+        v.extend_from_slice(rest);
+        v.push("--json");
+        v
+    }
+    for (args, fragment) in [
+        (
+            with(&["--baseline", "baseline.yaml", "--fixtures", "fx"]),
+            "missing required --policy",
+        ),
+        (
+            with(&[
+                "--policy",
+                " ",
+                "--baseline",
+                "baseline.yaml",
+                "--fixtures",
+                "fx",
+            ]),
+            "missing required --policy",
+        ),
+        (
+            with(&["--policy", "candidate.yaml", "--fixtures", "fx"]),
+            "missing required --baseline",
+        ),
+        (
+            with(&["--policy", "candidate.yaml", "--baseline", "baseline.yaml"]),
+            "missing required --fixtures",
+        ),
+        (
+            with(&[
+                "--policy",
+                "candidate.yaml",
+                "--baseline",
+                "baseline.yaml",
+                "--fixtures",
+                " , ",
+            ]),
+            "missing required --fixtures",
+        ),
+        (
+            with(&[
+                "--policy",
+                "candidate.yaml",
+                "--baseline",
+                "baseline.yaml",
+                "--fixtures",
+                "nope",
+            ]),
+            "fixtures path: stat nope",
+        ),
+        (
+            with(&[
+                "--policy",
+                "candidate.yaml",
+                "--baseline",
+                "baseline.yaml",
+                "--fixtures",
+                "fx/notes.txt",
+            ]),
+            "fixture file must be .json: fx/notes.txt",
+        ),
+        (
+            with(&[
+                "--policy",
+                "candidate.yaml",
+                "--baseline",
+                "baseline.yaml",
+                "--fixtures",
+                "empty",
+            ]),
+            "no intent fixtures discovered",
+        ),
+        (
+            with(&[
+                "--policy",
+                "candidate.yaml",
+                "--baseline",
+                "baseline.yaml",
+                "--fixtures",
+                "fx,bad.json",
+            ]),
+            "bad.json",
+        ),
+        (
+            with(&[
+                "--policy",
+                "bad.yaml",
+                "--baseline",
+                "baseline.yaml",
+                "--fixtures",
+                "fx",
+            ]),
+            "bad.yaml",
+        ),
+        (
+            with(&[
+                "--policy",
+                "candidate.yaml",
+                "--baseline",
+                "missing.yaml",
+                "--fixtures",
+                "fx",
+            ]),
+            "missing.yaml",
+        ),
+        (
+            with(&[
+                "--policy",
+                "candidate.yaml",
+                "--baseline",
+                "baseline.yaml",
+                "--fixtures",
+                "fx",
+                "extra",
+            ]),
+            "unexpected positional arguments",
+        ),
+    ] {
+        let out = gait(d, &args);
+        assert_eq!(code(&out), 6, "{args:?}");
+        let v = json(&out);
+        assert_invalid_input(&v);
+        let error = v["error"].as_str().unwrap();
+        assert!(error.contains(fragment), "{args:?}: {error}");
+    }
+    // Text mode: the error on stderr, nothing on stdout.
+    let out = gait(d, &["policy", "simulate", "--policy", "candidate.yaml"]);
+    assert_eq!(code(&out), 6);
+    assert!(out.stdout.is_empty());
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .starts_with("policy simulate error: missing required --baseline")
+    );
+}
+
+#[test]
+fn fmt_round_trips_every_reference_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("digests.json")).unwrap()).unwrap();
+    for entry in index["valid"].as_array().unwrap() {
+        let path = fixture(entry["file"].as_str().unwrap());
+        let out = gait(dir.path(), &["policy", "fmt", &path, "--json"]);
+        assert_eq!(code(&out), 0, "{path}");
+        let v = json(&out);
+        assert_eq!(v["ok"], true);
+        assert_eq!(v["path"], path.as_str());
+        assert_eq!(v["policy_digest"], entry["policy_digest"], "{path}");
+        assert!(v.get("written").is_none());
+        let formatted = v["formatted"].as_str().unwrap();
+
+        // Text mode prints exactly the same YAML.
+        let text = gait(dir.path(), &["policy", "fmt", &path]);
+        assert_eq!(code(&text), 0);
+        assert_eq!(String::from_utf8(text.stdout).unwrap(), formatted);
+
+        // The formatted file has the same digest and is already formatted.
+        let copy = dir.path().join("formatted.yaml");
+        std::fs::write(&copy, formatted).unwrap();
+        let copy = copy.display().to_string();
+        let again = json(&gait(dir.path(), &["policy", "fmt", &copy, "--json"]));
+        assert_eq!(again["policy_digest"], entry["policy_digest"], "{path}");
+        assert!(again.get("changed").is_none(), "{path}: not idempotent");
+        assert_eq!(again["formatted"].as_str().unwrap(), formatted);
+        let validate = json(&gait(dir.path(), &["policy", "validate", &copy, "--json"]));
+        assert_eq!(validate["policy_digest"], entry["policy_digest"]);
+    }
+}
+
+#[test]
+fn fmt_write_replaces_the_file_and_keeps_its_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("p.yaml");
+    let source = "# a comment\ndefault_action: BLOCK\nrules:\n  - name: b\n    action: allow\n    match: {tool_name: Tool.Read}\n  - {name: a, effect: dry_run}\n";
+    std::fs::write(&file, source).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o664)).unwrap();
+    }
+    let digest = Policy::from_path(&file).unwrap().digest().to_hex();
+
+    let out = gait(d, &["policy", "fmt", "p.yaml", "--write", "--json"]);
+    assert_eq!(code(&out), 0);
+    let v = json(&out);
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["path"], "p.yaml");
+    assert_eq!(v["changed"], true);
+    assert_eq!(v["written"], true);
+    assert_eq!(v["policy_digest"], digest.as_str());
+    assert_eq!(v["default_verdict"], "block");
+    assert_eq!(v["rule_count"], 2);
+    assert!(v.get("formatted").is_none());
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert_ne!(written, source);
+    assert!(written.contains("  - name: a\n    priority: 0\n    effect: dry_run\n"));
+    assert!(written.contains("      tool_names:\n        - tool.read\n"));
+    assert_eq!(Policy::from_path(&file).unwrap().digest().to_hex(), digest);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o664
+        );
+    }
+    // No temporary file is left behind.
+    assert_eq!(std::fs::read_dir(d).unwrap().count(), 1);
+
+    // Already formatted: nothing to write.
+    let v = json(&gait(d, &["policy", "fmt", "p.yaml", "--write", "--json"]));
+    assert!(v.get("changed").is_none());
+    assert!(v.get("written").is_none());
+    let out = gait(d, &["policy", "fmt", "--write", "p.yaml"]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "policy fmt ok: path=p.yaml changed=false written=false rules=2\n"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), written);
+}
+
+#[cfg(unix)]
+#[test]
+fn fmt_write_through_a_symlink_keeps_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("real")).unwrap();
+    std::fs::write(d.join("real/p.yaml"), "rules: [{name: r, effect: allow}]\n").unwrap();
+    std::os::unix::fs::symlink("real/p.yaml", d.join("link.yaml")).unwrap();
+    let v = json(&gait(
+        d,
+        &["policy", "fmt", "link.yaml", "--write", "--json"],
+    ));
+    assert_eq!(v["written"], true);
+    assert!(
+        std::fs::symlink_metadata(d.join("link.yaml"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let text = std::fs::read_to_string(d.join("real/p.yaml")).unwrap();
+    assert!(text.starts_with("schema_id: gait.gate.policy\n"), "{text}");
+}
+
+#[test]
+fn fmt_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("bad.yaml"),
+        "rules:\n  - name: x\n    effect: maybe\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("a.yaml"), "").unwrap();
+    for (args, fragment) in [
+        (&["policy", "fmt", "--json"][..], "expected <policy.yaml>"),
+        (
+            &["policy", "fmt", "a.yaml", "a.yaml", "--json"],
+            "expected <policy.yaml>",
+        ),
+        (
+            &["policy", "fmt", " ", "--json"],
+            "policy path must not be empty",
+        ),
+        (&["policy", "fmt", "missing.yaml", "--json"], "missing.yaml"),
+        (
+            &["policy", "fmt", "bad.yaml", "--write", "--json"],
+            "bad.yaml",
+        ),
+        (&["policy", "fmt", "a.yaml", "--bogus", "--json"], "--bogus"),
+    ] {
+        let out = gait(d, args);
+        assert_eq!(code(&out), 6, "{args:?}");
+        let v = json(&out);
+        assert_invalid_input(&v);
+        assert!(
+            v["error"].as_str().unwrap().contains(fragment),
+            "{args:?}: {v}"
+        );
+    }
+    // The invalid file is left alone.
+    assert_eq!(
+        std::fs::read_to_string(d.join("bad.yaml")).unwrap(),
+        "rules:\n  - name: x\n    effect: maybe\n"
+    );
+    let out = gait(d, &["policy", "fmt", "bad.yaml"]);
+    assert_eq!(code(&out), 6);
+    assert!(out.stdout.is_empty());
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .starts_with("policy fmt error: ")
+    );
 }

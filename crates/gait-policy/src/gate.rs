@@ -272,7 +272,8 @@ pub fn run(inputs: &GateInputs<'_>) -> Result<GateOutcome, GateError> {
     let mut destructive_budget = None;
     // A limit that cannot be counted is not a limit: without state the
     // call is blocked (fail closed) rather than let through uncounted.
-    let needs_budget = decision.destructive_budget().is_some() && script_aware_destructive(prepared);
+    let needs_budget =
+        decision.destructive_budget().is_some() && script_aware_destructive(prepared);
     if inputs.rate_limit_state.is_none() && (decision.rate_limit().is_some() || needs_budget) {
         set_block(
             &mut decision,
@@ -625,11 +626,18 @@ mod tests {
         .unwrap();
         let out = gate.run(&gate.inputs(&intent)).unwrap();
         assert_eq!(out.decision.verdict(), Verdict::Block);
-        assert!(out.decision.reason_codes().contains(&"rate_limit_state_unavailable".to_owned()));
+        assert!(
+            out.decision
+                .reason_codes()
+                .contains(&"rate_limit_state_unavailable".to_owned())
+        );
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state.json");
         let mut inputs = gate.inputs(&intent);
         inputs.rate_limit_state = Some(&state);
-        assert_eq!(gate.run(&inputs).unwrap().decision.verdict(), Verdict::Allow);
+        assert_eq!(
+            gate.run(&inputs).unwrap().decision.verdict(),
+            Verdict::Allow
+        );
     }
 }

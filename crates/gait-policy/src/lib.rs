@@ -51,6 +51,7 @@ pub mod intent;
 pub mod policy;
 pub mod ratelimit;
 pub mod registry;
+pub mod simulate;
 pub mod templates;
 pub mod token;
 pub mod wrkr;

@@ -1,15 +1,18 @@
-//! `gait policy init|validate`
+//! `gait policy init|validate|test|fmt|simulate`
 
 use std::path::Path;
 
 use gait_policy::policy::Policy;
+use gait_policy::simulate;
 use gait_policy::templates;
 use serde_json::{Map, Value};
 
-use crate::args::{PolicyCommand, PolicyInitArgs, PolicyValidateArgs};
-use crate::cmd::{fail, put_int, put_str, put_strs, sign_error_exit};
+use crate::args::{
+    PolicyCommand, PolicyFmtArgs, PolicyInitArgs, PolicySimulateArgs, PolicyValidateArgs,
+};
+use crate::cmd::{fail, parse_csv, put_int, put_str, put_strs, sign_error_exit};
 use crate::exit::Exit;
-use crate::output::{Out, stdout_line};
+use crate::output::{Out, stdout_line, stdout_text};
 
 /// Runs a `policy` subcommand.
 pub fn run(out: &Out, cmd: &PolicyCommand) -> Exit {
@@ -17,6 +20,8 @@ pub fn run(out: &Out, cmd: &PolicyCommand) -> Exit {
         PolicyCommand::Init(a) => init(out, a),
         PolicyCommand::Validate(a) => validate(out, a),
         PolicyCommand::Test(a) => test(out, a),
+        PolicyCommand::Fmt(a) => fmt(out, a),
+        PolicyCommand::Simulate(a) => simulate(out, a),
     }
 }
 
@@ -79,9 +84,12 @@ fn init_inner(a: &PolicyInitArgs) -> Result<(&'static str, String, Vec<String>),
         a.force,
     )
     .map_err(err)?;
-    // The reference also suggests `policy fmt` and `doctor`, which this
-    // build does not have yet (see docs/compatibility.md).
-    let next = vec![format!("gait policy validate {path} --json")];
+    // The reference also suggests `doctor`, which this build does not have
+    // yet (see docs/compatibility.md).
+    let next = vec![
+        format!("gait policy validate {path} --json"),
+        format!("gait policy fmt {path} --write --json"),
+    ];
     Ok((template.name, path.to_owned(), next))
 }
 
@@ -198,4 +206,218 @@ fn test(out: &Out, a: &crate::args::PolicyTestArgs) -> Exit {
     }
     crate::output::stdout_line(&summary);
     exit
+}
+
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// `gait policy fmt <policy> [--write]`: the policy as normalized YAML
+/// (`Policy::to_yaml`). Without `--write` the text is printed (or returned
+/// as `formatted` under `--json`); with it the file is replaced when the
+/// text differs.
+fn fmt(out: &Out, a: &PolicyFmtArgs) -> Exit {
+    let label = "policy fmt";
+    let [path] = a.policy.as_slice() else {
+        return fail(
+            out,
+            a.json,
+            label,
+            Map::new(),
+            "expected <policy.yaml>",
+            Exit::InvalidInput,
+        );
+    };
+    let path = path.trim();
+    if path.is_empty() {
+        return fail(
+            out,
+            a.json,
+            label,
+            Map::new(),
+            "policy path must not be empty",
+            Exit::InvalidInput,
+        );
+    }
+    let (policy, source) = match Policy::from_path_with_source(Path::new(path)) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            return fail(
+                out,
+                a.json,
+                label,
+                Map::new(),
+                &e.to_string(),
+                Exit::InvalidInput,
+            );
+        }
+    };
+    let formatted = policy.to_yaml();
+    let changed = source != formatted.as_bytes();
+    let written = a.write && changed;
+    if written {
+        if let Err((msg, exit)) = write_in_place(Path::new(path), formatted.as_bytes()) {
+            return fail(out, a.json, label, Map::new(), &msg, exit);
+        }
+    }
+    let rule_count = policy.rules().len();
+    if !a.json {
+        if a.write {
+            stdout_line(&format!(
+                "policy fmt ok: path={path} changed={changed} written={written} rules={rule_count}"
+            ));
+        } else {
+            stdout_text(&formatted);
+        }
+        return Exit::Ok;
+    }
+    let mut m = Map::new();
+    m.insert("ok".into(), Value::Bool(true));
+    put_str(&mut m, "path", path);
+    if written {
+        m.insert("written".into(), Value::Bool(true));
+    }
+    if changed {
+        m.insert("changed".into(), Value::Bool(true));
+    }
+    put_str(&mut m, "policy_digest", &policy.digest().to_hex());
+    put_str(&mut m, "default_verdict", policy.default_verdict().as_str());
+    put_int(&mut m, "rule_count", count(rule_count));
+    if !a.write {
+        put_str(&mut m, "formatted", &formatted);
+    }
+    out.json(m, Exit::Ok)
+}
+
+/// Replaces the policy file atomically, keeping its permissions. A symbolic
+/// link is written through (its target is the file that was read and
+/// formatted), as the reference does.
+fn write_in_place(path: &Path, bytes: &[u8]) -> Result<(), (String, Exit)> {
+    let io = |e: std::io::Error| {
+        (
+            format!("write policy {}: {e}", path.display()),
+            Exit::Internal,
+        )
+    };
+    let target = std::fs::canonicalize(path).map_err(io)?;
+    let permissions = std::fs::metadata(&target).map_err(io)?.permissions();
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt as _;
+        permissions.mode() & 0o7777
+    };
+    #[cfg(not(unix))]
+    let mode = gait_sign::PRIVATE_FILE_MODE;
+    gait_sign::write_file_atomic(&target, bytes, mode, true)
+        .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    // The new file was created under the umask; restore the exact mode.
+    std::fs::set_permissions(&target, permissions).map_err(io)
+}
+
+/// `gait policy simulate --policy C --baseline B --fixtures csv`: every
+/// fixture evaluated under both policies; exit 0 whatever changed.
+fn simulate(out: &Out, a: &PolicySimulateArgs) -> Exit {
+    match simulate_inner(a) {
+        Ok(sim) => {
+            let summary = sim.summary();
+            if !a.json {
+                stdout_line(&summary);
+                return Exit::Ok;
+            }
+            let mut m = Map::new();
+            m.insert("ok".into(), Value::Bool(true));
+            put_str(
+                &mut m,
+                "baseline_policy_digest",
+                &sim.baseline_policy_digest.to_hex(),
+            );
+            put_str(
+                &mut m,
+                "candidate_policy_digest",
+                &sim.candidate_policy_digest.to_hex(),
+            );
+            put_int(&mut m, "fixtures_total", count(sim.fixtures_total));
+            put_int(&mut m, "changed_fixtures", count(sim.changed.len()));
+            let counts = |c: &[(gait_policy::Verdict, usize)]| {
+                Value::Array(
+                    c.iter()
+                        .map(|(v, n)| serde_json::json!({"verdict": v.as_str(), "count": n}))
+                        .collect(),
+                )
+            };
+            if !sim.baseline_verdicts.is_empty() {
+                m.insert("baseline_verdicts".into(), counts(&sim.baseline_verdicts));
+            }
+            if !sim.candidate_verdicts.is_empty() {
+                m.insert("candidate_verdicts".into(), counts(&sim.candidate_verdicts));
+            }
+            put_str(&mut m, "recommendation", sim.recommendation.as_str());
+            put_str(&mut m, "summary", &summary);
+            if !sim.changed.is_empty() {
+                m.insert(
+                    "changed".into(),
+                    Value::Array(sim.changed.iter().map(change_json).collect()),
+                );
+            }
+            out.json(m, Exit::Ok)
+        }
+        Err((msg, exit)) => fail(out, a.json, "policy simulate", Map::new(), &msg, exit),
+    }
+}
+
+fn simulate_inner(a: &PolicySimulateArgs) -> Result<simulate::Simulation, (String, Exit)> {
+    let invalid = |msg: String| (msg, Exit::InvalidInput);
+    if !a.unexpected.is_empty() {
+        return Err(invalid("unexpected positional arguments".into()));
+    }
+    let candidate_path = a.policy.as_deref().unwrap_or_default().trim();
+    if candidate_path.is_empty() {
+        return Err(invalid(
+            "missing required --policy <candidate_policy.yaml>".into(),
+        ));
+    }
+    let baseline_path = a.baseline.as_deref().unwrap_or_default().trim();
+    if baseline_path.is_empty() {
+        return Err(invalid(
+            "missing required --baseline <baseline_policy.yaml>".into(),
+        ));
+    }
+    let paths = simulate::resolve_fixture_paths(&parse_csv(a.fixtures.as_deref()))
+        .map_err(|e| invalid(e.to_string()))?;
+    let load = |p: &str| Policy::from_path(Path::new(p)).map_err(|e| invalid(e.to_string()));
+    let candidate = load(candidate_path)?;
+    let baseline = load(baseline_path)?;
+    let fixtures = paths
+        .iter()
+        .map(simulate::Fixture::load)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(e.to_string()))?;
+    Ok(simulate::simulate(
+        &baseline,
+        &candidate,
+        &fixtures,
+        &gait_policy::EvalOptions::default(),
+    ))
+}
+
+fn change_json(c: &simulate::FixtureChange) -> Value {
+    let mut m = Map::new();
+    m.insert("fixture_path".into(), c.fixture_path.clone().into());
+    m.insert("intent_digest".into(), c.intent_digest.to_hex().into());
+    m.insert(
+        "baseline_verdict".into(),
+        c.baseline.verdict.as_str().into(),
+    );
+    m.insert(
+        "candidate_verdict".into(),
+        c.candidate.verdict.as_str().into(),
+    );
+    put_strs(&mut m, "baseline_reason_codes", &c.baseline.reason_codes);
+    put_strs(&mut m, "candidate_reason_codes", &c.candidate.reason_codes);
+    put_strs(&mut m, "baseline_violations", &c.baseline.violations);
+    put_strs(&mut m, "candidate_violations", &c.candidate.violations);
+    put_str(&mut m, "baseline_matched_rule", &c.baseline.matched_rule);
+    put_str(&mut m, "candidate_matched_rule", &c.candidate.matched_rule);
+    m.insert("changed".into(), Value::Bool(true));
+    Value::Object(m)
 }

@@ -65,6 +65,7 @@
 
 mod decode;
 mod error;
+mod fmt;
 mod gocompat;
 mod model;
 mod normalize;
@@ -144,8 +145,15 @@ impl Policy {
     ///
     /// At most [`MAX_POLICY_BYTES`] are read; a larger file is refused.
     pub fn from_path(path: &Path) -> Result<Policy, PolicyError> {
+        Self::from_path_with_source(path).map(|(policy, _)| policy)
+    }
+
+    /// Loads a policy file like [`Policy::from_path`], and also returns the
+    /// bytes read (for `policy fmt`, which compares them with
+    /// [`Policy::to_yaml`]).
+    pub fn from_path_with_source(path: &Path) -> Result<(Policy, Vec<u8>), PolicyError> {
         Self::read_limited(path)
-            .and_then(|bytes| Self::from_yaml_bytes(&bytes))
+            .and_then(|bytes| Ok((Self::from_yaml_bytes(&bytes)?, bytes)))
             .map_err(|e| e.with_path(path))
     }
 
@@ -211,6 +219,15 @@ impl Policy {
     /// reference's.
     pub fn digest(&self) -> Sha256Digest {
         self.digest
+    }
+
+    /// The policy as normalised YAML (`gait policy fmt`): canonical keys in
+    /// a fixed order, normalised lists, the defaults that loading filled in
+    /// made explicit. Loading the text gives a policy equal to this one,
+    /// with the same digest; see the `fmt` module documentation for the
+    /// layout.
+    pub fn to_yaml(&self) -> String {
+        fmt::to_yaml(self)
     }
 
     /// The JSON object whose canonical (RFC 8785) form the digest hashes:
