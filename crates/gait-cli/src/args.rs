@@ -457,6 +457,10 @@ pub fn explain_text(path: &[&str]) -> &'static str {
         ["delegate", "verify", ..] => {
             "Checks a delegation token's signature and expiry, and any expected delegator, delegate, scope and digests; exit 2 names the failing check."
         }
+        ["gate"] => "Evaluates proposed tool calls against a policy; only allow executes.",
+        ["gate", "eval", ..] => {
+            "Evaluates one intent against a policy, applies tokens, limits and simulation, and writes a signed trace."
+        }
         ["policy"] => "Creates and checks gate policies offline, before they enforce anything.",
         ["policy", "init", ..] => {
             "Writes a starter policy (low, medium or high risk) to edit and validate."
