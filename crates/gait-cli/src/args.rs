@@ -40,6 +40,16 @@ pub enum Command {
     /// Evaluate tool calls against a policy.
     #[command(subcommand)]
     Gate(crate::cmd::gate::GateCommand),
+    /// Build, verify, inspect and diff PackSpec v1 evidence packs.
+    #[command(subcommand)]
+    Pack(crate::cmd::pack::PackCommand),
+    /// Verify a runpack offline: file hashes, manifest digest, signatures.
+    Verify(crate::cmd::runpack::VerifyArgs),
+    /// Record and inspect runpacks.
+    #[command(subcommand)]
+    Run(crate::cmd::runpack::RunCommand),
+    /// Record, verify and print the offline demo runpack.
+    Demo(crate::cmd::runpack::DemoArgs),
 }
 
 /// Signing key flags shared by minting commands.
@@ -476,6 +486,24 @@ pub fn explain_text(path: &[&str]) -> &'static str {
         }
         ["policy", "simulate", ..] => {
             "Evaluates intent fixtures under a baseline and a candidate policy, lists the fixtures whose verdict, reasons, violations or matched rule change, and recommends a rollout stage (observe, require_approval or enforce)."
+        }
+        ["verify", ..] => {
+            "Verify runpack integrity offline: file hashes, manifest digest, and optional signatures."
+        }
+        ["run"] => {
+            "Work with runpacks: record an artifact from normalized run data and inspect its timeline."
+        }
+        ["run", "record", ..] => {
+            "Create a signed and verifiable runpack zip from normalized run, intent, result, and reference receipt records."
+        }
+        ["run", "inspect", ..] => {
+            "Render a deterministic timeline of intents and outcomes from an existing runpack."
+        }
+        ["demo", ..] => {
+            "Run a fully offline deterministic demo and emit a shareable runpack receipt for verification."
+        }
+        ["pack", ..] => {
+            "Build, verify, inspect, and diff PackSpec artifacts for run and job evidence while preserving legacy compatibility."
         }
         _ => {
             "Gait is an offline-first policy gate and evidence layer for AI agents' tool calls: signed traces, verifiable run artifacts, and CI regressions."

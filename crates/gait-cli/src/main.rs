@@ -73,12 +73,17 @@ fn run(argv: &[String]) -> Exit {
         Command::Delegate(d) => cmd::delegate::run(&out, d),
         Command::Policy(p) => cmd::policy::run(&out, p),
         Command::Gate(g) => cmd::gate::run(&out, g),
+        Command::Pack(p) => cmd::pack::run(&out, p),
+        Command::Verify(v) => cmd::runpack::verify(&out, v),
+        Command::Run(r) => cmd::runpack::run(&out, r),
+        Command::Demo(d) => cmd::runpack::demo(&out, d),
     }
 }
 
 /// The commands this build implements.
 const KNOWN_COMMANDS: &[&str] = &[
-    "version", "keys", "trace", "approve", "delegate", "policy", "gate",
+    "version", "keys", "trace", "approve", "delegate", "policy", "gate", "pack", "verify", "run",
+    "demo",
 ];
 
 fn render_help() -> String {

@@ -7,3 +7,5 @@
 //! evidence work (see `docs/architecture.md`).
 
 pub mod archive;
+pub mod pack;
+pub mod runpack;

@@ -161,6 +161,13 @@ impl<R: Role> SigningKey<R> {
         self.sign_digest(&gait_digest::digest_json(signable))
     }
 
+    /// Signs arbitrary message bytes (not a digest): standard padded base64
+    /// of the 64-byte Ed25519 signature. Proof records in packs sign the
+    /// ASCII text of their `record_hash` this way.
+    pub fn sign_message_base64(&self, message: &[u8]) -> String {
+        STANDARD.encode(self.inner.sign(message).to_bytes())
+    }
+
     /// Serializes `signable` with serde, then signs it as
     /// [`sign_value`](Self::sign_value) does.
     pub fn sign_serialize<T: serde::Serialize + ?Sized>(
@@ -310,6 +317,32 @@ impl<R: Role> VerifyingKey<R> {
             .map_err(|_| VerifyFailure::BadSignature)
     }
 
+    /// Verifies a standard base64 Ed25519 signature over arbitrary message
+    /// bytes (see [`SigningKey::sign_message_base64`]). A non-empty
+    /// `key_id` must name this key; then the signature must decode to 64
+    /// bytes and verify (strict).
+    pub fn verify_message_base64(
+        &self,
+        message: &[u8],
+        sig_base64: &str,
+        key_id: &str,
+    ) -> Result<(), VerifyFailure> {
+        if !key_id.is_empty() && key_id != self.id.to_hex() {
+            return Err(VerifyFailure::KeyIdMismatch);
+        }
+        let raw = STANDARD
+            .decode(sig_base64.as_bytes())
+            .map_err(|e| VerifyFailure::DecodeSig(e.to_string()))?;
+        let sig_bytes: [u8; 64] = raw
+            .as_slice()
+            .try_into()
+            .map_err(|_| VerifyFailure::InvalidSignatureLength(raw.len()))?;
+        let sig = ed25519_dalek::Signature::from_bytes(&sig_bytes);
+        self.inner
+            .verify_strict(message, &sig)
+            .map_err(|_| VerifyFailure::BadSignature)
+    }
+
     /// Verifies `envelope` over a JSON document (without its signature).
     pub fn verify_value(
         &self,
@@ -346,6 +379,34 @@ impl<R: Role> VerifyingKey<R> {
 mod tests {
     use super::*;
     use crate::role::{Approval, Trace};
+
+    #[test]
+    fn message_signatures() {
+        let k = SigningKey::<Trace>::from_seed(&[3; 32]);
+        let other = SigningKey::<Trace>::from_seed(&[4; 32]);
+        let msg = b"sha256:0123";
+        let sig = k.sign_message_base64(msg);
+        let vk = k.verifying_key();
+        let id = k.key_id().to_hex();
+        assert_eq!(vk.verify_message_base64(msg, &sig, &id), Ok(()));
+        assert_eq!(vk.verify_message_base64(msg, &sig, ""), Ok(()));
+        assert_eq!(
+            vk.verify_message_base64(b"sha256:0124", &sig, &id),
+            Err(VerifyFailure::BadSignature)
+        );
+        assert_eq!(
+            other.verifying_key().verify_message_base64(msg, &sig, &id),
+            Err(VerifyFailure::KeyIdMismatch)
+        );
+        assert!(matches!(
+            vk.verify_message_base64(msg, "!!", &id),
+            Err(VerifyFailure::DecodeSig(_))
+        ));
+        assert_eq!(
+            vk.verify_message_base64(msg, "AAAA", &id),
+            Err(VerifyFailure::InvalidSignatureLength(3))
+        );
+    }
 
     #[test]
     fn text_round_trip() {

@@ -5,7 +5,9 @@ pub mod approve;
 pub mod delegate;
 pub mod gate;
 pub mod keys;
+pub mod pack;
 pub mod policy;
+pub mod runpack;
 pub mod trace;
 pub mod version;
 

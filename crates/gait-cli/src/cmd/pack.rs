@@ -1,0 +1,506 @@
+//! `gait pack build|verify|inspect|diff`: PackSpec v1 evidence packs.
+//!
+//! Every JSON output is the `gait.pack.output` envelope:
+//! `{schema_id, schema_version, ok, operation, path?, pack_id?, pack_type?,
+//! source_ref?, verify?|inspect?|diff?, warnings?, error?}`.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use gait_pack::pack::{
+    BuildOptions, PackError, VerifyOptions, build_run_pack, diff_packs, inspect_pack, verify_pack,
+};
+use gait_sign::{KeyConfig, KeyMode, KeySource, Trace};
+use serde_json::{Map, Value};
+
+use crate::args::VerifyKeyArgs;
+use crate::cmd::{load_verify_key, put_str, put_strs, sign_error_exit};
+use crate::exit::Exit;
+use crate::output::{Out, stderr_line, stdout_line};
+
+/// `schema_id` of every pack command output.
+const OUTPUT_SCHEMA_ID: &str = "gait.pack.output";
+
+/// `gait pack …`
+#[derive(Debug, Subcommand)]
+pub enum PackCommand {
+    /// Build a pack from a runpack (run packs only in this build).
+    Build(PackBuildArgs),
+    /// Verify a pack (or a legacy runpack): hashes, pack id, proof records, signatures.
+    Verify(PackVerifyArgs),
+    /// Show a pack's manifest, payload and lineage.
+    Inspect(PackInspectArgs),
+    /// Compare two packs by declared file hashes and manifests.
+    Diff(PackDiffArgs),
+}
+
+/// `gait pack build`
+#[derive(Debug, Args)]
+pub struct PackBuildArgs {
+    /// Pack type: run (job, call and authorization are not supported by this build).
+    #[arg(long = "type", default_value = "run", value_name = "TYPE")]
+    pub pack_type: String,
+    /// The source: a runpack path or a run id.
+    #[arg(long, value_name = "RUN_ID|PATH")]
+    pub from: Option<String>,
+    /// The source, when --from is not given.
+    #[arg(value_name = "SOURCE")]
+    pub source: Vec<String>,
+    /// Output file (default pack_<pack_id>.zip next to the runpack).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<String>,
+    /// Job runtime root (job packs; accepted for compatibility).
+    #[arg(long, default_value = "./gait-out/jobs", value_name = "DIR")]
+    pub job_root: String,
+    /// Signing key mode: none, dev (ephemeral key) or prod (explicit key).
+    #[arg(long, default_value = "none", value_name = "MODE")]
+    pub key_mode: String,
+    /// Path to a base64 private signing key.
+    #[arg(long, value_name = "PATH")]
+    pub private_key: Option<String>,
+    /// Environment variable holding a base64 private signing key.
+    #[arg(long, value_name = "VAR")]
+    pub private_key_env: Option<String>,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gait pack verify`
+#[derive(Debug, Args)]
+pub struct PackVerifyArgs {
+    /// The pack zip (or use --path).
+    #[arg(value_name = "PACK")]
+    pub pack: Vec<String>,
+    /// The pack zip.
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
+    /// Verify profile: standard or strict (strict requires a signature and a key).
+    #[arg(long, default_value = "standard", value_name = "PROFILE")]
+    pub profile: String,
+    /// Require a valid signature.
+    #[arg(long)]
+    pub require_signature: bool,
+    /// Key sources.
+    #[command(flatten)]
+    pub keys: VerifyKeyArgs,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gait pack inspect`
+#[derive(Debug, Args)]
+pub struct PackInspectArgs {
+    /// The pack zip (or use --path).
+    #[arg(value_name = "PACK")]
+    pub pack: Vec<String>,
+    /// The pack zip.
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gait pack diff`
+#[derive(Debug, Args)]
+pub struct PackDiffArgs {
+    /// The left and right packs.
+    #[arg(value_name = "LEFT RIGHT")]
+    pub packs: Vec<String>,
+    /// Also write the diff result (compact JSON) to this file.
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<String>,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs a `pack` subcommand.
+pub fn run(out: &Out, cmd: &PackCommand) -> Exit {
+    match cmd {
+        PackCommand::Build(a) => build(out, a),
+        PackCommand::Verify(a) => verify(out, a),
+        PackCommand::Inspect(a) => inspect(out, a),
+        PackCommand::Diff(a) => diff(out, a),
+    }
+}
+
+/// The `gait.pack.output` envelope under construction.
+struct Output {
+    operation: &'static str,
+    fields: Map<String, Value>,
+}
+
+impl Output {
+    fn new(operation: &'static str) -> Self {
+        Self {
+            operation,
+            fields: Map::new(),
+        }
+    }
+
+    fn str(mut self, key: &str, value: &str) -> Self {
+        put_str(&mut self.fields, key, value);
+        self
+    }
+
+    fn value(mut self, key: &str, value: Value) -> Self {
+        self.fields.insert(key.into(), value);
+        self
+    }
+
+    fn print(self, out: &Out, json: bool, ok: bool, exit: Exit, text: &[String]) -> Exit {
+        if json {
+            let mut m = self.fields;
+            m.insert("schema_id".into(), OUTPUT_SCHEMA_ID.into());
+            m.insert("schema_version".into(), "1.0.0".into());
+            m.insert("ok".into(), Value::Bool(ok));
+            m.insert("operation".into(), self.operation.into());
+            return out.json(m, exit);
+        }
+        for line in text {
+            stdout_line(line);
+        }
+        exit
+    }
+
+    /// `{ok:false, error}`; text mode prints `pack <op> error: <msg>` on
+    /// standard error.
+    fn fail(self, out: &Out, json: bool, message: &str, exit: Exit) -> Exit {
+        if !json {
+            stderr_line(&format!("pack {} error: {message}", self.operation));
+            return exit;
+        }
+        self.str("error", message.trim())
+            .print(out, json, false, exit, &[])
+    }
+}
+
+fn pack_error_exit(e: &PackError) -> Exit {
+    if e.is_verification_failure() {
+        Exit::VerifyFailed
+    } else if e.is_io() {
+        Exit::Internal
+    } else {
+        Exit::InvalidInput
+    }
+}
+
+/// The one path argument of verify/inspect: `--path` or a positional.
+fn single_path(flag: Option<&String>, positional: &[String]) -> Option<String> {
+    flag.filter(|p| !p.trim().is_empty())
+        .or_else(|| positional.first())
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+}
+
+fn build(out: &Out, a: &PackBuildArgs) -> Exit {
+    let o = Output::new("build");
+    let from = a
+        .from
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| a.source.first().map(String::as_str))
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
+    if from.is_empty() {
+        return o.fail(out, a.json, "--from is required", Exit::InvalidInput);
+    }
+    let (key, warnings) = match load_build_key(a) {
+        Ok(k) => k,
+        Err((m, e)) => return o.fail(out, a.json, &m, e),
+    };
+    match a.pack_type.trim().to_ascii_lowercase().as_str() {
+        "run" => {}
+        t @ ("job" | "call" | "authorization") => {
+            return o.fail(
+                out,
+                a.json,
+                &format!("pack type {t} not supported by this build"),
+                Exit::InvalidInput,
+            );
+        }
+        _ => {
+            return o.fail(
+                out,
+                a.json,
+                "--type must be run, job, call, or authorization",
+                Exit::InvalidInput,
+            );
+        }
+    }
+    let runpack = match resolve_runpack(&from) {
+        Ok(p) => p,
+        Err(m) => return o.fail(out, a.json, &m, Exit::InvalidInput),
+    };
+    let options = BuildOptions {
+        output_path: a
+            .out
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from),
+        producer_version: crate::cmd::version::VERSION.to_owned(),
+        signing_key: key,
+    };
+    let built = match build_run_pack(&runpack, &options) {
+        Ok(b) => b,
+        Err(e) => return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
+    };
+    let path = built.path.display().to_string();
+    let mut text = vec![format!(
+        "pack build ok: {path} ({})",
+        built.manifest.pack_type
+    )];
+    if !warnings.is_empty() {
+        text.push(format!("warnings: {}", warnings.join("; ")));
+    }
+    let mut o = o
+        .str("path", &path)
+        .str("pack_id", &built.manifest.pack_id)
+        .str("pack_type", &built.manifest.pack_type)
+        .str("source_ref", &built.manifest.source_ref);
+    put_strs(&mut o.fields, "warnings", &warnings);
+    o.print(out, a.json, true, Exit::Ok, &text)
+}
+
+/// The signing key of a build (if any) and its warnings.
+type BuildKey = (Option<gait_sign::SigningKey<Trace>>, Vec<String>);
+
+/// `--key-mode none|dev|prod`: none signs only when a private source is
+/// given (as prod); dev generates an ephemeral key; prod requires a source.
+fn load_build_key(a: &PackBuildArgs) -> Result<BuildKey, (String, Exit)> {
+    let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
+    let private = KeySource::from_flags(
+        "private key",
+        a.private_key.as_deref(),
+        a.private_key_env.as_deref(),
+    )
+    .map_err(err)?;
+    let mode = match a.key_mode.trim().to_ascii_lowercase().as_str() {
+        "" | "none" => {
+            if private.is_none() {
+                return Ok((None, Vec::new()));
+            }
+            KeyMode::Prod
+        }
+        "dev" => KeyMode::Dev,
+        "prod" => KeyMode::Prod,
+        _ => {
+            return Err((
+                "--key-mode must be none, dev, or prod".into(),
+                Exit::InvalidInput,
+            ));
+        }
+    };
+    let config = KeyConfig {
+        mode,
+        private,
+        public: None,
+    };
+    let loaded = config.load_signing::<Trace>().map_err(err)?;
+    let warnings = loaded.warning.map(str::to_owned).into_iter().collect();
+    Ok((Some(loaded.key), warnings))
+}
+
+/// A runpack argument: a path (anything with a separator or ending in
+/// `.zip`) must exist; a run id is looked up as
+/// `./gait-out/runpack_<id>.zip`, then `~/.gait/runpacks/runpack_<id>.zip`.
+fn resolve_runpack(from: &str) -> Result<PathBuf, String> {
+    let lower = from.to_ascii_lowercase();
+    if lower.ends_with(".json") && !Path::new(from).is_dir() {
+        return Err(format!(
+            "session chain sources are not supported by this build: {from}"
+        ));
+    }
+    if from.contains('/') || from.contains('\\') || lower.ends_with(".zip") {
+        let p = PathBuf::from(from);
+        if p.is_file() {
+            return Ok(p);
+        }
+        return Err(format!("runpack not found: {from}"));
+    }
+    let name = format!("runpack_{from}.zip");
+    let local = Path::new(".").join("gait-out").join(&name);
+    if local.is_file() {
+        return Ok(local);
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        let p = PathBuf::from(home)
+            .join(".gait")
+            .join("runpacks")
+            .join(&name);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    Err(format!("runpack not found: {from}"))
+}
+
+fn verify(out: &Out, a: &PackVerifyArgs) -> Exit {
+    let o = Output::new("verify");
+    let Some(path) = single_path(a.path.as_ref(), &a.pack) else {
+        return o.fail(out, a.json, "expected <pack.zip>", Exit::InvalidInput);
+    };
+    let strict = match a.profile.trim().to_ascii_lowercase().as_str() {
+        "" | "standard" => false,
+        "strict" => true,
+        _ => {
+            return o.fail(
+                out,
+                a.json,
+                "--profile must be standard or strict",
+                Exit::InvalidInput,
+            );
+        }
+    };
+    let require_signature = a.require_signature || strict;
+    let has_key = [
+        &a.keys.public_key,
+        &a.keys.public_key_env,
+        &a.keys.private_key,
+        &a.keys.private_key_env,
+    ]
+    .iter()
+    .any(|k| k.as_deref().is_some_and(|s| !s.trim().is_empty()));
+    if strict && !has_key {
+        return o.fail(
+            out,
+            a.json,
+            "strict verify profile requires --public-key/--public-key-env or private key source",
+            Exit::InvalidInput,
+        );
+    }
+    let public_key = if has_key {
+        match load_verify_key::<Trace>(&a.keys) {
+            Ok(k) => Some(k),
+            Err((m, e)) => return o.fail(out, a.json, &m, e),
+        }
+    } else {
+        None
+    };
+    let options = VerifyOptions {
+        public_key,
+        require_signature,
+    };
+    let report = match verify_pack(Path::new(&path), &options) {
+        Ok(r) => r,
+        Err(e) => {
+            return o
+                .str("path", &path)
+                .fail(out, a.json, &e.to_string(), pack_error_exit(&e));
+        }
+    };
+    let ok = report.ok(require_signature);
+    let exit = if ok { Exit::Ok } else { Exit::VerifyFailed };
+    let mut text = Vec::new();
+    if ok {
+        text.push(format!("pack verify ok: {path}"));
+    } else {
+        text.push(format!("pack verify failed: {path}"));
+        if !report.missing_files.is_empty() {
+            text.push(format!(
+                "missing files: {}",
+                report.missing_files.join(", ")
+            ));
+        }
+        for m in &report.hash_mismatches {
+            text.push(format!(
+                "hash mismatch: {} expected={} actual={}",
+                m.path, m.expected, m.actual
+            ));
+        }
+        if !report.undeclared_files.is_empty() {
+            text.push(format!(
+                "undeclared files: {}",
+                report.undeclared_files.join(", ")
+            ));
+        }
+        text.push(format!("signature status: {}", report.signature_status));
+        for e in &report.signature_errors {
+            text.push(format!("signature error: {e}"));
+        }
+    }
+    o.str("path", &path)
+        .str("pack_id", &report.pack_id)
+        .str("pack_type", &report.pack_type)
+        .str("source_ref", &report.source_ref)
+        .value("verify", report.to_value())
+        .print(out, a.json, ok, exit, &text)
+}
+
+fn inspect(out: &Out, a: &PackInspectArgs) -> Exit {
+    let o = Output::new("inspect");
+    let Some(path) = single_path(a.path.as_ref(), &a.pack) else {
+        return o.fail(out, a.json, "expected <pack.zip>", Exit::InvalidInput);
+    };
+    let report = match inspect_pack(Path::new(&path)) {
+        Ok(r) => r,
+        Err(e) => {
+            return o
+                .str("path", &path)
+                .fail(out, a.json, &e.to_string(), pack_error_exit(&e));
+        }
+    };
+    let text = [format!(
+        "pack inspect ok: {} ({})",
+        report.pack_id, report.pack_type
+    )];
+    o.str("path", &path)
+        .str("pack_id", &report.pack_id)
+        .str("pack_type", &report.pack_type)
+        .str("source_ref", &report.source_ref)
+        .value("inspect", report.to_value())
+        .print(out, a.json, true, Exit::Ok, &text)
+}
+
+fn diff(out: &Out, a: &PackDiffArgs) -> Exit {
+    let o = Output::new("diff");
+    let [left, right] = a.packs.as_slice() else {
+        return o.fail(out, a.json, "expected <left> <right>", Exit::InvalidInput);
+    };
+    let result = match diff_packs(Path::new(left.trim()), Path::new(right.trim())) {
+        Ok(r) => r,
+        Err(e) => return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
+    };
+    let output_path = a.output.as_deref().map(str::trim).unwrap_or_default();
+    if !output_path.is_empty() {
+        if let Err(e) = gait_sign::write_file_atomic(
+            Path::new(output_path),
+            &result.to_go_json(),
+            gait_sign::PRIVATE_FILE_MODE,
+            true,
+        ) {
+            return o.fail(out, a.json, &e.to_string(), sign_error_exit(&e));
+        }
+    }
+    let ok = !result.summary.changed;
+    let exit = if ok { Exit::Ok } else { Exit::VerifyFailed };
+    let text = if ok {
+        vec!["pack diff ok".to_owned()]
+    } else {
+        let mut t = vec!["pack diff changed".to_owned()];
+        for (label, list) in [
+            ("added", &result.summary.added_files),
+            ("removed", &result.summary.removed_files),
+            ("changed", &result.summary.changed_files),
+        ] {
+            if !list.is_empty() {
+                t.push(format!("{label}: {}", list.join(", ")));
+            }
+        }
+        if result.summary.manifest_delta {
+            t.push("manifest changed".to_owned());
+        }
+        t
+    };
+    // The reference nests the result under an untagged `Result` member.
+    let mut nested = Map::new();
+    nested.insert("Result".into(), result.to_value());
+    o.str("path", output_path)
+        .value("diff", Value::Object(nested))
+        .print(out, a.json, ok, exit, &text)
+}

@@ -1,0 +1,714 @@
+//! `gait verify`, `gait run record|inspect`, `gait demo`: runpacks.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Args, Subcommand};
+use gait_digest::clean_path;
+use gait_pack::runpack::{
+    self, MAX_INPUT_BYTES, RecordInput, RecordSettings, ResultRecord, RunRecorder, RunpackError,
+    SignatureStatus, VerifyOptions, VerifyReport, ticket_footer,
+};
+use gait_sign::{KeyConfig, KeyMode, KeySource, Trace};
+use serde_json::{Map, Value, json};
+
+use crate::args::VerifyKeyArgs;
+use crate::cmd::{load_verify_key, put_int, put_str, put_strs, read_input, sign_error_exit};
+use crate::exit::Exit;
+use crate::output::{Out, stderr_line, stdout_line};
+
+/// The demo's output directory.
+const DEMO_OUT_DIR: &str = "gait-out";
+/// How the demo suggests opting in to adoption metrics.
+const DEMO_METRICS_OPT_IN: &str = "export GAIT_ADOPTION_LOG=./gait-out/adoption.jsonl";
+
+/// `gait verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The run id (looked up in ./gait-out and ~/.gait/runpacks) or the runpack path.
+    #[arg(value_name = "RUN_ID|PATH", num_args = 0..)]
+    pub target: Vec<String>,
+    /// Verify profile: standard, or strict (requires a verified signature and a key).
+    #[arg(long, default_value = "standard", value_name = "PROFILE")]
+    pub profile: String,
+    /// Require a valid signature.
+    #[arg(long)]
+    pub require_signature: bool,
+    /// Key sources.
+    #[command(flatten)]
+    pub keys: VerifyKeyArgs,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gait run …`
+#[derive(Debug, Subcommand)]
+pub enum RunCommand {
+    /// Record a runpack from normalized run, intent, result and receipt records.
+    Record(RunRecordArgs),
+    /// Show a runpack's intents and results as a timeline.
+    Inspect(RunInspectArgs),
+}
+
+/// `gait run record`
+#[derive(Debug, Args)]
+pub struct RunRecordArgs {
+    /// The run record JSON input (or use --input).
+    #[arg(value_name = "INPUT", num_args = 0..)]
+    pub positional: Vec<String>,
+    /// The run record JSON input.
+    #[arg(long, value_name = "PATH")]
+    pub input: Option<String>,
+    /// Directory for the runpack.
+    #[arg(long, default_value = "./gait-out", value_name = "DIR")]
+    pub out_dir: String,
+    /// Override the run id everywhere.
+    #[arg(long, value_name = "RUN_ID")]
+    pub run_id: Option<String>,
+    /// Capture mode: reference (digests only, the default) or raw.
+    #[arg(long, value_name = "MODE")]
+    pub capture_mode: Option<String>,
+    /// Context evidence mode: best_effort or required.
+    #[arg(long, value_name = "MODE")]
+    pub context_evidence_mode: Option<String>,
+    /// Allow receipts with redaction_mode=raw (unsafe).
+    #[arg(long)]
+    pub unsafe_context_raw: bool,
+    /// Signing key mode: dev (ephemeral key) or prod (explicit key).
+    #[arg(long, value_name = "MODE")]
+    pub key_mode: Option<String>,
+    /// Private signing key file.
+    #[arg(long, value_name = "PATH")]
+    pub private_key: Option<String>,
+    /// Environment variable holding the private signing key.
+    #[arg(long, value_name = "VAR")]
+    pub private_key_env: Option<String>,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gait run inspect`
+#[derive(Debug, Args)]
+pub struct RunInspectArgs {
+    /// The run id or runpack path (or use --from).
+    #[arg(value_name = "RUN_ID|PATH", num_args = 0..)]
+    pub positional: Vec<String>,
+    /// The run id or runpack path.
+    #[arg(long, value_name = "RUN_ID|PATH")]
+    pub from: Option<String>,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gait demo`
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn runpack_exit(e: &RunpackError) -> Exit {
+    if e.is_verification_failure() {
+        Exit::VerifyFailed
+    } else if e.is_io() {
+        Exit::Internal
+    } else {
+        Exit::InvalidInput
+    }
+}
+
+fn error_out(out: &Out, json: bool, label: &str, message: &str, exit: Exit) -> Exit {
+    if json {
+        return out.json_error(message, exit);
+    }
+    stderr_line(&format!("{label} error: {message}"));
+    exit
+}
+
+// ---- verify ------------------------------------------------------------------
+
+/// The fixed sentence explaining a signature status.
+fn signature_note(status: SignatureStatus, require_signature: bool) -> &'static str {
+    match (status, require_signature) {
+        (SignatureStatus::Missing, true) => {
+            "signatures are required in this mode; provide signing keys and re-run verify"
+        }
+        (SignatureStatus::Missing, false) => {
+            "unsigned local/dev artifacts are expected by default; use --require-signature for strict verification"
+        }
+        (SignatureStatus::Skipped, true) => {
+            "signature checks were expected but skipped; provide a public key or private key source"
+        }
+        (SignatureStatus::Skipped, false) => {
+            "signature checks were skipped because no verify key was provided"
+        }
+        (SignatureStatus::Verified, _) => "signatures verified",
+        (SignatureStatus::Failed, _) => {
+            "signature verification failed; inspect signature_errors and re-run with the correct key"
+        }
+    }
+}
+
+fn verify_next_commands(run_id: &str) -> Vec<String> {
+    let id = run_id.trim();
+    if id.is_empty() {
+        return Vec::new();
+    }
+    vec![
+        format!("gait regress bootstrap --from {id} --json --junit ./{DEMO_OUT_DIR}/junit.xml"),
+        "gait demo --durable".to_owned(),
+        "gait demo --policy".to_owned(),
+    ]
+}
+
+/// Runs `gait verify`.
+pub fn verify(out: &Out, a: &VerifyArgs) -> Exit {
+    let fail = |msg: &str, exit: Exit| error_out(out, a.json, "verify", msg, exit);
+    let [target] = a.target.as_slice() else {
+        return fail("expected run_id or path", Exit::InvalidInput);
+    };
+    let profile = a.profile.trim().to_lowercase();
+    let strict = match profile.as_str() {
+        "" | "standard" => false,
+        "strict" => true,
+        _ => {
+            return fail(
+                &format!(
+                    "unsupported --profile value {:?} (expected standard or strict)",
+                    a.profile
+                ),
+                Exit::InvalidInput,
+            );
+        }
+    };
+    let require_signature = a.require_signature || strict;
+    let k = &a.keys;
+    let any_key = [
+        &k.public_key,
+        &k.public_key_env,
+        &k.private_key,
+        &k.private_key_env,
+    ]
+    .iter()
+    .any(|s| s.as_deref().is_some_and(|v| !v.is_empty()));
+    if strict && !any_key {
+        return fail(
+            "strict verify profile requires --public-key/--public-key-env or private key source",
+            Exit::InvalidInput,
+        );
+    }
+    let key = if any_key {
+        match load_verify_key::<Trace>(k) {
+            Ok(key) => Some(key),
+            Err((m, e)) => return fail(&m, e),
+        }
+    } else {
+        None
+    };
+    let path = match runpack::resolve_runpack_path(target) {
+        Ok(p) => p,
+        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+    };
+    let report =
+        match runpack::verify_runpack_file(&path, &VerifyOptions::new(key, require_signature)) {
+            Ok(r) => r,
+            Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        };
+    let ok = report.is_ok(require_signature);
+    let exit = if ok { Exit::Ok } else { Exit::VerifyFailed };
+    let path_text = path.display().to_string();
+    let note = signature_note(report.signature_status, require_signature);
+    let next = verify_next_commands(&report.run_id);
+    if a.json {
+        return out.json(verify_json(ok, &path_text, &report, note, &next), exit);
+    }
+    print_verify_text(ok, &path_text, &report, note, &next);
+    exit
+}
+
+fn verify_json(
+    ok: bool,
+    path: &str,
+    report: &VerifyReport,
+    note: &str,
+    next: &[String],
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("ok".into(), Value::Bool(ok));
+    put_str(&mut m, "path", path);
+    put_str(&mut m, "run_id", &report.run_id);
+    put_str(&mut m, "manifest_digest", &report.manifest_digest);
+    put_int(&mut m, "files_checked", report.files_checked as i64);
+    put_strs(&mut m, "missing_files", &report.missing_files);
+    if !report.hash_mismatches.is_empty() {
+        m.insert(
+            "hash_mismatches".into(),
+            serde_json::to_value(&report.hash_mismatches).unwrap_or(Value::Null),
+        );
+    }
+    put_strs(&mut m, "undeclared_files", &report.undeclared_files);
+    put_str(&mut m, "signature_status", report.signature_status.as_str());
+    put_strs(&mut m, "signature_errors", &report.signature_errors);
+    put_int(&mut m, "signatures_total", report.signatures_total as i64);
+    put_int(&mut m, "signatures_valid", report.signatures_valid as i64);
+    put_str(&mut m, "signature_note", note);
+    put_strs(&mut m, "next_commands", next);
+    m
+}
+
+fn print_verify_text(ok: bool, path: &str, report: &VerifyReport, note: &str, next: &[String]) {
+    if ok {
+        stdout_line(&format!("verify ok: {path}"));
+    } else {
+        stdout_line(&format!("verify failed: {path}"));
+        if !report.missing_files.is_empty() {
+            stdout_line(&format!(
+                "missing files: {}",
+                report.missing_files.join(", ")
+            ));
+        }
+        if !report.hash_mismatches.is_empty() {
+            stdout_line(&format!(
+                "hash mismatches: {}",
+                report.hash_mismatches.len()
+            ));
+        }
+        if !report.undeclared_files.is_empty() {
+            stdout_line(&format!(
+                "undeclared files: {}",
+                report.undeclared_files.join(", ")
+            ));
+        }
+    }
+    stdout_line(&format!(
+        "signature status: {}",
+        report.signature_status.as_str()
+    ));
+    stdout_line(&format!("signature note: {note}"));
+    if !ok && !report.signature_errors.is_empty() {
+        stdout_line(&format!(
+            "signature errors: {}",
+            report.signature_errors.join("; ")
+        ));
+    }
+    if !next.is_empty() {
+        stdout_line(&format!("next: {}", next.join(" | ")));
+    }
+}
+
+// ---- run ------------------------------------------------------------------------
+
+/// Runs a `run` subcommand.
+pub fn run(out: &Out, cmd: &RunCommand) -> Exit {
+    match cmd {
+        RunCommand::Record(a) => record(out, a),
+        RunCommand::Inspect(a) => inspect(out, a),
+    }
+}
+
+/// How the reference prints an output path: as is when absolute or
+/// starting with `.`, else with `./` in front.
+fn display_output_path(path: &str) -> String {
+    if Path::new(path).is_absolute() || path.starts_with('.') {
+        path.to_owned()
+    } else {
+        format!("./{path}")
+    }
+}
+
+fn record(out: &Out, a: &RunRecordArgs) -> Exit {
+    let fail = |msg: &str, exit: Exit| error_out(out, a.json, "record", msg, exit);
+    let mut positional = a.positional.clone();
+    let mut input_path = a.input.clone().unwrap_or_default();
+    if input_path.trim().is_empty() && positional.len() == 1 {
+        input_path = positional.remove(0);
+    }
+    if !positional.is_empty() {
+        return fail("unexpected positional arguments", Exit::InvalidInput);
+    }
+    if input_path.trim().is_empty() {
+        return fail(
+            "missing required --input <run_record.json>",
+            Exit::InvalidInput,
+        );
+    }
+    let bytes = match read_input(&input_path, "input", MAX_INPUT_BYTES) {
+        Ok(b) => b,
+        Err((m, e)) => return fail(&m, e),
+    };
+    let mut input = match RecordInput::from_json(&bytes) {
+        Ok(i) => i,
+        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+    };
+    let settings = RecordSettings::new(
+        a.run_id.clone(),
+        a.capture_mode.clone(),
+        a.context_evidence_mode.clone(),
+        a.unsafe_context_raw,
+    );
+    let capture = match input.apply_settings(&settings) {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+    };
+    let blank = |s: &Option<String>| s.as_deref().is_none_or(|v| v.trim().is_empty());
+    let signing_requested =
+        !blank(&a.key_mode) || !blank(&a.private_key) || !blank(&a.private_key_env);
+    let mut signing_warnings = Vec::new();
+    let loaded = if signing_requested {
+        let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
+        let loaded = (|| {
+            let mode_text = a.key_mode.as_deref().unwrap_or("").trim().to_lowercase();
+            let mode = if mode_text.is_empty() {
+                KeyMode::Prod
+            } else {
+                KeyMode::parse(&mode_text).map_err(err)?
+            };
+            let private = KeySource::from_flags(
+                "private key",
+                a.private_key.as_deref(),
+                a.private_key_env.as_deref(),
+            )
+            .map_err(err)?;
+            KeyConfig {
+                mode,
+                private,
+                public: None,
+            }
+            .load_signing::<Trace>()
+            .map_err(err)
+        })();
+        match loaded {
+            Ok(l) => {
+                if let Some(w) = l.warning {
+                    signing_warnings.push(w.to_owned());
+                }
+                Some(l.key)
+            }
+            Err((m, e)) => return fail(&m, e),
+        }
+    } else {
+        None
+    };
+    let mut recorder = RunRecorder::new(input).capture_mode(capture);
+    if let Some(key) = &loaded {
+        recorder = recorder.sign_with(key);
+    }
+    let out_dir = PathBuf::from(a.out_dir.trim());
+    let written = match recorder.write_to_dir(&out_dir) {
+        Ok(w) => w,
+        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+    };
+    let manifest = &written.recorded.manifest;
+    let run_id = written.recorded.run_id.clone();
+    let bundle = display_output_path(&clean_path(&written.path.to_string_lossy()));
+    let (status, key_id) = match manifest.signatures.first() {
+        Some(s) => ("signed", s.key_id.trim().to_owned()),
+        None => ("missing", String::new()),
+    };
+    let mut warnings = written.recorded.warnings.clone();
+    warnings.extend(signing_warnings);
+    let footer = ticket_footer(&run_id, &manifest.manifest_digest);
+    if a.json {
+        let mut m = Map::new();
+        m.insert("ok".into(), Value::Bool(true));
+        put_str(&mut m, "run_id", &run_id);
+        put_str(&mut m, "bundle", &bundle);
+        put_str(&mut m, "manifest_digest", &manifest.manifest_digest);
+        put_str(&mut m, "signature_status", status);
+        put_str(&mut m, "signature_key_id", &key_id);
+        put_strs(&mut m, "warnings", &warnings);
+        put_str(&mut m, "ticket_footer", &footer);
+        return out.json(m, Exit::Ok);
+    }
+    stdout_line(&format!("run_id={run_id}"));
+    stdout_line(&format!("bundle={bundle}"));
+    stdout_line(&format!("signature_status={status}"));
+    if !key_id.is_empty() {
+        stdout_line(&format!("signature_key_id={key_id}"));
+    }
+    if !warnings.is_empty() {
+        stdout_line(&format!("warnings={}", warnings.join(";")));
+    }
+    stdout_line(&format!("ticket_footer={footer}"));
+    Exit::Ok
+}
+
+/// `verdict`, `reason_codes` and `violations` read from a result payload
+/// (raw capture), as `run inspect` shows them.
+fn result_fields(r: &ResultRecord) -> (String, Vec<String>, Vec<String>) {
+    let Some(payload) = &r.result else {
+        return (String::new(), Vec::new(), Vec::new());
+    };
+    let verdict = payload
+        .get("verdict")
+        .and_then(Value::as_str)
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    let list = |key: &str| -> Vec<String> {
+        let items: Vec<String> = match payload.get(key) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|s| s.trim().to_owned())
+                .collect(),
+            Some(Value::String(s)) => vec![s.trim().to_owned()],
+            _ => Vec::new(),
+        };
+        let set: BTreeSet<String> = items.into_iter().filter(|s| !s.is_empty()).collect();
+        set.into_iter().collect()
+    };
+    (verdict, list("reason_codes"), list("violations"))
+}
+
+fn result_json(r: &ResultRecord, with_intent: bool) -> Map<String, Value> {
+    let (verdict, reasons, violations) = result_fields(r);
+    let mut m = Map::new();
+    if with_intent {
+        m.insert("intent_id".into(), Value::String(r.intent_id.clone()));
+    }
+    put_str(&mut m, "status", &r.status);
+    put_str(&mut m, "result_digest", &r.result_digest);
+    put_str(&mut m, "verdict", &verdict);
+    put_strs(&mut m, "reason_codes", &reasons);
+    put_strs(&mut m, "violations", &violations);
+    m
+}
+
+fn inspect(out: &Out, a: &RunInspectArgs) -> Exit {
+    let fail = |msg: &str, exit: Exit| error_out(out, a.json, "inspect", msg, exit);
+    let mut positional = a.positional.clone();
+    let mut from = a.from.clone().unwrap_or_default();
+    if from.trim().is_empty() && positional.len() == 1 {
+        from = positional.remove(0);
+    }
+    if from.trim().is_empty() {
+        return fail("missing required --from <run_id|path>", Exit::InvalidInput);
+    }
+    if !positional.is_empty() {
+        return fail("unexpected positional arguments", Exit::InvalidInput);
+    }
+    let path = match runpack::resolve_runpack_path(&from) {
+        Ok(p) => p,
+        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+    };
+    let pack = match runpack::read_runpack(&path) {
+        Ok(p) => p,
+        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+    };
+    // The first result of each intent id counts; later ones are reported.
+    let mut first: BTreeMap<&str, &ResultRecord> = BTreeMap::new();
+    let mut duplicates: BTreeSet<String> = BTreeSet::new();
+    for r in &pack.results {
+        if first.contains_key(r.intent_id.as_str()) {
+            let id = r.intent_id.trim();
+            duplicates.insert(if id.is_empty() {
+                "(empty)".to_owned()
+            } else {
+                id.to_owned()
+            });
+        } else {
+            first.insert(&r.intent_id, r);
+        }
+    }
+    let intent_ids: BTreeSet<&str> = pack.intents.iter().map(|i| i.intent_id.as_str()).collect();
+    let mut entries = Vec::new();
+    let mut lines = Vec::new();
+    for (index, intent) in pack.intents.iter().enumerate() {
+        let mut e = Map::new();
+        e.insert("index".into(), json!(index + 1));
+        e.insert("intent_id".into(), json!(intent.intent_id));
+        e.insert("tool_name".into(), json!(intent.tool_name));
+        e.insert(
+            "created_at".into(),
+            json!(intent.created_at.to_utc().format()),
+        );
+        put_str(&mut e, "args_digest", &intent.args_digest);
+        let mut status = String::new();
+        let mut verdict = String::new();
+        let (mut reasons, mut violations) = (Vec::new(), Vec::new());
+        if let Some(r) = first.get(intent.intent_id.as_str()) {
+            e.extend(result_json(r, false));
+            status.clone_from(&r.status);
+            (verdict, reasons, violations) = result_fields(r);
+        }
+        let mut line = format!(
+            "{}. intent={} tool={} status={}",
+            index + 1,
+            intent.intent_id,
+            intent.tool_name,
+            if status.trim().is_empty() {
+                "missing_result"
+            } else {
+                status.as_str()
+            }
+        );
+        if !verdict.is_empty() {
+            line.push_str(&format!(" verdict={verdict}"));
+        }
+        lines.push(line);
+        if !reasons.is_empty() {
+            lines.push(format!("   reason_codes={}", reasons.join(",")));
+        }
+        if !violations.is_empty() {
+            lines.push(format!("   violations={}", violations.join(",")));
+        }
+        entries.push(Value::Object(e));
+    }
+    let mut unmatched: Vec<&ResultRecord> = pack
+        .results
+        .iter()
+        .filter(|r| !intent_ids.contains(r.intent_id.as_str()))
+        .collect();
+    unmatched.sort_by(|x, y| {
+        x.intent_id
+            .cmp(&y.intent_id)
+            .then_with(|| x.result_digest.cmp(&y.result_digest))
+    });
+    let warnings: Vec<String> = duplicates
+        .iter()
+        .map(|id| format!("multiple result records for intent_id={id} (kept first)"))
+        .collect();
+    let path_text = path.display().to_string();
+    if a.json {
+        let mut m = Map::new();
+        m.insert("ok".into(), Value::Bool(true));
+        put_str(&mut m, "artifact_type", "runpack");
+        put_str(&mut m, "run_id", &pack.run.run_id);
+        put_str(&mut m, "path", &path_text);
+        put_str(&mut m, "capture_mode", &pack.manifest.capture_mode);
+        put_int(&mut m, "intents_total", pack.intents.len() as i64);
+        put_int(&mut m, "results_total", pack.results.len() as i64);
+        if !entries.is_empty() {
+            m.insert("entries".into(), Value::Array(entries));
+        }
+        if !unmatched.is_empty() {
+            m.insert(
+                "unmatched_results".into(),
+                Value::Array(
+                    unmatched
+                        .iter()
+                        .map(|r| Value::Object(result_json(r, true)))
+                        .collect(),
+                ),
+            );
+        }
+        put_strs(&mut m, "warnings", &warnings);
+        return out.json(m, Exit::Ok);
+    }
+    stdout_line(&format!(
+        "run inspect: run_id={} intents={} results={} capture_mode={}",
+        pack.run.run_id,
+        pack.intents.len(),
+        pack.results.len(),
+        pack.manifest.capture_mode
+    ));
+    stdout_line(&format!("path: {path_text}"));
+    for line in lines {
+        stdout_line(&line);
+    }
+    if !unmatched.is_empty() {
+        stdout_line(&format!("unmatched_results={}", unmatched.len()));
+        for r in &unmatched {
+            let status = if r.status.trim().is_empty() {
+                "unknown"
+            } else {
+                r.status.as_str()
+            };
+            stdout_line(&format!("   intent={} status={status}", r.intent_id));
+        }
+    }
+    if !warnings.is_empty() {
+        stdout_line(&format!("warnings: {}", warnings.join("; ")));
+    }
+    Exit::Ok
+}
+
+// ---- demo ------------------------------------------------------------------------
+
+/// Runs `gait demo`: records the offline demo run to
+/// `./gait-out/runpack_run_demo.zip` and verifies it.
+pub fn demo(out: &Out, a: &DemoArgs) -> Exit {
+    let started = Instant::now();
+    let fail = |msg: &str, exit: Exit| {
+        if a.json {
+            let mut m = Map::new();
+            m.insert("ok".into(), Value::Bool(false));
+            m.insert("mode".into(), json!("standard"));
+            m.insert("error".into(), json!(msg));
+            return out.json(m, exit);
+        }
+        stderr_line(&format!("demo error: {msg}"));
+        exit
+    };
+    let input = runpack::demo_input(crate::cmd::version::VERSION);
+    let written = match RunRecorder::new(input).write_to_dir(Path::new(DEMO_OUT_DIR)) {
+        Ok(w) => w,
+        Err(e) if e.is_verification_failure() => {
+            return fail("verification failed", Exit::VerifyFailed);
+        }
+        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+    };
+    let run_id = runpack::DEMO_RUN_ID;
+    let bundle = format!("./{DEMO_OUT_DIR}/runpack_{run_id}.zip");
+    let footer = ticket_footer(run_id, &written.recorded.manifest.manifest_digest);
+    let next = vec![
+        format!("gait verify {run_id} --json"),
+        format!("gait regress bootstrap --from {run_id} --json --junit ./{DEMO_OUT_DIR}/junit.xml"),
+        "gait demo --durable".to_owned(),
+        "gait demo --policy".to_owned(),
+    ];
+    if a.json {
+        let mut m = Map::new();
+        m.insert("ok".into(), Value::Bool(true));
+        m.insert("mode".into(), json!("standard"));
+        m.insert("run_id".into(), json!(run_id));
+        m.insert("bundle".into(), json!(bundle));
+        m.insert("ticket_footer".into(), json!(footer));
+        m.insert("verify".into(), json!("ok"));
+        put_strs(&mut m, "next_commands", &next);
+        m.insert("metrics_opt_in".into(), json!(DEMO_METRICS_OPT_IN));
+        put_int(
+            &mut m,
+            "duration_ms",
+            i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+        );
+        return out.json(m, Exit::Ok);
+    }
+    stdout_line("mode=standard");
+    stdout_line(&format!("run_id={run_id}"));
+    stdout_line(&format!("bundle={bundle}"));
+    stdout_line(&format!("ticket_footer={footer}"));
+    stdout_line("verify=ok");
+    stdout_line(&format!("next={}", next.join(",")));
+    stdout_line(&format!("metrics_opt_in={DEMO_METRICS_OPT_IN}"));
+    Exit::Ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_paths() {
+        assert_eq!(display_output_path("gait-out/x.zip"), "./gait-out/x.zip");
+        assert_eq!(display_output_path("./x.zip"), "./x.zip");
+        assert_eq!(display_output_path("/tmp/x.zip"), "/tmp/x.zip");
+        assert_eq!(display_output_path("../x.zip"), "../x.zip");
+    }
+
+    #[test]
+    fn notes() {
+        assert_eq!(
+            signature_note(SignatureStatus::Verified, true),
+            "signatures verified"
+        );
+        assert!(signature_note(SignatureStatus::Missing, false).starts_with("unsigned"));
+        assert!(verify_next_commands(" ").is_empty());
+        assert_eq!(verify_next_commands("run_x").len(), 3);
+    }
+}

@@ -1,0 +1,49 @@
+//! PackSpec v1 evidence packs (`pack_<pack_id>.zip`).
+//!
+//! A pack is a deterministic zip holding a `pack_manifest.json` that
+//! declares every other entry by path and SHA-256, a `pack_id` that is the
+//! SHA-256 of the canonical manifest (with `pack_id` blank and no
+//! signatures), optional Ed25519 signatures, and `proof_records.jsonl`, a
+//! hash chain with one record per entry.
+//!
+//! * [`PackManifest`]: the manifest model, its strict decoding
+//!   ([`PackManifest::parse`]) and [`PackManifest::compute_pack_id`].
+//! * [`verify_pack`] / [`verify_pack_bytes`]: the verify algorithm, giving a
+//!   [`PackReport`] (or a [`PackError`] classified for exit codes).
+//! * [`build_run_pack`]: a run pack from a runpack.
+//! * [`inspect_pack`] and [`diff_packs`]: read-only views.
+//!
+//! Only `run` packs are built and have their payload contract checked;
+//! `job`, `call` and `authorization` packs fail verification as
+//! unsupported, and legacy guard packs are refused.
+
+mod build;
+mod error;
+mod legacy;
+mod manifest;
+mod payload;
+mod proof;
+mod verify;
+mod view;
+
+pub use build::{
+    BuildOptions, BuildResult, BuiltPack, DEFAULT_PRODUCER_VERSION, build_run_pack,
+    build_run_pack_bytes,
+};
+pub use error::PackError;
+pub use manifest::{
+    DETERMINISTIC_TIMESTAMP, MANIFEST_FILE, MANIFEST_SCHEMA_ID, MANIFEST_SCHEMA_VERSION,
+    ManifestError, PACK_TYPES, PackEntry, PackManifest, PackSignature, deterministic_time,
+    entry_type, is_sha256_hex,
+};
+pub use payload::{
+    CONTEXT_ENVELOPE_FILE, ContextReceipt, ContextRefs, RUN_PAYLOAD_FILE, RUN_PAYLOAD_SCHEMA_ID,
+    RunPayload, SOURCE_RUNPACK_FILE, context_envelope, context_privacy_mode,
+};
+pub use proof::{MAX_PROOF_LINE_BYTES, PROOF_RECORDS_FILE};
+pub use verify::{
+    HashMismatch, MAX_PACK_ENTRY_BYTES, PackReport, VerifyOptions, verify_pack, verify_pack_bytes,
+};
+pub use view::{
+    DiffResult, DiffSummary, InspectReport, IntentResultLink, RunLineage, diff_packs, inspect_pack,
+};
