@@ -45,7 +45,7 @@ pub enum Command {
     Pack(crate::cmd::pack::PackCommand),
     /// Verify a runpack offline: file hashes, manifest digest, signatures.
     Verify(crate::cmd::runpack::VerifyArgs),
-    /// Record and inspect runpacks.
+    /// Record, inspect, replay and diff runpacks; print their ticket footers.
     #[command(subcommand)]
     Run(crate::cmd::runpack::RunCommand),
     /// Record, verify and print the offline demo runpack.
@@ -491,13 +491,22 @@ pub fn explain_text(path: &[&str]) -> &'static str {
             "Verify runpack integrity offline: file hashes, manifest digest, and optional signatures."
         }
         ["run"] => {
-            "Work with runpacks: record an artifact from normalized run data and inspect its timeline."
+            "Work with runpacks: record an artifact from normalized run data, replay deterministically in stub mode, and diff runs with stable output."
         }
         ["run", "record", ..] => {
             "Create a signed and verifiable runpack zip from normalized run, intent, result, and reference receipt records."
         }
         ["run", "inspect", ..] => {
             "Render a deterministic timeline of intents and outcomes from an existing runpack."
+        }
+        ["run", "replay", ..] => {
+            "Replay a runpack deterministically using recorded tool results; real tool execution requires explicit unsafe flags."
+        }
+        ["run", "diff", ..] => {
+            "Compare two runpacks deterministically and optionally write canonical diff JSON."
+        }
+        ["run", "receipt", ..] => {
+            "Extract the deterministic ticket footer from an existing runpack artifact without rerunning the original scenario."
         }
         ["demo", ..] => {
             "Run a fully offline deterministic demo and emit a shareable runpack receipt for verification."

@@ -422,3 +422,584 @@ fn inspect_errors() {
     assert_eq!(code, 2);
     assert_eq!(v["error"], "runpack hash mismatch");
 }
+
+// ---- run replay | diff | receipt ---------------------------------------------------
+
+/// Runs gait in `dir` with `envs` set and the real-replay variable cleared
+/// unless `envs` sets it.
+fn json_env(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> (i32, Value) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gait"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env_remove("GAIT_ALLOW_REAL_REPLAY")
+        .env_remove("MY_REPLAY_OK");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    (
+        out.status.code().unwrap(),
+        serde_json::from_str(text.trim()).unwrap(),
+    )
+}
+
+/// A run whose intents are answered by a result (echo), by a stub
+/// (tool.fetch), or not at all (tool.search), plus a file write.
+const REPLAY_INPUT: &str = r#"{
+  "run": {"run_id": "run_replay", "created_at": "2026-02-14T00:00:00Z"},
+  "intents": [
+    {"intent_id": "intent_echo", "tool_name": "tool.echo", "args": {"message": "hello"}},
+    {"intent_id": "intent_fetch", "tool_name": "tool.fetch", "args": {"url": "https://example.local"}},
+    {"intent_id": "intent_write", "tool_name": "file.write", "args": {"path": "out/written.txt", "content": "data"}},
+    {"intent_id": "intent_search", "tool_name": "tool.search", "args": {"q": "x"}}
+  ],
+  "results": [
+    {"intent_id": "intent_echo", "status": "ok", "result": {"message": "hello"}},
+    {"intent_id": "intent_search", "status": "ok", "result": {"hits": 1}}
+  ]
+}"#;
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    gait_digest::sha256(bytes).to_hex()
+}
+
+#[test]
+fn replay_reference_runpack_stub_mode() {
+    let demo = pack_data("runpack_run_demo.zip");
+    let (code, v) = json(&["run", "replay", &demo, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["run_id"], "run_demo");
+    assert_eq!(v["mode"], "stub");
+    let steps = v["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3);
+    assert_eq!(steps[1]["intent_id"], "intent_2");
+    assert_eq!(steps[1]["tool_name"], "tool.fetch");
+    assert_eq!(steps[1]["status"], "ok");
+    assert_eq!(steps[1]["execution"], "recorded");
+    assert_eq!(steps[1]["result_digest"].as_str().unwrap().len(), 64);
+    assert!(v.get("missing_results").is_none());
+    assert!(v.get("warnings").is_none());
+    assert!(v.get("requested_unsafe").is_none());
+
+    let (code, text, _) = gait_in(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &["run", "replay", &demo],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(text, "replay ok: run_demo (stub)\n");
+}
+
+#[test]
+fn replay_stubs_and_missing_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = REPLAY_INPUT.replace(
+        r#"{"intent_id": "intent_search", "status": "ok", "result": {"hits": 1}}"#,
+        r#"{"intent_id": "intent_other", "status": "ok", "result": {"hits": 1}}"#,
+    );
+    std::fs::write(dir.path().join("input.json"), input).unwrap();
+    let (code, v) = json_in(dir.path(), &["run", "record", "input.json", "--json"]);
+    assert_eq!(code, 0, "{v}");
+    let (code, v) = json_in(dir.path(), &["run", "replay", "run_replay", "--json"]);
+    assert_eq!(code, 2, "{v}");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["missing_results"], serde_json::json!(["intent_search"]));
+    let steps = v["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["execution"], "recorded");
+    // Stubbed: the stub digest binds run, intent, tool, args digest, type.
+    let pack =
+        gait_pack::runpack::read_runpack(&dir.path().join("gait-out/runpack_run_replay.zip"))
+            .unwrap();
+    let fetch_args = &pack.intents[1].args_digest;
+    assert_eq!(steps[1]["status"], "stubbed");
+    assert_eq!(steps[1]["execution"], "stubbed");
+    assert_eq!(steps[1]["stub_type"], "http");
+    assert_eq!(
+        steps[1]["result_digest"],
+        sha256_hex(format!("run_replay:intent_fetch:tool.fetch:{fetch_args}:http").as_bytes())
+    );
+    assert_eq!(steps[2]["stub_type"], "file");
+    assert_eq!(steps[3]["status"], "missing_result");
+    assert_eq!(steps[3]["execution"], "missing");
+    assert!(steps[3].get("result_digest").is_none());
+    assert_eq!(v["error_code"], Value::Null, "no error envelope: {v}");
+
+    let (code, text, _) = gait_in(dir.path(), &["run", "replay", "run_replay"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        text,
+        "replay failed: run_replay\nmissing results: intent_search\n"
+    );
+}
+
+#[test]
+fn replay_real_interlocks() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("input.json"), REPLAY_INPUT).unwrap();
+    let (code, v) = json_in(
+        dir.path(),
+        &[
+            "run",
+            "record",
+            "input.json",
+            "--capture-mode",
+            "raw",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{v}");
+    let pack = "gait-out/runpack_run_replay.zip";
+    let unsafe_exit = |args: &[&str], envs: &[(&str, &str)], want: &str, requested: bool| {
+        let (code, v) = json_env(dir.path(), args, envs);
+        assert_eq!(code, 8, "{args:?}: {v}");
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["error_code"], "unsafe_operation");
+        assert_eq!(v["error_category"], "internal_failure");
+        assert!(v["error"].as_str().unwrap().contains(want), "{args:?}: {v}");
+        assert_eq!(v.get("requested_unsafe").is_some(), requested, "{v}");
+        assert!(v.get("steps").is_none());
+    };
+    let on = [("GAIT_ALLOW_REAL_REPLAY", "1")];
+    // 1. --real-tools without --unsafe-real-tools (even with everything else).
+    unsafe_exit(
+        &[
+            "run",
+            "replay",
+            pack,
+            "--real-tools",
+            "--allow-tools",
+            "echo",
+            "--json",
+        ],
+        &on,
+        "real tool execution requires --unsafe-real-tools",
+        false,
+    );
+    // 2. No allowlist, an empty one, or only commas.
+    for allow in [None, Some(""), Some(" , ,")] {
+        let mut args = vec!["run", "replay", pack, "--real-tools", "--unsafe-real-tools"];
+        if let Some(a) = allow {
+            args.extend(["--allow-tools", a]);
+        }
+        args.push("--json");
+        unsafe_exit(&args, &on, "requires --allow-tools", true);
+    }
+    // 3. The environment variable unset, or not `1`.
+    let real = [
+        "run",
+        "replay",
+        pack,
+        "--real-tools",
+        "--unsafe-real-tools",
+        "--allow-tools",
+        "tool.echo,file.write",
+        "--json",
+    ];
+    unsafe_exit(&real, &[], "requires GAIT_ALLOW_REAL_REPLAY=1", true);
+    for bad in ["0", "true", "yes", "11"] {
+        unsafe_exit(
+            &real,
+            &[("GAIT_ALLOW_REAL_REPLAY", bad)],
+            "requires GAIT_ALLOW_REAL_REPLAY=1",
+            true,
+        );
+    }
+    // A custom variable replaces the default one.
+    let mut custom = real.to_vec();
+    custom.extend(["--unsafe-real-tools-env", "MY_REPLAY_OK"]);
+    unsafe_exit(&custom, &on, "requires MY_REPLAY_OK=1", true);
+    // 4. Shell tools are never executed by this build, whatever else is set.
+    for shell in ["shell.exec", "exec", "Command.Run"] {
+        let allow = format!("tool.echo,{shell}");
+        unsafe_exit(
+            &[
+                "run",
+                "replay",
+                pack,
+                "--real-tools",
+                "--unsafe-real-tools",
+                "--allow-tools",
+                &allow,
+                "--json",
+            ],
+            &on,
+            "shell tools",
+            true,
+        );
+    }
+    // No interlock step touched the file system.
+    assert!(!dir.path().join("out/written.txt").exists());
+
+    // 5. A reference-capture runpack cannot be replayed for real (exit 6).
+    let (code, v) = json_env(
+        dir.path(),
+        &[
+            "run",
+            "replay",
+            &pack_data("runpack_run_demo.zip"),
+            "--real-tools",
+            "--unsafe-real-tools",
+            "--allow-tools",
+            "tool.search",
+            "--json",
+        ],
+        &on,
+    );
+    assert_eq!(code, 6, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("real replay requires capture_mode=raw")
+    );
+
+    // All interlocks satisfied: echo and file.write run, the rest replays.
+    let (code, v) = json_env(dir.path(), &real, &on);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["mode"], "real");
+    assert_eq!(v["requested_unsafe"], true);
+    assert_eq!(
+        v["warnings"],
+        serde_json::json!(["allow_tools=tool.echo,file.write"])
+    );
+    let steps = v["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["execution"], "executed");
+    assert_eq!(steps[0]["result_digest"], sha256_hex(b"hello"));
+    assert_eq!(steps[1]["execution"], "stubbed");
+    assert_eq!(steps[2]["execution"], "executed");
+    assert_eq!(steps[2]["status"], "ok");
+    assert_eq!(steps[2]["result_digest"], sha256_hex(b"data"));
+    assert_eq!(steps[3]["execution"], "recorded");
+    let written = dir.path().join("out/written.txt");
+    assert_eq!(std::fs::read_to_string(&written).unwrap(), "data");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&written).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    // --unsafe-real-tools without --real-tools stays in stub mode.
+    let (code, v) = json_env(
+        dir.path(),
+        &["run", "replay", pack, "--unsafe-real-tools", "--json"],
+        &on,
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["mode"], "stub");
+    assert_eq!(v["requested_unsafe"], true);
+}
+
+#[test]
+fn replay_errors() {
+    let (code, v) = json(&["run", "replay", "--json"]);
+    assert_eq!(code, 6);
+    assert_eq!(v["error"], "expected run_id or path");
+    let (code, v) = json(&["run", "replay", "a.zip", "b.zip", "--json"]);
+    assert_eq!(code, 6, "{v}");
+    let (code, v) = json(&["run", "replay", "missing/runpack.zip", "--json"]);
+    assert_eq!(code, 6);
+    assert_eq!(v["error"], "runpack not found: missing/runpack.zip");
+    let (code, v) = json(&[
+        "run",
+        "replay",
+        &pack_data("tampered/runpack_result_modified.zip"),
+        "--json",
+    ]);
+    assert_eq!(code, 2, "{v}");
+    // The usage check comes before the interlocks.
+    let (code, _) = json(&["run", "replay", "--real-tools", "--json"]);
+    assert_eq!(code, 6);
+}
+
+#[test]
+fn diff_reference_runpacks() {
+    let unsigned = pack_data("runpack_run_tck_unsigned.zip");
+    let signed = pack_data("runpack_run_tck_signed.zip");
+    let demo = pack_data("runpack_run_demo.zip");
+    let (code, v) = json(&["run", "diff", &unsigned, &signed, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["privacy"], "full");
+    assert_eq!(
+        v["summary"],
+        serde_json::json!({
+            "run_id_left": "run_tck", "run_id_right": "run_tck",
+            "manifest_changed": false, "intents_changed": false,
+            "results_changed": false, "refs_changed": false,
+            "context_drift_classification": "none"
+        })
+    );
+
+    let (code, v) = json(&["run", "diff", &demo, &unsigned, "--json"]);
+    assert_eq!(code, 2, "{v}");
+    assert_eq!(v["ok"], false);
+    assert!(v.get("error").is_none());
+    let s = &v["summary"];
+    assert_eq!(s["run_id_left"], "run_demo");
+    assert_eq!(s["run_id_right"], "run_tck");
+    assert_eq!(s["intents_changed"], true);
+    assert_eq!(s["results_changed"], true);
+    assert_eq!(s["refs_changed"], true);
+    assert_eq!(s["context_drift_classification"], "semantic");
+    assert_eq!(
+        s["left_only_intents"],
+        serde_json::json!(["intent_2", "intent_3"])
+    );
+    assert!(s.get("files_changed").is_none());
+
+    // Metadata privacy: refs by receipt count only (3 vs 1).
+    let (code, v) = json(&[
+        "run",
+        "diff",
+        &demo,
+        &unsigned,
+        "--privacy",
+        "metadata",
+        "--json",
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(v["privacy"], "metadata");
+    assert_eq!(v["summary"]["refs_changed"], true);
+    assert_eq!(v["summary"]["context_drift_classification"], "none");
+
+    let (code, text, _) = gait_in(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &["run", "diff", &unsigned, &signed],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(text, "diff ok: run_tck vs run_tck\n");
+    let (code, text, _) = gait_in(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &["run", "diff", &demo, &signed],
+    );
+    assert_eq!(code, 2);
+    assert_eq!(text, "diff changed: run_demo vs run_tck\n");
+}
+
+#[test]
+fn diff_blanks_run_metadata_and_writes_output() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("input.json"), REPLAY_INPUT).unwrap();
+    for run_id in ["run_a", "run_b"] {
+        let (code, v) = json_in(
+            dir.path(),
+            &["run", "record", "input.json", "--run-id", run_id, "--json"],
+        );
+        assert_eq!(code, 0, "{v}");
+    }
+    // Same run under two run ids: nothing changed.
+    let (code, v) = json_in(
+        dir.path(),
+        &[
+            "run",
+            "diff",
+            "run_a",
+            "run_b",
+            "--output",
+            "diff.json",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["output"], "diff.json");
+    assert_eq!(v["summary"]["run_id_right"], "run_b");
+    let written = std::fs::read_to_string(dir.path().join("diff.json")).unwrap();
+    assert_eq!(
+        written,
+        r#"{"privacy":"full","summary":{"run_id_left":"run_a","run_id_right":"run_b","manifest_changed":false,"intents_changed":false,"results_changed":false,"refs_changed":false,"context_drift_classification":"none"}}"#
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.path().join("diff.json"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // Raw capture changes the records (args kept) and the manifest
+    // (capture_mode); metadata privacy ignores the raw payloads.
+    let (code, v) = json_in(
+        dir.path(),
+        &[
+            "run",
+            "record",
+            "input.json",
+            "--run-id",
+            "run_raw",
+            "--capture-mode",
+            "raw",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{v}");
+    let (code, v) = json_in(dir.path(), &["run", "diff", "run_a", "run_raw", "--json"]);
+    assert_eq!(code, 2, "{v}");
+    assert_eq!(v["summary"]["manifest_changed"], true);
+    assert_eq!(v["summary"]["intents_changed"], true);
+    assert_eq!(v["summary"]["results_changed"], true);
+    assert_eq!(v["summary"]["refs_changed"], false);
+    let (code, v) = json_in(
+        dir.path(),
+        &[
+            "run",
+            "diff",
+            "run_a",
+            "run_raw",
+            "--privacy",
+            "metadata",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 2, "{v}");
+    assert_eq!(v["summary"]["manifest_changed"], true);
+    assert_eq!(v["summary"]["intents_changed"], false);
+    assert_eq!(v["summary"]["results_changed"], false);
+}
+
+#[test]
+fn diff_errors() {
+    let demo = pack_data("runpack_run_demo.zip");
+    let zero = serde_json::json!({
+        "run_id_left": "", "run_id_right": "", "manifest_changed": false,
+        "intents_changed": false, "results_changed": false, "refs_changed": false
+    });
+    for (args, code_want, msg) in [
+        (
+            vec!["run", "diff", demo.as_str(), "--json"],
+            6,
+            "expected left and right run_id|path",
+        ),
+        (
+            vec![
+                "run",
+                "diff",
+                demo.as_str(),
+                demo.as_str(),
+                "--privacy",
+                "FULL",
+                "--json",
+            ],
+            6,
+            "unsupported privacy mode: FULL",
+        ),
+        (
+            vec!["run", "diff", demo.as_str(), "nothere.zip", "--json"],
+            6,
+            "runpack not found: nothere.zip",
+        ),
+    ] {
+        let (code, v) = json(&args);
+        assert_eq!(code, code_want, "{args:?}: {v}");
+        assert_eq!(v["error"], msg);
+        assert_eq!(v["summary"], zero, "{v}");
+        assert!(v.get("privacy").is_none());
+    }
+    let (code, v) = json(&[
+        "run",
+        "diff",
+        &demo,
+        &pack_data("tampered/runpack_undeclared_extra.zip"),
+        "--json",
+    ]);
+    assert_eq!(code, 2, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("undeclared"));
+}
+
+#[test]
+fn receipt_prints_ticket_footer() {
+    let demo = pack_data("runpack_run_demo.zip");
+    let (code, v) = json(&["run", "receipt", "--from", &demo, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["run_id"], "run_demo");
+    assert_eq!(v["path"], demo);
+    assert_eq!(v["manifest_digest"], DEMO_DIGEST);
+    let footer = format!(
+        "GAIT run_id=run_demo manifest=sha256:{DEMO_DIGEST} verify=\"gait verify run_demo\""
+    );
+    assert_eq!(v["ticket_footer"], footer);
+
+    // Signed runpacks need no key (the signature is skipped, not failed).
+    let (code, text, _) = gait_in(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &["run", "receipt", &pack_data("runpack_run_tck_signed.zip")],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        text,
+        format!(
+            "GAIT run_id=run_tck manifest=sha256:{TCK_DIGEST} verify=\"gait verify run_tck\"\n"
+        )
+    );
+
+    // By run id, from ./gait-out.
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, _) = gait_in(dir.path(), &["demo"]);
+    assert_eq!(code, 0);
+    let (code, v) = json_in(dir.path(), &["run", "receipt", "run_demo", "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["path"], "gait-out/runpack_run_demo.zip");
+}
+
+#[test]
+fn receipt_errors() {
+    for (args, code_want, msg) in [
+        (
+            vec!["run", "receipt", "--json"],
+            6,
+            "missing required --from <run_id|path>",
+        ),
+        (
+            vec!["run", "receipt", "--from", "a.zip", "b.zip", "--json"],
+            6,
+            "unexpected positional arguments",
+        ),
+        (
+            vec!["run", "receipt", "nothere.zip", "--json"],
+            6,
+            "runpack not found: nothere.zip",
+        ),
+    ] {
+        let (code, v) = json(&args);
+        assert_eq!(code, code_want, "{args:?}: {v}");
+        assert_eq!(v["error"], msg);
+    }
+    for tampered in [
+        "runpack_result_modified.zip",
+        "runpack_run_json_missing.zip",
+        "runpack_manifest_digest_altered.zip",
+        "runpack_undeclared_extra.zip",
+    ] {
+        let (code, v) = json(&[
+            "run",
+            "receipt",
+            &pack_data(&format!("tampered/{tampered}")),
+            "--json",
+        ]);
+        assert_eq!(code, 2, "{tampered}: {v}");
+        assert_eq!(v["error"], "runpack verification failed", "{tampered}");
+        assert_eq!(v["error_code"], "verification_failed");
+    }
+}
+
+#[test]
+fn explain_run_subcommands() {
+    for (sub, want) in [
+        ("replay", "Replay a runpack deterministically"),
+        ("diff", "Compare two runpacks deterministically"),
+        ("receipt", "Extract the deterministic ticket footer"),
+    ] {
+        let (code, text, _) = gait_in(
+            Path::new(env!("CARGO_MANIFEST_DIR")),
+            &["run", sub, "--explain"],
+        );
+        assert_eq!(code, 0);
+        assert!(text.starts_with(want), "{sub}: {text}");
+    }
+}

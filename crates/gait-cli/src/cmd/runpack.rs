@@ -1,4 +1,5 @@
-//! `gait verify`, `gait run record|inspect`, `gait demo`: runpacks.
+//! `gait verify`, `gait run record|inspect|replay|diff|receipt`, `gait
+//! demo`: runpacks.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -7,14 +8,17 @@ use std::time::Instant;
 use clap::{Args, Subcommand};
 use gait_digest::clean_path;
 use gait_pack::runpack::{
-    self, MAX_INPUT_BYTES, RecordInput, RecordSettings, ResultRecord, RunRecorder, RunpackError,
-    SignatureStatus, VerifyOptions, VerifyReport, ticket_footer,
+    self, DiffSummary, MAX_INPUT_BYTES, RecordInput, RecordSettings, ReplayPlan, ReplayRequest,
+    ResultRecord, RunRecorder, RunpackError, SignatureStatus, VerifyOptions, VerifyReport,
+    ticket_footer,
 };
 use gait_sign::{KeyConfig, KeyMode, KeySource, Trace};
 use serde_json::{Map, Value, json};
 
 use crate::args::VerifyKeyArgs;
-use crate::cmd::{load_verify_key, put_int, put_str, put_strs, read_input, sign_error_exit};
+use crate::cmd::{
+    load_verify_key, parse_csv, put_int, put_str, put_strs, read_input, sign_error_exit,
+};
 use crate::exit::Exit;
 use crate::output::{Out, stderr_line, stdout_line};
 
@@ -50,6 +54,66 @@ pub enum RunCommand {
     Record(RunRecordArgs),
     /// Show a runpack's intents and results as a timeline.
     Inspect(RunInspectArgs),
+    /// Replay a runpack with recorded results and deterministic stubs.
+    Replay(RunReplayArgs),
+    /// Compare two runpacks.
+    Diff(RunDiffArgs),
+    /// Verify a runpack and print its ticket footer.
+    Receipt(RunReceiptArgs),
+}
+
+/// `gait run replay`
+#[derive(Debug, Args)]
+pub struct RunReplayArgs {
+    /// The run id or runpack path.
+    #[arg(value_name = "RUN_ID|PATH", num_args = 0..)]
+    pub target: Vec<String>,
+    /// Request real tool execution (needs every unsafe interlock).
+    #[arg(long)]
+    pub real_tools: bool,
+    /// Acknowledge that real tools will run.
+    #[arg(long)]
+    pub unsafe_real_tools: bool,
+    /// Comma-separated tools allowed to run for real (echo, tool.echo, file.write, fs.write, write_file).
+    #[arg(long, value_name = "CSV")]
+    pub allow_tools: Option<String>,
+    /// Environment variable that must be set to 1 for real replay.
+    #[arg(long, default_value = runpack::REAL_REPLAY_ENV, value_name = "VAR")]
+    pub unsafe_real_tools_env: String,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gait run diff`
+#[derive(Debug, Args)]
+pub struct RunDiffArgs {
+    /// The left and right run ids or runpack paths.
+    #[arg(value_name = "LEFT RIGHT", num_args = 0..)]
+    pub targets: Vec<String>,
+    /// Privacy mode: full, or metadata (no raw arguments or results; refs by count).
+    #[arg(long, default_value = "full", value_name = "MODE")]
+    pub privacy: String,
+    /// Write the diff JSON to this file (mode 0600, atomically).
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<String>,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gait run receipt`
+#[derive(Debug, Args)]
+pub struct RunReceiptArgs {
+    /// The run id or runpack path (or use --from).
+    #[arg(value_name = "RUN_ID|PATH", num_args = 0..)]
+    pub positional: Vec<String>,
+    /// The run id or runpack path.
+    #[arg(long, value_name = "RUN_ID|PATH")]
+    pub from: Option<String>,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `gait run record`
@@ -115,7 +179,9 @@ pub struct DemoArgs {
 fn runpack_exit(e: &RunpackError) -> Exit {
     if e.is_verification_failure() {
         Exit::VerifyFailed
-    } else if e.is_io() {
+    } else if e.is_unsafe() {
+        Exit::UnsafeOperation
+    } else if e.is_io() || e.is_internal() {
         Exit::Internal
     } else {
         Exit::InvalidInput
@@ -308,6 +374,9 @@ pub fn run(out: &Out, cmd: &RunCommand) -> Exit {
     match cmd {
         RunCommand::Record(a) => record(out, a),
         RunCommand::Inspect(a) => inspect(out, a),
+        RunCommand::Replay(a) => replay(out, a),
+        RunCommand::Diff(a) => diff(out, a),
+        RunCommand::Receipt(a) => receipt(out, a),
     }
 }
 
@@ -625,6 +694,218 @@ fn inspect(out: &Out, a: &RunInspectArgs) -> Exit {
     if !warnings.is_empty() {
         stdout_line(&format!("warnings: {}", warnings.join("; ")));
     }
+    Exit::Ok
+}
+
+// ---- replay ----------------------------------------------------------------------
+
+fn replay(out: &Out, a: &RunReplayArgs) -> Exit {
+    let fail = |msg: &str, requested_unsafe: bool, exit: Exit| {
+        if a.json {
+            let mut m = Map::new();
+            m.insert("ok".into(), Value::Bool(false));
+            put_str(&mut m, "error", msg.trim());
+            if requested_unsafe {
+                m.insert("requested_unsafe".into(), Value::Bool(true));
+            }
+            return out.json(m, exit);
+        }
+        stderr_line(&format!("replay error: {msg}"));
+        exit
+    };
+    let [target] = a.target.as_slice() else {
+        return fail("expected run_id or path", false, Exit::InvalidInput);
+    };
+    let env_name = a.unsafe_real_tools_env.trim();
+    let request = ReplayRequest {
+        real_tools: a.real_tools,
+        unsafe_real_tools: a.unsafe_real_tools,
+        allow_tools: parse_csv(a.allow_tools.as_deref()),
+        env_name: env_name.to_owned(),
+        env_value: std::env::var_os(env_name)
+            .filter(|_| !env_name.is_empty())
+            .map(|v| v.to_string_lossy().into_owned()),
+    };
+    let plan = match runpack::plan_replay(&request) {
+        Ok(p) => p,
+        Err(refused) => {
+            return fail(
+                &refused.message,
+                refused.requested_unsafe,
+                Exit::UnsafeOperation,
+            );
+        }
+    };
+    let path = match runpack::resolve_runpack_path(target) {
+        Ok(p) => p,
+        Err(e) => return fail(&e.to_string(), false, runpack_exit(&e)),
+    };
+    let mut warnings = Vec::new();
+    let result = match &plan {
+        ReplayPlan::Stub => runpack::replay_stub(&path),
+        ReplayPlan::Real { allow, warning } => {
+            warnings.push(warning.clone());
+            runpack::replay_real(&path, allow)
+        }
+    };
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => return fail(&e.to_string(), false, runpack_exit(&e)),
+    };
+    let ok = result.is_ok();
+    let exit = if ok { Exit::Ok } else { Exit::VerifyFailed };
+    if a.json {
+        let mut m = Map::new();
+        m.insert("ok".into(), Value::Bool(ok));
+        put_str(&mut m, "run_id", &result.run_id);
+        put_str(&mut m, "mode", result.mode.as_str());
+        if !result.steps.is_empty() {
+            m.insert(
+                "steps".into(),
+                serde_json::to_value(&result.steps).unwrap_or(Value::Null),
+            );
+        }
+        put_strs(&mut m, "missing_results", &result.missing_results);
+        put_strs(&mut m, "warnings", &warnings);
+        if a.unsafe_real_tools {
+            m.insert("requested_unsafe".into(), Value::Bool(true));
+        }
+        return out.json(m, exit);
+    }
+    if ok {
+        stdout_line(&format!(
+            "replay ok: {} ({})",
+            result.run_id,
+            result.mode.as_str()
+        ));
+    } else {
+        stdout_line(&format!("replay failed: {}", result.run_id));
+        stdout_line(&format!(
+            "missing results: {}",
+            result.missing_results.join(", ")
+        ));
+    }
+    if !warnings.is_empty() {
+        stdout_line(&format!("warnings: {}", warnings.join("; ")));
+    }
+    exit
+}
+
+// ---- diff ------------------------------------------------------------------------
+
+fn diff(out: &Out, a: &RunDiffArgs) -> Exit {
+    let fail = |msg: &str, exit: Exit| {
+        if a.json {
+            // The reference always writes `summary` (a struct is never
+            // omitted), zero-valued on errors.
+            let mut m = Map::new();
+            m.insert("ok".into(), Value::Bool(false));
+            put_str(&mut m, "error", msg.trim());
+            m.insert(
+                "summary".into(),
+                serde_json::to_value(DiffSummary::default()).unwrap_or(Value::Null),
+            );
+            return out.json(m, exit);
+        }
+        stderr_line(&format!("diff error: {msg}"));
+        exit
+    };
+    let [left, right] = a.targets.as_slice() else {
+        return fail("expected left and right run_id|path", Exit::InvalidInput);
+    };
+    let resolve = |target: &str| {
+        runpack::resolve_runpack_path(target).map_err(|e| fail(&e.to_string(), runpack_exit(&e)))
+    };
+    let left = match resolve(left) {
+        Ok(p) => p,
+        Err(exit) => return exit,
+    };
+    let right = match resolve(right) {
+        Ok(p) => p,
+        Err(exit) => return exit,
+    };
+    let result = match runpack::diff_runpacks(&left, &right, &a.privacy) {
+        Ok(r) => r,
+        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+    };
+    let output_path = a.output.as_deref().unwrap_or_default();
+    if !output_path.is_empty() {
+        if let Err(e) = gait_sign::write_file_atomic(
+            Path::new(output_path),
+            &result.to_go_json(),
+            gait_sign::PRIVATE_FILE_MODE,
+            true,
+        ) {
+            return fail(&e.to_string(), sign_error_exit(&e));
+        }
+    }
+    let summary = &result.summary;
+    let ok = summary.is_unchanged();
+    let exit = if ok { Exit::Ok } else { Exit::VerifyFailed };
+    if a.json {
+        let mut m = Map::new();
+        m.insert("ok".into(), Value::Bool(ok));
+        put_str(&mut m, "privacy", result.privacy.as_str());
+        m.insert(
+            "summary".into(),
+            serde_json::to_value(summary).unwrap_or(Value::Null),
+        );
+        put_str(&mut m, "output", output_path);
+        return out.json(m, exit);
+    }
+    if ok {
+        stdout_line(&format!(
+            "diff ok: {} vs {}",
+            summary.run_id_left, summary.run_id_right
+        ));
+    } else {
+        stdout_line(&format!(
+            "diff changed: {} vs {}",
+            summary.run_id_left, summary.run_id_right
+        ));
+        if !summary.files_changed.is_empty() {
+            stdout_line(&format!(
+                "files changed: {}",
+                summary.files_changed.join(", ")
+            ));
+        }
+    }
+    exit
+}
+
+// ---- receipt -----------------------------------------------------------------------
+
+fn receipt(out: &Out, a: &RunReceiptArgs) -> Exit {
+    let fail = |msg: &str, exit: Exit| error_out(out, a.json, "receipt", msg, exit);
+    let mut positional = a.positional.clone();
+    let mut from = a.from.clone().unwrap_or_default();
+    if from.trim().is_empty() && positional.len() == 1 {
+        from = positional.remove(0);
+    }
+    if from.trim().is_empty() {
+        return fail("missing required --from <run_id|path>", Exit::InvalidInput);
+    }
+    if !positional.is_empty() {
+        return fail("unexpected positional arguments", Exit::InvalidInput);
+    }
+    let path = match runpack::resolve_runpack_path(&from) {
+        Ok(p) => p,
+        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+    };
+    let receipt = match runpack::runpack_receipt(&path) {
+        Ok(r) => r,
+        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+    };
+    if a.json {
+        let mut m = Map::new();
+        m.insert("ok".into(), Value::Bool(true));
+        put_str(&mut m, "run_id", &receipt.run_id);
+        put_str(&mut m, "path", &path.display().to_string());
+        put_str(&mut m, "manifest_digest", &receipt.manifest_digest);
+        put_str(&mut m, "ticket_footer", &receipt.ticket_footer);
+        return out.json(m, Exit::Ok);
+    }
+    stdout_line(&receipt.ticket_footer);
     Exit::Ok
 }
 

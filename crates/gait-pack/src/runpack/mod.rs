@@ -17,6 +17,9 @@
 //!   every problem ([`VerifyReport`]); [`read_runpack`] is the strict reader
 //!   later stages use (any problem is an error).
 //! * [`demo_input`] is the offline demo run (`gait demo`).
+//! * [`replay_stub`] / [`replay_real`] replay a runpack (behind the
+//!   interlocks of [`plan_replay`]); [`diff_runpacks`] compares two;
+//!   [`runpack_receipt`] gives a verified runpack's ticket footer.
 //!
 //! Everything is byte-compatible with the reference implementation (see
 //! `docs/compatibility.md`, "Runpacks", for the few deliberate
@@ -25,22 +28,32 @@
 
 mod decode;
 mod demo;
+mod diff;
 mod model;
 mod read;
+mod receipt;
 mod record;
+mod replay;
 mod verify;
 
 pub use demo::{DEMO_RUN_ID, demo_input};
+pub use diff::{DiffPrivacy, DiffSummary, RunpackDiff, diff_runpack_contents, diff_runpacks};
 pub use model::{
     AgentLineage, AgentLink, IntentRecord, KindId, Manifest, ManifestFile, PolicyRef, RefReceipt,
     Refs, RelationshipEdge, RelationshipEnvelope, ResultRecord, Run, RunEnv, TimelineEvent,
     canonical_bytes,
 };
 pub use read::{Runpack, read_runpack, read_runpack_from};
+pub use receipt::{RunReceipt, runpack_receipt};
 pub use record::{
     CaptureMode, EvidenceMode, MAX_INPUT_BYTES, Normalization, RAW_CAPTURE_WARNING,
     REFERENCE_STRIP_WARNING, RecordInput, RecordSettings, Recorded, RunRecorder, Written,
     runpack_file_name, ticket_footer, ticket_footer_matches,
+};
+pub use replay::{
+    REAL_REPLAY_ENV, Replay, ReplayMode, ReplayPlan, ReplayRefused, ReplayRequest, ReplayStep,
+    SHELL_TOOLS, classify_stub_type, plan_replay, replay_pack, replay_real, replay_stub,
+    stub_digest,
 };
 pub use verify::{
     HashMismatch, SignatureStatus, VerifyOptions, VerifyReport, verify_runpack, verify_runpack_file,
@@ -75,7 +88,9 @@ pub const MAX_JSONL_LINE_BYTES: usize = 10 << 20;
 /// The variant is the exit-code class: [`Invalid`](Self::Invalid) is bad
 /// input (exit 6), [`Verification`](Self::Verification) means the evidence
 /// does not verify (exit 2), [`Io`](Self::Io) is a failure of the local
-/// environment (exit 1).
+/// environment and [`Internal`](Self::Internal) a broken internal contract
+/// (both exit 1), [`Unsafe`](Self::Unsafe) an unsafe operation refused
+/// (exit 8).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RunpackError {
@@ -88,6 +103,14 @@ pub enum RunpackError {
     /// Writing failed.
     #[error("{0}")]
     Io(String),
+    /// An internal contract does not hold (such as the ticket-footer
+    /// format).
+    #[error("{0}")]
+    Internal(String),
+    /// An unsafe operation was refused (real replay without its
+    /// interlocks).
+    #[error("{0}")]
+    Unsafe(String),
 }
 
 impl RunpackError {
@@ -99,6 +122,16 @@ impl RunpackError {
     /// Whether this is an I/O failure of the local environment (exit 1).
     pub fn is_io(&self) -> bool {
         matches!(self, RunpackError::Io(_))
+    }
+
+    /// Whether an internal contract failed (exit 1).
+    pub fn is_internal(&self) -> bool {
+        matches!(self, RunpackError::Internal(_))
+    }
+
+    /// Whether an unsafe operation was refused (exit 8).
+    pub fn is_unsafe(&self) -> bool {
+        matches!(self, RunpackError::Unsafe(_))
     }
 }
 
@@ -225,5 +258,7 @@ mod tests {
         assert!(RunpackError::Verification("x".into()).is_verification_failure());
         assert!(RunpackError::Io("x".into()).is_io());
         assert!(!RunpackError::Invalid("x".into()).is_io());
+        assert!(RunpackError::Internal("x".into()).is_internal());
+        assert!(RunpackError::Unsafe("x".into()).is_unsafe());
     }
 }
