@@ -70,7 +70,9 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
     }
 }
 
-fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>) {
+/// Canonicalizes a JSON object's members, appending to `out` (the same
+/// bytes as [`write_value`] of `Value::Object`, without building one).
+pub fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>) {
     // serde_json's map iterates in UTF-8 byte order, which is UTF-16 order
     // unless two names first differ at a U+E000..=U+FFFF character versus a
     // supplementary one. A sequence is sorted when each adjacent pair is,

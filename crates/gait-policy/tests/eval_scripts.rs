@@ -790,14 +790,9 @@ fn check_invariants(d: &Decision) -> Result<(), TestCaseError> {
     if d.verdict() == Verdict::RequireApproval {
         prop_assert!(d.min_approvals() >= 1);
     }
-    // A single intent lists its tier's rules sorted; a script lists each
-    // step's (already joined) list once, sorted as strings.
-    if d.script().is_none() {
-        let names: Vec<&str> = d.matched_rule().split(',').collect();
-        prop_assert!(
-            d.matched_rule().is_empty() || names.windows(2).all(|w| matches!(w, [a, b] if a < b))
-        );
-    }
+    // (Sorting of `matched_rule` is checked deterministically in
+    // eval_selectors.rs: mutated rule names may themselves contain commas,
+    // so the joined string cannot be split back here.)
     let result = d.gate_result();
     prop_assert_eq!(
         result.get("verdict").and_then(Value::as_str),

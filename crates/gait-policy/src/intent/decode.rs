@@ -16,16 +16,19 @@
 //!   keep their member names as written.
 //!
 //! Document order is not kept by `serde_json::Value` (its maps are sorted),
-//! so the text is parsed twice: strictly by
-//! [`gait_digest::canonical::parse_strict`] (duplicate members, lone
-//! surrogates and out-of-range numbers are errors) and then into [`Json`],
-//! which keeps member order.
+//! so the text is parsed once into [`Json`], which keeps member order and
+//! borrows strings from the input where they hold no escapes. The parse is
+//! as strict as [`gait_digest::canonical::parse_strict`] (duplicate
+//! members, lone surrogates, out-of-range numbers, trailing data and deep
+//! nesting are errors); when it fails, `parse_strict` is run to report the
+//! error exactly as it words and places it.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 use gait_digest::GoTime;
-use serde::Deserialize;
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 use super::error::{FieldPath, IntentError, excerpt};
@@ -33,16 +36,16 @@ use super::gostr::json_key_matches;
 
 /// A JSON value that keeps object members in document order.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Json {
+pub(crate) enum Json<'a> {
     Null,
     Bool(bool),
     Number(Number),
-    String(String),
-    Array(Vec<Json>),
-    Object(Vec<(String, Json)>),
+    String(Cow<'a, str>),
+    Array(Vec<Json<'a>>),
+    Object(Vec<(Cow<'a, str>, Json<'a>)>),
 }
 
-impl Json {
+impl<'a> Json<'a> {
     /// The JSON type name used in error messages.
     fn type_name(&self) -> &'static str {
         match self {
@@ -62,105 +65,192 @@ impl Json {
             Json::Null => Value::Null,
             Json::Bool(b) => Value::Bool(b),
             Json::Number(n) => Value::Number(n),
-            Json::String(s) => Value::String(s),
+            Json::String(s) => Value::String(s.into_owned()),
             Json::Array(items) => Value::Array(items.into_iter().map(Json::into_value).collect()),
             Json::Object(members) => Value::Object(
                 members
                     .into_iter()
-                    .map(|(k, v)| (k, v.into_value()))
+                    .map(|(k, v)| (k.into_owned(), v.into_value()))
                     .collect(),
             ),
         }
     }
 
-    /// Converts from a `serde_json::Value` (members in its map order).
-    pub(crate) fn from_value(value: &Value) -> Json {
+    /// Converts from a `serde_json::Value` (members in its map order),
+    /// borrowing its strings.
+    pub(crate) fn from_value(value: &'a Value) -> Json<'a> {
         match value {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Number(n) => Json::Number(n.clone()),
-            Value::String(s) => Json::String(s.clone()),
+            Value::String(s) => Json::String(Cow::Borrowed(s)),
             Value::Array(items) => Json::Array(items.iter().map(Json::from_value).collect()),
             Value::Object(map) => Json::Object(
                 map.iter()
-                    .map(|(k, v)| (k.clone(), Json::from_value(v)))
+                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Json::from_value(v)))
                     .collect(),
             ),
         }
     }
 }
 
-impl<'de> Deserialize<'de> for Json {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Json, D::Error> {
-        d.deserialize_any(JsonVisitor)
+/// Objects up to this many members look for duplicate names by a linear
+/// scan; larger ones switch to a hash set.
+const LINEAR_SCAN_MEMBERS: usize = 32;
+
+/// Deserializes a [`Json`], rejecting duplicate member names when `strict`.
+#[derive(Clone, Copy)]
+struct JsonSeed {
+    strict: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for JsonSeed {
+    type Value = Json<'de>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
+        d.deserialize_any(self)
     }
 }
 
-struct JsonVisitor;
-
-impl<'de> Visitor<'de> for JsonVisitor {
-    type Value = Json;
+impl<'de> Visitor<'de> for JsonSeed {
+    type Value = Json<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Json, E> {
+    fn visit_bool<E>(self, v: bool) -> Result<Json<'de>, E> {
         Ok(Json::Bool(v))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Json, E> {
+    fn visit_i64<E>(self, v: i64) -> Result<Json<'de>, E> {
         Ok(Json::Number(v.into()))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Json, E> {
+    fn visit_u64<E>(self, v: u64) -> Result<Json<'de>, E> {
         Ok(Json::Number(v.into()))
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Json, E> {
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Json<'de>, E> {
         Number::from_f64(v)
             .map(Json::Number)
             .ok_or_else(|| E::custom("number out of range"))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Json, E> {
-        Ok(Json::String(v.to_owned()))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Borrowed(v)))
     }
-    fn visit_string<E>(self, v: String) -> Result<Json, E> {
-        Ok(Json::String(v))
+    fn visit_str<E>(self, v: &str) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Owned(v.to_owned())))
     }
-    fn visit_unit<E>(self) -> Result<Json, E> {
+    fn visit_string<E>(self, v: String) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Owned(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Json<'de>, E> {
         Ok(Json::Null)
     }
-    fn visit_none<E>(self) -> Result<Json, E> {
+    fn visit_none<E>(self) -> Result<Json<'de>, E> {
         Ok(Json::Null)
     }
-    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
-        Json::deserialize(d)
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
+        self.deserialize(d)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(item) = seq.next_element::<Json>()? {
+        while let Some(item) = seq.next_element_seed(self)? {
             items.push(item);
         }
         Ok(Json::Array(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Json, A::Error> {
-        let mut members = Vec::with_capacity(access.size_hint().unwrap_or(0).min(1024));
-        while let Some(key) = access.next_key::<String>()? {
-            let value = access.next_value::<Json>()?;
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Json<'de>, A::Error> {
+        let mut members: Vec<(Cow<'de, str>, Json<'de>)> =
+            Vec::with_capacity(access.size_hint().unwrap_or(0).min(1024));
+        let mut seen: Option<HashSet<Cow<'de, str>>> = None;
+        while let Some(key) = access.next_key_seed(KeySeed)? {
+            if self.strict {
+                let duplicate = match &mut seen {
+                    Some(set) => !set.insert(key.clone()),
+                    None => {
+                        let duplicate = members.iter().any(|(k, _)| *k == key);
+                        if !duplicate && members.len() >= LINEAR_SCAN_MEMBERS {
+                            let mut set: HashSet<Cow<'de, str>> =
+                                members.iter().map(|(k, _)| k.clone()).collect();
+                            set.insert(key.clone());
+                            seen = Some(set);
+                        }
+                        duplicate
+                    }
+                };
+                if duplicate {
+                    // The message is never shown: `parse` reports
+                    // `parse_strict`'s error instead.
+                    return Err(de::Error::custom("duplicate key"));
+                }
+            }
+            let value = access.next_value_seed(self)?;
             members.push((key, value));
         }
         Ok(Json::Object(members))
     }
 }
 
-/// Parses intent bytes: strictly first, then keeping member order.
-pub(crate) fn parse(bytes: &[u8]) -> Result<Json, IntentError> {
+/// A member name, borrowed from the input when it holds no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object member name")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// Parses `bytes` with `seed`, requiring the whole input to be one value.
+fn parse_with(bytes: &[u8], seed: JsonSeed) -> Result<Json<'_>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let json = seed.deserialize(&mut de)?;
+    de.end()?;
+    Ok(json)
+}
+
+/// Parses intent bytes strictly, keeping member order, in one pass.
+///
+/// Accepts exactly what [`gait_digest::canonical::parse_strict`] accepts;
+/// on failure the error is `parse_strict`'s (same kind, message and
+/// position).
+pub(crate) fn parse(bytes: &[u8]) -> Result<Json<'_>, IntentError> {
+    parse_with(bytes, JsonSeed { strict: true }).map_err(|e| {
+        let message = match gait_digest::canonical::parse_strict(bytes) {
+            Err(strict) => strict.to_string(),
+            Ok(_) => e.to_string(),
+        };
+        IntentError::Json { message }
+    })
+}
+
+/// The former two-pass parse (strictly, then keeping member order), kept as
+/// the reference the single pass is tested against.
+#[cfg(test)]
+pub(crate) fn parse_two_pass(bytes: &[u8]) -> Result<Json<'_>, IntentError> {
     gait_digest::canonical::parse_strict(bytes).map_err(|e| IntentError::Json {
         message: e.to_string(),
     })?;
-    serde_json::from_slice::<Json>(bytes).map_err(|e| IntentError::Json {
+    parse_with(bytes, JsonSeed { strict: false }).map_err(|e| IntentError::Json {
         message: e.to_string(),
     })
 }
 
-fn type_error(path: &FieldPath<'_>, expected: &'static str, found: &Json) -> IntentError {
+fn type_error(path: &FieldPath<'_>, expected: &'static str, found: &Json<'_>) -> IntentError {
     IntentError::Type {
         path: path.render(),
         expected,
@@ -169,39 +259,43 @@ fn type_error(path: &FieldPath<'_>, expected: &'static str, found: &Json) -> Int
 }
 
 /// Decoding into an existing value, the way Go's `encoding/json` decodes
-/// into a struct field that may already hold data.
+/// into a struct field that may already hold data. The JSON is consumed, so
+/// strings and free-form objects move out of it.
 pub(crate) trait Decode: Default {
-    fn decode_into(&mut self, json: &Json, path: &FieldPath<'_>) -> Result<(), IntentError>;
+    fn decode_into(&mut self, json: Json<'_>, path: &FieldPath<'_>) -> Result<(), IntentError>;
 }
 
 impl Decode for String {
-    fn decode_into(&mut self, json: &Json, path: &FieldPath<'_>) -> Result<(), IntentError> {
+    fn decode_into(&mut self, json: Json<'_>, path: &FieldPath<'_>) -> Result<(), IntentError> {
         match json {
             Json::Null => Ok(()),
             Json::String(s) => {
-                s.clone_into(self);
+                match s {
+                    Cow::Borrowed(b) => b.clone_into(self),
+                    Cow::Owned(o) => *self = o,
+                }
                 Ok(())
             }
-            other => Err(type_error(path, "string", other)),
+            other => Err(type_error(path, "string", &other)),
         }
     }
 }
 
 impl Decode for bool {
-    fn decode_into(&mut self, json: &Json, path: &FieldPath<'_>) -> Result<(), IntentError> {
+    fn decode_into(&mut self, json: Json<'_>, path: &FieldPath<'_>) -> Result<(), IntentError> {
         match json {
             Json::Null => Ok(()),
             Json::Bool(b) => {
-                *self = *b;
+                *self = b;
                 Ok(())
             }
-            other => Err(type_error(path, "boolean", other)),
+            other => Err(type_error(path, "boolean", &other)),
         }
     }
 }
 
 impl Decode for i64 {
-    fn decode_into(&mut self, json: &Json, path: &FieldPath<'_>) -> Result<(), IntentError> {
+    fn decode_into(&mut self, json: Json<'_>, path: &FieldPath<'_>) -> Result<(), IntentError> {
         match json {
             Json::Null => Ok(()),
             Json::Number(n) => {
@@ -225,7 +319,7 @@ impl Decode for i64 {
                     }),
                 }
             }
-            other => Err(type_error(path, "integer", other)),
+            other => Err(type_error(path, "integer", &other)),
         }
     }
 }
@@ -234,20 +328,20 @@ impl Decode for i64 {
 pub(crate) type RawTime = Option<GoTime>;
 
 impl Decode for Option<GoTime> {
-    fn decode_into(&mut self, json: &Json, path: &FieldPath<'_>) -> Result<(), IntentError> {
+    fn decode_into(&mut self, json: Json<'_>, path: &FieldPath<'_>) -> Result<(), IntentError> {
         match json {
             Json::Null => Ok(()),
-            Json::String(s) => match GoTime::parse(s) {
+            Json::String(s) => match GoTime::parse(&s) {
                 Ok(t) => {
                     *self = Some(t);
                     Ok(())
                 }
                 Err(_) => Err(IntentError::Time {
                     path: path.render(),
-                    value: excerpt(s),
+                    value: excerpt(&s),
                 }),
             },
-            other => Err(type_error(path, "RFC 3339 string", other)),
+            other => Err(type_error(path, "RFC 3339 string", &other)),
         }
     }
 }
@@ -256,7 +350,7 @@ impl Decode for Option<GoTime> {
 pub(crate) type RawMap = Option<Map<String, Value>>;
 
 impl Decode for Option<Map<String, Value>> {
-    fn decode_into(&mut self, json: &Json, path: &FieldPath<'_>) -> Result<(), IntentError> {
+    fn decode_into(&mut self, json: Json<'_>, path: &FieldPath<'_>) -> Result<(), IntentError> {
         match json {
             Json::Null => {
                 *self = None;
@@ -265,25 +359,26 @@ impl Decode for Option<Map<String, Value>> {
             Json::Object(members) => {
                 let map = self.get_or_insert_with(Map::new);
                 for (key, value) in members {
-                    map.insert(key.clone(), value.clone().into_value());
+                    map.insert(key.into_owned(), value.into_value());
                 }
                 Ok(())
             }
-            other => Err(type_error(path, "object", other)),
+            other => Err(type_error(path, "object", &other)),
         }
     }
 }
 
 /// A Go slice field.
 impl<T: Decode> Decode for Vec<T> {
-    fn decode_into(&mut self, json: &Json, path: &FieldPath<'_>) -> Result<(), IntentError> {
+    fn decode_into(&mut self, json: Json<'_>, path: &FieldPath<'_>) -> Result<(), IntentError> {
         match json {
             Json::Null => {
                 self.clear();
                 Ok(())
             }
             Json::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
+                let len = items.len();
+                for (i, item) in items.into_iter().enumerate() {
                     if i >= self.len() {
                         self.push(T::default());
                     }
@@ -291,10 +386,10 @@ impl<T: Decode> Decode for Vec<T> {
                         slot.decode_into(item, &path.index(i))?;
                     }
                 }
-                self.truncate(items.len());
+                self.truncate(len);
                 Ok(())
             }
-            other => Err(type_error(path, "array", other)),
+            other => Err(type_error(path, "array", &other)),
         }
     }
 }
@@ -314,13 +409,19 @@ macro_rules! go_struct {
         }
 
         impl Decode for $name {
-            fn decode_into(&mut self, json: &Json, path: &FieldPath<'_>) -> Result<(), IntentError> {
+            fn decode_into(&mut self, json: Json<'_>, path: &FieldPath<'_>) -> Result<(), IntentError> {
                 match json {
                     Json::Null => Ok(()),
                     Json::Object(members) => {
                         for (key, value) in members {
-                            let Some(field) = select_field(Self::FIELDS, key) else {
-                                continue;
+                            // An exact name first (one string match), then
+                            // a case-folded one.
+                            let field = match &*key {
+                                $($json => $json,)+
+                                other => match folded_field(Self::FIELDS, other) {
+                                    Some(field) => field,
+                                    None => continue,
+                                },
                             };
                             match field {
                                 $($json => self.$field.decode_into(value, &path.key($json))?,)+
@@ -329,13 +430,13 @@ macro_rules! go_struct {
                         }
                         Ok(())
                     }
-                    other => Err(type_error(path, "object", other)),
+                    other => Err(type_error(path, "object", &other)),
                 }
             }
         }
 
         impl Decode for Option<$name> {
-            fn decode_into(&mut self, json: &Json, path: &FieldPath<'_>) -> Result<(), IntentError> {
+            fn decode_into(&mut self, json: Json<'_>, path: &FieldPath<'_>) -> Result<(), IntentError> {
                 match json {
                     Json::Null => {
                         *self = None;
@@ -348,13 +449,10 @@ macro_rules! go_struct {
     };
 }
 
-/// The field a member name selects: an exact match first, then a folded one.
-fn select_field(fields: &[&'static str], key: &str) -> Option<&'static str> {
-    fields
-        .iter()
-        .find(|f| **f == key)
-        .or_else(|| fields.iter().find(|f| json_key_matches(key, f)))
-        .copied()
+/// The field a member name that is no exact field name selects, by
+/// case-folded comparison.
+fn folded_field(fields: &[&'static str], key: &str) -> Option<&'static str> {
+    fields.iter().find(|f| json_key_matches(key, f)).copied()
 }
 
 go_struct!(
@@ -541,7 +639,7 @@ go_struct!(RawAgentLineage {
 });
 
 /// Decodes the top-level document.
-pub(crate) fn decode_intent(json: &Json) -> Result<RawIntent, IntentError> {
+pub(crate) fn decode_intent(json: Json<'_>) -> Result<RawIntent, IntentError> {
     let mut raw = RawIntent::default();
     raw.decode_into(json, &FieldPath::ROOT)?;
     Ok(raw)
@@ -549,10 +647,120 @@ pub(crate) fn decode_intent(json: &Json) -> Result<RawIntent, IntentError> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
+    /// JSON-like text: valid documents with possible duplicate members
+    /// (also spelled with escapes), lone surrogates, out-of-range numbers,
+    /// then sometimes cut short or followed by garbage.
+    fn json_text() -> impl Strategy<Value = String> {
+        let scalar = prop::sample::select(vec![
+            "null",
+            "true",
+            "false",
+            "0",
+            "-0",
+            "1.5",
+            "-12",
+            "1e400",
+            "-1e400",
+            "1e21",
+            "18446744073709551616",
+            "\"s\"",
+            "\"\\ud800\"",
+            "\"\\u00e9\\n\"",
+            "\"é\"",
+            "01",
+            "+1",
+            "\"\\x\"",
+            "nul",
+        ])
+        .prop_map(str::to_owned);
+        let text = scalar.prop_recursive(4, 40, 5, |inner| {
+            let key = prop::sample::select(vec![
+                "a",
+                "b",
+                "A",
+                "\\u0061",
+                "tool_name",
+                "TOOL_NAME",
+                "\\ud83d\\ude00",
+                "\\ud800",
+            ]);
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|items| format!("[{}]", items.join(","))),
+                prop::collection::vec((key, inner), 0..5).prop_map(|members| {
+                    let parts: Vec<String> = members
+                        .into_iter()
+                        .map(|(k, v)| format!("\"{k}\" : {v}"))
+                        .collect();
+                    format!("{{{}}}", parts.join(","))
+                }),
+            ]
+        });
+        (text, any::<u8>(), any::<usize>(), "[ \\]}x,\"]{0,2}").prop_map(|(text, op, at, extra)| {
+            let at = at % (text.len() + 1);
+            match op % 4 {
+                0 if text.is_char_boundary(at) => text.get(..at).unwrap_or_default().to_owned(),
+                1 => format!("{text}{extra}"),
+                _ => text,
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// The single pass accepts and rejects exactly what the former two
+        /// passes did, with the same tree and the same error.
+        #[test]
+        fn single_pass_equals_two_passes(text in json_text()) {
+            let bytes = text.as_bytes();
+            prop_assert_eq!(parse(bytes), parse_two_pass(bytes), "{}", text);
+        }
+
+        #[test]
+        fn single_pass_equals_two_passes_on_bytes(
+            bytes in prop::collection::vec(
+                prop::sample::select(b"{}[]\":,\\ u0123abdef9.-+eE\xc3\xa9\xff".to_vec()),
+                0..40,
+            ),
+        ) {
+            prop_assert_eq!(parse(&bytes), parse_two_pass(&bytes));
+        }
+    }
+
+    #[test]
+    fn errors_are_parse_stricts() {
+        for text in [
+            r#"{"a":1,"a":2}"#,
+            r#"{"a":1,"\u0061":2}"#,
+            r#"[{"x":{"b":1,"b":1}}]"#,
+            r#"{"a":1"#,
+            r#"{} x"#,
+            r#""\ud800""#,
+            "1e400",
+        ] {
+            let strict = gait_digest::canonical::parse_strict(text.as_bytes()).unwrap_err();
+            assert_eq!(
+                parse(text.as_bytes()),
+                Err(IntentError::Json {
+                    message: strict.to_string()
+                }),
+                "{text}"
+            );
+        }
+        let deep = "[".repeat(1000);
+        assert!(matches!(
+            parse(deep.as_bytes()),
+            Err(IntentError::Json { .. })
+        ));
+    }
+
     fn decode(text: &str) -> Result<RawIntent, IntentError> {
-        decode_intent(&parse(text.as_bytes())?)
+        decode_intent(parse(text.as_bytes())?)
     }
 
     #[test]
@@ -562,6 +770,7 @@ mod tests {
             panic!()
         };
         assert_eq!(members[0].0, "b");
+        assert!(matches!(members[0].0, Cow::Borrowed(_)));
         let Json::Object(inner) = &members[1].1 else {
             panic!()
         };

@@ -7,6 +7,8 @@
 //! * Lowercasing: Go maps each rune through `unicode.ToLower` (simple case
 //!   mapping, no context); see [`lower`].
 
+use std::borrow::Cow;
+
 /// Go's `strings.ToLower`: every character is mapped on its own with the
 /// simple lowercase mapping.
 ///
@@ -23,10 +25,48 @@ pub(crate) fn lower(s: &str) -> String {
         .collect()
 }
 
+/// [`str::trim`] (Go's `strings.TrimSpace`), answering without a scan when
+/// both ends are ASCII characters that are not white space (the common
+/// case).
+#[inline]
+pub(crate) fn trim(s: &str) -> &str {
+    let plain = |b: &u8| b.is_ascii() && !matches!(b, b'\t'..=b'\r' | b' ');
+    let bytes = s.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) if plain(first) && plain(last) => s,
+        (None, _) => s,
+        _ => s.trim(),
+    }
+}
+
 /// [`lower`] of a trimmed string, trimmed again (lowercasing never creates
 /// white space at the ends, so this is `lower(trim(s))`).
 pub(crate) fn lower_trim(s: &str) -> String {
-    lower(s.trim())
+    lower(trim(s))
+}
+
+/// [`lower_trim`] without allocating when `s` is already trimmed ASCII
+/// without capitals (the common case for wire values like `path`).
+pub(crate) fn lower_trim_cow(s: &str) -> Cow<'_, str> {
+    let t = trim(s);
+    if t.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        Cow::Borrowed(t)
+    } else {
+        Cow::Owned(lower(t))
+    }
+}
+
+/// `s` trimmed, reusing its buffer when there is nothing to trim.
+pub(crate) fn trim_owned(s: String) -> String {
+    let t = trim(&s);
+    if t.len() == s.len() { s } else { t.to_owned() }
+}
+
+/// [`lower_trim`] of an owned string, reusing its buffer when it is already
+/// trimmed ASCII without capitals.
+pub(crate) fn lower_trim_owned(s: String) -> String {
+    let unchanged = matches!(lower_trim_cow(&s), Cow::Borrowed(b) if b.len() == s.len());
+    if unchanged { s } else { lower_trim(&s) }
 }
 
 /// Go's `strings.ToLower` applied to bytes that may not be UTF-8 (a URL host
@@ -125,7 +165,11 @@ const CREDENTIAL_KEY_EXEMPT_SUFFIXES: [&str; 16] = [
 /// `secret`, `api[_-]?key`, `access[_-]?key`, `password` or `credential`
 /// (case-insensitively) and does not end in a reference-like suffix.
 pub(crate) fn key_suggests_credential(key: &str) -> bool {
-    let key = lower_trim(key);
+    let trimmed = trim(key);
+    if trimmed.is_ascii() {
+        return ascii_key_suggests_credential(trimmed.as_bytes());
+    }
+    let key = lower(trimmed);
     if key.is_empty() {
         return false;
     }
@@ -142,19 +186,44 @@ pub(crate) fn key_suggests_credential(key: &str) -> bool {
         .chars()
         .map(|c| if c == '\u{17F}' { 's' } else { c })
         .collect();
-    const WORDS: [&str; 10] = [
-        "token",
-        "secret",
-        "apikey",
-        "api_key",
-        "api-key",
-        "accesskey",
-        "access_key",
-        "access-key",
-        "password",
-        "credential",
-    ];
-    WORDS.iter().any(|w| folded.contains(w))
+    CREDENTIAL_KEY_WORDS.iter().any(|w| folded.contains(w))
+}
+
+const CREDENTIAL_KEY_WORDS: [&str; 10] = [
+    "token",
+    "secret",
+    "apikey",
+    "api_key",
+    "api-key",
+    "accesskey",
+    "access_key",
+    "access-key",
+    "password",
+    "credential",
+];
+
+/// [`key_suggests_credential`] of an ASCII key (already trimmed), without
+/// allocating: the same suffix and substring tests, ASCII case-insensitive.
+fn ascii_key_suggests_credential(key: &[u8]) -> bool {
+    if key.is_empty() {
+        return false;
+    }
+    let ends_with = |suffix: &[u8]| {
+        key.len() >= suffix.len()
+            && key
+                .get(key.len() - suffix.len()..)
+                .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix))
+    };
+    if CREDENTIAL_KEY_EXEMPT_SUFFIXES
+        .iter()
+        .any(|suffix| ends_with(suffix.as_bytes()))
+    {
+        return false;
+    }
+    CREDENTIAL_KEY_WORDS.iter().any(|w| {
+        key.windows(w.len())
+            .any(|window| window.eq_ignore_ascii_case(w.as_bytes()))
+    })
 }
 
 /// Whether a string value looks like a raw secret rather than a reference.
@@ -165,7 +234,7 @@ pub(crate) fn key_suggests_credential(key: &str) -> bool {
 /// no space, tab, CR or LF and at least one ASCII letter and one ASCII digit
 /// is treated as a secret.
 pub(crate) fn looks_like_credential_value(value: &str) -> bool {
-    let trimmed = value.trim();
+    let trimmed = trim(value);
     if trimmed.is_empty() {
         return false;
     }
@@ -239,6 +308,34 @@ mod tests {
         assert_eq!(lower_bytes(&[0xE2, 0x82, b'A']), "\u{FFFD}\u{FFFD}a");
         assert_eq!(lower_bytes("ÉCOLE".as_bytes()), "école");
         assert_eq!(lower_bytes(&[0xFF]), "\u{FFFD}");
+    }
+
+    #[test]
+    fn fast_trim_equals_trim() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\tab\n",
+            "\u{b}x\u{c}",
+            "\u{1c}x\u{1f}",
+            "\u{85}x",
+            "x\u{a0}",
+            "é",
+            "\u{3000}",
+            "a b",
+            "\r",
+        ] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
+        for b in 0..=0x7fu8 {
+            let c = char::from(b);
+            for s in [format!("{c}x"), format!("x{c}"), c.to_string()] {
+                assert_eq!(trim(&s), s.trim(), "{s:?}");
+            }
+        }
     }
 
     #[test]

@@ -50,6 +50,7 @@
 //! * Two object keys of `args` or `auth_context` that become equal after
 //!   trimming are an error: the reference keeps one of them at random.
 
+mod canon;
 mod decode;
 mod error;
 pub(crate) mod gostr;
@@ -122,7 +123,7 @@ impl Intent {
     /// [`IntentError`] naming the first offending field.
     pub fn from_json_slice(bytes: &[u8]) -> Result<Intent, IntentError> {
         let json = decode::parse(bytes)?;
-        Self::from_raw(decode::decode_intent(&json)?)
+        Self::from_raw(&mut decode::decode_intent(json)?)
     }
 
     /// [`Intent::from_json_slice`] for text.
@@ -145,22 +146,22 @@ impl Intent {
     ///
     /// [`IntentError`] naming the first offending field.
     pub fn from_value(value: &Value) -> Result<Intent, IntentError> {
-        Self::from_raw(decode::decode_intent(&decode::Json::from_value(value))?)
+        Self::from_raw(&mut decode::decode_intent(decode::Json::from_value(value))?)
     }
 
-    fn from_raw(raw: decode::RawIntent) -> Result<Intent, IntentError> {
+    fn from_raw(raw: &mut decode::RawIntent) -> Result<Intent, IntentError> {
         let schema_id = if raw.schema_id.is_empty() {
             SCHEMA_ID.to_owned()
         } else {
-            raw.schema_id.clone()
+            std::mem::take(&mut raw.schema_id)
         };
         let schema_version = if raw.schema_version.is_empty() {
             SCHEMA_VERSION.to_owned()
         } else {
-            raw.schema_version.clone()
+            std::mem::take(&mut raw.schema_version)
         };
         let created_at = raw.created_at.unwrap_or(GoTime::ZERO);
-        let producer_version = raw.producer_version.clone();
+        let producer_version = std::mem::take(&mut raw.producer_version);
         let n = normalize::normalize(raw)?;
         let mut intent = Intent {
             schema_id,
@@ -184,16 +185,32 @@ impl Intent {
         Ok(intent)
     }
 
-    /// Computes the three digests from the normalized fields.
+    /// Computes the three digests from the normalized fields, writing the
+    /// canonical projection directly (see [`canon`]).
     fn compute_digests(&mut self) {
-        let projection = self.projection_with_script_hash();
-        self.script_hash = projection.1;
-        self.args_digest = projection
-            .0
-            .get("args")
-            .map(digest_json)
-            .unwrap_or_default();
-        self.intent_digest = digest_json(&projection.0);
+        let digests = canon::digests(&canon::Parts {
+            tool_name: &self.tool_name,
+            args: &self.args,
+            script: self.script.as_ref(),
+            targets: &self.targets,
+            arg_provenance: &self.arg_provenance,
+            skill_provenance: self.skill_provenance.as_ref(),
+            delegation: self.delegation.as_ref(),
+            context: &self.context,
+        });
+        self.args_digest = digests.args;
+        self.script_hash = digests.script_hash;
+        self.intent_digest = digests.intent;
+    }
+
+    /// The former digest computation (the projection as a `Value`, then
+    /// canonicalized), kept as the reference the direct writer is tested
+    /// against.
+    #[cfg(test)]
+    fn digests_via_projection(&self) -> (Sha256Digest, Option<Sha256Digest>, Sha256Digest) {
+        let (projection, script_hash) = self.projection_with_script_hash();
+        let args_digest = projection.get("args").map(digest_json).unwrap_or_default();
+        (args_digest, script_hash, digest_json(&projection))
     }
 
     fn projection_with_script_hash(&self) -> (Value, Option<Sha256Digest>) {

@@ -1,8 +1,10 @@
 //! Normalization of a decoded intent request (rules 1–10 of the intent
 //! specification), producing the typed model or the first violation.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashSet;
+use std::mem::take;
 
 use gait_digest::{GoTime, Sha256Digest};
 use serde_json::{Map, Value};
@@ -14,7 +16,8 @@ use super::decode::{
 use super::error::{FieldPath, IntentError};
 use super::gostr::{
     base_name, clean_path, is_env_assignment, is_hex64, key_suggests_credential,
-    looks_like_credential_value, lower, lower_trim,
+    looks_like_credential_value, lower, lower_trim, lower_trim_cow, lower_trim_owned, trim,
+    trim_owned,
 };
 use super::model::{
     AgentIdentity, ArgProvenance, Context, ContextEvidenceMode, CredentialAccessType,
@@ -48,17 +51,17 @@ const NOT_SHA256: &str = "must be a sha256 digest (64 hex characters)";
 
 /// Applies every normalization rule, in the reference's order (so the first
 /// violation reported is the one the reference reports first).
-pub(crate) fn normalize(raw: RawIntent) -> Result<Normalized, IntentError> {
+pub(crate) fn normalize(raw: &mut RawIntent) -> Result<Normalized, IntentError> {
     let root = FieldPath::ROOT;
 
     // Rule 1: script steps.
-    let script = normalize_script(raw.script, &root.key("script"))?;
+    let script = normalize_script(take(&mut raw.script), &root.key("script"))?;
 
     // Rule 2: tool_name.
     let tool_name = if script.is_some() {
         "script".to_owned()
     } else {
-        lower_trim(&raw.tool_name)
+        lower_trim_owned(take(&mut raw.tool_name))
     };
     if tool_name.is_empty() {
         return Err(IntentError::missing(&root.key("tool_name")));
@@ -66,7 +69,7 @@ pub(crate) fn normalize(raw: RawIntent) -> Result<Normalized, IntentError> {
 
     // Rules 3 and 4: args, then raw-credential rejection.
     let args_path = root.key("args");
-    let args = normalize_object(raw.args, &args_path)?;
+    let args = normalize_object(take(&mut raw.args), &args_path)?;
     reject_credential_material(&args, &args_path)?;
 
     // Rule 5: targets (a script without top-level targets collects the
@@ -78,7 +81,7 @@ pub(crate) fn normalize(raw: RawIntent) -> Result<Normalized, IntentError> {
                 .flat_map(|st| st.targets.iter().cloned())
                 .collect(),
         ),
-        _ => normalize_targets(&tool_name, raw.targets, &root.key("targets"))?,
+        _ => normalize_targets(&tool_name, take(&mut raw.targets), &root.key("targets"))?,
     };
 
     // Rule 6: arg_provenance (same collection rule for scripts).
@@ -89,26 +92,28 @@ pub(crate) fn normalize(raw: RawIntent) -> Result<Normalized, IntentError> {
                 .flat_map(|st| st.arg_provenance.iter().cloned())
                 .collect(),
         ),
-        _ => normalize_provenance(raw.arg_provenance, &root.key("arg_provenance"))?,
+        _ => normalize_provenance(take(&mut raw.arg_provenance), &root.key("arg_provenance"))?,
     };
 
     // Rule 7: skill_provenance.
     let skill_provenance = raw
         .skill_provenance
+        .take()
         .map(|s| normalize_skill(s, &root.key("skill_provenance")))
         .transpose()?;
 
     // Rule 8: context.
-    let context = normalize_context(raw.context, &root.key("context"))?;
+    let context = normalize_context(&mut raw.context, &root.key("context"))?;
 
     // Rule 9: delegation.
     let delegation = raw
         .delegation
+        .take()
         .map(|d| normalize_delegation(d, &root.key("delegation")))
         .transpose()?;
 
     // Rule 10: relationship (normalized, never digested, never an error).
-    let relationship = raw.relationship.and_then(normalize_relationship);
+    let relationship = raw.relationship.take().and_then(normalize_relationship);
 
     Ok(Normalized {
         tool_name,
@@ -179,12 +184,23 @@ pub(crate) fn normalize_object(
 /// Rule 3: string values and object keys are trimmed (an empty key is an
 /// error), everything else is kept.
 fn normalize_map(
-    map: Map<String, Value>,
+    mut map: Map<String, Value>,
     path: &FieldPath<'_>,
 ) -> Result<Map<String, Value>, IntentError> {
+    // When every key is already trimmed and non-empty, no key changes and
+    // none can collide: normalize the values in place, in the same order.
+    if map
+        .keys()
+        .all(|k| !k.is_empty() && trim(k).len() == k.len())
+    {
+        for (key, value) in &mut map {
+            normalize_value_in_place(value, &path.key(key))?;
+        }
+        return Ok(map);
+    }
     let mut out = Map::new();
     for (key, value) in map {
-        let trimmed = key.trim();
+        let trimmed = trim(&key);
         let child_path = path.key(&key);
         if trimmed.is_empty() {
             return Err(IntentError::invalid(path, "contains an empty key"));
@@ -203,26 +219,34 @@ fn normalize_map(
     Ok(out)
 }
 
-pub(crate) fn normalize_value(value: Value, path: &FieldPath<'_>) -> Result<Value, IntentError> {
-    Ok(match value {
+pub(crate) fn normalize_value(
+    mut value: Value,
+    path: &FieldPath<'_>,
+) -> Result<Value, IntentError> {
+    normalize_value_in_place(&mut value, path)?;
+    Ok(value)
+}
+
+fn normalize_value_in_place(value: &mut Value, path: &FieldPath<'_>) -> Result<(), IntentError> {
+    match value {
         Value::String(s) => {
-            let t = s.trim();
-            if t.len() == s.len() {
-                Value::String(s)
-            } else {
-                Value::String(t.to_owned())
+            let t = trim(s);
+            if t.len() != s.len() {
+                *s = t.to_owned();
             }
         }
-        Value::Object(map) => Value::Object(normalize_map(map, path)?),
-        Value::Array(items) => Value::Array(
-            items
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| normalize_value(v, &path.index(i)))
-                .collect::<Result<_, _>>()?,
-        ),
-        other => other,
-    })
+        Value::Object(map) => {
+            let taken = std::mem::take(map);
+            *map = normalize_map(taken, path)?;
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter_mut().enumerate() {
+                normalize_value_in_place(v, &path.index(i))?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Rule 4: walks keys in byte order, depth first, and rejects a string that
@@ -231,20 +255,35 @@ pub(crate) fn reject_credential_material(
     map: &Map<String, Value>,
     path: &FieldPath<'_>,
 ) -> Result<(), IntentError> {
-    let mut keys: Vec<&String> = map.keys().collect();
-    keys.sort();
-    for key in keys {
-        let Some(child) = map.get(key) else { continue };
-        let child_path = path.key(key);
-        if key_suggests_credential(key)
-            && let Value::String(text) = child
-            && looks_like_credential_value(text)
-        {
-            return Err(IntentError::invalid(&child_path, CREDENTIAL_MATERIAL));
+    // A `serde_json::Map` iterates in byte order already (unless the
+    // `preserve_order` feature is on somewhere in the build): sort only then.
+    if map.keys().is_sorted() {
+        for (key, child) in map {
+            reject_credential_member(key, child, path)?;
         }
-        reject_credential_value(child, &child_path)?;
+    } else {
+        let mut members: Vec<(&String, &Value)> = map.iter().collect();
+        members.sort_by(|a, b| a.0.cmp(b.0));
+        for (key, child) in members {
+            reject_credential_member(key, child, path)?;
+        }
     }
     Ok(())
+}
+
+fn reject_credential_member(
+    key: &str,
+    child: &Value,
+    path: &FieldPath<'_>,
+) -> Result<(), IntentError> {
+    let child_path = path.key(key);
+    if let Value::String(text) = child
+        && key_suggests_credential(key)
+        && looks_like_credential_value(text)
+    {
+        return Err(IntentError::invalid(&child_path, CREDENTIAL_MATERIAL));
+    }
+    reject_credential_value(child, &child_path)
 }
 
 fn reject_credential_value(value: &Value, path: &FieldPath<'_>) -> Result<(), IntentError> {
@@ -274,14 +313,14 @@ fn normalize_targets(
 
 fn normalize_target(
     tool_name: &str,
-    raw: RawTarget,
+    mut raw: RawTarget,
     path: &FieldPath<'_>,
 ) -> Result<Target, IntentError> {
-    let kind = lower_trim(&raw.kind);
-    let value = raw.value.trim();
+    let value = trim_owned(std::mem::take(&mut raw.value));
+    let kind = lower_trim_cow(&raw.kind);
     let operation = lower_trim(&raw.operation);
     let sensitivity = lower_trim(&raw.sensitivity);
-    let endpoint_class = lower_trim(&raw.endpoint_class);
+    let endpoint_class = lower_trim_cow(&raw.endpoint_class);
     let endpoint_domain = lower_trim(&raw.endpoint_domain);
     let discovery_method = normalize_discovery_method(&raw.discovery_method);
 
@@ -300,7 +339,7 @@ fn normalize_target(
             .ok_or_else(|| IntentError::unsupported(&path.key("endpoint_class"), &endpoint_class))?
     };
     let endpoint_domain = if endpoint_domain.is_empty() {
-        infer_endpoint_domain(kind, value)
+        infer_endpoint_domain(kind, &value)
     } else {
         endpoint_domain
     };
@@ -311,7 +350,7 @@ fn normalize_target(
         raw.destructive || raw.destructive_hint || infer_destructive(endpoint_class, &operation);
     Ok(Target {
         kind,
-        value: value.to_owned(),
+        value,
         operation,
         sensitivity,
         endpoint_class,
@@ -326,12 +365,16 @@ fn normalize_target(
 }
 
 /// Lowercased, `-` and spaces turned into `_`, empty meaning `unknown`.
-fn normalize_discovery_method(raw: &str) -> String {
-    let method = lower_trim(raw);
+fn normalize_discovery_method(raw: &str) -> Cow<'_, str> {
+    let method = lower_trim_cow(raw);
     if method.is_empty() {
-        return DiscoveryMethod::Unknown.as_str().to_owned();
+        return Cow::Borrowed(DiscoveryMethod::Unknown.as_str());
     }
-    method.replace(['-', ' '], "_")
+    if method.contains(['-', ' ']) {
+        Cow::Owned(method.replace(['-', ' '], "_"))
+    } else {
+        method
+    }
 }
 
 const READ_OPS: [&str; 8] = [
@@ -349,7 +392,7 @@ const DNS_OPS: [&str; 3] = ["dns", "resolve", "lookup"];
 /// Whether the last `/`-separated element of the tool name contains one of
 /// the hints (plain substring tests: `tool.transform` contains `rm`).
 fn has_tool_hint(tool_name: &str, hints: &[&str]) -> bool {
-    let lowered = lower_trim(tool_name);
+    let lowered = lower_trim_cow(tool_name);
     let base = base_name(&lowered);
     hints.iter().any(|h| base.contains(h))
 }
@@ -454,9 +497,9 @@ fn normalize_provenance(
     let mut out = Vec::with_capacity(raw.len());
     for (i, entry) in raw.into_iter().enumerate() {
         let entry_path = path.index(i);
-        let arg_path = entry.arg_path.trim();
-        let source = lower_trim(&entry.source);
-        let source_ref = entry.source_ref.trim();
+        let arg_path = trim_owned(entry.arg_path);
+        let source = lower_trim_cow(&entry.source);
+        let source_ref = trim_owned(entry.source_ref);
         if arg_path.is_empty() {
             return Err(IntentError::missing(&entry_path.key("arg_path")));
         }
@@ -468,9 +511,9 @@ fn normalize_provenance(
         let integrity_digest =
             optional_digest(&entry.integrity_digest, &entry_path.key("integrity_digest"))?;
         out.push(ArgProvenance {
-            arg_path: arg_path.to_owned(),
+            arg_path,
             source,
-            source_ref: source_ref.to_owned(),
+            source_ref,
             integrity_digest,
         });
     }
@@ -559,7 +602,7 @@ fn optional_enum<T>(
     path: &FieldPath<'_>,
     from_wire: fn(&str) -> Option<T>,
 ) -> Result<Option<T>, IntentError> {
-    let text = lower_trim(raw);
+    let text = lower_trim_cow(raw);
     if text.is_empty() {
         return Ok(None);
     }
@@ -590,10 +633,10 @@ fn utc_time(raw: Option<GoTime>, path: &FieldPath<'_>) -> Result<Option<GoTime>,
     Ok(Some(t))
 }
 
-fn normalize_context(raw: RawContext, path: &FieldPath<'_>) -> Result<Context, IntentError> {
-    let identity = raw.identity.trim();
-    let workspace = raw.workspace.trim();
-    let risk_class = lower_trim(&raw.risk_class);
+fn normalize_context(raw: &mut RawContext, path: &FieldPath<'_>) -> Result<Context, IntentError> {
+    let identity = trim_owned(take(&mut raw.identity));
+    let workspace = trim_owned(take(&mut raw.workspace));
+    let risk_class = lower_trim_owned(take(&mut raw.risk_class));
     if identity.is_empty() {
         return Err(IntentError::missing(&path.key("identity")));
     }
@@ -604,17 +647,20 @@ fn normalize_context(raw: RawContext, path: &FieldPath<'_>) -> Result<Context, I
         return Err(IntentError::missing(&path.key("risk_class")));
     }
 
-    let auth_context = normalize_auth_context(raw.auth_context, &path.key("auth_context"))?;
+    let auth_context =
+        normalize_auth_context(take(&mut raw.auth_context), &path.key("auth_context"))?;
     let sandbox = raw
         .sandbox
+        .take()
         .map(|s| normalize_sandbox(s, &path.key("sandbox")))
         .transpose()?
         .flatten();
     let agent_identity = raw
         .agent_identity
+        .take()
         .map(|a| normalize_agent_identity(a, &path.key("agent_identity")))
         .transpose()?;
-    let credential_scopes = unique_sorted(raw.credential_scopes);
+    let credential_scopes = unique_sorted(take(&mut raw.credential_scopes));
     let context_set_digest =
         optional_digest(&raw.context_set_digest, &path.key("context_set_digest"))?;
     if raw.credential_ttl_seconds < 0 {
@@ -642,43 +688,47 @@ fn normalize_context(raw: RawContext, path: &FieldPath<'_>) -> Result<Context, I
         optional_enum(&raw.phase, &path.key("phase"), Phase::from_wire)?.unwrap_or(Phase::Apply);
 
     let trimmed = |s: String| {
-        let t = s.trim();
+        let t = trim(&s);
         if t.len() == s.len() { s } else { t.to_owned() }
     };
     Ok(Context {
-        identity: identity.to_owned(),
-        workspace: workspace.replace('\\', "/"),
+        identity,
+        workspace: if workspace.contains('\\') {
+            workspace.replace('\\', "/")
+        } else {
+            workspace
+        },
         risk_class,
         phase,
-        agent_id: trimmed(raw.agent_id),
+        agent_id: trimmed(take(&mut raw.agent_id)),
         agent_identity,
-        run_id: trimmed(raw.run_id),
-        workflow_id: trimmed(raw.workflow_id),
-        repo: trimmed(raw.repo),
-        environment: trimmed(raw.environment),
-        job_id: trimmed(raw.job_id),
-        session_id: trimmed(raw.session_id),
-        request_id: trimmed(raw.request_id),
-        credential_ref: trimmed(raw.credential_ref),
+        run_id: trimmed(take(&mut raw.run_id)),
+        workflow_id: trimmed(take(&mut raw.workflow_id)),
+        repo: trimmed(take(&mut raw.repo)),
+        environment: trimmed(take(&mut raw.environment)),
+        job_id: trimmed(take(&mut raw.job_id)),
+        session_id: trimmed(take(&mut raw.session_id)),
+        request_id: trimmed(take(&mut raw.request_id)),
+        credential_ref: trimmed(take(&mut raw.credential_ref)),
         credential_source,
         credential_access_type,
-        credential_issuer: trimmed(raw.credential_issuer),
-        credential_subject: trimmed(raw.credential_subject),
-        credential_owner: trimmed(raw.credential_owner),
-        credential_target_binding: trimmed(raw.credential_target_binding),
-        credential_run_binding: trimmed(raw.credential_run_binding),
-        credential_job_binding: trimmed(raw.credential_job_binding),
+        credential_issuer: trimmed(take(&mut raw.credential_issuer)),
+        credential_subject: trimmed(take(&mut raw.credential_subject)),
+        credential_owner: trimmed(take(&mut raw.credential_owner)),
+        credential_target_binding: trimmed(take(&mut raw.credential_target_binding)),
+        credential_run_binding: trimmed(take(&mut raw.credential_run_binding)),
+        credential_job_binding: trimmed(take(&mut raw.credential_job_binding)),
         credential_ttl_seconds: raw.credential_ttl_seconds,
-        approval_ref: trimmed(raw.approval_ref),
-        wrkr_inventory_ref: trimmed(raw.wrkr_inventory_ref),
-        agent_action_bom_ref: trimmed(raw.agent_action_bom_ref),
+        approval_ref: trimmed(take(&mut raw.approval_ref)),
+        wrkr_inventory_ref: trimmed(take(&mut raw.wrkr_inventory_ref)),
+        agent_action_bom_ref: trimmed(take(&mut raw.agent_action_bom_ref)),
         auth_context,
         sandbox,
         credential_scopes,
-        environment_fingerprint: trimmed(raw.environment_fingerprint),
+        environment_fingerprint: trimmed(take(&mut raw.environment_fingerprint)),
         context_set_digest,
         context_evidence_mode,
-        context_refs: unique_sorted(raw.context_refs),
+        context_refs: unique_sorted(take(&mut raw.context_refs)),
     })
 }
 

@@ -1260,3 +1260,104 @@ fn from_value_equals_from_bytes() {
     let v = with(|v| v["delegation"] = delegation());
     assert_eq!(Intent::from_value(&v).unwrap(), ok(&v));
 }
+
+// ---- Direct canonical writer ----------------------------------------------------
+
+/// Checks the digests computed by the direct writer against the former
+/// `Value` projection path, for the intent and its derived forms.
+fn assert_direct_digests(intent: &Intent, what: &str) {
+    for i in [intent.clone(), intent.prepared()] {
+        let (args, script_hash, digest) = i.digests_via_projection();
+        assert_eq!(i.args_digest(), args, "{what}: args_digest");
+        assert_eq!(i.script_hash(), script_hash, "{what}: script_hash");
+        assert_eq!(i.intent_digest(), digest, "{what}: intent_digest");
+    }
+}
+
+#[test]
+fn direct_digests_match_the_projection_for_every_fixture() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/intent");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        if let Ok(intent) = Intent::from_json_slice(&bytes) {
+            assert_direct_digests(&intent, &path.display().to_string());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 40, "{checked}");
+}
+
+#[test]
+fn direct_digests_match_the_projection_for_a_full_intent() {
+    let mut context = json!({
+        "identity": "alice", "workspace": "C:\\repo", "risk_class": "HIGH", "phase": "plan",
+        "agent_id": "a1",
+        "run_id": "r", "workflow_id": "w", "repo": "g", "environment": "Prod",
+        "job_id": "j", "session_id": "s", "request_id": "q", "credential_ref": "c",
+        "credential_source": "env", "credential_access_type": "jit",
+        "credential_issuer": "i", "credential_subject": "u", "credential_owner": "o",
+        "credential_target_binding": "t", "credential_run_binding": "rb",
+        "credential_job_binding": "jb", "credential_ttl_seconds": 600,
+        "approval_ref": "ap", "wrkr_inventory_ref": "wi", "agent_action_bom_ref": "bom",
+        "auth_context": {"scope": " admin ", "context_age_seconds": 3, "n": {"k": [1]}},
+        "credential_scopes": ["b", "a"], "environment_fingerprint": "fp",
+        "context_set_digest": "23".repeat(32), "context_evidence_mode": "required",
+        "context_refs": ["r2", "r1"]
+    });
+    context["sandbox"] = json!({"network_mode": "Disabled", "writable_paths": ["/tmp//x/", "/a"],
+                        "read_only_roots": ["/usr"], "env_exposure_mode": "none",
+                        "timeout_seconds": 30, "filesystem_isolation": "container",
+                        "user_mode": "unprivileged", "evidence_ref": "sandbox:r1",
+                        "evidence_digest": "01".repeat(32)});
+    context["agent_identity"] = json!({"lifecycle_states": ["b", "a"], "owner": "o",
+                               "manifest_digest": "ef".repeat(32), "publisher": "p",
+                               "source": "S", "issued_at": "2026-01-01T00:00:00Z",
+                               "revoked": true});
+    let full = json!({
+        "tool_name": "Tool.Write",
+        "args": {"b": [1, 2.5, -0, 1e21, null, true, {"z": "\u{1}\"\\"}], "a\u{e000}": 1,
+                 "a\u{1F600}": 2, "é": " x ", "c": {}},
+        "targets": [
+            {"kind": "url", "value": "https://API.example.com/x", "operation": "Put",
+             "sensitivity": "High", "destructive": true, "discovery_method": "Dynamic-MCP",
+             "read_only_hint": true, "destructive_hint": true, "idempotent_hint": true,
+             "open_world_hint": true},
+            {"kind": "path", "value": "/tmp/x"}
+        ],
+        "arg_provenance": [
+            {"arg_path": "$.b", "source": "user", "source_ref": "r",
+             "integrity_digest": "AB".repeat(32)},
+            {"arg_path": "$.a", "source": "external"}
+        ],
+        "skill_provenance": {"skill_name": "s", "skill_version": "1", "source": "Registry",
+                             "publisher": "p", "digest": "cd".repeat(32),
+                             "signature_key_id": "k"},
+        "delegation": {
+            "requester_identity": "worker", "scope_class": "Write", "token_refs": ["t2", "t1"],
+            "issued_at": "2026-01-01T00:00:00Z", "expires_at": "2026-01-02T00:00:00+01:00",
+            "chain": [
+                {"delegator_identity": "root", "delegate_identity": "lead",
+                 "scope_class": "w", "token_ref": "t1"},
+                {"delegator_identity": "lead", "delegate_identity": "worker",
+                 "issued_at": "2026-01-01T02:00:00+02:00"}
+            ]
+        },
+        "context": context,
+        "relationship": {"parent_record_id": "p"}
+    });
+    assert_direct_digests(&ok(&full), "full");
+    let mut script = full.clone();
+    script["script"] = json!({"steps": [
+        {"tool_name": "tool.read", "args": {"p": " x "},
+         "targets": [{"kind": "path", "value": "/a", "operation": "read"}],
+         "arg_provenance": [{"arg_path": "$.p", "source": "user"}]},
+        {"tool_name": "Tool.Delete", "args": {}}
+    ]});
+    assert_direct_digests(&ok(&script), "script");
+    let mut minimal = base();
+    minimal["args"] = Value::Null;
+    minimal["targets"] = json!([]);
+    assert_direct_digests(&ok(&minimal), "minimal");
+}
