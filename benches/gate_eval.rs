@@ -183,6 +183,16 @@ fn gate_eval(c: &mut Criterion) {
             evaluate(black_box(&policy), &intent, black_box(&opts))
         })
     });
+    // Like-for-like with the reference's benchmark, which starts from an
+    // already decoded intent struct: decoded JSON in, then normalization,
+    // the three digests and evaluation.
+    let decoded: serde_json::Value = serde_json::from_str(TYPICAL_INTENT).expect("valid");
+    group.bench_function("typical/normalize+evaluate", |b| {
+        b.iter(|| {
+            let intent = Intent::from_value(black_box(&decoded)).expect("valid");
+            evaluate(black_box(&policy), &intent, black_box(&opts))
+        })
+    });
     group.bench_function("rules_100/evaluate", |b| {
         b.iter(|| evaluate(black_box(&big_policy), black_box(&intent), black_box(&opts)))
     });
