@@ -528,3 +528,131 @@ fn explain_and_usage() {
         6
     );
 }
+
+#[test]
+fn export_otel_and_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let signed = pack_data("pack_run_demo_signed.zip");
+    let out = gait(
+        d,
+        &[
+            "pack",
+            "export",
+            &signed,
+            "--otel-out",
+            "otel.jsonl",
+            "--postgres-sql-out",
+            "index.sql",
+            "--postgres-table",
+            "audit.pack_index",
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    envelope(&v, "export", true);
+    assert_eq!(v["pack_id"], SIGNED_ID);
+    assert_eq!(v["pack_type"], "run");
+    assert_eq!(v["source_ref"], "run_demo");
+    assert_eq!(v["otel_path"], "otel.jsonl");
+    assert_eq!(v["postgres_sql_path"], "index.sql");
+    let e = &v["export"];
+    assert_eq!(e["pack_id"], SIGNED_ID);
+    assert_eq!(e["files_checked"], 4);
+    assert_eq!(e["hash_mismatches"], 0);
+    assert_eq!(e["signature_status"], "skipped");
+    assert_eq!(e["signatures_total"], 1);
+    assert_eq!(e["created_at"], "1980-01-01T00:00:00Z");
+    assert_eq!(e["metrics"]["tool_calls_total"], 3);
+    assert_eq!(e["metrics"]["tool_calls_success_rate"], 1);
+
+    let otel = std::fs::read_to_string(d.join("otel.jsonl")).unwrap();
+    let lines: Vec<Value> = otel
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 8);
+    assert_eq!(lines[0]["record_type"], "span");
+    assert_eq!(lines[0]["name"], "gait.pack.verify");
+    assert_eq!(lines[0]["trace_id"], &SIGNED_ID[..32]);
+    assert_eq!(lines[1]["record_type"], "event");
+    let names: Vec<&str> = lines[2..]
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "gait.pack.tool_calls_total",
+            "gait.pack.tool_calls_success_total",
+            "gait.pack.tool_calls_success_rate",
+            "gait.pack.policy_blocked_total",
+            "gait.pack.approval_required_total",
+            "gait.pack.regress_failures_total",
+        ]
+    );
+    let sql = std::fs::read_to_string(d.join("index.sql")).unwrap();
+    assert!(sql.starts_with("CREATE TABLE IF NOT EXISTS \"audit\".\"pack_index\" (\n"));
+    assert!(sql.contains(&format!("  '{SIGNED_ID}',\n")));
+    assert!(sql.ends_with("  created_at = EXCLUDED.created_at;\n"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        for f in ["otel.jsonl", "index.sql"] {
+            let mode = std::fs::metadata(d.join(f)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{f}");
+        }
+    }
+
+    // The OTEL file is appended to; DDL can be left out.
+    let out = gait(
+        d,
+        &[
+            "pack",
+            "export",
+            &signed,
+            "--otel-out",
+            "otel.jsonl",
+            "--postgres-sql-out",
+            "index.sql",
+            "--postgres-include-ddl=false",
+        ],
+    );
+    assert_eq!(code(&out), 0);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("pack export ok: "));
+    assert!(text.contains("otel: otel.jsonl\n"));
+    let otel = std::fs::read_to_string(d.join("otel.jsonl")).unwrap();
+    assert_eq!(otel.lines().count(), 16);
+    let sql = std::fs::read_to_string(d.join("index.sql")).unwrap();
+    assert!(sql.starts_with("INSERT INTO \"gait_pack_index\" (\n"));
+
+    // Hostile table names are refused before anything is written.
+    let out = gait(
+        d,
+        &[
+            "pack",
+            "export",
+            &signed,
+            "--postgres-sql-out",
+            "bad.sql",
+            "--postgres-table",
+            "x; DROP TABLE y; --",
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), 6);
+    envelope(&json(&out), "export", false);
+    assert!(!d.join("bad.sql").exists());
+
+    let out = gait(d, &["pack", "export", &signed, "--json"]);
+    assert_eq!(code(&out), 6);
+    assert_eq!(
+        json(&out)["error"],
+        "at least one export output is required (--otel-out or --postgres-sql-out)"
+    );
+    let out = gait(d, &["pack", "export", "--otel-out", "o.jsonl", "--json"]);
+    assert_eq!(code(&out), 6);
+    assert_eq!(json(&out)["error"], "expected <pack.zip>");
+}

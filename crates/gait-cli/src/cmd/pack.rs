@@ -1,12 +1,17 @@
-//! `gait pack build|verify|inspect|diff`: PackSpec v1 evidence packs.
+//! `gait pack build|verify|inspect|diff|export`: PackSpec v1 evidence packs.
 //!
 //! Every JSON output is the `gait.pack.output` envelope:
 //! `{schema_id, schema_version, ok, operation, path?, pack_id?, pack_type?,
-//! source_ref?, verify?|inspect?|diff?, warnings?, error?}`.
+//! source_ref?, otel_path?, postgres_sql_path?, verify?|inspect?|diff?|export?,
+//! warnings?, error?}`.
 
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use gait_pack::pack::export::{
+    DEFAULT_POSTGRES_TABLE, PostgresSqlOptions, build_export_record, postgres_index_sql,
+    write_otel_jsonl, write_output,
+};
 use gait_pack::pack::{
     BuildOptions, PackError, VerifyOptions, build_run_pack, diff_packs, inspect_pack, verify_pack,
 };
@@ -32,6 +37,8 @@ pub enum PackCommand {
     Inspect(PackInspectArgs),
     /// Compare two packs by declared file hashes and manifests.
     Diff(PackDiffArgs),
+    /// Export a pack's verification and run metrics as OTEL JSONL or PostgreSQL SQL.
+    Export(PackExportArgs),
 }
 
 /// `gait pack build`
@@ -117,6 +124,40 @@ pub struct PackDiffArgs {
     pub json: bool,
 }
 
+/// `gait pack export`
+#[derive(Debug, Args)]
+pub struct PackExportArgs {
+    /// The pack zip (or use --path).
+    #[arg(value_name = "PACK")]
+    pub pack: Vec<String>,
+    /// The pack zip.
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
+    /// Append OTEL-style JSONL (span, event, metrics) to this file.
+    #[arg(long, value_name = "PATH")]
+    pub otel_out: Option<String>,
+    /// Write PostgreSQL upsert SQL for the pack index to this file.
+    #[arg(long, value_name = "PATH")]
+    pub postgres_sql_out: Option<String>,
+    /// PostgreSQL table: <table> or <schema.table>.
+    #[arg(long, default_value = DEFAULT_POSTGRES_TABLE, value_name = "TABLE")]
+    pub postgres_table: String,
+    /// Include CREATE TABLE and index DDL (default true; `=false` to omit).
+    #[arg(
+        long,
+        default_value_t = true,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        require_equals = true,
+        action = clap::ArgAction::Set,
+        value_name = "BOOL"
+    )]
+    pub postgres_include_ddl: bool,
+    /// Emit JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Runs a `pack` subcommand.
 pub fn run(out: &Out, cmd: &PackCommand) -> Exit {
     match cmd {
@@ -124,6 +165,7 @@ pub fn run(out: &Out, cmd: &PackCommand) -> Exit {
         PackCommand::Verify(a) => verify(out, a),
         PackCommand::Inspect(a) => inspect(out, a),
         PackCommand::Diff(a) => diff(out, a),
+        PackCommand::Export(a) => export(out, a),
     }
 }
 
@@ -503,4 +545,64 @@ fn diff(out: &Out, a: &PackDiffArgs) -> Exit {
     o.str("path", output_path)
         .value("diff", Value::Object(nested))
         .print(out, a.json, ok, exit, &text)
+}
+
+fn export(out: &Out, a: &PackExportArgs) -> Exit {
+    let o = Output::new("export");
+    let Some(path) = single_path(a.path.as_ref(), &a.pack) else {
+        return o.fail(out, a.json, "expected <pack.zip>", Exit::InvalidInput);
+    };
+    let trimmed = |s: &Option<String>| s.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    let otel_out = trimmed(&a.otel_out);
+    let sql_out = trimmed(&a.postgres_sql_out);
+    if otel_out.is_empty() && sql_out.is_empty() {
+        return o.fail(
+            out,
+            a.json,
+            "at least one export output is required (--otel-out or --postgres-sql-out)",
+            Exit::InvalidInput,
+        );
+    }
+    let record = match build_export_record(Path::new(&path)) {
+        Ok(r) => r,
+        Err(e) => return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
+    };
+    // Validate the table before writing anything.
+    let sql = if sql_out.is_empty() {
+        None
+    } else {
+        let options = PostgresSqlOptions {
+            table: a.postgres_table.trim().to_owned(),
+            include_ddl: a.postgres_include_ddl,
+        };
+        match postgres_index_sql(&record, &options) {
+            Ok(s) => Some(s),
+            Err(e) => return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
+        }
+    };
+    if !otel_out.is_empty() {
+        if let Err(e) = write_otel_jsonl(Path::new(&otel_out), &record) {
+            return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e));
+        }
+    }
+    if let Some(sql) = sql {
+        if let Err(e) = write_output(Path::new(&sql_out), sql.as_bytes(), "write postgres sql") {
+            return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e));
+        }
+    }
+    let mut text = vec![format!("pack export ok: {path}")];
+    if !otel_out.is_empty() {
+        text.push(format!("otel: {otel_out}"));
+    }
+    if !sql_out.is_empty() {
+        text.push(format!("postgres_sql: {sql_out}"));
+    }
+    o.str("path", &path)
+        .str("pack_id", &record.pack_id)
+        .str("pack_type", &record.pack_type)
+        .str("source_ref", &record.source_ref)
+        .str("otel_path", &otel_out)
+        .str("postgres_sql_path", &sql_out)
+        .value("export", record.to_value())
+        .print(out, a.json, true, Exit::Ok, &text)
 }

@@ -12,6 +12,7 @@
 //!   [`PackReport`] (or a [`PackError`] classified for exit codes).
 //! * [`build_run_pack`]: a run pack from a runpack.
 //! * [`inspect_pack`] and [`diff_packs`]: read-only views.
+//! * [`export`]: index records as OTEL-style JSONL or PostgreSQL SQL.
 //!
 //! Only `run` packs are built and have their payload contract checked;
 //! `job`, `call` and `authorization` packs fail verification as
@@ -19,6 +20,7 @@
 
 mod build;
 mod error;
+pub mod export;
 mod legacy;
 mod manifest;
 mod payload;
