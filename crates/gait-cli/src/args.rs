@@ -21,7 +21,7 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print the CLI version.
+    /// Prints the version of this gait binary.
     Version(VersionArgs),
     /// Manage Ed25519 signing keys.
     #[command(subcommand)]
@@ -488,31 +488,31 @@ pub fn explain_text(path: &[&str]) -> &'static str {
             "Evaluates intent fixtures under a baseline and a candidate policy, lists the fixtures whose verdict, reasons, violations or matched rule change, and recommends a rollout stage (observe, require_approval or enforce)."
         }
         ["verify", ..] => {
-            "Verify runpack integrity offline: file hashes, manifest digest, and optional signatures."
+            "Checks a runpack offline: every declared file hash, the manifest digest, no undeclared entries, and signatures when present or required."
         }
         ["run"] => {
-            "Work with runpacks: record an artifact from normalized run data, replay deterministically in stub mode, and diff runs with stable output."
+            "Records, inspects, replays and compares runpacks: the signed zip evidence of an agent run."
         }
         ["run", "record", ..] => {
-            "Create a signed and verifiable runpack zip from normalized run, intent, result, and reference receipt records."
+            "Writes a deterministic runpack zip (optionally signed) from run, intent, result and receipt records."
         }
         ["run", "inspect", ..] => {
-            "Render a deterministic timeline of intents and outcomes from an existing runpack."
+            "Shows a runpack's run, timeline, intents and results after checking it."
         }
         ["run", "replay", ..] => {
-            "Replay a runpack deterministically using recorded tool results; real tool execution requires explicit unsafe flags."
+            "Replays a runpack from its recorded results (stubs where none); running real tools needs explicit unsafe flags and never includes a shell."
         }
         ["run", "diff", ..] => {
-            "Compare two runpacks deterministically and optionally write canonical diff JSON."
+            "Compares two runpacks record by record and reports what changed (exit 2 when anything did)."
         }
         ["run", "receipt", ..] => {
-            "Extract the deterministic ticket footer from an existing runpack artifact without rerunning the original scenario."
+            "Verifies a runpack and prints its one-line ticket footer (run id, manifest digest, verify command)."
         }
         ["demo", ..] => {
-            "Run a fully offline deterministic demo and emit a shareable runpack receipt for verification."
+            "Writes the offline demo runpack and prints its ticket footer; no network, no keys needed."
         }
         ["pack", ..] => {
-            "Build, verify, inspect, and diff PackSpec artifacts for run and job evidence while preserving legacy compatibility."
+            "Builds, verifies, inspects, compares and exports PackSpec v1 evidence packs; legacy runpacks verify too."
         }
         _ => {
             "Gait is an offline-first policy gate and evidence layer for AI agents' tool calls: signed traces, verifiable run artifacts, and CI regressions."

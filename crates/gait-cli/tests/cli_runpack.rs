@@ -991,9 +991,9 @@ fn receipt_errors() {
 #[test]
 fn explain_run_subcommands() {
     for (sub, want) in [
-        ("replay", "Replay a runpack deterministically"),
-        ("diff", "Compare two runpacks deterministically"),
-        ("receipt", "Extract the deterministic ticket footer"),
+        ("replay", "Replays a runpack"),
+        ("diff", "Compares two runpacks"),
+        ("receipt", "Verifies a runpack and prints its one-line ticket footer"),
     ] {
         let (code, text, _) = gait_in(
             Path::new(env!("CARGO_MANIFEST_DIR")),
