@@ -993,7 +993,10 @@ fn explain_run_subcommands() {
     for (sub, want) in [
         ("replay", "Replays a runpack"),
         ("diff", "Compares two runpacks"),
-        ("receipt", "Verifies a runpack and prints its one-line ticket footer"),
+        (
+            "receipt",
+            "Verifies a runpack and prints its one-line ticket footer",
+        ),
     ] {
         let (code, text, _) = gait_in(
             Path::new(env!("CARGO_MANIFEST_DIR")),

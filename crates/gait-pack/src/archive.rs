@@ -15,18 +15,24 @@
 //! * names that are not plain relative paths: absolute, `..` or `.`
 //!   segments, empty segments, backslashes, drive letters, control
 //!   characters, non-UTF-8;
-//! * directory and symlink entries, encrypted entries, and compression
-//!   methods other than stored and deflate;
+//! * directory and symlink entries (by name or by Unix mode) and any other
+//!   non-regular file type, encrypted entries, and compression methods
+//!   other than stored and deflate;
 //! * entries larger than [`Limits::max_entry_bytes`], archives whose entries
 //!   add up to more than [`Limits::max_total_bytes`], and entries whose
 //!   compression ratio exceeds [`Limits::max_ratio`] (a bomb);
 //! * local headers that disagree with the central directory, overlapping
-//!   entries, and local headers the central directory does not list.
+//!   entries, local headers the central directory does not list, and an
+//!   end record whose directory size and offset run past the record.
 //!
 //! Duplicate names (after trimming white space) are not an open error: they
 //! are reported by [`Archive::duplicates`], and verifiers treat them as a
 //! verification failure. Entry data is only ever streamed in bounded
 //! chunks; a CRC mismatch surfaces as an error when the entry is read.
+//!
+//! [`SharedFile`] reads one open file through clones that each keep their
+//! own position, so a cloned [`Archive`] can stream several entries on
+//! several threads at once (runpack verification hashes entries that way).
 
 use std::io::{Read, Seek, Write};
 
@@ -132,6 +138,11 @@ fn unsafe_err(name: &str, why: &str) -> ArchiveError {
 }
 
 /// An opened, checked archive.
+///
+/// Cloning (when the reader can be cloned, e.g. a [`SharedFile`] or a
+/// `Cursor<&[u8]>`) copies the checked index, not the data: clones read
+/// entries independently, from their own position, without re-checking.
+#[derive(Clone)]
 pub struct Archive<R: Read + Seek> {
     inner: ZipArchive<R>,
     entries: Vec<EntryInfo>,
@@ -159,8 +170,9 @@ impl<R: Read + Seek> Archive<R> {
         // Walk the central directory ourselves first: it bounds the entry
         // count before any index is built, and it lists every copy of a
         // name (the zip crate keeps one entry per name).
-        let raw_names = central_directory_names(&mut reader);
-        if let Some(names) = &raw_names {
+        let central = central_directory(&mut reader);
+        let raw_names = central.as_ref().and_then(|c| c.names.as_ref());
+        if let Some(names) = raw_names {
             if names.len() > limits.max_entries {
                 return Err(ArchiveError::Unsafe(format!(
                     "{} entries (at most {} allowed)",
@@ -174,6 +186,14 @@ impl<R: Read + Seek> Archive<R> {
             .map_err(|e| ArchiveError::Io(e.to_string()))?;
         let mut inner =
             ZipArchive::new(reader).map_err(|e| ArchiveError::NotAnArchive(e.to_string()))?;
+        // The zip crate reads the directory by its entry count and does not
+        // hold the end record's size to it; a directory that would run
+        // past the end record is an inconsistent header.
+        if central.as_ref().is_some_and(|c| c.overruns) {
+            return Err(ArchiveError::Unsafe(
+                "central directory size and offset overrun the end record".to_owned(),
+            ));
+        }
         if inner.len() > limits.max_entries {
             return Err(ArchiveError::Unsafe(format!(
                 "{} entries (at most {} allowed)",
@@ -198,6 +218,16 @@ impl<R: Read + Seek> Archive<R> {
             }
             if data.is_symlink() {
                 return Err(unsafe_err(&name, "symbolic link"));
+            }
+            // Any other file type than a regular file (a directory, FIFO
+            // or device by its Unix mode, whatever the name says).
+            if let Some(kind) = data.unix_mode().map(|m| m & 0o170_000) {
+                if kind == 0o040_000 {
+                    return Err(unsafe_err(&name, "directory entry"));
+                }
+                if kind != 0 && kind != 0o100_000 {
+                    return Err(unsafe_err(&name, "not a regular file"));
+                }
             }
             if data.encrypted() {
                 return Err(unsafe_err(&name, "encrypted"));
@@ -243,7 +273,7 @@ impl<R: Read + Seek> Archive<R> {
         }
         // The zip crate keeps one entry per name; the raw central directory
         // still lists every copy.
-        let mut trimmed: Vec<&str> = match &raw_names {
+        let mut trimmed: Vec<&str> = match raw_names {
             Some(names) => names.iter().map(|n| n.trim()).collect(),
             None => entries.iter().map(|e| e.name.trim()).collect(),
         };
@@ -302,7 +332,11 @@ impl<R: Read + Seek> Archive<R> {
             .inner
             .by_index(info.index)
             .map_err(|e| unsafe_err(name, &e.to_string()))?;
-        let mut buf = vec![0u8; 64 * 1024];
+        // 64 KiB chunks; small entries get a buffer just large enough to
+        // see the end (and anything past the declared size).
+        let cap =
+            usize::try_from(info.size.saturating_add(1)).map_or(64 * 1024, |n| n.min(64 * 1024));
+        let mut buf = vec![0u8; cap];
         let mut read: u64 = 0;
         loop {
             let n = match file.read(&mut buf) {
@@ -339,6 +373,149 @@ impl<R: Read + Seek> Archive<R> {
     }
 }
 
+/// A read-only file whose clones share one open file but each keep their
+/// own position, reading with positional I/O (`pread`): clones can read
+/// concurrently from threads, and all of them read the very file that was
+/// opened (no second `open` of the path, which could name another file by
+/// then). Small reads go through a 16 KiB buffer per clone.
+#[derive(Debug)]
+pub struct SharedFile {
+    file: std::sync::Arc<std::fs::File>,
+    len: u64,
+    pos: u64,
+    buf: Vec<u8>,
+    /// File offset of `buf[0]`; `buf` holds valid bytes only.
+    buf_at: u64,
+}
+
+impl SharedFile {
+    const BUF: usize = 16 * 1024;
+
+    /// Wraps an open file (its length is read once, now).
+    pub fn new(file: std::fs::File) -> std::io::Result<Self> {
+        let len = file.metadata()?.len();
+        Ok(Self {
+            file: std::sync::Arc::new(file),
+            len,
+            pos: 0,
+            buf: Vec::new(),
+            buf_at: 0,
+        })
+    }
+
+    /// Opens `path` read-only.
+    pub fn open(path: &std::path::Path) -> std::io::Result<Self> {
+        Self::new(std::fs::File::open(path)?)
+    }
+
+    /// The file's length when it was wrapped.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the file was empty when it was wrapped.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether clones can read concurrently from several threads (the
+    /// target has positional reads).
+    pub const fn concurrent() -> bool {
+        cfg!(any(unix, windows))
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &std::fs::File, out: &mut [u8], at: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, out, at)
+}
+
+#[cfg(windows)]
+fn read_at(file: &std::fs::File, out: &mut [u8], at: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, out, at)
+}
+
+#[cfg(not(any(unix, windows)))]
+fn read_at(mut file: &std::fs::File, out: &mut [u8], at: u64) -> std::io::Result<usize> {
+    // No positional reads: seek and read on the shared handle. Clones used
+    // from several threads may then interfere; such targets read one
+    // entry at a time (see `SharedFile::concurrent`).
+    file.seek(std::io::SeekFrom::Start(at))?;
+    file.read(out)
+}
+
+impl Clone for SharedFile {
+    /// Another reader of the same open file, at the same position, with
+    /// an empty buffer of its own.
+    fn clone(&self) -> Self {
+        Self {
+            file: std::sync::Arc::clone(&self.file),
+            len: self.len,
+            pos: self.pos,
+            buf: Vec::new(),
+            buf_at: 0,
+        }
+    }
+}
+
+impl Read for SharedFile {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if out.is_empty() || self.pos >= self.len {
+            return Ok(0);
+        }
+        // Served from the buffer?
+        if let Some(start) = self.pos.checked_sub(self.buf_at) {
+            if let Some(avail) = usize::try_from(start)
+                .ok()
+                .and_then(|s| self.buf.get(s..))
+                .filter(|a| !a.is_empty())
+            {
+                let n = avail.len().min(out.len());
+                out.get_mut(..n)
+                    .unwrap_or_default()
+                    .copy_from_slice(avail.get(..n).unwrap_or_default());
+                self.pos += n as u64;
+                return Ok(n);
+            }
+        }
+        // Large reads bypass the buffer.
+        if out.len() >= Self::BUF {
+            let n = read_at(&self.file, out, self.pos)?;
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        self.buf.resize(Self::BUF, 0);
+        let n = read_at(&self.file, &mut self.buf, self.pos)?;
+        self.buf.truncate(n);
+        self.buf_at = self.pos;
+        let m = n.min(out.len());
+        out.get_mut(..m)
+            .unwrap_or_default()
+            .copy_from_slice(self.buf.get(..m).unwrap_or_default());
+        self.pos += m as u64;
+        Ok(m)
+    }
+}
+
+impl Seek for SharedFile {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        use std::io::SeekFrom;
+        let target = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        let target = target.ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "seek to a negative or overflowing position",
+            )
+        })?;
+        self.pos = target;
+        Ok(target)
+    }
+}
+
 fn le16(b: &[u8], at: usize) -> Option<usize> {
     Some(usize::from(u16::from_le_bytes([
         *b.get(at)?,
@@ -358,14 +535,24 @@ fn le32(b: &[u8], at: usize) -> Option<u64> {
 /// The largest central directory walked directly.
 const MAX_CENTRAL_DIRECTORY_BYTES: u64 = 64 << 20;
 
-/// Every name in the central directory, in order, read from the end of
-/// central directory record. `None` when there is no plain (non-zip64)
-/// directory to walk; the zip crate then decides.
-fn central_directory_names<R: Read + Seek>(r: &mut R) -> Option<Vec<String>> {
+/// What the plain (non-zip64) end of central directory record says.
+struct CentralDirectory {
+    /// Every name in the directory, in order; `None` when the directory
+    /// could not be walked (too large, or not a chain of central headers):
+    /// the zip crate then decides.
+    names: Option<Vec<String>>,
+    /// The record's offset + size reach past the record itself.
+    overruns: bool,
+}
+
+/// Reads the end of central directory record and walks the directory it
+/// points to. `None` when there is no plain (non-zip64) record.
+fn central_directory<R: Read + Seek>(r: &mut R) -> Option<CentralDirectory> {
     use std::io::SeekFrom;
     let len = r.seek(SeekFrom::End(0)).ok()?;
     let tail_len = len.min(22 + 65_535);
-    r.seek(SeekFrom::Start(len - tail_len)).ok()?;
+    let tail_start = len - tail_len;
+    r.seek(SeekFrom::Start(tail_start)).ok()?;
     let mut tail = vec![0u8; usize::try_from(tail_len).ok()?];
     r.read_exact(&mut tail).ok()?;
     let eocd = (0..=tail.len().checked_sub(22)?)
@@ -374,10 +561,22 @@ fn central_directory_names<R: Read + Seek>(r: &mut R) -> Option<Vec<String>> {
     let count = le16(&tail, eocd + 10)?;
     let size = le32(&tail, eocd + 12)?;
     let offset = le32(&tail, eocd + 16)?;
-    if count == 0xFFFF || offset == 0xFFFF_FFFF || size > MAX_CENTRAL_DIRECTORY_BYTES {
+    if count == 0xFFFF || offset == 0xFFFF_FFFF || size == 0xFFFF_FFFF {
         return None;
     }
-    r.seek(SeekFrom::Start(offset)).ok()?;
+    let eocd_at = tail_start + eocd as u64;
+    let overruns = offset + size > eocd_at;
+    let names = if overruns || size > MAX_CENTRAL_DIRECTORY_BYTES {
+        None
+    } else {
+        walk_names(r, offset, size)
+    };
+    Some(CentralDirectory { names, overruns })
+}
+
+/// The names of the central headers in `size` bytes at `offset`.
+fn walk_names<R: Read + Seek>(r: &mut R, offset: u64, size: u64) -> Option<Vec<String>> {
+    r.seek(std::io::SeekFrom::Start(offset)).ok()?;
     let mut cd = vec![0u8; usize::try_from(size).ok()?];
     r.read_exact(&mut cd).ok()?;
     let mut names = Vec::new();
@@ -544,6 +743,61 @@ mod tests {
         assert!(matches!(
             Archive::open(std::io::Cursor::new(z)),
             Err(ArchiveError::Unsafe(_))
+        ));
+    }
+
+    #[test]
+    fn shared_file_clones_read_independently() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, &data).unwrap();
+        let mut a = SharedFile::open(&path).unwrap();
+        assert_eq!(a.len(), 100_000);
+        let mut small = [0u8; 10];
+        a.seek(std::io::SeekFrom::Start(50)).unwrap();
+        a.read_exact(&mut small).unwrap();
+        assert_eq!(&small[..], &data[50..60]);
+        let mut b = a.clone();
+        let mut big = vec![0u8; 40_000];
+        b.read_exact(&mut big).unwrap();
+        assert_eq!(big, &data[60..40_060]);
+        a.read_exact(&mut small).unwrap();
+        assert_eq!(&small[..], &data[60..70]);
+        a.seek(std::io::SeekFrom::End(-5)).unwrap();
+        let mut rest = Vec::new();
+        a.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, &data[99_995..]);
+        assert!(a.seek(std::io::SeekFrom::Current(-200_000)).is_err());
+        let z = zip_of(&[("a.json", b"{}"), ("b.json", b"[]")]);
+        std::fs::write(&path, &z).unwrap();
+        let ar = Archive::open(SharedFile::open(&path).unwrap()).unwrap();
+        let mut c = ar.clone();
+        let mut d = ar;
+        assert_eq!(c.read("b.json", 10).unwrap(), b"[]");
+        assert_eq!(d.read("a.json", 10).unwrap(), b"{}");
+    }
+
+    #[test]
+    fn non_regular_files_and_lying_end_records_fail() {
+        // A FIFO by its Unix mode, and an end record whose directory size
+        // runs past the record.
+        let mut z = zip_of(&[("a.json", b"{}")]);
+        let cd = z
+            .windows(4)
+            .position(|w| w == [0x50, 0x4b, 0x01, 0x02])
+            .unwrap();
+        let mut fifo = z.clone();
+        fifo[cd + 38..cd + 42].copy_from_slice(&(0o010_644u32 << 16).to_le_bytes());
+        assert!(matches!(
+            Archive::open(std::io::Cursor::new(fifo)),
+            Err(ArchiveError::Unsafe(m)) if m.contains("not a regular file")
+        ));
+        let eocd = z.len() - 22;
+        z[eocd + 12..eocd + 16].copy_from_slice(&0x00FF_FFFFu32.to_le_bytes());
+        assert!(matches!(
+            Archive::open(std::io::Cursor::new(z)),
+            Err(ArchiveError::Unsafe(m)) if m.contains("overrun")
         ));
     }
 
