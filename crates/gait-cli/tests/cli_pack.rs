@@ -656,3 +656,114 @@ fn export_otel_and_postgres() {
     assert_eq!(code(&out), 6);
     assert_eq!(json(&out)["error"], "expected <pack.zip>");
 }
+
+/// A legacy guard pack generated here (deterministic zip, Trace-role
+/// signature over the guard manifest projection): verified with its key,
+/// then with a tampered entry and with the wrong key.
+#[test]
+fn verify_generated_guard_pack() {
+    use gait_digest::{GoTime, sha256};
+    use gait_pack::archive::{NewEntry, write_deterministic_to_vec};
+    use gait_pack::pack::{GUARD_MANIFEST_SCHEMA_ID, GuardManifest, PackEntry, PackSignature};
+    use gait_sign::{SigningKey, Trace};
+
+    let dir = tempfile::tempdir().unwrap();
+    let signer = SigningKey::<Trace>::from_seed(&[7; 32]);
+    let good_key = dir.path().join("guard_public.key");
+    std::fs::write(&good_key, signer.verifying_key().to_public_text()).unwrap();
+    let good_key = good_key.display().to_string();
+    let other = key("other_public.key");
+
+    let summary: &[u8] = b"{\"run_id\":\"run_guard\"}\n";
+    let at = GoTime::parse("2026-02-03T04:05:06Z").unwrap();
+    let mut manifest = GuardManifest {
+        schema_id: GUARD_MANIFEST_SCHEMA_ID.into(),
+        schema_version: "1.0.0".into(),
+        created_at: at,
+        producer_version: "0.0.0-dev".into(),
+        pack_id: "pack_0123456789abcdef".into(),
+        run_id: "run_guard".into(),
+        case_id: String::new(),
+        template_id: String::new(),
+        generated_at: at,
+        control_index: Vec::new(),
+        evidence_pointers: Vec::new(),
+        incident_window: None,
+        rendered: Vec::new(),
+        contents: Some(vec![PackEntry {
+            path: "runpack_summary.json".into(),
+            sha256: sha256(summary).to_hex(),
+            entry_type: "json".into(),
+        }]),
+        signatures: Vec::new(),
+    };
+    let env = signer.sign_value(&manifest.signable());
+    manifest.signatures.push(PackSignature::from_envelope(&env));
+    let write = |name: &str, entry: &[u8]| {
+        let bytes = write_deterministic_to_vec(vec![
+            NewEntry::file(
+                "pack_manifest.json",
+                serde_json::to_vec_pretty(&manifest).unwrap(),
+            ),
+            NewEntry::file("runpack_summary.json", entry.to_vec()),
+        ])
+        .unwrap();
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.display().to_string()
+    };
+    let good = write("guard.zip", summary);
+    let tampered = write("guard_tampered.zip", b"{\"run_id\":\"forged\"}\n");
+
+    let out = gait(
+        dir.path(),
+        &[
+            "pack",
+            "verify",
+            &good,
+            "--require-signature",
+            "--public-key",
+            &good_key,
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
+    let v = json(&out);
+    envelope(&v, "verify", true);
+    assert_eq!(v["pack_id"], "pack_0123456789abcdef");
+    assert_eq!(v["pack_type"], "guard");
+    assert_eq!(v["source_ref"], "run_guard");
+    assert_eq!(v["verify"]["legacy_type"], "guard");
+    assert_eq!(v["verify"]["files_checked"], 1);
+    assert_eq!(v["verify"]["signature_status"], "verified");
+    assert_eq!(v["verify"]["signatures_valid"], 1);
+
+    let out = gait(
+        dir.path(),
+        &[
+            "pack",
+            "verify",
+            &tampered,
+            "--public-key",
+            &good_key,
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), 2);
+    let v = json(&out);
+    envelope(&v, "verify", false);
+    assert_eq!(
+        v["verify"]["hash_mismatches"][0]["path"],
+        "runpack_summary.json"
+    );
+
+    let out = gait(
+        dir.path(),
+        &["pack", "verify", &good, "--public-key", &other, "--json"],
+    );
+    assert_eq!(code(&out), 2);
+    let v = json(&out);
+    envelope(&v, "verify", false);
+    assert_eq!(v["verify"]["signature_status"], "failed");
+    assert_eq!(v["verify"]["legacy_type"], "guard");
+}

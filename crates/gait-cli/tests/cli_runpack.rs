@@ -1006,3 +1006,173 @@ fn explain_run_subcommands() {
         assert!(text.starts_with(want), "{sub}: {text}");
     }
 }
+
+const CONTEXT_ENVELOPE: &str = r#"{
+  "schema_id": "gait.context.envelope",
+  "schema_version": "1.0.0",
+  "context_set_id": "ctx_cli",
+  "records": [
+    {"ref_id": "ctx_1", "source_type": "doc", "source_locator": "file://doc",
+     "query_digest": "1111111111111111111111111111111111111111111111111111111111111111",
+     "content_digest": "2222222222222222222222222222222222222222222222222222222222222222",
+     "redaction_mode": "REDACTION"}
+  ]
+}"#;
+
+#[test]
+fn record_context_envelope() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("input.json"), INPUT).unwrap();
+    std::fs::write(
+        dir.path().join("ctx.json"),
+        CONTEXT_ENVELOPE.replace("REDACTION", "reference"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("raw.json"),
+        CONTEXT_ENVELOPE.replace("REDACTION", "raw"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("unknown.json"),
+        CONTEXT_ENVELOPE.replace("\"records\"", "\"extra\": 1, \"records\""),
+    )
+    .unwrap();
+
+    // The envelope's records replace the receipts.
+    let (code, v) = json_in(
+        dir.path(),
+        &[
+            "run",
+            "record",
+            "input.json",
+            "--context-envelope",
+            "ctx.json",
+            "--context-evidence-mode",
+            "required",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        v["warnings"],
+        serde_json::json!([gait_pack::runpack::REFERENCE_STRIP_WARNING]),
+        "{v}"
+    );
+    let (code, inspect) = json_in(
+        dir.path(),
+        &["run", "inspect", "--from", "run_cli", "--json"],
+    );
+    assert_eq!(code, 0, "{inspect}");
+    let zip = std::fs::read(dir.path().join("gait-out/runpack_run_cli.zip")).unwrap();
+    let pack = gait_pack::runpack::read_runpack_from(std::io::Cursor::new(zip)).unwrap();
+    let envelope = gait_pack::runpack::read_context_envelope(&dir.path().join("ctx.json")).unwrap();
+    assert_eq!(pack.refs.context_set_digest, envelope.context_set_digest);
+    assert_eq!(pack.refs.context_evidence_mode, "required");
+    assert_eq!(pack.refs.context_ref_count, 1);
+    assert_eq!(pack.refs.receipts, envelope.records);
+
+    // best_effort: an unreadable or invalid envelope is a warning.
+    for (file, want) in [
+        (
+            "missing.json",
+            "context envelope ignored: read context envelope: ",
+        ),
+        (
+            "unknown.json",
+            "context envelope ignored: parse context envelope: json: unknown field \"extra\"",
+        ),
+    ] {
+        let (code, v) = json_in(
+            dir.path(),
+            &[
+                "run",
+                "record",
+                "input.json",
+                "--context-envelope",
+                file,
+                "--json",
+            ],
+        );
+        assert_eq!(code, 0, "{v}");
+        // Capture warnings come first, then the envelope's.
+        let warnings = v["warnings"].as_array().unwrap();
+        assert_eq!(warnings.len(), 2, "{v}");
+        assert_eq!(warnings[0], gait_pack::runpack::REFERENCE_STRIP_WARNING);
+        assert!(warnings[1].as_str().unwrap().starts_with(want), "{v}");
+    }
+    // Text mode prints the warning too.
+    let (code, out, _) = gait_in(
+        dir.path(),
+        &[
+            "run",
+            "record",
+            "input.json",
+            "--context-envelope",
+            "missing.json",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("context envelope ignored: read context envelope: "),
+        "{out}"
+    );
+
+    // Errors: exit 6.
+    for (args, want) in [
+        (
+            vec![
+                "--context-envelope",
+                "missing.json",
+                "--context-evidence-mode",
+                "required",
+            ],
+            "read context envelope: ",
+        ),
+        (
+            vec![
+                "--context-envelope",
+                "unknown.json",
+                "--context-evidence-mode",
+                "required",
+            ],
+            "parse context envelope: json: unknown field",
+        ),
+        (
+            vec!["--context-envelope", "raw.json"],
+            "context envelope includes redaction_mode=raw",
+        ),
+        (
+            vec!["--context-evidence-mode", "required"],
+            "context evidence mode required but context_set_digest is missing",
+        ),
+        (
+            vec!["--context-envelope", "../ctx.json"],
+            "context envelope path must be a local filesystem path",
+        ),
+    ] {
+        let mut all = vec!["run", "record", "input.json", "--json"];
+        all.extend(args.iter().copied());
+        let (code, v) = json_in(dir.path(), &all);
+        assert_eq!(code, 6, "{args:?}: {v}");
+        assert_eq!(v["ok"], false);
+        assert!(
+            v["error"].as_str().unwrap().starts_with(want),
+            "{args:?}: {v}"
+        );
+    }
+    // --unsafe-context-raw allows raw records.
+    let (code, v) = json_in(
+        dir.path(),
+        &[
+            "run",
+            "record",
+            "input.json",
+            "--context-envelope",
+            "raw.json",
+            "--unsafe-context-raw",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{v}");
+}

@@ -311,12 +311,22 @@ fn job_packs_are_unsupported() {
     );
 }
 
-/// Legacy guard packs are refused as unsupported (verification failure).
+/// A manifest that fails PackSpec parsing but names the guard schema goes
+/// to the legacy guard verifier (no pack id check); a broken guard manifest
+/// is a verification failure.
 #[test]
-fn guard_packs_are_unsupported() {
+fn guard_manifests_use_the_guard_verifier() {
     let zip = rezip(vec![(
         "pack_manifest.json".into(),
         br#"{"schema_id":"gait.guard.pack_manifest","schema_version":"1.0.0"}"#.to_vec(),
+    )]);
+    let r = verify_pack_bytes(&zip, &standard()).unwrap();
+    assert_eq!(r.pack_type, "guard");
+    assert_eq!(r.legacy_type, "guard");
+    assert_eq!(r.files_checked, 0);
+    let zip = rezip(vec![(
+        "pack_manifest.json".into(),
+        br#"{"schema_id":"gait.guard.pack_manifest","created_at":"yesterday"}"#.to_vec(),
     )]);
     let e = verify_pack_bytes(&zip, &standard()).unwrap_err();
     assert!(e.is_verification_failure());

@@ -365,3 +365,163 @@ fn empty_records_and_strict_read() {
     assert!(pack.intents.is_empty() && pack.results.is_empty());
     assert!(verify(&rec.zip).unwrap().is_ok(false));
 }
+
+fn context_envelope_json(redaction: &str) -> Value {
+    json!({
+        "schema_id": "gait.context.envelope",
+        "schema_version": "1.0.0",
+        "context_set_id": "ctx_1",
+        "evidence_mode": "best_effort",
+        "records": [
+            {"ref_id": "ctx_b", "source_type": "doc", "source_locator": "file://b",
+             "query_digest": "1".repeat(64), "content_digest": "2".repeat(64),
+             "retrieved_at": "2026-02-14T01:00:00+01:00", "redaction_mode": redaction,
+             "immutability": "Immutable"},
+            {"ref_id": "ctx_a", "source_type": "doc", "source_locator": "file://a",
+             "query_digest": "3".repeat(64), "content_digest": "4".repeat(64),
+             "redaction_mode": "reference"}
+        ]
+    })
+}
+
+fn with_receipt() -> Value {
+    let mut v = base();
+    v["refs"]["receipts"] = json!([{"ref_id": "old", "source_type": "http", "source_locator": "x",
+        "redaction_mode": "reference", "query_digest": "aa", "content_digest": "bb"}]);
+    v["refs"]["context_ref_count"] = json!(7);
+    v
+}
+
+fn envelope_settings(path: &std::path::Path, mode: Option<&str>, raw: bool) -> RecordSettings {
+    RecordSettings::new(None, None, mode.map(str::to_owned), raw)
+        .with_context_envelope(Some(path.display().to_string()))
+}
+
+#[test]
+fn context_envelope_replaces_receipts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ctx.json");
+    std::fs::write(&path, context_envelope_json("reference").to_string()).unwrap();
+    let want = gait_pack::runpack::read_context_envelope(&path).unwrap();
+
+    let mut i = input(with_receipt());
+    let applied = i
+        .apply_settings_with_warnings(&envelope_settings(&path, Some("required"), false))
+        .unwrap();
+    assert_eq!(applied.capture_mode, CaptureMode::Reference);
+    assert!(applied.warnings.is_empty());
+    assert_eq!(i.refs.context_set_digest, want.context_set_digest);
+    assert_eq!(i.refs.context_evidence_mode, "required");
+    assert_eq!(i.refs.context_ref_count, 2);
+    let ids: Vec<&str> = i.refs.receipts.iter().map(|r| r.ref_id.as_str()).collect();
+    assert_eq!(ids, ["ctx_a", "ctx_b"]);
+    assert_eq!(i.refs.receipts[1].immutability, "immutable");
+    assert_eq!(
+        i.refs.receipts[1].retrieved_at.format(),
+        "2026-02-14T00:00:00Z"
+    );
+
+    // The recorded runpack carries the envelope's receipts and digest, and
+    // the pack builder's envelope rules accept them.
+    let rec = RunRecorder::new(i).record().unwrap();
+    verify(&rec.zip).unwrap();
+    let refs: Value = serde_json::from_str(&entry(&rec.zip, "refs.json")).unwrap();
+    assert_eq!(refs["context_set_digest"], want.context_set_digest.as_str());
+    assert_eq!(refs["context_evidence_mode"], "required");
+    assert_eq!(refs["context_ref_count"], 2);
+    assert_eq!(refs["receipts"].as_array().unwrap().len(), 2);
+    let pack = read_runpack_from(Cursor::new(rec.zip)).unwrap();
+    assert_eq!(pack.refs.receipts, want.records);
+}
+
+#[test]
+fn context_envelope_warnings_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.json");
+    let bad = dir.path().join("bad.json");
+    let mut v = context_envelope_json("reference");
+    v["context_set_digest"] = json!("f".repeat(64));
+    std::fs::write(&bad, v.to_string()).unwrap();
+    let raw = dir.path().join("raw.json");
+    std::fs::write(&raw, context_envelope_json(" Raw ").to_string()).unwrap();
+
+    // best_effort: an unreadable or invalid envelope is a warning and the
+    // refs are left alone.
+    for (path, want) in [
+        (
+            &missing,
+            "context envelope ignored: read context envelope: ",
+        ),
+        (
+            &bad,
+            "context envelope ignored: context_set_digest mismatch",
+        ),
+    ] {
+        let mut i = input(with_receipt());
+        let applied = i
+            .apply_settings_with_warnings(&envelope_settings(path, None, false))
+            .unwrap();
+        assert_eq!(applied.warnings.len(), 1);
+        assert!(applied.warnings[0].starts_with(want), "{applied:?}");
+        assert_eq!(i.refs.receipts[0].ref_id, "old");
+        assert_eq!(i.refs.context_ref_count, 7);
+        assert_eq!(i.refs.context_evidence_mode, "best_effort");
+    }
+    // required: the same are errors (bad input, exit 6).
+    for (path, want) in [
+        (&missing, "read context envelope: "),
+        (&bad, "context_set_digest mismatch"),
+    ] {
+        let e = input(with_receipt())
+            .apply_settings_with_warnings(&envelope_settings(path, Some("REQUIRED"), false))
+            .unwrap_err();
+        assert!(matches!(e, RunpackError::Invalid(_)), "{e:?}");
+        assert!(e.to_string().starts_with(want), "{e}");
+    }
+    // required without an envelope digest.
+    let e = input(with_receipt())
+        .apply_settings(&RecordSettings::new(
+            None,
+            None,
+            Some("required".into()),
+            false,
+        ))
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "context evidence mode required but context_set_digest is missing"
+    );
+    // raw records need the unsafe flag.
+    let e = input(with_receipt())
+        .apply_settings_with_warnings(&envelope_settings(&raw, None, false))
+        .unwrap_err();
+    assert!(matches!(e, RunpackError::Invalid(_)));
+    assert!(
+        e.to_string()
+            .starts_with("context envelope includes redaction_mode=raw")
+    );
+    let mut i = input(with_receipt());
+    i.apply_settings_with_warnings(&envelope_settings(&raw, None, true))
+        .unwrap();
+    assert_eq!(i.refs.context_ref_count, 2);
+    // A path climbing out of the working directory is refused in any mode.
+    let e = input(with_receipt())
+        .apply_settings_with_warnings(
+            &RecordSettings::new(None, None, None, false)
+                .with_context_envelope(Some("../ctx.json".into())),
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "context envelope path must be a local filesystem path"
+    );
+    // A blank path means no envelope.
+    let mut i = input(with_receipt());
+    let applied = i
+        .apply_settings_with_warnings(
+            &RecordSettings::default().with_context_envelope(Some("  ".into())),
+        )
+        .unwrap();
+    assert!(applied.warnings.is_empty());
+    assert_eq!(i.refs.receipts[0].ref_id, "old");
+}

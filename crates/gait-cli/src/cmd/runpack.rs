@@ -140,6 +140,9 @@ pub struct RunRecordArgs {
     /// Allow receipts with redaction_mode=raw (unsafe).
     #[arg(long)]
     pub unsafe_context_raw: bool,
+    /// Context evidence envelope JSON whose records replace the receipts.
+    #[arg(long, value_name = "PATH")]
+    pub context_envelope: Option<String>,
     /// Signing key mode: dev (ephemeral key) or prod (explicit key).
     #[arg(long, value_name = "MODE")]
     pub key_mode: Option<String>,
@@ -419,9 +422,10 @@ fn record(out: &Out, a: &RunRecordArgs) -> Exit {
         a.capture_mode.clone(),
         a.context_evidence_mode.clone(),
         a.unsafe_context_raw,
-    );
-    let capture = match input.apply_settings(&settings) {
-        Ok(c) => c,
+    )
+    .with_context_envelope(a.context_envelope.clone());
+    let (capture, context_warnings) = match input.apply_settings_with_warnings(&settings) {
+        Ok(applied) => (applied.capture_mode, applied.warnings),
         Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
     };
     let blank = |s: &Option<String>| s.as_deref().is_none_or(|v| v.trim().is_empty());
@@ -480,6 +484,7 @@ fn record(out: &Out, a: &RunRecordArgs) -> Exit {
         None => ("missing", String::new()),
     };
     let mut warnings = written.recorded.warnings.clone();
+    warnings.extend(context_warnings);
     warnings.extend(signing_warnings);
     let footer = ticket_footer(&run_id, &manifest.manifest_digest);
     if a.json {

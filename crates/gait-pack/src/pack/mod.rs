@@ -16,11 +16,14 @@
 //!
 //! Only `run` packs are built and have their payload contract checked;
 //! `job`, `call` and `authorization` packs fail verification as
-//! unsupported, and legacy guard packs are refused.
+//! unsupported. Legacy guard packs (`gait.guard.pack_manifest`) are
+//! verified by declared hashes and signatures over the guard manifest
+//! projection ([`GuardManifest`]).
 
 mod build;
 mod error;
 pub mod export;
+mod guard;
 mod legacy;
 mod manifest;
 mod payload;
@@ -33,6 +36,10 @@ pub use build::{
     build_run_pack_bytes,
 };
 pub use error::PackError;
+pub use guard::{
+    GUARD_MANIFEST_SCHEMA_ID, GuardControl, GuardEvidence, GuardManifest, GuardRendered,
+    GuardWindow,
+};
 pub use manifest::{
     DETERMINISTIC_TIMESTAMP, MANIFEST_FILE, MANIFEST_SCHEMA_ID, MANIFEST_SCHEMA_VERSION,
     ManifestError, PACK_TYPES, PackEntry, PackManifest, PackSignature, deterministic_time,

@@ -47,10 +47,11 @@ pub struct PackReport {
     /// The manifest's pack id (a legacy runpack's manifest digest).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub pack_id: String,
-    /// `run`, `job`, `call`, `authorization`.
+    /// `run`, `job`, `call`, `authorization` (`guard` for a legacy guard
+    /// pack).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub pack_type: String,
-    /// The source reference (run id for runpacks).
+    /// The source reference (run id for runpacks and guard packs).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub source_ref: String,
     /// Number of declared entries.
@@ -79,7 +80,8 @@ pub struct PackReport {
     /// Number of manifest signatures that verified.
     #[serde(skip_serializing_if = "is_zero")]
     pub signatures_valid: usize,
-    /// `runpack` when a legacy runpack was verified.
+    /// `runpack` or `guard` when a legacy runpack or guard pack was
+    /// verified.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub legacy_type: String,
 }
@@ -142,7 +144,8 @@ pub(crate) fn check_duplicates<R: Read + Seek>(a: &Archive<R>) -> Result<(), Pac
     )))
 }
 
-/// Verifies the pack at `path` (PackSpec v1, or a legacy runpack).
+/// Verifies the pack at `path` (PackSpec v1, a legacy runpack or a legacy
+/// guard pack).
 ///
 /// `Ok` carries a report whose [`PackReport::ok`] decides the verdict;
 /// `Err` is either a verification failure that stops verification early
@@ -178,18 +181,8 @@ fn verify_archive<R: Read + Seek>(
     let manifest = match PackManifest::parse(&manifest_bytes) {
         Ok(m) => m,
         Err(e) => {
-            let guard = serde_json::from_slice::<serde_json::Value>(&manifest_bytes)
-                .ok()
-                .and_then(|v| {
-                    v.get("schema_id")
-                        .and_then(|s| s.as_str())
-                        .map(str::to_owned)
-                })
-                .is_some_and(|s| s == "gait.guard.pack_manifest");
-            if guard {
-                return Err(PackError::verification(
-                    "legacy guard packs (gait.guard.pack_manifest) are not supported by this build",
-                ));
+            if super::guard::is_guard_manifest(&manifest_bytes) {
+                return super::guard::verify_guard_pack(&mut archive, &manifest_bytes, options);
             }
             return Err(PackError::verification(format!("parse manifest: {e}")));
         }

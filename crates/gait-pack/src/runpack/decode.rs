@@ -187,6 +187,21 @@ impl<'a> Obj<'a> {
             .unwrap_or_default())
     }
 
+    /// Fails on the first member (in name order) that selects none of
+    /// `fields`, as Go's `DisallowUnknownFields`: `json: unknown field "x"`.
+    pub(crate) fn reject_unknown(&self, fields: &[&str]) -> Result<(), String> {
+        for k in self.map.keys() {
+            let known = fields.iter().any(|f| match self.keys {
+                Keys::Exact => k == f,
+                Keys::Fold => k == f || fold(k) == fold(f),
+            });
+            if !known {
+                return Err(format!("json: unknown field {k:?}"));
+            }
+        }
+        Ok(())
+    }
+
     /// How names are matched.
     pub(crate) fn keys(&self) -> Keys {
         self.keys

@@ -26,6 +26,7 @@
 //! differences; the main one: a zip entry the manifest does not declare
 //! fails verification).
 
+mod context;
 mod decode;
 mod demo;
 mod diff;
@@ -36,6 +37,10 @@ mod record;
 mod replay;
 mod verify;
 
+pub use context::{
+    CONTEXT_ENVELOPE_SCHEMA_ID, CONTEXT_ENVELOPE_SCHEMA_VERSION, ContextEnvelope,
+    MAX_CONTEXT_ENVELOPE_BYTES, parse_context_envelope, read_context_envelope,
+};
 pub use demo::{DEMO_RUN_ID, demo_input};
 pub use diff::{DiffPrivacy, DiffSummary, RunpackDiff, diff_runpack_contents, diff_runpacks};
 pub use model::{
@@ -46,9 +51,9 @@ pub use model::{
 pub use read::{Runpack, read_runpack, read_runpack_from};
 pub use receipt::{RunReceipt, runpack_receipt};
 pub use record::{
-    CaptureMode, EvidenceMode, MAX_INPUT_BYTES, Normalization, RAW_CAPTURE_WARNING,
-    REFERENCE_STRIP_WARNING, RecordInput, RecordSettings, Recorded, RunRecorder, Written,
-    runpack_file_name, ticket_footer, ticket_footer_matches,
+    AppliedSettings, CaptureMode, EvidenceMode, MAX_INPUT_BYTES, Normalization,
+    RAW_CAPTURE_WARNING, REFERENCE_STRIP_WARNING, RecordInput, RecordSettings, Recorded,
+    RunRecorder, Written, runpack_file_name, ticket_footer, ticket_footer_matches,
 };
 pub use replay::{
     REAL_REPLAY_ENV, Replay, ReplayMode, ReplayPlan, ReplayRefused, ReplayRequest, ReplayStep,

@@ -7,6 +7,7 @@ use gait_digest::{GoTime, canonical};
 use gait_sign::{SigningKey, Trace};
 use serde_json::{Value, json};
 
+use super::context;
 use super::decode::{Keys, Obj};
 use super::model::{
     IntentRecord, Manifest, ManifestFile, RefReceipt, Refs, ResultRecord, Run, canonical_bytes,
@@ -200,10 +201,31 @@ impl RecordInput {
     /// `redaction_mode` `raw` need `unsafe_context_raw`; `context_ref_count`
     /// defaults to the receipt count; `required` needs a
     /// `context_set_digest`. Returns the capture mode.
+    ///
+    /// Context envelope warnings are dropped; use
+    /// [`apply_settings_with_warnings`](Self::apply_settings_with_warnings)
+    /// to keep them.
     pub fn apply_settings(
         &mut self,
         settings: &RecordSettings,
     ) -> Result<CaptureMode, RunpackError> {
+        self.apply_settings_with_warnings(settings)
+            .map(|a| a.capture_mode)
+    }
+
+    /// [`apply_settings`](Self::apply_settings), with a context envelope
+    /// ([`RecordSettings::context_envelope`]) applied after the evidence
+    /// mode is resolved: its records replace the receipts and set the
+    /// context set digest, mode and count. An envelope path climbing out
+    /// of the working directory is an error; an envelope that cannot be
+    /// read or parsed is a warning (`context envelope ignored: ...`), or
+    /// an error in `required` mode; records with `redaction_mode` `raw`
+    /// need `unsafe_context_raw`.
+    pub fn apply_settings_with_warnings(
+        &mut self,
+        settings: &RecordSettings,
+    ) -> Result<AppliedSettings, RunpackError> {
+        let mut warnings = Vec::new();
         let override_id = settings.run_id.as_deref().map(str::trim).unwrap_or("");
         if !override_id.is_empty() {
             let id = override_id.to_owned();
@@ -246,13 +268,21 @@ impl RecordInput {
         }
         let mode = EvidenceMode::parse(&mode_text)?.unwrap_or_default();
         self.refs.context_evidence_mode = mode.as_str().to_owned();
-        if !settings.unsafe_context_raw
-            && self
-                .refs
-                .receipts
-                .iter()
-                .any(|r| r.redaction_mode.trim().eq_ignore_ascii_case("raw"))
-        {
+        let envelope_path = settings.context_envelope.as_deref().map(str::trim);
+        if let Some(path) = envelope_path.filter(|p| !p.is_empty()) {
+            let path = context::local_path(path)?;
+            match context::read_context_envelope(&path) {
+                Err(e) if mode == EvidenceMode::Required => return Err(e),
+                Err(e) => warnings.push(format!("context envelope ignored: {e}")),
+                Ok(envelope) => {
+                    if !settings.unsafe_context_raw && envelope.has_raw_records() {
+                        return Err(invalid("context envelope includes redaction_mode=raw; re-run with --unsafe-context-raw to allow unsafe context capture".to_owned()));
+                    }
+                    envelope.apply_to_refs(&mut self.refs, mode);
+                }
+            }
+        }
+        if !settings.unsafe_context_raw && context::has_raw(&self.refs.receipts) {
             return Err(invalid("refs receipts include redaction_mode=raw; re-run with --unsafe-context-raw to allow unsafe context capture".to_owned()));
         }
         if self.refs.context_ref_count == 0 && !self.refs.receipts.is_empty() {
@@ -263,8 +293,21 @@ impl RecordInput {
                 "context evidence mode required but context_set_digest is missing".to_owned(),
             ));
         }
-        Ok(capture)
+        Ok(AppliedSettings {
+            capture_mode: capture,
+            warnings,
+        })
     }
+}
+
+/// What [`RecordInput::apply_settings_with_warnings`] resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AppliedSettings {
+    /// The capture mode.
+    pub capture_mode: CaptureMode,
+    /// Context envelope warnings (`context envelope ignored: ...`).
+    pub warnings: Vec<String>,
 }
 
 /// The `run record` command-line settings ([`RecordInput::apply_settings`]).
@@ -279,6 +322,8 @@ pub struct RecordSettings {
     pub context_evidence_mode: Option<String>,
     /// `--unsafe-context-raw`.
     pub unsafe_context_raw: bool,
+    /// `--context-envelope` (blank means none).
+    pub context_envelope: Option<String>,
 }
 
 impl RecordSettings {
@@ -294,7 +339,15 @@ impl RecordSettings {
             capture_mode,
             context_evidence_mode,
             unsafe_context_raw,
+            context_envelope: None,
         }
+    }
+
+    /// Sets `--context-envelope`.
+    #[must_use]
+    pub fn with_context_envelope(mut self, path: Option<String>) -> Self {
+        self.context_envelope = path;
+        self
     }
 }
 
