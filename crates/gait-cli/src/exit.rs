@@ -27,6 +27,16 @@ pub enum Exit {
 }
 
 impl Exit {
+    /// The status of a final gate verdict: `block` 3, `require_approval`
+    /// 4, `allow` and `dry_run` 0.
+    pub fn for_verdict(verdict: gait_policy::Verdict) -> Exit {
+        match verdict {
+            gait_policy::Verdict::Block => Exit::PolicyBlocked,
+            gait_policy::Verdict::RequireApproval => Exit::ApprovalRequired,
+            gait_policy::Verdict::Allow | gait_policy::Verdict::DryRun => Exit::Ok,
+        }
+    }
+
     /// The numeric status.
     pub fn code(self) -> u8 {
         self as u8

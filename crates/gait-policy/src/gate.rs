@@ -481,6 +481,15 @@ pub fn run(inputs: &GateInputs<'_>) -> Result<GateOutcome, GateError> {
     })
 }
 
+/// Whether an unusable optional input (a Wrkr inventory, an approved-script
+/// registry or its verify key) must stop the call instead of being skipped
+/// with a warning: under the `oss-prod` profile, or when the intent's risk
+/// class is `high` or `critical`.
+pub fn optional_inputs_fail_closed(oss_prod: bool, intent: &Intent) -> bool {
+    let risk = crate::intent::gostr::lower(intent.context().risk_class.trim());
+    oss_prod || risk == "high" || risk == "critical"
+}
+
 fn wrkr_source(path: &str) -> String {
     let p = path.trim();
     if p.is_empty() {

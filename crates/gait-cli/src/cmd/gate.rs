@@ -237,15 +237,6 @@ fn load_inputs(a: &GateEvalArgs) -> Result<Prepared, Failure> {
     })
 }
 
-/// The exit status of a final verdict.
-fn exit_for(verdict: Verdict) -> Exit {
-    match verdict {
-        Verdict::Block => Exit::PolicyBlocked,
-        Verdict::RequireApproval => Exit::ApprovalRequired,
-        Verdict::Allow | Verdict::DryRun => Exit::Ok,
-    }
-}
-
 fn eval(out: &Out, a: &GateEvalArgs) -> Exit {
     match eval_inner(out, a) {
         Ok(exit) => exit,
@@ -356,8 +347,8 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
 
     // Fail-closed loading of optional context: under oss-prod or for
     // high/critical risk an unusable input stops the call (exit 3).
-    let risk = inputs.intent.context().risk_class.trim().to_lowercase();
-    let fail_closed = profile == "oss-prod" || risk == "high" || risk == "critical";
+    let fail_closed =
+        gait_policy::gate::optional_inputs_fail_closed(profile == "oss-prod", &inputs.intent);
     let mut wrkr = None;
     if let Some(path) = a
         .wrkr_inventory
@@ -456,7 +447,7 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         write_json_file(&delegation_audit_path, &record)?;
     }
 
-    let exit = exit_for(outcome.decision.verdict());
+    let exit = Exit::for_verdict(outcome.decision.verdict());
     let report = Report {
         profile: &profile,
         outcome: &outcome,

@@ -174,11 +174,7 @@ fn test(out: &Out, a: &crate::args::PolicyTestArgs) -> Exit {
     let opts =
         gait_policy::EvalOptions::default().with_producer_version(crate::cmd::version::VERSION);
     let d = gait_policy::eval::evaluate(&policy, &intent, &opts);
-    let exit = match d.verdict() {
-        gait_policy::Verdict::Block => Exit::PolicyBlocked,
-        gait_policy::Verdict::RequireApproval => Exit::ApprovalRequired,
-        _ => Exit::Ok,
-    };
+    let exit = Exit::for_verdict(d.verdict());
     let summary = d.summary(240);
     if a.json {
         let mut m = serde_json::Map::new();
