@@ -50,6 +50,20 @@ pub enum Command {
     Run(crate::cmd::runpack::RunCommand),
     /// Record, verify and print the offline demo runpack.
     Demo(crate::cmd::runpack::DemoArgs),
+    /// `gait verify chain` (reached through `verify chain`).
+    #[command(
+        name = "verify-chain",
+        hide = true,
+        override_usage = "gait verify chain --run <RUN_ID|PATH> [--trace <PATH>] [--pack <PATH>] [OPTIONS]"
+    )]
+    VerifyChain(crate::cmd::verify_chain::VerifyChainArgs),
+    /// `gait verify session-chain` (reached through `verify session-chain`).
+    #[command(
+        name = "verify-session-chain",
+        hide = true,
+        override_usage = "gait verify session-chain --chain <PATH> [OPTIONS]"
+    )]
+    VerifySessionChain(crate::cmd::verify_chain::VerifySessionChainArgs),
 }
 
 /// Signing key flags shared by minting commands.
@@ -486,6 +500,12 @@ pub fn explain_text(path: &[&str]) -> &'static str {
         }
         ["policy", "simulate", ..] => {
             "Evaluates intent fixtures under a baseline and a candidate policy, lists the fixtures whose verdict, reasons, violations or matched rule change, and recommends a rollout stage (observe, require_approval or enforce)."
+        }
+        ["verify", "chain", ..] => {
+            "Checks a runpack, and optionally a signed trace and a pack, in one pass; the result is ok only when every part verifies."
+        }
+        ["verify", "session-chain", ..] => {
+            "Checks a session's checkpoint chain: indexes, hash links, sequence ranges, recomputed checkpoint digests, and each checkpoint's runpack."
         }
         ["verify", ..] => {
             "Checks a runpack offline: every declared file hash, the manifest digest, no undeclared entries, and signatures when present or required."

@@ -60,7 +60,7 @@ fn run(argv: &[String]) -> Exit {
         return Exit::InvalidInput;
     }
     let mut full = vec![argv.first().cloned().unwrap_or_else(|| "gait".into())];
-    full.extend(normalize_go_flags(rest.to_vec()));
+    full.extend(normalize_go_flags(route_verify_subcommands(rest)));
     let cli = match Cli::try_parse_from(&full) {
         Ok(cli) => cli,
         Err(e) => return usage_error(&out, &e, json),
@@ -77,7 +77,23 @@ fn run(argv: &[String]) -> Exit {
         Command::Verify(v) => cmd::runpack::verify(&out, v),
         Command::Run(r) => cmd::runpack::run(&out, r),
         Command::Demo(d) => cmd::runpack::demo(&out, d),
+        Command::VerifyChain(v) => cmd::verify_chain::chain(&out, v),
+        Command::VerifySessionChain(v) => cmd::verify_chain::session_chain(&out, v),
     }
+}
+
+/// `gait verify chain …` and `gait verify session-chain …` share their
+/// first word with `gait verify <run>`; route them to their own commands.
+fn route_verify_subcommands(rest: &[String]) -> Vec<String> {
+    let mut args = rest.to_vec();
+    if args.first().map(|a| a.trim()) == Some("verify") {
+        let sub = args.get(1).map(|a| a.trim().to_owned());
+        if let Some(name @ ("chain" | "session-chain")) = sub.as_deref() {
+            let routed = format!("verify-{name}");
+            args.splice(0..2, [routed]);
+        }
+    }
+    args
 }
 
 /// The commands this build implements.

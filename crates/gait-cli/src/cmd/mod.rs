@@ -9,6 +9,7 @@ pub mod pack;
 pub mod policy;
 pub mod runpack;
 pub mod trace;
+pub mod verify_chain;
 pub mod version;
 
 use std::path::Path;

@@ -29,6 +29,7 @@ const DEMO_METRICS_OPT_IN: &str = "export GAIT_ADOPTION_LOG=./gait-out/adoption.
 
 /// `gait verify`
 #[derive(Debug, Args)]
+#[command(after_help = "Also:\n  gait verify chain --run <run_id|path> [--trace <trace.json>] [--pack <pack.zip>] [--profile standard|strict] [--require-signature] [key flags] [--json]\n  gait verify session-chain --chain <session_chain.json> [--profile standard|strict] [--require-signature] [key flags] [--json]\n\nExample:\n  gait demo && gait verify run_demo --json")]
 pub struct VerifyArgs {
     /// The run id (looked up in ./gait-out and ~/.gait/runpacks) or the runpack path.
     #[arg(value_name = "RUN_ID|PATH", num_args = 0..)]
@@ -235,28 +236,33 @@ fn verify_next_commands(run_id: &str) -> Vec<String> {
     ]
 }
 
-/// Runs `gait verify`.
-pub fn verify(out: &Out, a: &VerifyArgs) -> Exit {
-    let fail = |msg: &str, exit: Exit| error_out(out, a.json, "verify", msg, exit);
-    let [target] = a.target.as_slice() else {
-        return fail("expected run_id or path", Exit::InvalidInput);
-    };
-    let profile = a.profile.trim().to_lowercase();
-    let strict = match profile.as_str() {
+/// A parsed `--profile` with `--require-signature` and the key sources:
+/// what every runpack-verifying command needs.
+pub(crate) struct VerifySetup {
+    /// Whether a verified signature is required.
+    pub require_signature: bool,
+    /// The verify key, when a source was given.
+    pub key: Option<gait_sign::VerifyingKey<Trace>>,
+}
+
+/// Parses the verify profile and loads the optional key (strict demands a
+/// key source).
+pub(crate) fn verify_setup(
+    profile: &str,
+    require_signature: bool,
+    k: &VerifyKeyArgs,
+) -> Result<VerifySetup, (String, Exit)> {
+    let strict = match profile.trim().to_lowercase().as_str() {
         "" | "standard" => false,
         "strict" => true,
         _ => {
-            return fail(
-                &format!(
-                    "unsupported --profile value {:?} (expected standard or strict)",
-                    a.profile
-                ),
+            return Err((
+                format!("unsupported --profile value {profile:?} (expected standard or strict)"),
                 Exit::InvalidInput,
-            );
+            ));
         }
     };
-    let require_signature = a.require_signature || strict;
-    let k = &a.keys;
+    let require_signature = require_signature || strict;
     let any_key = [
         &k.public_key,
         &k.public_key_env,
@@ -266,37 +272,80 @@ pub fn verify(out: &Out, a: &VerifyArgs) -> Exit {
     .iter()
     .any(|s| s.as_deref().is_some_and(|v| !v.is_empty()));
     if strict && !any_key {
-        return fail(
-            "strict verify profile requires --public-key/--public-key-env or private key source",
+        return Err((
+            "strict verify profile requires --public-key/--public-key-env or private key source"
+                .to_owned(),
             Exit::InvalidInput,
-        );
+        ));
     }
     let key = if any_key {
-        match load_verify_key::<Trace>(k) {
-            Ok(key) => Some(key),
-            Err((m, e)) => return fail(&m, e),
-        }
+        Some(load_verify_key::<Trace>(k)?)
     } else {
         None
     };
-    let path = match runpack::resolve_runpack_path(target) {
-        Ok(p) => p,
-        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
-    };
-    let report =
-        match runpack::verify_runpack_file(&path, &VerifyOptions::new(key, require_signature)) {
-            Ok(r) => r,
-            Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
-        };
-    let ok = report.is_ok(require_signature);
-    let exit = if ok { Exit::Ok } else { Exit::VerifyFailed };
-    let path_text = path.display().to_string();
-    let note = signature_note(report.signature_status, require_signature);
-    let next = verify_next_commands(&report.run_id);
-    if a.json {
-        return out.json(verify_json(ok, &path_text, &report, note, &next), exit);
+    Ok(VerifySetup {
+        require_signature,
+        key,
+    })
+}
+
+/// A verified runpack as `gait verify` reports it.
+pub(crate) struct RunpackVerified {
+    pub ok: bool,
+    pub path: String,
+    pub report: VerifyReport,
+    pub note: &'static str,
+    pub next: Vec<String>,
+}
+
+impl RunpackVerified {
+    /// The JSON object of `gait verify`.
+    pub fn to_json(&self) -> Map<String, Value> {
+        verify_json(self.ok, &self.path, &self.report, self.note, &self.next)
     }
-    print_verify_text(ok, &path_text, &report, note, &next);
+}
+
+/// Resolves `target` and verifies the runpack.
+pub(crate) fn verify_runpack_target(
+    target: &str,
+    setup: &VerifySetup,
+) -> Result<RunpackVerified, (String, Exit)> {
+    let path =
+        runpack::resolve_runpack_path(target).map_err(|e| (e.to_string(), runpack_exit(&e)))?;
+    let options = VerifyOptions::new(setup.key.clone(), setup.require_signature);
+    let report = runpack::verify_runpack_file(&path, &options)
+        .map_err(|e| (e.to_string(), runpack_exit(&e)))?;
+    let ok = report.is_ok(setup.require_signature);
+    let note = signature_note(report.signature_status, setup.require_signature);
+    let next = verify_next_commands(&report.run_id);
+    Ok(RunpackVerified {
+        ok,
+        path: path.display().to_string(),
+        report,
+        note,
+        next,
+    })
+}
+
+/// Runs `gait verify`.
+pub fn verify(out: &Out, a: &VerifyArgs) -> Exit {
+    let fail = |msg: &str, exit: Exit| error_out(out, a.json, "verify", msg, exit);
+    let [target] = a.target.as_slice() else {
+        return fail("expected run_id or path", Exit::InvalidInput);
+    };
+    let setup = match verify_setup(&a.profile, a.require_signature, &a.keys) {
+        Ok(s) => s,
+        Err((m, e)) => return fail(&m, e),
+    };
+    let v = match verify_runpack_target(target, &setup) {
+        Ok(v) => v,
+        Err((m, e)) => return fail(&m, e),
+    };
+    let exit = if v.ok { Exit::Ok } else { Exit::VerifyFailed };
+    if a.json {
+        return out.json(v.to_json(), exit);
+    }
+    print_verify_text(v.ok, &v.path, &v.report, v.note, &v.next);
     exit
 }
 

@@ -35,6 +35,7 @@ mod read;
 mod receipt;
 mod record;
 mod replay;
+mod session;
 mod verify;
 
 pub use context::{
@@ -59,6 +60,11 @@ pub use replay::{
     REAL_REPLAY_ENV, Replay, ReplayMode, ReplayPlan, ReplayRefused, ReplayRequest, ReplayStep,
     SHELL_TOOLS, classify_stub_type, plan_replay, replay_pack, replay_real, replay_stub,
     stub_digest,
+};
+pub use session::{
+    MAX_CHECKPOINTS, MAX_SESSION_CHAIN_BYTES, SESSION_CHAIN_SCHEMA_ID, SESSION_CHECKPOINT_SCHEMA_ID,
+    SESSION_SCHEMA_VERSION, SessionChain, SessionChainReport, SessionCheckpoint, checkpoint_digest,
+    verify_chain, verify_session_chain,
 };
 pub use verify::{
     HashMismatch, SignatureStatus, VerifyOptions, VerifyReport, verify_runpack, verify_runpack_file,
