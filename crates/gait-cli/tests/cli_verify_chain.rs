@@ -65,8 +65,17 @@ fn chain_of_runpack_trace_and_pack() {
     let (code, v) = gait_json(
         dir.path(),
         &[
-            "verify", "chain", "--run", "run_demo", "--trace", &trace, "--pack", &pack,
-            "--public-key", &key, "--json",
+            "verify",
+            "chain",
+            "--run",
+            "run_demo",
+            "--trace",
+            &trace,
+            "--pack",
+            &pack,
+            "--public-key",
+            &key,
+            "--json",
         ],
     );
     assert_eq!(code, 0, "{v}");
@@ -92,9 +101,17 @@ fn chain_fails_on_any_part() {
     let (code, v) = gait_json(
         dir.path(),
         &[
-            "verify", "chain", "--run", "run_demo", "--trace", &trace, "--pack",
-            &pack_data("pack_run_demo_signed.zip"), "--public-key",
-            &sign_data("other_public.key"), "--json",
+            "verify",
+            "chain",
+            "--run",
+            "run_demo",
+            "--trace",
+            &trace,
+            "--pack",
+            &pack_data("pack_run_demo_signed.zip"),
+            "--public-key",
+            &sign_data("other_public.key"),
+            "--json",
         ],
     );
     assert_eq!(code, 2, "{v}");
@@ -106,8 +123,13 @@ fn chain_fails_on_any_part() {
     let (code, v) = gait_json(
         dir.path(),
         &[
-            "verify", "chain", "--run", "run_demo", "--pack",
-            &pack_data("tampered/pack_payload_modified.zip"), "--json",
+            "verify",
+            "chain",
+            "--run",
+            "run_demo",
+            "--pack",
+            &pack_data("tampered/pack_payload_modified.zip"),
+            "--json",
         ],
     );
     assert_eq!(code, 2, "{v}");
@@ -118,8 +140,15 @@ fn chain_fails_on_any_part() {
     let (code, v) = gait_json(
         dir.path(),
         &[
-            "verify", "chain", "--run", "run_demo", "--profile", "strict", "--public-key",
-            &sign_data("trace_public.key"), "--json",
+            "verify",
+            "chain",
+            "--run",
+            "run_demo",
+            "--profile",
+            "strict",
+            "--public-key",
+            &sign_data("trace_public.key"),
+            "--json",
         ],
     );
     assert_eq!(code, 2, "{v}");
@@ -133,9 +162,27 @@ fn chain_bad_input_exits_6() {
         vec!["verify", "chain", "--json"],
         vec!["verify", "chain", "--run", "run_demo", "extra", "--json"],
         // A trace needs a key.
-        vec!["verify", "chain", "--run", "run_demo", "--trace", &trace, "--json"],
-        vec!["verify", "chain", "--run", "run_demo", "--profile", "strict", "--json"],
-        vec!["verify", "chain", "--run", "run_demo", "--profile", "odd", "--json"],
+        vec![
+            "verify", "chain", "--run", "run_demo", "--trace", &trace, "--json",
+        ],
+        vec![
+            "verify",
+            "chain",
+            "--run",
+            "run_demo",
+            "--profile",
+            "strict",
+            "--json",
+        ],
+        vec![
+            "verify",
+            "chain",
+            "--run",
+            "run_demo",
+            "--profile",
+            "odd",
+            "--json",
+        ],
         vec!["verify", "chain", "--run", "./nope/runpack_x.zip", "--json"],
     ] {
         let (code, v) = gait_json(dir.path(), &args);
@@ -187,7 +234,13 @@ fn session_chain_verifies_and_detects_tampering() {
     let chain = write_chain(dir.path());
     let (code, v) = gait_json(
         dir.path(),
-        &["verify", "session-chain", "--chain", "sess_chain.json", "--json"],
+        &[
+            "verify",
+            "session-chain",
+            "--chain",
+            "sess_chain.json",
+            "--json",
+        ],
     );
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["ok"], true);
@@ -199,7 +252,10 @@ fn session_chain_verifies_and_detects_tampering() {
     // Positional form and text output.
     let (code, text) = gait(dir.path(), &["verify", "session-chain", "sess_chain.json"]);
     assert_eq!(code, 0);
-    assert!(text.contains("verify session-chain: ok (sess_chain.json)"), "{text}");
+    assert!(
+        text.contains("verify session-chain: ok (sess_chain.json)"),
+        "{text}"
+    );
     assert!(text.contains("session=sess_cli run=run_cli checkpoints=2"));
 
     // A relinked chain: checkpoint 2's runpack swapped for checkpoint 1's.
@@ -214,10 +270,12 @@ fn session_chain_verifies_and_detects_tampering() {
     );
     assert_eq!(code, 2, "{v}");
     assert_eq!(v["ok"], false);
-    assert!(v["checkpoint_errors"][0]
-        .as_str()
-        .unwrap()
-        .contains("manifest digest mismatch"));
+    assert!(
+        v["checkpoint_errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("manifest digest mismatch")
+    );
 
     // A digest edited by hand.
     let text = String::from_utf8(chain.to_json_bytes().unwrap()).unwrap();
@@ -229,10 +287,12 @@ fn session_chain_verifies_and_detects_tampering() {
         &["verify", "session-chain", "edited.json", "--json"],
     );
     assert_eq!(code, 2, "{v}");
-    assert!(v["linkage_errors"][0]
-        .as_str()
-        .unwrap()
-        .contains("checkpoint_digest mismatch"));
+    assert!(
+        v["linkage_errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("checkpoint_digest mismatch")
+    );
 }
 
 #[test]
@@ -243,10 +303,21 @@ fn session_chain_bad_input_exits_6() {
     for args in [
         vec!["verify", "session-chain", "--json"],
         vec!["verify", "session-chain", "a.json", "b.json", "--json"],
-        vec!["verify", "session-chain", "--chain", "absent.json", "--json"],
+        vec![
+            "verify",
+            "session-chain",
+            "--chain",
+            "absent.json",
+            "--json",
+        ],
         vec!["verify", "session-chain", "--chain", "junk.json", "--json"],
         vec![
-            "verify", "session-chain", "--chain", "sess_chain.json", "--profile", "strict",
+            "verify",
+            "session-chain",
+            "--chain",
+            "sess_chain.json",
+            "--profile",
+            "strict",
             "--json",
         ],
     ] {

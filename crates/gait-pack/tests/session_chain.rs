@@ -74,7 +74,10 @@ fn built_chain_verifies_and_round_trips() {
     assert_eq!(report.session_id, "sess_1");
     let again = SessionChain::read(&path).unwrap();
     assert_eq!(again, chain);
-    assert_eq!(again.to_json_bytes().unwrap(), chain.to_json_bytes().unwrap());
+    assert_eq!(
+        again.to_json_bytes().unwrap(),
+        chain.to_json_bytes().unwrap()
+    );
     // The first checkpoint has no predecessor; the second links to it.
     assert!(chain.checkpoints[0].prev_checkpoint_digest.is_empty());
     assert_eq!(
@@ -99,14 +102,31 @@ fn broken_links_are_reported() {
     let mut dropped = chain.clone();
     dropped.checkpoints.remove(1);
     let r = verify_chain(&dropped, Some(dir.path()), &opts());
-    assert!(r.linkage_errors.iter().any(|e| e.contains("index mismatch")), "{r:?}");
-    assert!(r.linkage_errors.iter().any(|e| e.contains("prev_checkpoint_digest")));
+    assert!(
+        r.linkage_errors
+            .iter()
+            .any(|e| e.contains("index mismatch")),
+        "{r:?}"
+    );
+    assert!(
+        r.linkage_errors
+            .iter()
+            .any(|e| e.contains("prev_checkpoint_digest"))
+    );
 
     let mut overlap = chain.clone();
     overlap.checkpoints[2].sequence_start = 5;
     let r = verify_chain(&overlap, Some(dir.path()), &opts());
-    assert!(r.linkage_errors.iter().any(|e| e.contains("sequence overlap")));
-    assert!(r.linkage_errors.iter().any(|e| e.contains("checkpoint_digest mismatch")));
+    assert!(
+        r.linkage_errors
+            .iter()
+            .any(|e| e.contains("sequence overlap"))
+    );
+    assert!(
+        r.linkage_errors
+            .iter()
+            .any(|e| e.contains("checkpoint_digest mismatch"))
+    );
 
     let mut headless = chain.clone();
     headless.checkpoints.remove(0);
@@ -116,7 +136,11 @@ fn broken_links_are_reported() {
     let mut foreign = chain.clone();
     foreign.checkpoints[1].session_id = "other".into();
     let r = verify_chain(&foreign, Some(dir.path()), &opts());
-    assert!(r.linkage_errors.iter().any(|e| e.contains("another session")));
+    assert!(
+        r.linkage_errors
+            .iter()
+            .any(|e| e.contains("another session"))
+    );
 }
 
 #[test]
@@ -130,13 +154,21 @@ fn swapped_or_tampered_runpacks_are_reported() {
         .runpack_path
         .clone_from(&chain.checkpoints[0].runpack_path);
     let r = verify_chain(&swapped, Some(dir.path()), &opts());
-    assert!(r.checkpoint_errors.iter().any(|e| e.contains("manifest digest mismatch")));
+    assert!(
+        r.checkpoint_errors
+            .iter()
+            .any(|e| e.contains("manifest digest mismatch"))
+    );
 
     // A missing runpack.
     let mut missing = chain.clone();
     missing.checkpoints[0].runpack_path = "absent.zip".into();
     let r = verify_chain(&missing, Some(dir.path()), &opts());
-    assert!(r.checkpoint_errors.iter().any(|e| e.contains("verify error")));
+    assert!(
+        r.checkpoint_errors
+            .iter()
+            .any(|e| e.contains("verify error"))
+    );
 
     // A runpack whose bytes changed.
     let p = dir.path().join(&chain.checkpoints[1].runpack_path);
@@ -169,9 +201,18 @@ fn strict_reading() {
             "wrong schema",
             &good.replace("gait.runpack.session_chain", "gait.other"),
         ),
-        ("no checkpoints", r#"{"created_at":"2026-01-01T00:00:00Z","session_id":"s","run_id":"r","checkpoints":[]}"#),
-        ("no session", r#"{"created_at":"2026-01-01T00:00:00Z","run_id":"r","checkpoints":[]}"#),
-        ("float index", &good.replace("\"checkpoint_index\": 1", "\"checkpoint_index\": 1.5")),
+        (
+            "no checkpoints",
+            r#"{"created_at":"2026-01-01T00:00:00Z","session_id":"s","run_id":"r","checkpoints":[]}"#,
+        ),
+        (
+            "no session",
+            r#"{"created_at":"2026-01-01T00:00:00Z","run_id":"r","checkpoints":[]}"#,
+        ),
+        (
+            "float index",
+            &good.replace("\"checkpoint_index\": 1", "\"checkpoint_index\": 1.5"),
+        ),
     ];
     for (name, text) in cases {
         assert!(

@@ -85,7 +85,11 @@ pub fn chain(out: &Out, a: &VerifyChainArgs) -> Exit {
         exit
     };
     if !a.positional.is_empty() {
-        return fail(&partial, "unexpected positional arguments", Exit::InvalidInput);
+        return fail(
+            &partial,
+            "unexpected positional arguments",
+            Exit::InvalidInput,
+        );
     }
     let Some(run) = a.run.as_deref().filter(|r| !r.trim().is_empty()) else {
         return fail(&partial, "--run is required", Exit::InvalidInput);
@@ -149,7 +153,8 @@ fn verify_trace(path: &str, setup: &VerifySetup) -> Result<Part, (String, Exit)>
         ));
     };
     let bytes = read_input(path, "trace record", MAX_TRACE_BYTES as u64)?;
-    let report = verify_trace_bytes(&bytes, key).map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    let report =
+        verify_trace_bytes(&bytes, key).map_err(|e| (e.to_string(), Exit::InvalidInput))?;
     let ok = report.status == TraceStatus::Verified;
     let mut m = Map::new();
     m.insert("ok".into(), Value::Bool(ok));

@@ -62,9 +62,9 @@ pub use replay::{
     stub_digest,
 };
 pub use session::{
-    MAX_CHECKPOINTS, MAX_SESSION_CHAIN_BYTES, SESSION_CHAIN_SCHEMA_ID, SESSION_CHECKPOINT_SCHEMA_ID,
-    SESSION_SCHEMA_VERSION, SessionChain, SessionChainReport, SessionCheckpoint, checkpoint_digest,
-    verify_chain, verify_session_chain,
+    MAX_CHECKPOINTS, MAX_SESSION_CHAIN_BYTES, SESSION_CHAIN_SCHEMA_ID,
+    SESSION_CHECKPOINT_SCHEMA_ID, SESSION_SCHEMA_VERSION, SessionChain, SessionChainReport,
+    SessionCheckpoint, checkpoint_digest, verify_chain, verify_session_chain,
 };
 pub use verify::{
     HashMismatch, SignatureStatus, VerifyOptions, VerifyReport, verify_runpack, verify_runpack_file,

@@ -161,13 +161,7 @@ impl SessionChain {
         let index = i64::try_from(self.checkpoints.len())
             .unwrap_or(i64::MAX - 1)
             .saturating_add(1);
-        let digest = checkpoint_digest(
-            manifest_digest,
-            &prev,
-            index,
-            sequence_start,
-            sequence_end,
-        );
+        let digest = checkpoint_digest(manifest_digest, &prev, index, sequence_start, sequence_end);
         self.checkpoints.push(SessionCheckpoint {
             schema_id: SESSION_CHECKPOINT_SCHEMA_ID.to_owned(),
             schema_version: SESSION_SCHEMA_VERSION.to_owned(),
@@ -186,7 +180,10 @@ impl SessionChain {
             safety_invariant_version: String::new(),
             safety_invariant_hash: String::new(),
         });
-        #[allow(clippy::unwrap_used, reason = "an element was pushed on the line above")]
+        #[allow(
+            clippy::unwrap_used,
+            reason = "an element was pushed on the line above"
+        )]
         self.checkpoints.last().unwrap()
     }
 
@@ -384,9 +381,7 @@ pub fn verify_chain(
         if (!cp.session_id.is_empty() && cp.session_id != chain.session_id)
             || (!cp.run_id.is_empty() && cp.run_id != chain.run_id)
         {
-            link.push(format!(
-                "checkpoint {n} belongs to another session or run"
-            ));
+            link.push(format!("checkpoint {n} belongs to another session or run"));
         }
         check_runpack(cp, base_dir, options, &mut report.checkpoint_errors);
         last_digest.clone_from(&cp.checkpoint_digest);
