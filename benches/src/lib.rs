@@ -178,3 +178,83 @@ pub fn raw_runpack(
         .record()?;
     Ok(recorded.zip)
 }
+
+/// [`raw_runpack`] plus `extra` further declared entries
+/// (`attachments/part_NN.jsonl`, each a copy of the intents entry), so that
+/// a runpack can hold more than the 4 × 100 MiB its recorded entries are
+/// capped at: a verifier hashes every declared entry, whatever its name.
+/// The manifest (files and digest) is rewritten to declare them.
+pub fn raw_runpack_with_extras(
+    entry_bytes: usize,
+    records: usize,
+    kind: Payload,
+    extra: usize,
+) -> Result<Vec<u8>, RunpackError> {
+    use gait_pack::archive::{Archive, NewEntry, write_deterministic_to_vec};
+    use gait_pack::runpack::{Manifest, ManifestFile, canonical_bytes};
+
+    let base = raw_runpack(entry_bytes, records, kind)?;
+    let fail = |e: &dyn std::fmt::Display| RunpackError::Internal(e.to_string());
+    let mut archive = Archive::open(std::io::Cursor::new(base)).map_err(|e| fail(&e))?;
+    let names: Vec<String> = archive.entries().iter().map(|e| e.name.clone()).collect();
+    let mut entries = Vec::new();
+    let mut intents = Vec::new();
+    let mut manifest_value = Value::Null;
+    for name in names {
+        let data = archive.read(&name, u64::MAX).map_err(|e| fail(&e))?;
+        if name == "manifest.json" {
+            manifest_value = serde_json::from_slice(&data).map_err(|e| fail(&e))?;
+            continue;
+        }
+        if name == "intents.jsonl" {
+            intents.clone_from(&data);
+        }
+        entries.push(NewEntry::file(&name, data));
+    }
+    let mut manifest = manifest_from_value(&manifest_value)?;
+    let mut files = manifest.files.take().unwrap_or_default();
+    let digest = gait_digest::sha256(&intents).to_hex();
+    for n in 0..extra {
+        let path = format!("attachments/part_{n:02}.jsonl");
+        let mut f = ManifestFile::default();
+        f.path.clone_from(&path);
+        f.sha256.clone_from(&digest);
+        files.push(f);
+        entries.push(NewEntry::file(&path, intents.clone()));
+    }
+    manifest.files = Some(files);
+    manifest.manifest_digest = manifest.compute_digest();
+    entries.push(NewEntry::file(
+        "manifest.json",
+        canonical_bytes::<Manifest>(&manifest),
+    ));
+    write_deterministic_to_vec(entries).map_err(|e| fail(&e))
+}
+
+fn manifest_from_value(v: &Value) -> Result<gait_pack::runpack::Manifest, RunpackError> {
+    let mut m = gait_pack::runpack::Manifest::default();
+    let text = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    m.schema_id = text("schema_id");
+    m.schema_version = text("schema_version");
+    m.created_at = GoTime::parse(&text("created_at"))
+        .map_err(|e| RunpackError::Internal(e.to_string()))?;
+    m.producer_version = text("producer_version");
+    m.run_id = text("run_id");
+    m.capture_mode = text("capture_mode");
+    let files = v
+        .get("files")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|f| {
+                    let mut mf = gait_pack::runpack::ManifestFile::default();
+                    mf.path = f.get("path").and_then(Value::as_str).unwrap_or_default().to_owned();
+                    mf.sha256 = f.get("sha256").and_then(Value::as_str).unwrap_or_default().to_owned();
+                    mf
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    m.files = Some(files);
+    Ok(m)
+}

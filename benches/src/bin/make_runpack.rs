@@ -1,7 +1,7 @@
 //! Writes a large raw-capture runpack for whole-process verify
 //! measurements (see `docs/PERFORMANCE.md`, "Verify (issue 4)").
 //!
-//! `cargo run --release -p gait-benches --bin make_runpack -- OUT.zip [MB_PER_ENTRY] [RECORDS] [text|repetitive]`
+//! `cargo run --release -p gait-benches --bin make_runpack -- OUT.zip [MB_PER_ENTRY] [RECORDS] [text|repetitive] [EXTRA_ENTRIES]`
 //! (defaults: 86 MB per JSONL entry, 4,000 records each, `text`; see
 //! [`gait_benches::Payload`]).
 
@@ -26,7 +26,8 @@ fn main() -> ExitCode {
             return ExitCode::from(6);
         }
     };
-    match gait_benches::raw_runpack(mb * 1_000_000, records, kind) {
+    let extra: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(0);
+    match gait_benches::raw_runpack_with_extras(mb * 1_000_000, records, kind, extra) {
         Ok(zip) => match std::fs::write(out, &zip) {
             Ok(()) => {
                 println!("{out}: {} bytes", zip.len());

@@ -176,7 +176,15 @@ pub struct RunInspectArgs {
 
 /// `gait demo`
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  gait demo\n  gait demo --policy --json")]
 pub struct DemoArgs {
+    /// Run the durable job demo (not supported by this build: exit 6).
+    #[arg(long)]
+    pub durable: bool,
+    /// Run the policy demo: write a policy and a high-risk delete intent
+    /// into ./gait-out and show the gate blocking it.
+    #[arg(long)]
+    pub policy: bool,
     /// Emit JSON output.
     #[arg(long)]
     pub json: bool,
@@ -233,7 +241,6 @@ fn verify_next_commands(run_id: &str) -> Vec<String> {
     }
     vec![
         format!("gait regress bootstrap --from {id} --json --junit ./{DEMO_OUT_DIR}/junit.xml"),
-        "gait demo --durable".to_owned(),
         "gait demo --policy".to_owned(),
     ]
 }
@@ -982,6 +989,23 @@ pub fn demo(out: &Out, a: &DemoArgs) -> Exit {
         stderr_line(&format!("demo error: {msg}"));
         exit
     };
+    if a.durable && a.policy {
+        return fail(
+            "choose only one mode: --durable or --policy",
+            Exit::InvalidInput,
+        );
+    }
+    if a.durable {
+        return demo_mode_error(
+            out,
+            a.json,
+            "durable",
+            "the durable job demo is not supported by this build (the job runtime is not ported); try gait demo --policy",
+        );
+    }
+    if a.policy {
+        return demo_policy(out, a.json, started);
+    }
     let input = runpack::demo_input(crate::cmd::version::VERSION);
     let written = match RunRecorder::new(input).write_to_dir(Path::new(DEMO_OUT_DIR)) {
         Ok(w) => w,
@@ -996,7 +1020,6 @@ pub fn demo(out: &Out, a: &DemoArgs) -> Exit {
     let next = vec![
         format!("gait verify {run_id} --json"),
         format!("gait regress bootstrap --from {run_id} --json --junit ./{DEMO_OUT_DIR}/junit.xml"),
-        "gait demo --durable".to_owned(),
         "gait demo --policy".to_owned(),
     ];
     if a.json {
@@ -1021,6 +1044,114 @@ pub fn demo(out: &Out, a: &DemoArgs) -> Exit {
     stdout_line(&format!("bundle={bundle}"));
     stdout_line(&format!("ticket_footer={footer}"));
     stdout_line("verify=ok");
+    stdout_line(&format!("next={}", next.join(",")));
+    stdout_line(&format!("metrics_opt_in={DEMO_METRICS_OPT_IN}"));
+    Exit::Ok
+}
+
+fn demo_mode_error(out: &Out, json: bool, mode: &str, msg: &str) -> Exit {
+    if json {
+        let mut m = Map::new();
+        m.insert("ok".into(), Value::Bool(false));
+        m.insert("mode".into(), json!(mode));
+        m.insert("error".into(), json!(msg));
+        return out.json(m, Exit::InvalidInput);
+    }
+    stderr_line(&format!("demo error: {msg}"));
+    Exit::InvalidInput
+}
+
+/// Where `gait demo --policy` writes its policy and intent.
+const DEMO_POLICY_PATH: &str = "./gait-out/policy_demo_high_risk.yaml";
+const DEMO_INTENT_PATH: &str = "./gait-out/intent_demo_delete.json";
+
+/// `gait demo --policy`: writes the demo policy and intent, evaluates them
+/// and reports the block.
+fn demo_policy(out: &Out, json: bool, started: Instant) -> Exit {
+    use gait_policy::templates::{DEMO_POLICY_YAML, demo_intent_json};
+    let fail = |msg: &str, exit: Exit| {
+        if exit == Exit::InvalidInput {
+            return demo_mode_error(out, json, "policy", msg);
+        }
+        if json {
+            let mut m = Map::new();
+            m.insert("ok".into(), Value::Bool(false));
+            m.insert("mode".into(), json!("policy"));
+            m.insert("error".into(), json!(msg));
+            return out.json(m, exit);
+        }
+        stderr_line(&format!("demo error: {msg}"));
+        exit
+    };
+    let version = crate::cmd::version::VERSION;
+    let intent_bytes = demo_intent_json(version);
+    for (path, bytes) in [
+        (DEMO_POLICY_PATH, DEMO_POLICY_YAML.as_bytes()),
+        (DEMO_INTENT_PATH, intent_bytes.as_slice()),
+    ] {
+        let p = Path::new(path);
+        if let Some(dir) = p.parent() {
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                return fail(&format!("create {}: {e}", dir.display()), Exit::Internal);
+            }
+        }
+        if let Err(e) = gait_sign::write_file_atomic(p, bytes, 0o600, true) {
+            return fail(&format!("write {path}: {e}"), Exit::Internal);
+        }
+    }
+    let policy = match gait_policy::Policy::from_yaml_str(DEMO_POLICY_YAML) {
+        Ok(p) => p,
+        Err(e) => return fail(&e.to_string(), Exit::Internal),
+    };
+    let intent = match gait_policy::Intent::from_json_slice(&intent_bytes) {
+        Ok(i) => i,
+        Err(e) => return fail(&e.to_string(), Exit::Internal),
+    };
+    let opts = gait_policy::EvalOptions::default().with_producer_version(version);
+    let d = gait_policy::eval::evaluate(&policy, &intent, &opts);
+    if d.verdict() != gait_policy::Verdict::Block {
+        return fail(
+            &format!("expected block verdict, got {}", d.verdict().as_str()),
+            Exit::VerifyFailed,
+        );
+    }
+    let next = vec![
+        format!(
+            "gait gate eval --policy {DEMO_POLICY_PATH} --intent {DEMO_INTENT_PATH} --simulate --json"
+        ),
+        format!("gait gate eval --policy {DEMO_POLICY_PATH} --intent {DEMO_INTENT_PATH} --json"),
+        format!("gait policy test {DEMO_POLICY_PATH} {DEMO_INTENT_PATH} --json"),
+    ];
+    if json {
+        let mut m = Map::new();
+        m.insert("ok".into(), Value::Bool(true));
+        m.insert("mode".into(), json!("policy"));
+        m.insert("bundle".into(), json!(DEMO_INTENT_PATH));
+        m.insert("pack_path".into(), json!(DEMO_POLICY_PATH));
+        m.insert("verify".into(), json!("ok"));
+        m.insert("policy_verdict".into(), json!(d.verdict().as_str()));
+        put_str(&mut m, "matched_rule", d.matched_rule());
+        put_strs(&mut m, "reason_codes", d.reason_codes());
+        put_strs(&mut m, "next_commands", &next);
+        m.insert("metrics_opt_in".into(), json!(DEMO_METRICS_OPT_IN));
+        put_int(
+            &mut m,
+            "duration_ms",
+            i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+        );
+        return out.json(m, Exit::Ok);
+    }
+    stdout_line("mode=policy");
+    stdout_line(&format!("bundle={DEMO_INTENT_PATH}"));
+    stdout_line(&format!("pack_path={DEMO_POLICY_PATH}"));
+    stdout_line("verify=ok");
+    stdout_line(&format!("policy_verdict={}", d.verdict().as_str()));
+    if !d.matched_rule().is_empty() {
+        stdout_line(&format!("matched_rule={}", d.matched_rule()));
+    }
+    if !d.reason_codes().is_empty() {
+        stdout_line(&format!("reason_codes={}", d.reason_codes().join(",")));
+    }
     stdout_line(&format!("next={}", next.join(",")));
     stdout_line(&format!("metrics_opt_in={DEMO_METRICS_OPT_IN}"));
     Exit::Ok

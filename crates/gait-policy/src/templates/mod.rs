@@ -145,3 +145,66 @@ mod tests {
         );
     }
 }
+
+/// The policy of `gait demo --policy`: allow by default, block `tool.delete`
+/// at high risk with `destructive_tool_blocked`.
+pub const DEMO_POLICY_YAML: &str = "schema_id: gait.gate.policy
+schema_version: 1.0.0
+default_verdict: allow
+rules:
+  - name: block-destructive-tool-delete
+    priority: 10
+    effect: block
+    match:
+      tool_names: [tool.delete]
+      risk_classes: [high]
+    reason_codes: [destructive_tool_blocked]
+";
+
+/// The intent of `gait demo --policy` (two-space indented JSON with a
+/// trailing newline): a high-risk `tool.delete` of a file, created at
+/// 2026-02-14T00:00:00Z.
+pub fn demo_intent_json(producer_version: &str) -> Vec<u8> {
+    let v = serde_json::json!({
+        "schema_id": "gait.gate.intent_request",
+        "schema_version": "1.0.0",
+        "created_at": "2026-02-14T00:00:00Z",
+        "producer_version": producer_version,
+        "tool_name": "tool.delete",
+        "args": {"path": "/tmp/demo/delete-me.txt"},
+        "targets": [{
+            "kind": "path",
+            "value": "/tmp/demo/delete-me.txt",
+            "operation": "delete",
+            "endpoint_class": "fs.delete",
+            "destructive": true
+        }],
+        "context": {
+            "identity": "demo.user",
+            "workspace": "/tmp/demo",
+            "risk_class": "high"
+        }
+    });
+    let mut out = serde_json::to_vec_pretty(&v).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "test code")]
+mod demo_tests {
+    use super::*;
+
+    #[test]
+    fn demo_policy_blocks_demo_intent() {
+        let policy = Policy::from_yaml_str(DEMO_POLICY_YAML).unwrap();
+        let intent = crate::Intent::from_json_slice(&demo_intent_json("0.0.0-dev")).unwrap();
+        let d = crate::eval::evaluate(&policy, &intent, &crate::EvalOptions::default());
+        assert_eq!(d.verdict(), crate::Verdict::Block);
+        assert_eq!(d.matched_rule(), "block-destructive-tool-delete");
+        assert!(
+            d.reason_codes()
+                .contains(&"destructive_tool_blocked".to_owned())
+        );
+    }
+}
