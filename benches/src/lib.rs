@@ -233,11 +233,16 @@ pub fn raw_runpack_with_extras(
 
 fn manifest_from_value(v: &Value) -> Result<gait_pack::runpack::Manifest, RunpackError> {
     let mut m = gait_pack::runpack::Manifest::default();
-    let text = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let text = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     m.schema_id = text("schema_id");
     m.schema_version = text("schema_version");
-    m.created_at = GoTime::parse(&text("created_at"))
-        .map_err(|e| RunpackError::Internal(e.to_string()))?;
+    m.created_at =
+        GoTime::parse(&text("created_at")).map_err(|e| RunpackError::Internal(e.to_string()))?;
     m.producer_version = text("producer_version");
     m.run_id = text("run_id");
     m.capture_mode = text("capture_mode");
@@ -248,8 +253,16 @@ fn manifest_from_value(v: &Value) -> Result<gait_pack::runpack::Manifest, Runpac
             a.iter()
                 .map(|f| {
                     let mut mf = gait_pack::runpack::ManifestFile::default();
-                    mf.path = f.get("path").and_then(Value::as_str).unwrap_or_default().to_owned();
-                    mf.sha256 = f.get("sha256").and_then(Value::as_str).unwrap_or_default().to_owned();
+                    mf.path = f
+                        .get("path")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned();
+                    mf.sha256 = f
+                        .get("sha256")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned();
                     mf
                 })
                 .collect()

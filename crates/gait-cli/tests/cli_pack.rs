@@ -449,7 +449,7 @@ fn build_verify_inspect_diff() {
     assert_eq!(code(&out), 6);
 
     // Unsupported types, missing sources.
-    for t in ["job", "call", "authorization"] {
+    for t in ["call", "authorization"] {
         let out = gait(d, &["pack", "build", "--type", t, "--from", "x", "--json"]);
         assert_eq!(code(&out), 6);
         assert_eq!(

@@ -272,10 +272,10 @@ fn producer_kit_minimal_pack_verifies() {
     assert!(e.to_string().contains("source_ref"), "{e}");
 }
 
-/// Pack types other than run: integrity is checked, the payload contract
-/// is reported as unsupported.
+/// A job pack with intact hashes but an incomplete payload fails its
+/// payload contract; call packs are reported as unsupported.
 #[test]
-fn job_packs_are_unsupported() {
+fn job_pack_contract_and_unsupported_types() {
     let state = b"{}".to_vec();
     let mut manifest = PackManifest {
         schema_id: "gait.pack.manifest".into(),
@@ -299,7 +299,16 @@ fn job_packs_are_unsupported() {
     ]);
     let e = verify_pack_bytes(&zip, &standard()).unwrap_err();
     assert!(e.is_verification_failure());
-    assert_eq!(e.to_string(), "pack type job not supported by this build");
+    assert_eq!(e.to_string(), "missing job_payload.json");
+    let mut call = manifest.clone();
+    call.pack_type = "call".into();
+    call.pack_id = call.compute_pack_id().to_hex();
+    let zip = rezip(vec![
+        ("pack_manifest.json".into(), call.to_canonical()),
+        ("job_state.json".into(), b"{}".to_vec()),
+    ]);
+    let e = verify_pack_bytes(&zip, &standard()).unwrap_err();
+    assert_eq!(e.to_string(), "pack type call not supported by this build");
     // A wrong pack id is caught first.
     let mut m = manifest.clone();
     m.pack_id = "0".repeat(64);

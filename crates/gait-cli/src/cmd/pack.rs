@@ -29,7 +29,7 @@ const OUTPUT_SCHEMA_ID: &str = "gait.pack.output";
 /// `gait pack …`
 #[derive(Debug, Subcommand)]
 pub enum PackCommand {
-    /// Build a pack from a runpack (run packs only in this build).
+    /// Build a pack from a runpack (run) or a job directory (job).
     Build(PackBuildArgs),
     /// Verify a pack (or a legacy runpack): hashes, pack id, proof records, signatures.
     Verify(PackVerifyArgs),
@@ -44,7 +44,7 @@ pub enum PackCommand {
 /// `gait pack build`
 #[derive(Debug, Args)]
 pub struct PackBuildArgs {
-    /// Pack type: run (job, call and authorization are not supported by this build).
+    /// Pack type: run or job (call and authorization are not supported by this build).
     #[arg(long = "type", default_value = "run", value_name = "TYPE")]
     pub pack_type: String,
     /// The source: a runpack path or a run id.
@@ -56,7 +56,7 @@ pub struct PackBuildArgs {
     /// Output file (default pack_<pack_id>.zip next to the runpack).
     #[arg(long, value_name = "PATH")]
     pub out: Option<String>,
-    /// Job runtime root (job packs; accepted for compatibility).
+    /// Job runtime root: where a job id given to --from is looked up (job packs).
     #[arg(long, default_value = "./gait-out/jobs", value_name = "DIR")]
     pub job_root: String,
     /// Signing key mode: none, dev (ephemeral key) or prod (explicit key).
@@ -255,9 +255,30 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
         Ok(k) => k,
         Err((m, e)) => return o.fail(out, a.json, &m, e),
     };
+    let output_path = a
+        .out
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from);
     match a.pack_type.trim().to_ascii_lowercase().as_str() {
         "run" => {}
-        t @ ("job" | "call" | "authorization") => {
+        "job" => {
+            let (root, job_id) = match gait_pack::pack::resolve_job_source(&from, &a.job_root) {
+                Ok(s) => s,
+                Err(e) => return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
+            };
+            let options = BuildOptions {
+                output_path,
+                producer_version: crate::cmd::version::VERSION.to_owned(),
+                signing_key: key,
+            };
+            return match gait_pack::pack::build_job_pack(&root, &job_id, &options) {
+                Ok(built) => build_ok(out, a, o, &built, &warnings),
+                Err(e) => o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
+            };
+        }
+        t @ ("call" | "authorization") => {
             return o.fail(
                 out,
                 a.json,
@@ -279,12 +300,7 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
         Err(m) => return o.fail(out, a.json, &m, Exit::InvalidInput),
     };
     let options = BuildOptions {
-        output_path: a
-            .out
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(PathBuf::from),
+        output_path,
         producer_version: crate::cmd::version::VERSION.to_owned(),
         signing_key: key,
     };
@@ -292,6 +308,16 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
         Ok(b) => b,
         Err(e) => return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
     };
+    build_ok(out, a, o, &built, &warnings)
+}
+
+fn build_ok(
+    out: &Out,
+    a: &PackBuildArgs,
+    o: Output,
+    built: &gait_pack::pack::BuildResult,
+    warnings: &[String],
+) -> Exit {
     let path = built.path.display().to_string();
     let mut text = vec![format!(
         "pack build ok: {path} ({})",

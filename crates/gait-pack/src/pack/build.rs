@@ -299,8 +299,14 @@ pub fn build_run_pack(runpack: &Path, options: &BuildOptions) -> Result<BuildRes
             .unwrap_or(Path::new("."))
             .join(format!("pack_{}.zip", built.manifest.pack_id)),
     };
-    let out = local_or_absolute(&out)
-        .map_err(|e| PackError::invalid(format!("pack output path: {e}")))?;
+    write_built(&out, built)
+}
+
+/// Writes a built pack atomically (mode 0600, parent directories created
+/// 0750) to `out`, which must not climb out of the working directory.
+pub(crate) fn write_built(out: &Path, built: BuiltPack) -> Result<BuildResult, PackError> {
+    let out =
+        local_or_absolute(out).map_err(|e| PackError::invalid(format!("pack output path: {e}")))?;
     if let Some(dir) = out
         .parent()
         .filter(|d| !d.as_os_str().is_empty() && *d != Path::new("."))

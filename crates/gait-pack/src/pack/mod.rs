@@ -24,6 +24,7 @@ mod build;
 mod error;
 pub mod export;
 mod guard;
+mod job;
 mod legacy;
 mod manifest;
 mod payload;
@@ -39,6 +40,13 @@ pub use error::PackError;
 pub use guard::{
     GUARD_MANIFEST_SCHEMA_ID, GuardControl, GuardEvidence, GuardManifest, GuardRendered,
     GuardWindow,
+};
+pub use job::{
+    JOB_EVENTS_FILE, JOB_PAYLOAD_FILE, JOB_PAYLOAD_SCHEMA_ID, JOB_STATE_FILE, JOB_STATUSES,
+    JobApproval, JobCheckpoint, JobCheckpointRef, JobEvent, JobLineage, JobPayload, JobState,
+    MAX_JOB_EVENT_LINE_BYTES, MAX_JOB_FILE_BYTES, build_job_pack, build_job_pack_bytes,
+    check_job_contract, is_valid_job_id, job_dir, job_lineage, parse_job_events, read_job_dir,
+    resolve_job_source,
 };
 pub use manifest::{
     DETERMINISTIC_TIMESTAMP, MANIFEST_FILE, MANIFEST_SCHEMA_ID, MANIFEST_SCHEMA_VERSION,

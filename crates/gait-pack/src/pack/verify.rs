@@ -333,6 +333,26 @@ fn check_payload_contract<R: Read + Seek>(
             }
             Ok(())
         }
+        "job" => {
+            let mut read = |name: &str| -> Result<Option<Vec<u8>>, String> {
+                if archive.entry(name).is_none() {
+                    return Ok(None);
+                }
+                archive
+                    .read(name, MAX_PACK_ENTRY_BYTES)
+                    .map(Some)
+                    .map_err(|e| format!("read {name}: {e}"))
+            };
+            let payload = read(super::JOB_PAYLOAD_FILE)?;
+            let state = read(super::JOB_STATE_FILE)?;
+            let events = read(super::JOB_EVENTS_FILE)?;
+            super::check_job_contract(
+                &manifest.source_ref,
+                payload.as_deref(),
+                state.as_deref(),
+                events.as_deref(),
+            )
+        }
         other => Err(format!("pack type {other} not supported by this build")),
     }
 }

@@ -63,6 +63,12 @@ pub struct InspectReport {
     /// The run lineage, when the embedded runpack reads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_lineage: Option<RunLineage>,
+    /// The job payload of a job pack, when it decodes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_payload: Option<super::JobPayload>,
+    /// The job lineage of a job pack, when its state and events decode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_lineage: Option<super::JobLineage>,
     /// `runpack` for a legacy runpack.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub legacy_type: String,
@@ -169,6 +175,8 @@ pub fn inspect_pack(path: &Path) -> Result<InspectReport, PackError> {
             manifest: None,
             run_payload: Some(legacy_payload(&data, data.run.created_at)),
             run_lineage: Some(lineage(&data)),
+            job_payload: None,
+            job_lineage: None,
             legacy_type: "runpack".into(),
         });
     };
@@ -179,12 +187,25 @@ pub fn inspect_pack(path: &Path) -> Result<InspectReport, PackError> {
         manifest: Some(manifest.clone()),
         run_payload: None,
         run_lineage: None,
+        job_payload: None,
+        job_lineage: None,
         legacy_type: String::new(),
     };
     if manifest.pack_type == "run" {
         report.run_payload =
             read_optional(&mut archive, RUN_PAYLOAD_FILE).and_then(|b| RunPayload::parse(&b).ok());
         report.run_lineage = embedded_runpack(&mut archive).map(|d| lineage(&d));
+    }
+    if manifest.pack_type == "job" {
+        report.job_payload = read_optional(&mut archive, super::JOB_PAYLOAD_FILE)
+            .and_then(|b| super::JobPayload::parse(&b).ok());
+        let state = read_optional(&mut archive, super::JOB_STATE_FILE)
+            .and_then(|b| super::JobState::parse(&b).ok());
+        let events = read_optional(&mut archive, super::JOB_EVENTS_FILE)
+            .and_then(|b| super::parse_job_events(&b).ok());
+        if let (Some(state), Some(events)) = (state, events) {
+            report.job_lineage = Some(super::job_lineage(&state, &events));
+        }
     }
     Ok(report)
 }

@@ -1,0 +1,634 @@
+//! Job packs (`pack_type: job`): the state and event log of a durable job,
+//! with `job_payload.json` summarizing them.
+//!
+//! | entry | content |
+//! |---|---|
+//! | `job_payload.json` | [`JobPayload`] (canonical JSON) |
+//! | `job_state.json` | the job's [`JobState`] (canonical JSON) |
+//! | `job_events.jsonl` | one [`JobEvent`] per line (canonical JSON) |
+//!
+//! [`check_job_contract`] is the payload contract a verifier applies (the
+//! three entries decode strictly, ids agree, counts match the state);
+//! [`build_job_pack_bytes`] builds a pack from a state and its events, and
+//! [`read_job_dir`] reads them from a job runtime directory
+//! (`<job_root>/<job_id>/state.json` and `events.jsonl`).
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use gait_digest::{GoTime, null_as_default};
+use gait_sign::{SigningKey, Trace};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::build::{BuildOptions, BuildResult, BuiltPack, assemble, write_built};
+use super::error::PackError;
+use super::manifest::is_sha256_hex;
+
+/// `job_payload.json`.
+pub const JOB_PAYLOAD_FILE: &str = "job_payload.json";
+/// `job_state.json`.
+pub const JOB_STATE_FILE: &str = "job_state.json";
+/// `job_events.jsonl`.
+pub const JOB_EVENTS_FILE: &str = "job_events.jsonl";
+/// `schema_id` of a job payload.
+pub const JOB_PAYLOAD_SCHEMA_ID: &str = "gait.pack.job";
+/// Longest `job_events.jsonl` line accepted (10 MiB, as the reference).
+pub const MAX_JOB_EVENT_LINE_BYTES: usize = 10 * 1024 * 1024;
+/// Largest job state or event log read from a job directory (64 MiB).
+pub const MAX_JOB_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The statuses a job can be in.
+pub const JOB_STATUSES: [&str; 7] = [
+    "running",
+    "paused",
+    "decision_needed",
+    "blocked",
+    "completed",
+    "cancelled",
+    "emergency_stopped",
+];
+
+/// `job_payload.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct JobPayload {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub schema_id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub schema_version: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub created_at: GoTime,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub job_id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub status: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub stop_reason: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub status_reason_code: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub environment_fingerprint: String,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub safety_invariant_version: String,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub safety_invariant_hash: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub checkpoint_count: i64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub approval_count: i64,
+}
+
+/// A job checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct JobCheckpoint {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub checkpoint_id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub created_at: GoTime,
+    #[serde(default, deserialize_with = "null_as_default", rename = "type")]
+    pub checkpoint_type: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub summary: String,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub required_action: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub reason_code: String,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub actor: String,
+}
+
+/// A recorded approval of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct JobApproval {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub created_at: GoTime,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub actor: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub reason: String,
+}
+
+/// A job's state (`gait.job.runtime`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct JobState {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub schema_id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub schema_version: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub created_at: GoTime,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub updated_at: GoTime,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub producer_version: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub job_id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub status: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub stop_reason: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub status_reason_code: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub environment_fingerprint: String,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub safety_invariant_version: String,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub safety_invariant_hash: String,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub safety_invariants: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub policy_digest: String,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub policy_ref: String,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub identity: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub revision: i64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub checkpoints: Vec<JobCheckpoint>,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub approvals: Vec<JobApproval>,
+}
+
+/// One job event (`gait.job.event`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct JobEvent {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub schema_id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub schema_version: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub created_at: GoTime,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub job_id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub revision: i64,
+    #[serde(default, deserialize_with = "null_as_default", rename = "type")]
+    pub event_type: String,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub actor: String,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub reason_code: String,
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Map::is_empty"
+    )]
+    pub payload: Map<String, Value>,
+}
+
+/// One checkpoint in a job lineage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[allow(missing_docs)]
+pub struct JobCheckpointRef {
+    pub checkpoint_id: String,
+    #[serde(rename = "type")]
+    pub checkpoint_type: String,
+    pub reason_code: String,
+}
+
+/// `pack inspect`'s `job_lineage`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct JobLineage {
+    /// Number of events.
+    pub event_count: usize,
+    /// The last event's type.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub last_event_type: String,
+    /// The checkpoints, sorted by id.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checkpoint_refs: Vec<JobCheckpointRef>,
+}
+
+fn parse_strict<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, String> {
+    let value = gait_digest::canonical::parse_strict(bytes).map_err(|e| e.to_string())?;
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
+impl JobPayload {
+    /// Parses a payload strictly (one JSON value, unknown and repeated
+    /// members rejected).
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        parse_strict(bytes)
+    }
+
+    /// The payload summarizing `state`.
+    pub fn from_state(state: &JobState) -> Self {
+        let created = if state.created_at.is_zero() {
+            super::manifest::deterministic_time()
+        } else {
+            state.created_at.to_utc()
+        };
+        Self {
+            schema_id: JOB_PAYLOAD_SCHEMA_ID.into(),
+            schema_version: "1.0.0".into(),
+            created_at: created,
+            job_id: state.job_id.clone(),
+            status: state.status.clone(),
+            stop_reason: state.stop_reason.clone(),
+            status_reason_code: state.status_reason_code.clone(),
+            environment_fingerprint: state.environment_fingerprint.clone(),
+            safety_invariant_version: state.safety_invariant_version.trim().to_owned(),
+            safety_invariant_hash: state.safety_invariant_hash.trim().to_owned(),
+            checkpoint_count: i64::try_from(state.checkpoints.len()).unwrap_or(i64::MAX),
+            approval_count: i64::try_from(state.approvals.len()).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// The contract every job payload must meet.
+    pub fn validate(&self) -> Result<(), String> {
+        let fail = |m: &str| Err(m.to_owned());
+        if self.schema_id != JOB_PAYLOAD_SCHEMA_ID {
+            return fail("job payload schema_id must be gait.pack.job");
+        }
+        if self.schema_version != "1.0.0" {
+            return fail("job payload schema_version must be 1.0.0");
+        }
+        if self.created_at.is_zero() {
+            return fail("job payload created_at is required");
+        }
+        if self.job_id.trim().is_empty() {
+            return fail("job payload job_id is required");
+        }
+        if !JOB_STATUSES.contains(&self.status.as_str()) {
+            return fail("job payload status is invalid");
+        }
+        if self.stop_reason.trim().is_empty() {
+            return fail("job payload stop_reason is required");
+        }
+        if self.status_reason_code.trim().is_empty() {
+            return fail("job payload status_reason_code is required");
+        }
+        if self.environment_fingerprint.trim().is_empty() {
+            return fail("job payload environment_fingerprint is required");
+        }
+        if !self.safety_invariant_version.trim().is_empty()
+            && !is_sha256_hex(self.safety_invariant_hash.trim())
+        {
+            return fail(
+                "job payload safety_invariant_hash must be sha256 hex when safety_invariant_version is set",
+            );
+        }
+        if self.checkpoint_count < 0 || self.approval_count < 0 {
+            return fail("job payload counts must be >= 0");
+        }
+        Ok(())
+    }
+}
+
+impl JobState {
+    /// Parses a state strictly.
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        parse_strict(bytes)
+    }
+
+    /// The contract every packed job state must meet.
+    pub fn validate(&self) -> Result<(), String> {
+        let fail = |m: &str| Err(m.to_owned());
+        if self.job_id.trim().is_empty() {
+            return fail("job_state job_id is required");
+        }
+        if !JOB_STATUSES.contains(&self.status.as_str()) {
+            return fail("job_state status is invalid");
+        }
+        if self.stop_reason.trim().is_empty() {
+            return fail("job_state stop_reason is required");
+        }
+        if self.status_reason_code.trim().is_empty() {
+            return fail("job_state status_reason_code is required");
+        }
+        if self.environment_fingerprint.trim().is_empty() {
+            return fail("job_state environment_fingerprint is required");
+        }
+        if !self.safety_invariant_version.trim().is_empty()
+            && !is_sha256_hex(self.safety_invariant_hash.trim())
+        {
+            return fail(
+                "job_state safety_invariant_hash must be sha256 hex when safety_invariant_version is set",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Parses `job_events.jsonl` (blank lines skipped, every other line one
+/// strict event of at most [`MAX_JOB_EVENT_LINE_BYTES`]).
+pub fn parse_job_events(bytes: &[u8]) -> Result<Vec<JobEvent>, String> {
+    let mut events = Vec::new();
+    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        let n = i.saturating_add(1);
+        if line.len() > MAX_JOB_EVENT_LINE_BYTES {
+            return Err(format!("parse job_events.jsonl line {n}: line too long"));
+        }
+        let event: JobEvent =
+            parse_strict(line).map_err(|e| format!("parse job_events.jsonl line {n}: {e}"))?;
+        events.push(event);
+    }
+    Ok(events)
+}
+
+/// The payload contract of a job pack, given the three entries' bytes (a
+/// missing entry is `None`).
+pub fn check_job_contract(
+    source_ref: &str,
+    payload: Option<&[u8]>,
+    state: Option<&[u8]>,
+    events: Option<&[u8]>,
+) -> Result<(), String> {
+    let payload = payload.ok_or_else(|| format!("missing {JOB_PAYLOAD_FILE}"))?;
+    let state = state.ok_or_else(|| format!("missing {JOB_STATE_FILE}"))?;
+    let events = events.ok_or_else(|| format!("missing {JOB_EVENTS_FILE}"))?;
+    let payload =
+        JobPayload::parse(payload).map_err(|e| format!("parse {JOB_PAYLOAD_FILE}: {e}"))?;
+    payload.validate()?;
+    let state = JobState::parse(state).map_err(|e| format!("parse {JOB_STATE_FILE}: {e}"))?;
+    state.validate()?;
+    let events = parse_job_events(events)?;
+    if payload.job_id != source_ref.trim() {
+        return Err("job payload job_id does not match manifest source_ref".into());
+    }
+    if state.job_id != payload.job_id {
+        return Err("job_state job_id does not match job payload".into());
+    }
+    if usize::try_from(payload.checkpoint_count).ok() != Some(state.checkpoints.len()) {
+        return Err("job payload checkpoint_count does not match job_state".into());
+    }
+    if usize::try_from(payload.approval_count).ok() != Some(state.approvals.len()) {
+        return Err("job payload approval_count does not match job_state".into());
+    }
+    if events.iter().any(|e| e.job_id.trim() != payload.job_id) {
+        return Err("job event job_id does not match job payload".into());
+    }
+    Ok(())
+}
+
+/// The lineage `pack inspect` shows for a job pack.
+pub fn job_lineage(state: &JobState, events: &[JobEvent]) -> JobLineage {
+    let mut refs: Vec<JobCheckpointRef> = state
+        .checkpoints
+        .iter()
+        .map(|c| JobCheckpointRef {
+            checkpoint_id: c.checkpoint_id.clone(),
+            checkpoint_type: c.checkpoint_type.clone(),
+            reason_code: c.reason_code.clone(),
+        })
+        .collect();
+    refs.sort_by(|a, b| a.checkpoint_id.cmp(&b.checkpoint_id));
+    JobLineage {
+        event_count: events.len(),
+        last_event_type: events
+            .last()
+            .map(|e| e.event_type.clone())
+            .unwrap_or_default(),
+        checkpoint_refs: refs,
+    }
+}
+
+/// Builds a job pack in memory from a job's state and events. Missing
+/// status fields take the reference's defaults (`running`, `none`,
+/// `submitted`); the environment fingerprint must be set. The same input
+/// gives the same bytes.
+pub fn build_job_pack_bytes(
+    state: &JobState,
+    events: &[JobEvent],
+    producer_version: &str,
+    signing_key: Option<&SigningKey<Trace>>,
+) -> Result<BuiltPack, PackError> {
+    let mut state = state.clone();
+    if state.job_id.trim().is_empty() {
+        return Err(PackError::invalid("job state job_id is required"));
+    }
+    let default = |field: &mut String, value: &str| {
+        if field.trim().is_empty() {
+            *field = value.to_owned();
+        }
+    };
+    default(&mut state.status, "running");
+    default(&mut state.stop_reason, "none");
+    default(&mut state.status_reason_code, "submitted");
+    if state.environment_fingerprint.trim().is_empty() {
+        return Err(PackError::invalid(
+            "job state environment_fingerprint is required",
+        ));
+    }
+    let payload = JobPayload::from_state(&state);
+    payload.validate().map_err(PackError::invalid)?;
+    state.validate().map_err(PackError::invalid)?;
+    if let Some(e) = events.iter().find(|e| e.job_id.trim() != state.job_id) {
+        return Err(PackError::invalid(format!(
+            "job event of job {:?} in the events of job {:?}",
+            e.job_id, state.job_id
+        )));
+    }
+    let payload_bytes = canonical("job payload", &payload)?;
+    let state_bytes = canonical("job state", &state)?;
+    let mut lines = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            lines.push(b'\n');
+        }
+        lines.extend(canonical("job event", e)?);
+    }
+    if !events.is_empty() {
+        lines.push(b'\n');
+    }
+    let files = vec![
+        (JOB_PAYLOAD_FILE.to_owned(), payload_bytes),
+        (JOB_STATE_FILE.to_owned(), state_bytes),
+        (JOB_EVENTS_FILE.to_owned(), lines),
+    ];
+    assemble(
+        "job",
+        state.job_id.trim(),
+        producer_version,
+        files,
+        signing_key,
+    )
+}
+
+fn canonical<T: Serialize>(what: &str, value: &T) -> Result<Vec<u8>, PackError> {
+    gait_digest::canonical::to_vec_from(value)
+        .map_err(|e| PackError::invalid(format!("encode {what}: {e}")))
+}
+
+fn read_bounded(path: &Path) -> Result<Vec<u8>, PackError> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| PackError::invalid(format!("read {}: {e}", path.display())))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_JOB_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| PackError::invalid(format!("read {}: {e}", path.display())))?;
+    if bytes.len() as u64 > MAX_JOB_FILE_BYTES {
+        return Err(PackError::invalid(format!(
+            "{} exceeds {MAX_JOB_FILE_BYTES} bytes",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Whether `job_id` is a valid job id (`[A-Za-z0-9][A-Za-z0-9._:-]{0,127}`).
+pub fn is_valid_job_id(job_id: &str) -> bool {
+    let mut chars = job_id.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    first.is_ascii_alphanumeric()
+        && job_id.len() <= 128
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
+}
+
+/// The directory of a job under a job root.
+pub fn job_dir(job_root: &Path, job_id: &str) -> Result<PathBuf, PackError> {
+    if !is_valid_job_id(job_id) {
+        return Err(PackError::invalid(format!("invalid job_id {job_id:?}")));
+    }
+    Ok(job_root.join(job_id))
+}
+
+/// Reads a job's `state.json` and `events.jsonl` from
+/// `<job_root>/<job_id>/`.
+pub fn read_job_dir(job_root: &Path, job_id: &str) -> Result<(JobState, Vec<JobEvent>), PackError> {
+    let dir = job_dir(job_root, job_id)?;
+    let state_path = dir.join("state.json");
+    if !state_path.is_file() {
+        return Err(PackError::invalid(format!(
+            "job not found: {job_id} (no {})",
+            state_path.display()
+        )));
+    }
+    let state = JobState::parse(&read_bounded(&state_path)?)
+        .map_err(|e| PackError::invalid(format!("parse {}: {e}", state_path.display())))?;
+    let events_path = dir.join("events.jsonl");
+    let events = if events_path.is_file() {
+        parse_job_events(&read_bounded(&events_path)?)
+            .map_err(|e| PackError::invalid(format!("{}: {e}", events_path.display())))?
+    } else {
+        Vec::new()
+    };
+    Ok((state, events))
+}
+
+/// Resolves a job source as the reference does: an existing directory is
+/// the job directory itself, an existing `state.json` names its directory,
+/// anything else is a job id under `default_root` (`./gait-out/jobs` when
+/// blank). Returns the job root and the job id.
+pub fn resolve_job_source(from: &str, default_root: &str) -> Result<(PathBuf, String), PackError> {
+    let from = from.trim();
+    if from.is_empty() {
+        return Err(PackError::invalid("job source is required"));
+    }
+    let p = Path::new(from);
+    let split = |dir: &Path| -> (PathBuf, String) {
+        let id = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let root = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+        (root, id)
+    };
+    if p.is_dir() {
+        return Ok(split(p));
+    }
+    if p.is_file()
+        && p.file_name()
+            .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case("state.json"))
+    {
+        let dir = p.parent().unwrap_or(Path::new("."));
+        return Ok(split(dir));
+    }
+    let root = match default_root.trim() {
+        "" => "./gait-out/jobs",
+        r => r,
+    };
+    Ok((PathBuf::from(root), from.to_owned()))
+}
+
+/// Builds a job pack from `<job_root>/<job_id>/` and writes it to
+/// `options.output_path` or `./gait-out/pack_<pack_id>.zip`.
+pub fn build_job_pack(
+    job_root: &Path,
+    job_id: &str,
+    options: &BuildOptions,
+) -> Result<BuildResult, PackError> {
+    let (state, events) = read_job_dir(job_root, job_id)?;
+    let built = build_job_pack_bytes(
+        &state,
+        &events,
+        &options.producer_version,
+        options.signing_key.as_ref(),
+    )?;
+    let out = match &options.output_path {
+        Some(p) => p.clone(),
+        None => Path::new("gait-out").join(format!("pack_{}.zip", built.manifest.pack_id)),
+    };
+    write_built(&out, built)
+}
