@@ -176,9 +176,12 @@ pub struct RunInspectArgs {
 
 /// `gait demo`
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  gait demo\n  gait demo --policy --json")]
+#[command(
+    after_help = "Examples:\n  gait demo\n  gait demo --durable --json\n  gait demo --policy --json"
+)]
 pub struct DemoArgs {
-    /// Run the durable job demo (not supported by this build: exit 6).
+    /// Run the durable job demo: a job that stops for a decision, is
+    /// approved and resumed, and ends in a verified job pack.
     #[arg(long)]
     pub durable: bool,
     /// Run the policy demo: write a policy and a high-risk delete intent
@@ -241,6 +244,7 @@ fn verify_next_commands(run_id: &str) -> Vec<String> {
     }
     vec![
         format!("gait regress bootstrap --from {id} --json --junit ./{DEMO_OUT_DIR}/junit.xml"),
+        "gait demo --durable".to_owned(),
         "gait demo --policy".to_owned(),
     ]
 }
@@ -996,12 +1000,7 @@ pub fn demo(out: &Out, a: &DemoArgs) -> Exit {
         );
     }
     if a.durable {
-        return demo_mode_error(
-            out,
-            a.json,
-            "durable",
-            "the durable job demo is not supported by this build (the job runtime is not ported); try gait demo --policy",
-        );
+        return demo_durable(out, a.json, started);
     }
     if a.policy {
         return demo_policy(out, a.json, started);
@@ -1020,6 +1019,7 @@ pub fn demo(out: &Out, a: &DemoArgs) -> Exit {
     let next = vec![
         format!("gait verify {run_id} --json"),
         format!("gait regress bootstrap --from {run_id} --json --junit ./{DEMO_OUT_DIR}/junit.xml"),
+        "gait demo --durable".to_owned(),
         "gait demo --policy".to_owned(),
     ];
     if a.json {
@@ -1059,6 +1059,80 @@ fn demo_mode_error(out: &Out, json: bool, mode: &str, msg: &str) -> Exit {
     }
     stderr_line(&format!("demo error: {msg}"));
     Exit::InvalidInput
+}
+
+/// `gait demo --durable`: writes the demo job (submitted, stopped for a
+/// decision, approved, resumed, completed) under ./gait-out/jobs, builds
+/// and verifies its job pack.
+fn demo_durable(out: &Out, json: bool, started: Instant) -> Exit {
+    use gait_pack::pack::{self as pk, DEMO_JOB_ID};
+    let fail = |msg: &str, exit: Exit| {
+        if json {
+            let mut m = Map::new();
+            m.insert("ok".into(), Value::Bool(false));
+            m.insert("mode".into(), json!("durable"));
+            m.insert("error".into(), json!(msg));
+            return out.json(m, exit);
+        }
+        stderr_line(&format!("demo error: {msg}"));
+        exit
+    };
+    let (state, events) = pk::demo_durable_job(crate::cmd::version::VERSION);
+    let root = Path::new(DEMO_OUT_DIR).join("jobs");
+    if let Err(e) = pk::write_job_dir(&root, &state, &events) {
+        return fail(&e.to_string(), Exit::Internal);
+    }
+    let pack_path = Path::new(DEMO_OUT_DIR).join(format!("pack_{DEMO_JOB_ID}.zip"));
+    let options = pk::BuildOptions {
+        output_path: Some(pack_path.clone()),
+        producer_version: crate::cmd::version::VERSION.to_owned(),
+        signing_key: None,
+    };
+    if let Err(e) = pk::build_job_pack(&root, DEMO_JOB_ID, &options) {
+        return fail(&e.to_string(), Exit::Internal);
+    }
+    match pk::verify_pack(&pack_path, &pk::VerifyOptions::default()) {
+        Ok(r) if r.ok(false) => {}
+        Ok(_) => return fail("durable pack verification failed", Exit::VerifyFailed),
+        Err(e) => return fail(&e.to_string(), Exit::VerifyFailed),
+    }
+    let bundle = format!("./{DEMO_OUT_DIR}/jobs/{DEMO_JOB_ID}/state.json");
+    let pack = format!("./{DEMO_OUT_DIR}/pack_{DEMO_JOB_ID}.zip");
+    let next = vec![
+        format!("gait pack inspect {pack} --json"),
+        format!("gait pack verify {pack} --json"),
+        "gait demo --policy".to_owned(),
+    ];
+    let failure = "resume blocked until approval";
+    if json {
+        let mut m = Map::new();
+        m.insert("ok".into(), Value::Bool(true));
+        m.insert("mode".into(), json!("durable"));
+        m.insert("job_id".into(), json!(DEMO_JOB_ID));
+        m.insert("job_status".into(), json!(state.status));
+        m.insert("bundle".into(), json!(bundle));
+        m.insert("pack_path".into(), json!(pack));
+        m.insert("verify".into(), json!("ok"));
+        m.insert("simulated_failure".into(), json!(failure));
+        put_strs(&mut m, "next_commands", &next);
+        m.insert("metrics_opt_in".into(), json!(DEMO_METRICS_OPT_IN));
+        put_int(
+            &mut m,
+            "duration_ms",
+            i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+        );
+        return out.json(m, Exit::Ok);
+    }
+    stdout_line("mode=durable");
+    stdout_line(&format!("job_id={DEMO_JOB_ID}"));
+    stdout_line(&format!("job_status={}", state.status));
+    stdout_line(&format!("bundle={bundle}"));
+    stdout_line(&format!("pack_path={pack}"));
+    stdout_line("verify=ok");
+    stdout_line(&format!("simulated_failure={failure}"));
+    stdout_line(&format!("next={}", next.join(",")));
+    stdout_line(&format!("metrics_opt_in={DEMO_METRICS_OPT_IN}"));
+    Exit::Ok
 }
 
 /// Where `gait demo --policy` writes its policy and intent.

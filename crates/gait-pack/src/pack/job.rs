@@ -632,3 +632,189 @@ pub fn build_job_pack(
     };
     write_built(&out, built)
 }
+
+/// The job id of the durable demo.
+pub const DEMO_JOB_ID: &str = "job_demo_durable";
+
+/// The safety invariants a job records, derived from its state, sorted.
+fn safety_invariants(state: &JobState) -> Vec<String> {
+    let mut values = vec![
+        "control_boundary=runtime_rust".to_owned(),
+        "fail_closed=true".to_owned(),
+        "default_privacy=reference_receipts".to_owned(),
+    ];
+    for (name, value) in [
+        ("policy_digest", &state.policy_digest),
+        ("policy_ref", &state.policy_ref),
+        ("identity", &state.identity),
+    ] {
+        if !value.trim().is_empty() {
+            values.push(format!("{name}={}", value.trim()));
+        }
+    }
+    values.sort();
+    values
+}
+
+/// SHA-256 (hex) of the trimmed, non-empty invariants, sorted and joined
+/// by `|`.
+pub fn safety_invariant_hash(values: &[String]) -> String {
+    let mut v: Vec<&str> = values
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect();
+    v.sort_unstable();
+    gait_digest::sha256(v.join("|").as_bytes()).to_hex()
+}
+
+/// The durable demo job (`gait demo --durable`): submitted at
+/// 2026-02-14T00:00:00Z, stopped at a decision-needed checkpoint, resumed
+/// only after an approval, then completed. A resume attempted before the
+/// approval is refused and leaves no event. Deterministic apart from the
+/// producer version.
+pub fn demo_durable_job(producer_version: &str) -> (JobState, Vec<JobEvent>) {
+    let t = |minutes: i64| GoTime::from_unix(1_771_027_200 + minutes * 60, 0);
+    let user = "demo.user";
+    let fp = "envfp:demo-durable";
+    let mut state = JobState {
+        schema_id: "gait.job.runtime".into(),
+        schema_version: "1.0.0".into(),
+        created_at: t(0),
+        updated_at: t(5),
+        producer_version: producer_version.into(),
+        job_id: DEMO_JOB_ID.into(),
+        status: "completed".into(),
+        stop_reason: "completed".into(),
+        status_reason_code: "completed".into(),
+        environment_fingerprint: fp.into(),
+        safety_invariant_version: "1".into(),
+        identity: user.into(),
+        revision: 5,
+        checkpoints: vec![
+            JobCheckpoint {
+                checkpoint_id: "cp_0001".into(),
+                created_at: t(1),
+                checkpoint_type: "decision-needed".into(),
+                summary: "approval required to continue".into(),
+                required_action: "security_review".into(),
+                reason_code: "checkpoint_decision_needed".into(),
+                actor: user.into(),
+            },
+            JobCheckpoint {
+                checkpoint_id: "cp_0002".into(),
+                created_at: t(5),
+                checkpoint_type: "completed".into(),
+                summary: "durable demo complete".into(),
+                required_action: String::new(),
+                reason_code: "checkpoint_completed".into(),
+                actor: user.into(),
+            },
+        ],
+        approvals: vec![JobApproval {
+            created_at: t(3),
+            actor: "demo.approver".into(),
+            reason: "approved_for_resume".into(),
+        }],
+        ..JobState::default()
+    };
+    state.safety_invariants = safety_invariants(&state);
+    state.safety_invariant_hash = safety_invariant_hash(&state.safety_invariants);
+    let event =
+        |minutes: i64, revision: i64, kind: &str, actor: &str, reason: &str, payload: Value| {
+            JobEvent {
+                schema_id: "gait.job.event".into(),
+                schema_version: "1.0.0".into(),
+                created_at: t(minutes),
+                job_id: DEMO_JOB_ID.into(),
+                revision,
+                event_type: kind.into(),
+                actor: actor.into(),
+                reason_code: reason.into(),
+                payload: match payload {
+                    Value::Object(m) => m,
+                    _ => Map::new(),
+                },
+            }
+        };
+    let events = vec![
+        event(
+            0,
+            1,
+            "submitted",
+            user,
+            "submitted",
+            serde_json::json!({"environment_fingerprint": fp, "identity": user}),
+        ),
+        event(
+            1,
+            2,
+            "checkpoint_added",
+            user,
+            "checkpoint_decision_needed",
+            serde_json::json!({"checkpoint_id": "cp_0001", "checkpoint_type": "decision-needed", "required_action": "security_review"}),
+        ),
+        event(
+            3,
+            3,
+            "approved",
+            "demo.approver",
+            "approval_recorded",
+            serde_json::json!({"reason": "approved_for_resume"}),
+        ),
+        event(
+            4,
+            4,
+            "resumed",
+            user,
+            "resumed",
+            serde_json::json!({
+                "actual_fingerprint": fp,
+                "expected_fingerprint": fp,
+                "identity": user,
+                "identity_validation_required": true,
+                "reason": "approved_resume"
+            }),
+        ),
+        event(
+            5,
+            5,
+            "checkpoint_added",
+            user,
+            "checkpoint_completed",
+            serde_json::json!({"checkpoint_id": "cp_0002", "checkpoint_type": "completed", "required_action": ""}),
+        ),
+    ];
+    (state, events)
+}
+
+/// Writes a job's `state.json` (two-space indented, trailing newline) and
+/// `events.jsonl` (one compact event per line) into
+/// `<job_root>/<job_id>/`, atomically (0600 files, 0750 directories).
+pub fn write_job_dir(
+    job_root: &Path,
+    state: &JobState,
+    events: &[JobEvent],
+) -> Result<PathBuf, PackError> {
+    let dir = job_dir(job_root, &state.job_id)?;
+    gait_sign::create_private_dir(&dir)
+        .map_err(|e| PackError::Io(format!("create {}: {e}", dir.display())))?;
+    let mut state_bytes = serde_json::to_vec_pretty(state)
+        .map_err(|e| PackError::invalid(format!("encode job state: {e}")))?;
+    state_bytes.push(b'\n');
+    let mut events_bytes = Vec::new();
+    for e in events {
+        let line = serde_json::to_vec(e)
+            .map_err(|e| PackError::invalid(format!("encode job event: {e}")))?;
+        events_bytes.extend(line);
+        events_bytes.push(b'\n');
+    }
+    for (name, bytes) in [
+        ("state.json", &state_bytes),
+        ("events.jsonl", &events_bytes),
+    ] {
+        gait_sign::write_file_atomic(&dir.join(name), bytes, gait_sign::PRIVATE_FILE_MODE, true)
+            .map_err(|e| PackError::Io(format!("write {}: {e}", dir.join(name).display())))?;
+    }
+    Ok(dir)
+}

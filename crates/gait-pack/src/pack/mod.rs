@@ -42,11 +42,11 @@ pub use guard::{
     GuardWindow,
 };
 pub use job::{
-    JOB_EVENTS_FILE, JOB_PAYLOAD_FILE, JOB_PAYLOAD_SCHEMA_ID, JOB_STATE_FILE, JOB_STATUSES,
-    JobApproval, JobCheckpoint, JobCheckpointRef, JobEvent, JobLineage, JobPayload, JobState,
-    MAX_JOB_EVENT_LINE_BYTES, MAX_JOB_FILE_BYTES, build_job_pack, build_job_pack_bytes,
-    check_job_contract, is_valid_job_id, job_dir, job_lineage, parse_job_events, read_job_dir,
-    resolve_job_source,
+    DEMO_JOB_ID, JOB_EVENTS_FILE, JOB_PAYLOAD_FILE, JOB_PAYLOAD_SCHEMA_ID, JOB_STATE_FILE,
+    JOB_STATUSES, JobApproval, JobCheckpoint, JobCheckpointRef, JobEvent, JobLineage, JobPayload,
+    JobState, MAX_JOB_EVENT_LINE_BYTES, MAX_JOB_FILE_BYTES, build_job_pack, build_job_pack_bytes,
+    check_job_contract, demo_durable_job, is_valid_job_id, job_dir, job_lineage, parse_job_events,
+    read_job_dir, resolve_job_source, safety_invariant_hash, write_job_dir,
 };
 pub use manifest::{
     DETERMINISTIC_TIMESTAMP, MANIFEST_FILE, MANIFEST_SCHEMA_ID, MANIFEST_SCHEMA_VERSION,
