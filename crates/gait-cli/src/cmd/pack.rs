@@ -331,7 +331,7 @@ fn build_ok(
         .str("pack_id", &built.manifest.pack_id)
         .str("pack_type", &built.manifest.pack_type)
         .str("source_ref", &built.manifest.source_ref);
-    put_strs(&mut o.fields, "warnings", &warnings);
+    put_strs(&mut o.fields, "warnings", warnings);
     o.print(out, a.json, true, Exit::Ok, &text)
 }
 
