@@ -50,6 +50,9 @@ pub enum Command {
     Run(crate::cmd::runpack::RunCommand),
     /// Record, verify and print the offline demo runpack.
     Demo(crate::cmd::runpack::DemoArgs),
+    /// MCP stdio proxy: relay a server, enforce the policy on tools/call (temporary name of `mcp proxy -- <cmd>`).
+    #[command(name = "mcp-proxy")]
+    McpProxy(crate::cmd::mcp_proxy::McpProtocolProxyArgs),
 }
 
 /// Signing key flags shared by minting commands.

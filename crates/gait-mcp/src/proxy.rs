@@ -1,0 +1,715 @@
+//! The relay: a client on one pair of streams, the server process it
+//! spawns on the other, and the governed methods in between.
+
+use std::collections::HashMap;
+use std::io::{BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::Error;
+use crate::frame::{Frame, LineReader, sniff_id};
+use crate::govern::{CallDecision, Governor, REASON_EVALUATION_TIMEOUT};
+use crate::mapping::ServerIdentity;
+use crate::pins::ToolPins;
+use crate::visibility::always_blocked;
+
+/// JSON-RPC: invalid JSON.
+pub const PARSE_ERROR: i64 = -32700;
+/// JSON-RPC: not a valid request object.
+pub const INVALID_REQUEST: i64 = -32600;
+/// JSON-RPC: invalid method parameters.
+pub const INVALID_PARAMS: i64 = -32602;
+/// JSON-RPC: internal error.
+pub const INTERNAL_ERROR: i64 = -32603;
+/// The error code of requests the server can no longer answer (it exited).
+pub const SERVER_EXITED: i64 = -32000;
+/// The error code of a message over the size limit.
+pub const MESSAGE_TOO_LARGE: i64 = -32001;
+
+/// The default largest message, either way: 16 MiB.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 << 20;
+
+/// A sink for the proxy's own diagnostics (one line each).
+pub type Log = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// How the proxy runs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ProxyConfig {
+    /// The server command: program and arguments.
+    pub command: Vec<String>,
+    /// The server id used in intents (else `serverInfo.name`).
+    pub server_id: Option<String>,
+    /// Remove tools the policy always blocks from `tools/list` results.
+    pub hide_blocked_tools: bool,
+    /// The largest message accepted from either side, in bytes.
+    pub max_message_bytes: usize,
+    /// How long one evaluation may take before the call is refused.
+    pub eval_timeout: Duration,
+    /// How long to wait for the other side to finish once one side closed.
+    pub shutdown_grace: Duration,
+}
+
+impl ProxyConfig {
+    /// The defaults for this server command: 16 MiB messages, a 10 s
+    /// evaluation deadline, a 2 s shutdown grace, nothing hidden.
+    pub fn new(command: Vec<String>) -> Self {
+        Self {
+            command,
+            server_id: None,
+            hide_blocked_tools: false,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            eval_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(2),
+        }
+    }
+}
+
+/// How a proxy session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProxyReport {
+    /// Whether the server exited (or closed its output) before the client
+    /// was done.
+    pub server_died: bool,
+    /// The server's exit code, when it exited with one.
+    pub server_exit_code: Option<i32>,
+    /// `tools/call` requests forwarded.
+    pub calls_forwarded: u64,
+    /// `tools/call` requests refused by the proxy.
+    pub calls_refused: u64,
+    /// Tool definitions seen changed after they were pinned.
+    pub pin_changes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Watch {
+    Initialize,
+    ToolsList,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Client requests sent to the server and not yet answered, by id key.
+    pending: HashMap<String, Value>,
+    /// Requests whose responses the proxy reads (initialize, tools/list).
+    watch: HashMap<String, Watch>,
+    server: ServerIdentity,
+    pins: ToolPins,
+    server_dead: bool,
+}
+
+struct Shared {
+    governor: Arc<Governor>,
+    config: ProxyConfig,
+    log: Log,
+    client_out: Mutex<Box<dyn Write + Send>>,
+    server_in: Mutex<Option<ChildStdin>>,
+    state: Mutex<State>,
+    forwarded: AtomicU64,
+    refused: AtomicU64,
+    pin_changes: AtomicU64,
+}
+
+enum Event {
+    ClientClosed,
+    ServerClosed,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a lock cannot leave these values half-updated
+    // in a way that matters more than stopping would; keep going.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn id_key(id: &Value) -> String {
+    id.to_string()
+}
+
+fn error_response(id: &Value, code: i64, message: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+}
+
+/// Kills and reaps the server if the proxy stops early.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs one proxy session: spawns the server, relays until the client or
+/// the server is done, and reports how it ended. Server standard error is
+/// passed through to this process's standard error.
+///
+/// # Errors
+///
+/// [`Error::Config`] for an empty command, [`Error::Spawn`] when the server
+/// cannot start, [`Error::Io`] when a relay thread cannot start.
+pub fn run<R, W>(
+    config: ProxyConfig,
+    governor: Governor,
+    client_in: R,
+    client_out: W,
+    log: Log,
+) -> Result<ProxyReport, Error>
+where
+    R: Read + Send + 'static,
+    W: Write + Send + 'static,
+{
+    let Some((program, args)) = config.command.split_first() else {
+        return Err(Error::Config("no MCP server command given".into()));
+    };
+    if config.max_message_bytes == 0 {
+        return Err(Error::Config(
+            "the message size limit must be positive".into(),
+        ));
+    }
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| Error::Spawn {
+            command: program.clone(),
+            message: e.to_string(),
+        })?;
+    let server_in = child.stdin.take();
+    let server_out = child.stdout.take();
+    let mut child = ChildGuard(child);
+    let Some(server_out) = server_out else {
+        return Err(Error::Io("server standard output unavailable".into()));
+    };
+    let mut state = State::default();
+    if let Some(id) = config.server_id.as_deref() {
+        state.server = ServerIdentity::with_id(id);
+    }
+    let shared = Arc::new(Shared {
+        governor: Arc::new(governor),
+        config,
+        log,
+        client_out: Mutex::new(Box::new(client_out)),
+        server_in: Mutex::new(server_in),
+        state: Mutex::new(state),
+        forwarded: AtomicU64::new(0),
+        refused: AtomicU64::new(0),
+        pin_changes: AtomicU64::new(0),
+    });
+    let (tx, rx) = mpsc::channel::<Event>();
+
+    let s = Arc::clone(&shared);
+    let tx_server = tx.clone();
+    std::thread::Builder::new()
+        .name("gait-mcp-server".into())
+        .spawn(move || {
+            server_loop(&s, server_out);
+            let _ = tx_server.send(Event::ServerClosed);
+        })
+        .map_err(|e| Error::Io(format!("start relay thread: {e}")))?;
+    let c = Arc::clone(&shared);
+    std::thread::Builder::new()
+        .name("gait-mcp-client".into())
+        .spawn(move || {
+            client_loop(&c, client_in);
+            let _ = tx.send(Event::ClientClosed);
+        })
+        .map_err(|e| Error::Io(format!("start relay thread: {e}")))?;
+
+    let grace = shared.config.shutdown_grace;
+    let server_died = match rx.recv() {
+        Ok(Event::ServerClosed) | Err(_) => {
+            server_gone(&shared);
+            // Later requests already read get errors from the client
+            // thread; give the client a moment, then stop.
+            let _ = rx.recv_timeout(grace);
+            true
+        }
+        Ok(Event::ClientClosed) => {
+            // Closing the server's input asks it to exit.
+            drop(lock(&shared.server_in).take());
+            let _ = rx.recv_timeout(grace);
+            false
+        }
+    };
+    let status = wait_child(&mut child.0, grace);
+    if server_died {
+        let code = status.and_then(|s| s.code());
+        (shared.log)(&format!(
+            "MCP server exited during the session{}",
+            code.map(|c| format!(" (exit code {c})"))
+                .unwrap_or_default()
+        ));
+    }
+    fail_pending(&shared, "MCP server is no longer available");
+    Ok(ProxyReport {
+        server_died,
+        server_exit_code: status.and_then(|s| s.code()),
+        calls_forwarded: shared.forwarded.load(Ordering::Relaxed),
+        calls_refused: shared.refused.load(Ordering::Relaxed),
+        pin_changes: shared.pin_changes.load(Ordering::Relaxed),
+    })
+}
+
+/// Waits up to `grace` for the server to exit, then kills it.
+fn wait_child(child: &mut Child, grace: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + grace;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) => {
+                let _ = child.kill();
+                return child.wait().ok();
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+fn server_gone(shared: &Shared) {
+    lock(&shared.state).server_dead = true;
+    drop(lock(&shared.server_in).take());
+    fail_pending(shared, "MCP server exited before answering");
+}
+
+fn fail_pending(shared: &Shared, message: &str) {
+    let pending: Vec<Value> = {
+        let mut st = lock(&shared.state);
+        st.watch.clear();
+        st.pending.drain().map(|(_, id)| id).collect()
+    };
+    for id in pending {
+        write_client(shared, &error_response(&id, SERVER_EXITED, message));
+    }
+}
+
+fn write_line(out: &mut dyn Write, bytes: &[u8]) -> std::io::Result<()> {
+    out.write_all(bytes)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+fn write_client_raw(shared: &Shared, bytes: &[u8]) {
+    let mut out = lock(&shared.client_out);
+    if write_line(&mut **out, bytes).is_err() {
+        drop(out);
+        (shared.log)("cannot write to the client");
+    }
+}
+
+fn write_client(shared: &Shared, value: &Value) {
+    write_client_raw(shared, value.to_string().as_bytes());
+}
+
+/// Sends bytes to the server. `false` when the server is gone.
+fn write_server(shared: &Shared, bytes: &[u8]) -> bool {
+    let mut guard = lock(&shared.server_in);
+    match guard.as_mut() {
+        Some(stdin) => {
+            if write_line(stdin, bytes).is_ok() {
+                true
+            } else {
+                guard.take();
+                false
+            }
+        }
+        None => false,
+    }
+}
+
+// ---- client to server ----
+
+/// What to do with one client message.
+enum Action {
+    /// Send it to the server unchanged.
+    Forward(Value),
+    /// Answer the client with this response.
+    Respond(Value),
+    /// Neither (a refused notification).
+    Drop,
+}
+
+fn client_loop<R: Read>(shared: &Shared, input: R) {
+    let mut reader = LineReader::new(
+        BufReader::with_capacity(64 << 10, input),
+        shared.config.max_message_bytes,
+    );
+    loop {
+        let frame = match reader.next_frame() {
+            Ok(f) => f,
+            Err(e) => {
+                (shared.log)(&format!("read from client: {e}"));
+                return;
+            }
+        };
+        match frame {
+            Frame::Eof => return,
+            Frame::TooLong { prefix, len } => {
+                let id = sniff_id(&prefix).unwrap_or(Value::Null);
+                (shared.log)(&format!(
+                    "client message of {len} bytes exceeds the limit of {} bytes; not forwarded",
+                    shared.config.max_message_bytes
+                ));
+                write_client(
+                    shared,
+                    &error_response(
+                        &id,
+                        MESSAGE_TOO_LARGE,
+                        &format!(
+                            "message exceeds the proxy limit of {} bytes",
+                            shared.config.max_message_bytes
+                        ),
+                    ),
+                );
+            }
+            Frame::Line(line) => client_line(shared, &line),
+        }
+    }
+}
+
+fn client_line(shared: &Shared, line: &[u8]) {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return;
+    }
+    // Strict parsing (duplicate members are errors): what the proxy
+    // evaluates must be what the server executes.
+    let value = match gait_digest::canonical::parse_strict(line) {
+        Ok(v) => v,
+        Err(e) => {
+            (shared.log)(&format!("malformed client message not forwarded: {e}"));
+            write_client(
+                shared,
+                &error_response(&Value::Null, PARSE_ERROR, &format!("parse error: {e}")),
+            );
+            return;
+        }
+    };
+    match value {
+        Value::Array(items) if !items.is_empty() => client_batch(shared, line, items),
+        Value::Object(_) => match client_message(shared, value) {
+            Action::Forward(msg) => forward_or_fail(shared, line, &[msg]),
+            Action::Respond(resp) => write_client(shared, &resp),
+            Action::Drop => {}
+        },
+        _ => write_client(
+            shared,
+            &error_response(&Value::Null, INVALID_REQUEST, "invalid request"),
+        ),
+    }
+}
+
+fn client_batch(shared: &Shared, line: &[u8], items: Vec<Value>) {
+    let count = items.len();
+    let mut forward = Vec::with_capacity(count);
+    let mut answers = Vec::new();
+    for item in items {
+        match client_message(shared, item) {
+            Action::Forward(m) => forward.push(m),
+            Action::Respond(r) => answers.push(r),
+            Action::Drop => {}
+        }
+    }
+    if forward.len() == count {
+        forward_or_fail(shared, line, &forward);
+        return;
+    }
+    if !forward.is_empty() {
+        let text = Value::Array(forward.clone()).to_string();
+        forward_or_fail(shared, text.as_bytes(), &forward);
+    }
+    if !answers.is_empty() {
+        write_client(shared, &Value::Array(answers));
+    }
+}
+
+/// Sends `bytes` (which carry `messages`) to the server; when it is gone,
+/// the requests among them get errors instead.
+fn forward_or_fail(shared: &Shared, bytes: &[u8], messages: &[Value]) {
+    if write_server(shared, bytes) {
+        return;
+    }
+    let mut st = lock(&shared.state);
+    let mut failed = Vec::new();
+    for m in messages {
+        if let (Some(id), Some(_)) = (m.get("id"), m.get("method")) {
+            st.pending.remove(&id_key(id));
+            st.watch.remove(&id_key(id));
+            failed.push(error_response(
+                id,
+                SERVER_EXITED,
+                "MCP server is not running",
+            ));
+        }
+    }
+    drop(st);
+    for f in failed {
+        write_client(shared, &f);
+    }
+}
+
+fn client_message(shared: &Shared, msg: Value) -> Action {
+    let Some(obj) = msg.as_object() else {
+        return Action::Respond(error_response(
+            &Value::Null,
+            INVALID_REQUEST,
+            "invalid request",
+        ));
+    };
+    let id = obj.get("id").cloned();
+    let Some(method) = obj.get("method").and_then(Value::as_str) else {
+        // A response to a server request, or something the server should
+        // judge: forward unchanged.
+        return Action::Forward(msg);
+    };
+    let dead = lock(&shared.state).server_dead;
+    if dead {
+        return match id {
+            Some(id) => Action::Respond(error_response(
+                &id,
+                SERVER_EXITED,
+                "MCP server is no longer available",
+            )),
+            None => Action::Drop,
+        };
+    }
+    // Governed whatever its case or padding: a lenient server must not run
+    // an unevaluated call.
+    if method.trim().eq_ignore_ascii_case("tools/call") {
+        return govern_call(shared, msg);
+    }
+    if let Some(id) = id {
+        let mut st = lock(&shared.state);
+        let key = id_key(&id);
+        match method {
+            "initialize" => {
+                st.watch.insert(key.clone(), Watch::Initialize);
+            }
+            "tools/list" => {
+                st.watch.insert(key.clone(), Watch::ToolsList);
+            }
+            _ => {}
+        }
+        st.pending.insert(key, id);
+    }
+    Action::Forward(msg)
+}
+
+fn govern_call(shared: &Shared, msg: Value) -> Action {
+    let id = msg.get("id").cloned();
+    let params = msg.get("params").cloned().unwrap_or(Value::Null);
+    let name = params
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let (server, tool) = {
+        let st = lock(&shared.state);
+        (st.server.clone(), st.pins.get(&name).cloned())
+    };
+    let governor = Arc::clone(&shared.governor);
+    let (tx, rx) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("gait-mcp-eval".into())
+        .spawn(move || {
+            let _ = tx.send(governor.decide(&params, &server, tool.as_ref()));
+        });
+    let decided = match spawned {
+        Ok(_) => rx.recv_timeout(shared.config.eval_timeout).ok(),
+        Err(_) => None,
+    };
+    let policy_digest = shared.governor.policy_digest();
+    let decision = match decided {
+        Some(Ok(d)) => d,
+        Some(Err(e)) => {
+            (shared.log)(&format!("refused tools/call: {e}"));
+            shared.refused.fetch_add(1, Ordering::Relaxed);
+            return match id {
+                Some(id) => Action::Respond(error_response(&id, INVALID_PARAMS, &e.to_string())),
+                None => Action::Drop,
+            };
+        }
+        None => CallDecision::refused(&name, &policy_digest, REASON_EVALUATION_TIMEOUT),
+    };
+    if decision.forward {
+        shared.forwarded.fetch_add(1, Ordering::Relaxed);
+        if let Some(id) = id {
+            lock(&shared.state).pending.insert(id_key(&id), id);
+        }
+        return Action::Forward(msg);
+    }
+    shared.refused.fetch_add(1, Ordering::Relaxed);
+    (shared.log)(&format!(
+        "refused tools/call {}: verdict={} reasons={} trace={}",
+        decision.tool_name,
+        decision.verdict.as_str(),
+        decision.reason_codes.join(","),
+        decision.trace_id
+    ));
+    match id {
+        Some(id) => Action::Respond(json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "result": decision.refusal_result(),
+        })),
+        None => Action::Drop,
+    }
+}
+
+// ---- server to client ----
+
+fn server_loop(shared: &Shared, output: impl Read) {
+    let mut reader = LineReader::new(
+        BufReader::with_capacity(64 << 10, output),
+        shared.config.max_message_bytes,
+    );
+    loop {
+        let frame = match reader.next_frame() {
+            Ok(f) => f,
+            Err(e) => {
+                (shared.log)(&format!("read from server: {e}"));
+                return;
+            }
+        };
+        match frame {
+            Frame::Eof => return,
+            Frame::TooLong { prefix, len } => {
+                (shared.log)(&format!(
+                    "server message of {len} bytes exceeds the limit of {} bytes; not relayed",
+                    shared.config.max_message_bytes
+                ));
+                let Some(id) = sniff_id(&prefix) else {
+                    continue;
+                };
+                let known = {
+                    let mut st = lock(&shared.state);
+                    st.watch.remove(&id_key(&id));
+                    st.pending.remove(&id_key(&id)).is_some()
+                };
+                if known {
+                    write_client(
+                        shared,
+                        &error_response(
+                            &id,
+                            MESSAGE_TOO_LARGE,
+                            &format!(
+                                "the server's response exceeds the proxy limit of {} bytes",
+                                shared.config.max_message_bytes
+                            ),
+                        ),
+                    );
+                }
+            }
+            Frame::Line(line) => server_line(shared, &line),
+        }
+    }
+}
+
+fn server_line(shared: &Shared, line: &[u8]) {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return;
+    }
+    // Parsed as the client will parse it (last duplicate wins); what does
+    // not parse is relayed as is for the client to reject.
+    let Ok(value) = serde_json::from_slice::<Value>(line) else {
+        write_client_raw(shared, line);
+        return;
+    };
+    match value {
+        Value::Object(_) => match server_message(shared, value) {
+            Some(changed) => write_client(shared, &changed),
+            None => write_client_raw(shared, line),
+        },
+        Value::Array(items) => {
+            let mut modified = false;
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                match server_message(shared, item.clone()) {
+                    Some(changed) => {
+                        modified = true;
+                        out.push(changed);
+                    }
+                    None => out.push(item),
+                }
+            }
+            if modified {
+                write_client(shared, &Value::Array(out));
+            } else {
+                write_client_raw(shared, line);
+            }
+        }
+        _ => write_client_raw(shared, line),
+    }
+}
+
+/// Handles one server message; `Some` when it must be relayed changed.
+fn server_message(shared: &Shared, mut msg: Value) -> Option<Value> {
+    if msg.get("method").is_some() {
+        // A server request or notification: relayed unchanged.
+        return None;
+    }
+    let key = id_key(msg.get("id")?);
+    let watch = {
+        let mut st = lock(&shared.state);
+        st.pending.remove(&key);
+        st.watch.remove(&key)
+    }?;
+    match watch {
+        Watch::Initialize => {
+            if let Some(result) = msg.get("result") {
+                let mut st = lock(&shared.state);
+                st.server.learn(result);
+                let id = st.server.server_id.clone();
+                drop(st);
+                (shared.log)(&format!("MCP server identified as {id:?}"));
+            }
+            None
+        }
+        Watch::ToolsList => {
+            let tools = msg
+                .get("result")
+                .and_then(|r| r.get("tools"))
+                .and_then(Value::as_array)?
+                .clone();
+            let changes = lock(&shared.state).pins.observe(&tools);
+            for c in &changes {
+                shared.pin_changes.fetch_add(1, Ordering::Relaxed);
+                (shared.log)(&format!(
+                    "tool definition changed: {} ({}): pinned {} now {}",
+                    c.name,
+                    crate::govern::REASON_TOOL_CHANGED,
+                    c.pinned.to_hex(),
+                    c.current.to_hex()
+                ));
+            }
+            if !shared.config.hide_blocked_tools {
+                return None;
+            }
+            let policy = shared.governor.gate().policy();
+            let keep: Vec<Value> = tools
+                .iter()
+                .filter(|t| {
+                    t.get("name")
+                        .and_then(Value::as_str)
+                        .is_none_or(|n| !always_blocked(policy, n))
+                })
+                .cloned()
+                .collect();
+            if keep.len() == tools.len() {
+                return None;
+            }
+            let slot = msg.get_mut("result")?.get_mut("tools")?;
+            *slot = Value::Array(keep);
+            Some(msg)
+        }
+    }
+}
