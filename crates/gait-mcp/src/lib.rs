@@ -52,8 +52,7 @@
 //!     Box::new(MemorySink::new()),
 //! )?;
 //! let server = ServerIdentity::with_id("filesystem");
-//! // What `tools/list` said about the tool (unlisted tools are assumed
-//! // destructive, as the MCP specification's defaults say).
+//! // What `tools/list` said about the tool.
 //! let mut pins = ToolPins::new();
 //! pins.observe(&[json!({"name": "read_file", "annotations": {"readOnlyHint": true}})]);
 //! let read = governor.decide(

@@ -84,10 +84,15 @@ impl ServerIdentity {
     }
 }
 
-/// MCP tool annotations (the hints a server declares in `tools/list`).
-/// Absent hints take the MCP specification's defaults: not read-only,
-/// destructive (when not read-only), not idempotent, open world.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// MCP tool annotations: the hints a server declares in `tools/list`.
+///
+/// A hint the server does not state is `false`, as in the reference's MCP
+/// mapping. (The MCP specification's defaults would make every
+/// unannotated tool destructive, and the gate turns a destructive `allow`
+/// into `require_approval`, so no unannotated tool could ever run.) Hints
+/// are claims of the server, pinned on first sight; a policy that trusts
+/// them says so with `match.tool_annotations`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Hints {
     /// `readOnlyHint`.
@@ -100,26 +105,21 @@ pub struct Hints {
     pub open_world: bool,
 }
 
-impl Default for Hints {
-    fn default() -> Self {
-        Self::from_annotations(None)
-    }
-}
-
 impl Hints {
-    /// The hints of a tool definition's `annotations` object.
+    /// The hints of a tool definition's `annotations` object (only JSON
+    /// `true` counts as set).
     pub fn from_annotations(annotations: Option<&Value>) -> Self {
-        let get = |k: &str| annotations.and_then(|a| a.get(k)).and_then(Value::as_bool);
-        let read_only = get("readOnlyHint").unwrap_or(false);
+        let get = |k: &str| {
+            annotations
+                .and_then(|a| a.get(k))
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        };
         Self {
-            read_only,
-            destructive: if read_only {
-                false
-            } else {
-                get("destructiveHint").unwrap_or(true)
-            },
-            idempotent: get("idempotentHint").unwrap_or(false),
-            open_world: get("openWorldHint").unwrap_or(true),
+            read_only: get("readOnlyHint"),
+            destructive: get("destructiveHint"),
+            idempotent: get("idempotentHint"),
+            open_world: get("openWorldHint"),
         }
     }
 }
@@ -341,7 +341,7 @@ fn infer_targets(args: &Map<String, Value>, hints: Hints, listed: bool) -> Vec<V
             }
         } else if COMMAND_KEYS.contains(&key) {
             if let Some(v) = value.as_str().and_then(usable) {
-                out.push(target("other", v, "execute", hints, listed));
+                out.push(target("other", v, "exec", hints, listed));
             }
         }
     }
@@ -388,7 +388,7 @@ mod tests {
     }
 
     #[test]
-    fn unlisted_tool_is_assumed_destructive() {
+    fn unlisted_tool_has_no_hints() {
         let intent = intent_for_call(
             &json!({"name":"frobnicate"}),
             &ServerIdentity::default(),
@@ -399,7 +399,7 @@ mod tests {
         let target = &intent.targets()[0];
         assert_eq!(target.kind, TargetKind::Other);
         assert_eq!(target.value, "mcp://unknown/frobnicate");
-        assert!(target.destructive_hint && target.destructive && !target.read_only_hint);
+        assert!(!target.destructive_hint && !target.destructive && !target.read_only_hint);
     }
 
     #[test]
