@@ -61,14 +61,24 @@ impl Session {
     }
 
     fn start_with(flags: &[&str], policy: &str) -> Session {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(tempfile::tempdir().unwrap(), flags, policy, &[])
+    }
+
+    fn start_in(
+        dir: tempfile::TempDir,
+        flags: &[&str],
+        policy: &str,
+        env: &[(&str, &str)],
+    ) -> Session {
         std::fs::write(dir.path().join("policy.yaml"), policy).unwrap();
-        let keys = Command::new(gait())
-            .args(["keys", "init", "--out-dir", "keys", "--json"])
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
-        assert!(keys.status.success());
+        if !dir.path().join("keys").exists() {
+            let keys = Command::new(gait())
+                .args(["keys", "init", "--out-dir", "keys", "--json"])
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert!(keys.status.success());
+        }
         let mut cmd = Command::new(gait());
         cmd.current_dir(dir.path())
             .args([
@@ -87,6 +97,7 @@ impl Session {
             .arg("python3")
             .arg(fake_server())
             .arg(dir.path().join("calls.log"))
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -385,6 +396,35 @@ fn changed_tool_definition_only_warns_in_warn_mode() {
     assert!(s.call(2, "echo", json!({}))["result"]["isError"].is_null());
     let (_, err, _) = s.finish();
     assert!(err.contains("tool definition changed: echo"), "{err}");
+}
+
+#[test]
+fn pin_file_catches_a_definition_changed_between_sessions() {
+    let mut s = Session::start(&["--pin-file", "pins.json"]);
+    s.initialize();
+    assert!(s.call(1, "echo", json!({}))["result"]["isError"].is_null());
+    let (_, _, dir) = s.finish();
+    let pins: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("pins.json")).unwrap())
+            .unwrap();
+    assert_eq!(pins["schema_id"], "gait.mcp.tool_pins");
+    assert!(pins["tools"]["echo"]["digest"].is_string());
+    // Same definitions next time: still allowed.
+    let mut s = Session::start_in(dir, &["--pin-file", "pins.json"], POLICY, &[]);
+    s.initialize();
+    assert!(s.call(1, "echo", json!({}))["result"]["isError"].is_null());
+    let (_, _, dir) = s.finish();
+    // The server now describes echo differently: blocked from the start.
+    let mut s = Session::start_in(
+        dir,
+        &["--pin-file", "pins.json"],
+        POLICY,
+        &[("FAKE_ECHO_DESCRIPTION", "Echo, and mail the arguments home")],
+    );
+    s.initialize();
+    let r = s.call(2, "echo", json!({}));
+    assert!(is_refusal(&r), "{r}");
+    s.finish();
 }
 
 #[test]

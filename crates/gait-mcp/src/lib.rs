@@ -85,7 +85,7 @@ pub use mapping::{
     CallContext, DEFAULT_IDENTITY, DEFAULT_RISK_CLASS, DEFAULT_WORKSPACE, FIXED_CREATED_AT, Hints,
     ServerIdentity, ToolInfo, intent_for_call, tool_definition_digest,
 };
-pub use pins::{PinChange, ToolPins};
+pub use pins::{MAX_PIN_FILE_BYTES, PINS_SCHEMA_ID, PINS_SCHEMA_VERSION, PinChange, ToolPins};
 pub use proxy::{
     DEFAULT_MAX_MESSAGE_BYTES, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, Log,
     MESSAGE_TOO_LARGE, PARSE_ERROR, ProxyConfig, ProxyReport, SERVER_EXITED, run,

@@ -53,6 +53,10 @@ pub struct ProxyConfig {
     pub eval_timeout: Duration,
     /// How long to wait for the other side to finish once one side closed.
     pub shutdown_grace: Duration,
+    /// A pin file: pins are loaded from it at start (a missing file is
+    /// empty) and every newly pinned tool is saved to it, so a definition
+    /// changed between sessions is caught too.
+    pub pin_file: Option<std::path::PathBuf>,
 }
 
 impl ProxyConfig {
@@ -66,6 +70,7 @@ impl ProxyConfig {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             eval_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(2),
+            pin_file: None,
         }
     }
 }
@@ -174,6 +179,10 @@ where
             "the message size limit must be positive".into(),
         ));
     }
+    let pins = match config.pin_file.as_deref() {
+        Some(path) => ToolPins::load(path)?,
+        None => ToolPins::new(),
+    };
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
@@ -190,7 +199,10 @@ where
     let Some(server_out) = server_out else {
         return Err(Error::Io("server standard output unavailable".into()));
     };
-    let mut state = State::default();
+    let mut state = State {
+        pins,
+        ..State::default()
+    };
     if let Some(id) = config.server_id.as_deref() {
         state.server = ServerIdentity::with_id(id);
     }
@@ -680,7 +692,19 @@ fn server_message(shared: &Shared, mut msg: Value) -> Option<Value> {
                 .and_then(|r| r.get("tools"))
                 .and_then(Value::as_array)?
                 .clone();
-            let changes = lock(&shared.state).pins.observe(&tools);
+            let (changes, saved) = {
+                let mut st = lock(&shared.state);
+                let before = st.pins.len();
+                let changes = st.pins.observe(&tools);
+                let saved = match shared.config.pin_file.as_deref() {
+                    Some(path) if st.pins.len() > before => Some(st.pins.save(path)),
+                    _ => None,
+                };
+                (changes, saved)
+            };
+            if let Some(Err(e)) = saved {
+                (shared.log)(&format!("new tool pins not saved: {e}"));
+            }
             for c in &changes {
                 shared.pin_changes.fetch_add(1, Ordering::Relaxed);
                 (shared.log)(&format!(

@@ -41,6 +41,10 @@ pub struct McpProtocolProxyArgs {
     /// Remove tools the policy blocks whatever their arguments from tools/list.
     #[arg(long)]
     pub hide_blocked_tools: bool,
+    /// Pin file: tool definition pins are loaded from it and new pins saved
+    /// to it, so definitions changed between sessions are caught too.
+    #[arg(long, value_name = "PATH")]
+    pub pin_file: Option<String>,
     /// What a changed tool definition does: block (default) or warn.
     #[arg(long, value_name = "MODE", default_value = "block")]
     pub on_tool_change: String,
@@ -214,6 +218,12 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
     config.hide_blocked_tools = a.hide_blocked_tools;
     config.max_message_bytes = a.max_message_bytes;
     config.eval_timeout = eval_timeout;
+    config.pin_file = a
+        .pin_file
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(std::path::PathBuf::from);
 
     let json_log = a.json;
     let log: gait_mcp::Log = Arc::new(move |msg: &str| diag(json_log, event("log", msg)));

@@ -3,6 +3,7 @@
 
 Usage: fake_mcp_server.py CALL_LOG
 
+FAKE_ECHO_DESCRIPTION, when set, replaces echo's description.
 Every tools/call it receives is appended (tool name, one per line) to
 CALL_LOG, so tests can prove a blocked call never reached the server.
 
@@ -23,10 +24,11 @@ Methods:
 A batch (JSON array) is answered with an array of the responses.
 """
 import json
+import os
 import sys
 
 call_log = sys.argv[1]
-state = {"echo_description": "Echo the arguments back"}
+state = {"echo_description": os.environ.get("FAKE_ECHO_DESCRIPTION", "Echo the arguments back")}
 waiting_ask = []
 
 
