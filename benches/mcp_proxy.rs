@@ -66,7 +66,8 @@ fn bench(c: &mut Criterion) {
     pins.observe(std::slice::from_ref(&tool));
     let info = pins.get("read_text_file").cloned();
     let server = ServerIdentity::with_id("secure-filesystem-server");
-    let params = json!({"name": "read_text_file", "arguments": {"path": "/tmp/sandbox/readme.txt"}});
+    let params =
+        json!({"name": "read_text_file", "arguments": {"path": "/tmp/sandbox/readme.txt"}});
     let ctx = CallContext::default();
     let governor = Governor::new(
         Gate::new(Policy::from_yaml_str(POLICY).unwrap()),
@@ -74,14 +75,23 @@ fn bench(c: &mut Criterion) {
         Box::new(NullSink),
     )
     .unwrap();
-    assert!(governor.decide(&params, &server, info.as_ref()).unwrap().forward);
+    assert!(
+        governor
+            .decide(&params, &server, info.as_ref())
+            .unwrap()
+            .forward
+    );
 
     let mut g = c.benchmark_group("mcp_proxy");
     g.bench_function("intent_for_call", |b| {
         b.iter(|| intent_for_call(black_box(&params), &server, info.as_ref(), &ctx).unwrap());
     });
     g.bench_function("decide", |b| {
-        b.iter(|| governor.decide(black_box(&params), &server, info.as_ref()).unwrap());
+        b.iter(|| {
+            governor
+                .decide(black_box(&params), &server, info.as_ref())
+                .unwrap()
+        });
     });
     g.bench_function("tool_definition_digest", |b| {
         b.iter(|| gait_mcp::tool_definition_digest(black_box(&tool)));
