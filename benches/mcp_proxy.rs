@@ -75,23 +75,14 @@ fn bench(c: &mut Criterion) {
         Box::new(NullSink),
     )
     .unwrap();
-    assert!(
-        governor
-            .decide(&params, &server, info.as_ref())
-            .unwrap()
-            .forward
-    );
+    assert!(governor.decide(&params, &server, &pins).unwrap().forward);
 
     let mut g = c.benchmark_group("mcp_proxy");
     g.bench_function("intent_for_call", |b| {
         b.iter(|| intent_for_call(black_box(&params), &server, info.as_ref(), &ctx).unwrap());
     });
     g.bench_function("decide", |b| {
-        b.iter(|| {
-            governor
-                .decide(black_box(&params), &server, info.as_ref())
-                .unwrap()
-        });
+        b.iter(|| governor.decide(black_box(&params), &server, &pins).unwrap());
     });
     g.bench_function("tool_definition_digest", |b| {
         b.iter(|| gait_mcp::tool_definition_digest(black_box(&tool)));

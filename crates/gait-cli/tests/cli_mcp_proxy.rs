@@ -428,6 +428,39 @@ fn pin_file_catches_a_definition_changed_between_sessions() {
 }
 
 #[test]
+fn tools_named_alike_once_lowercased_are_refused() {
+    let mut s = Session::start_in(
+        tempfile::tempdir().unwrap(),
+        &["--json"],
+        POLICY,
+        &[("FAKE_DUP_ECHO", "1")],
+    );
+    s.initialize();
+    for (id, name) in [(1, "echo"), (2, "Echo")] {
+        let r = s.call(id, name, json!({}));
+        assert!(is_refusal(&r), "{r}");
+        assert!(
+            r["result"]["_meta"]["gait/decision"]["reason_codes"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("mcp_tool_name_ambiguous"))
+        );
+    }
+    assert!(s.server_calls().is_empty());
+    let (code, err, _) = s.finish();
+    assert_eq!(code, 0);
+    // --json: the proxy's own stderr lines are JSON objects.
+    let ours: Vec<Value> = err
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary = ours.iter().find(|v| v["event"] == "summary").unwrap();
+    assert_eq!(summary["calls_refused"], 2);
+    assert_eq!(summary["exit_code"], 0);
+}
+
+#[test]
 fn hides_always_blocked_tools() {
     let mut s = Session::start(&["--hide-blocked-tools"]);
     s.initialize();

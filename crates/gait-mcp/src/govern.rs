@@ -10,10 +10,14 @@ use serde_json::{Value, json};
 
 use crate::Error;
 use crate::mapping::{CallContext, ServerIdentity, ToolInfo, intent_for_call};
+use crate::pins::ToolPins;
 
 /// Reason code: the tool's definition differs from the one pinned when it
 /// was first listed.
 pub const REASON_TOOL_CHANGED: &str = "mcp_tool_definition_changed";
+/// Reason code: several listed tools have this name once lowercased, so
+/// the policy cannot tell which one is called.
+pub const REASON_TOOL_NAME_AMBIGUOUS: &str = "mcp_tool_name_ambiguous";
 /// Reason code: the gate could not evaluate the call.
 pub const REASON_EVALUATION_ERROR: &str = "gate_evaluation_error";
 /// Reason code: the gate did not answer in time.
@@ -229,8 +233,10 @@ impl Governor {
         self.gate.policy().digest().to_hex()
     }
 
-    /// Decides a `tools/call` with these `params`: builds the intent, runs
-    /// the gate, applies the pin check, signs the trace and records it.
+    /// Decides a `tools/call` with these `params`, knowing the tools listed
+    /// so far (`pins`): builds the intent, runs the gate, applies the pin
+    /// checks (a changed definition, a name shared by several tools once
+    /// lowercased), signs the trace and records it.
     /// The call may be forwarded only when the result says so; every
     /// failure after the intent is built is a refusal, never an error.
     ///
@@ -242,15 +248,25 @@ impl Governor {
         &self,
         params: &Value,
         server: &ServerIdentity,
-        tool: Option<&ToolInfo>,
+        pins: &ToolPins,
     ) -> Result<CallDecision, Error> {
         let started = std::time::Instant::now();
+        let name = params
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let tool = pins.get(name);
+        let ambiguous = pins.is_ambiguous(name);
         let intent = intent_for_call(params, server, tool, &self.context)?;
         let policy_digest = self.policy_digest();
         let mut inputs = self.gate.inputs(&intent);
         inputs.rate_limit_state = self.rate_limit_state.as_deref();
         let changed = tool.is_some_and(ToolInfo::changed);
         let mut extra_reasons: Vec<String> = Vec::new();
+        let mut overlay: Vec<&str> = Vec::new();
+        if ambiguous {
+            overlay.push(REASON_TOOL_NAME_AMBIGUOUS);
+        }
         let (mut trace, decision) = match self.gate.run(&inputs) {
             Ok(outcome) => {
                 let mut opts = TraceOptions::new(&self.producer_version, "");
@@ -282,15 +298,23 @@ impl Governor {
         };
         let mut verdict = decision.as_ref().map_or(Verdict::Block, |d| d.verdict());
         if changed {
-            extra_reasons.push(REASON_TOOL_CHANGED.into());
             if self.pin_change == PinChangeMode::Block {
-                verdict = Verdict::Block;
-                trace.verdict = Verdict::Block.as_str().to_owned();
-                trace.violations.push(REASON_TOOL_CHANGED.into());
-                trace.violations.sort();
-                trace.violations.dedup();
-                recompute_ids(&mut trace);
+                overlay.push(REASON_TOOL_CHANGED);
+            } else {
+                extra_reasons.push(REASON_TOOL_CHANGED.into());
             }
+        }
+        if !overlay.is_empty() {
+            // Tighten to block, in the signed trace too.
+            verdict = Verdict::Block;
+            trace.verdict = Verdict::Block.as_str().to_owned();
+            for reason in overlay {
+                extra_reasons.push(reason.to_owned());
+                trace.violations.push(reason.to_owned());
+            }
+            trace.violations.sort();
+            trace.violations.dedup();
+            recompute_ids(&mut trace);
         }
         let mut reason_codes: Vec<String> = decision
             .as_ref()

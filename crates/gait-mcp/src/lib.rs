@@ -15,7 +15,9 @@
 //!   (SHA-256 of its RFC 8785 canonical JSON, `_meta` left out) with its
 //!   annotations. A later listing with a different definition is reported
 //!   (reason `mcp_tool_definition_changed`) and, in
-//!   [`PinChangeMode::Block`], calls to that tool are blocked. Optionally,
+//!   [`PinChangeMode::Block`], calls to that tool are blocked. Tools whose
+//!   names are equal once lowercased cannot be told apart by a policy, so
+//!   calls to them are blocked (`mcp_tool_name_ambiguous`). Optionally,
 //!   tools the policy blocks whatever the arguments
 //!   ([`always_blocked`]) are removed from the listing.
 //! * **`tools/call`**: the call becomes an intent ([`intent_for_call`]:
@@ -58,10 +60,10 @@
 //! let read = governor.decide(
 //!     &json!({"name": "read_file", "arguments": {"path": "/tmp/a"}}),
 //!     &server,
-//!     pins.get("read_file"),
+//!     &pins,
 //! )?;
 //! assert!(read.forward);
-//! let write = governor.decide(&json!({"name": "write_file", "arguments": {"path": "/tmp/a"}}), &server, None)?;
+//! let write = governor.decide(&json!({"name": "write_file", "arguments": {"path": "/tmp/a"}}), &server, &pins)?;
 //! assert!(!write.forward);
 //! assert_eq!(write.verdict, Verdict::Block);
 //! assert_eq!(write.refusal_result()["isError"], true);
@@ -79,7 +81,7 @@ mod visibility;
 pub use error::Error;
 pub use govern::{
     CallDecision, Governor, PinChangeMode, REASON_EVALUATION_ERROR, REASON_EVALUATION_TIMEOUT,
-    REASON_TOOL_CHANGED, REASON_TRACE_WRITE_FAILED,
+    REASON_TOOL_CHANGED, REASON_TOOL_NAME_AMBIGUOUS, REASON_TRACE_WRITE_FAILED,
 };
 pub use mapping::{
     CallContext, DEFAULT_IDENTITY, DEFAULT_RISK_CLASS, DEFAULT_WORKSPACE, FIXED_CREATED_AT, Hints,

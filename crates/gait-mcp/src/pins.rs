@@ -50,6 +50,20 @@ impl ToolPins {
         self.tools.get(name)
     }
 
+    /// Whether two or more pinned tools have names equal to `name` once
+    /// lowercased. Policies name tools lowercased, so they cannot tell
+    /// such tools apart; the proxy refuses calls to them
+    /// (`mcp_tool_name_ambiguous`).
+    pub fn is_ambiguous(&self, name: &str) -> bool {
+        let lower = name.trim().to_lowercase();
+        self.tools
+            .keys()
+            .filter(|k| k.trim().to_lowercase() == lower)
+            .take(2)
+            .count()
+            > 1
+    }
+
     /// The number of pinned tools.
     pub fn len(&self) -> usize {
         self.tools.len()
@@ -242,6 +256,16 @@ mod tests {
         // Back to the pinned definition: no longer changed.
         assert!(pins.observe(std::slice::from_ref(&v1)).is_empty());
         assert!(!pins.get("w").unwrap().changed());
+    }
+
+    #[test]
+    fn names_equal_after_lowercasing_are_ambiguous() {
+        let mut pins = ToolPins::new();
+        pins.observe(&[json!({"name":"echo"}), json!({"name":"run"})]);
+        assert!(!pins.is_ambiguous("echo") && !pins.is_ambiguous("ECHO"));
+        pins.observe(&[json!({"name":"Echo"})]);
+        assert!(pins.is_ambiguous("echo") && pins.is_ambiguous("ECHO"));
+        assert!(!pins.is_ambiguous("run"));
     }
 
     #[test]

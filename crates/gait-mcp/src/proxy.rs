@@ -105,7 +105,8 @@ struct State {
     /// Requests whose responses the proxy reads (initialize, tools/list).
     watch: HashMap<String, Watch>,
     server: ServerIdentity,
-    pins: ToolPins,
+    /// Shared with evaluations in flight; changed copy-on-write.
+    pins: Arc<ToolPins>,
     server_dead: bool,
 }
 
@@ -200,7 +201,7 @@ where
         return Err(Error::Io("server standard output unavailable".into()));
     };
     let mut state = State {
-        pins,
+        pins: Arc::new(pins),
         ..State::default()
     };
     if let Some(id) = config.server_id.as_deref() {
@@ -524,16 +525,16 @@ fn govern_call(shared: &Shared, msg: Value) -> Action {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    let (server, tool) = {
+    let (server, pins) = {
         let st = lock(&shared.state);
-        (st.server.clone(), st.pins.get(&name).cloned())
+        (st.server.clone(), Arc::clone(&st.pins))
     };
     let governor = Arc::clone(&shared.governor);
     let (tx, rx) = mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("gait-mcp-eval".into())
         .spawn(move || {
-            let _ = tx.send(governor.decide(&params, &server, tool.as_ref()));
+            let _ = tx.send(governor.decide(&params, &server, &pins));
         });
     let decided = match spawned {
         Ok(_) => rx.recv_timeout(shared.config.eval_timeout).ok(),
@@ -695,7 +696,7 @@ fn server_message(shared: &Shared, mut msg: Value) -> Option<Value> {
             let (changes, saved) = {
                 let mut st = lock(&shared.state);
                 let before = st.pins.len();
-                let changes = st.pins.observe(&tools);
+                let changes = Arc::make_mut(&mut st.pins).observe(&tools);
                 let saved = match shared.config.pin_file.as_deref() {
                     Some(path) if st.pins.len() > before => Some(st.pins.save(path)),
                     _ => None,

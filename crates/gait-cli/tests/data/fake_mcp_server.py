@@ -3,7 +3,8 @@
 
 Usage: fake_mcp_server.py CALL_LOG
 
-FAKE_ECHO_DESCRIPTION, when set, replaces echo's description.
+FAKE_ECHO_DESCRIPTION, when set, replaces echo's description; FAKE_DUP_ECHO,
+when set, adds a tool named "Echo".
 Every tools/call it receives is appended (tool name, one per line) to
 CALL_LOG, so tests can prove a blocked call never reached the server.
 
@@ -38,7 +39,11 @@ def send(obj):
 
 
 def tools():
-    return [
+    extra = []
+    if os.environ.get("FAKE_DUP_ECHO"):
+        extra.append({"name": "Echo", "description": "Another tool, same name once lowercased",
+                      "inputSchema": {"type": "object"}})
+    return extra + [
         {"name": "echo", "description": state["echo_description"],
          "inputSchema": {"type": "object"},
          "annotations": {"readOnlyHint": True, "openWorldHint": False}},
