@@ -130,6 +130,10 @@ impl Session {
             .lines
             .recv_timeout(RECV)
             .expect("no message from the proxy in time");
+        assert!(
+            !line.contains("gait-mcp-proxy:"),
+            "the proxy's own requests must not reach the client: {line}"
+        );
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
     }
 
@@ -362,7 +366,7 @@ fn changed_tool_definition_is_blocked() {
     assert!(s.call(1, "echo", json!({}))["result"]["isError"].is_null());
     s.send(&json!({"jsonrpc":"2.0","method":"fake/rugpull"}));
     assert_eq!(s.recv()["method"], "notifications/tools/list_changed");
-    s.request(json!("list-1"), "tools/list", json!({}));
+    // The client does not re-list: the proxy does, and the call waits for it.
     let r = s.call(2, "echo", json!({}));
     assert!(is_refusal(&r), "{r}");
     let reasons = r["result"]["_meta"]["gait/decision"]["reason_codes"].clone();
@@ -458,6 +462,25 @@ fn tools_named_alike_once_lowercased_are_refused() {
     let summary = ours.iter().find(|v| v["event"] == "summary").unwrap();
     assert_eq!(summary["calls_refused"], 2);
     assert_eq!(summary["exit_code"], 0);
+}
+
+#[test]
+fn calls_are_refused_when_the_proxy_cannot_list_tools() {
+    let mut s = Session::start_in(
+        tempfile::tempdir().unwrap(),
+        &["--eval-timeout", "300ms"],
+        POLICY,
+        &[("FAKE_IGNORE_PROXY_LIST", "1")],
+    );
+    s.initialize();
+    let r = s.call(1, "echo", json!({}));
+    assert!(is_refusal(&r), "{r}");
+    assert_eq!(
+        r["result"]["_meta"]["gait/decision"]["reason_codes"],
+        json!(["mcp_tool_list_unavailable"])
+    );
+    assert!(s.server_calls().is_empty());
+    s.finish();
 }
 
 #[test]

@@ -18,6 +18,9 @@ pub const REASON_TOOL_CHANGED: &str = "mcp_tool_definition_changed";
 /// Reason code: several listed tools have this name once lowercased, so
 /// the policy cannot tell which one is called.
 pub const REASON_TOOL_NAME_AMBIGUOUS: &str = "mcp_tool_name_ambiguous";
+/// Reason code: the server did not answer the proxy's own `tools/list`
+/// in time, so the tool's current definition is unknown.
+pub const REASON_TOOL_LIST_UNAVAILABLE: &str = "mcp_tool_list_unavailable";
 /// Reason code: the gate could not evaluate the call.
 pub const REASON_EVALUATION_ERROR: &str = "gate_evaluation_error";
 /// Reason code: the gate did not answer in time.

@@ -11,7 +11,13 @@
 //!
 //! * **`initialize`**: the result's `serverInfo` names the server (unless
 //!   the operator set a server id).
-//! * **`tools/list`**: each tool's definition is pinned on first sight
+//! * **`tools/list`**: the proxy lists the server's tools itself after the
+//!   client's `notifications/initialized` and on every
+//!   `notifications/tools/list_changed` (these requests and their answers
+//!   never reach the client; `tools/call` waits for them, and is refused
+//!   with `mcp_tool_list_unavailable` when they do not complete within the
+//!   evaluation deadline), and reads the client's own listings too. Each
+//!   tool's definition is pinned on first sight
 //!   (SHA-256 of its RFC 8785 canonical JSON, `_meta` left out) with its
 //!   annotations. A later listing with a different definition is reported
 //!   (reason `mcp_tool_definition_changed`) and, in
@@ -81,7 +87,8 @@ mod visibility;
 pub use error::Error;
 pub use govern::{
     CallDecision, Governor, PinChangeMode, REASON_EVALUATION_ERROR, REASON_EVALUATION_TIMEOUT,
-    REASON_TOOL_CHANGED, REASON_TOOL_NAME_AMBIGUOUS, REASON_TRACE_WRITE_FAILED,
+    REASON_TOOL_CHANGED, REASON_TOOL_LIST_UNAVAILABLE, REASON_TOOL_NAME_AMBIGUOUS,
+    REASON_TRACE_WRITE_FAILED,
 };
 pub use mapping::{
     CallContext, DEFAULT_IDENTITY, DEFAULT_RISK_CLASS, DEFAULT_WORKSPACE, FIXED_CREATED_AT, Hints,

@@ -1,19 +1,21 @@
 //! The relay: a client on one pair of streams, the server process it
 //! spawns on the other, and the governed methods in between.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::Error;
 use crate::frame::{Frame, LineReader, sniff_id};
-use crate::govern::{CallDecision, Governor, REASON_EVALUATION_TIMEOUT};
+use crate::govern::{
+    CallDecision, Governor, REASON_EVALUATION_TIMEOUT, REASON_TOOL_LIST_UNAVAILABLE,
+};
 use crate::mapping::ServerIdentity;
 use crate::pins::ToolPins;
 use crate::visibility::always_blocked;
@@ -108,6 +110,11 @@ struct State {
     /// Shared with evaluations in flight; changed copy-on-write.
     pins: Arc<ToolPins>,
     server_dead: bool,
+    /// Whether the server declared the `tools` capability.
+    server_has_tools: bool,
+    /// The proxy's own `tools/list` requests in flight (id keys).
+    own_lists: HashSet<String>,
+    own_seq: u64,
 }
 
 struct Shared {
@@ -117,6 +124,8 @@ struct Shared {
     client_out: Mutex<Box<dyn Write + Send>>,
     server_in: Mutex<Option<ChildStdin>>,
     state: Mutex<State>,
+    /// Signalled when the proxy's own tool listings complete.
+    listed: Condvar,
     forwarded: AtomicU64,
     refused: AtomicU64,
     pin_changes: AtomicU64,
@@ -214,6 +223,7 @@ where
         client_out: Mutex::new(Box::new(client_out)),
         server_in: Mutex::new(server_in),
         state: Mutex::new(state),
+        listed: Condvar::new(),
         forwarded: AtomicU64::new(0),
         refused: AtomicU64::new(0),
         pin_changes: AtomicU64::new(0),
@@ -290,7 +300,12 @@ fn wait_child(child: &mut Child, grace: Duration) -> Option<ExitStatus> {
 }
 
 fn server_gone(shared: &Shared) {
-    lock(&shared.state).server_dead = true;
+    {
+        let mut st = lock(&shared.state);
+        st.server_dead = true;
+        st.own_lists.clear();
+    }
+    shared.listed.notify_all();
     drop(lock(&shared.server_in).take());
     fail_pending(shared, "MCP server exited before answering");
 }
@@ -407,6 +422,11 @@ fn client_line(shared: &Shared, line: &[u8]) {
             return;
         }
     };
+    let initialized = match &value {
+        Value::Object(_) => is_initialized(&value),
+        Value::Array(items) => items.iter().any(is_initialized),
+        _ => false,
+    };
     match value {
         Value::Array(items) if !items.is_empty() => client_batch(shared, line, items),
         Value::Object(_) => match client_message(shared, value) {
@@ -419,6 +439,58 @@ fn client_line(shared: &Shared, line: &[u8]) {
             &error_response(&Value::Null, INVALID_REQUEST, "invalid request"),
         ),
     }
+    if initialized && lock(&shared.state).server_has_tools {
+        request_tool_list(shared, None);
+    }
+}
+
+fn is_initialized(msg: &Value) -> bool {
+    msg.get("method").and_then(Value::as_str) == Some("notifications/initialized")
+        && msg.get("id").is_none()
+}
+
+/// The id prefix of the proxy's own requests to the server.
+const OWN_ID_PREFIX: &str = "gait-mcp-proxy:";
+
+/// Asks the server for its tools on the proxy's own account (after
+/// `notifications/initialized` and on `notifications/tools/list_changed`),
+/// so pins and hints do not depend on the client listing tools. Calls wait
+/// for these listings (see [`wait_for_listing`]).
+fn request_tool_list(shared: &Shared, cursor: Option<Value>) {
+    let id = {
+        let mut st = lock(&shared.state);
+        st.own_seq += 1;
+        let id = Value::String(format!("{OWN_ID_PREFIX}{}", st.own_seq));
+        st.own_lists.insert(id_key(&id));
+        id
+    };
+    let mut params = serde_json::Map::new();
+    if let Some(c) = cursor {
+        params.insert("cursor".into(), c);
+    }
+    let req = json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": params});
+    if !write_server(shared, req.to_string().as_bytes()) {
+        lock(&shared.state).own_lists.remove(&id_key(&id));
+        shared.listed.notify_all();
+    }
+}
+
+/// Waits until no proxy listing is in flight. `false` when the deadline
+/// passed first.
+fn wait_for_listing(shared: &Shared) -> bool {
+    let deadline = Instant::now() + shared.config.eval_timeout;
+    let mut st = lock(&shared.state);
+    while !st.own_lists.is_empty() && !st.server_dead {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        st = match shared.listed.wait_timeout(st, left) {
+            Ok((guard, _)) => guard,
+            Err(p) => p.into_inner().0,
+        };
+    }
+    true
 }
 
 fn client_batch(shared: &Shared, line: &[u8], items: Vec<Value>) {
@@ -525,6 +597,21 @@ fn govern_call(shared: &Shared, msg: Value) -> Action {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
+    if !wait_for_listing(shared) {
+        let policy_digest = shared.governor.policy_digest();
+        let decision = CallDecision::refused(&name, &policy_digest, REASON_TOOL_LIST_UNAVAILABLE);
+        shared.refused.fetch_add(1, Ordering::Relaxed);
+        (shared.log)(&format!(
+            "refused tools/call {}: the server did not answer the proxy's tools/list in time",
+            decision.tool_name
+        ));
+        return match id {
+            Some(id) => Action::Respond(
+                json!({"jsonrpc": "2.0", "id": id, "result": decision.refusal_result()}),
+            ),
+            None => Action::Drop,
+        };
+    }
     let (server, pins) = {
         let st = lock(&shared.state);
         (st.server.clone(), Arc::clone(&st.pins))
@@ -639,48 +726,135 @@ fn server_line(shared: &Shared, line: &[u8]) {
     };
     match value {
         Value::Object(_) => match server_message(shared, value) {
-            Some(changed) => write_client(shared, &changed),
-            None => write_client_raw(shared, line),
+            Relay::Changed(changed) => write_client(shared, &changed),
+            Relay::Unchanged => write_client_raw(shared, line),
+            Relay::Drop => {}
         },
         Value::Array(items) => {
             let mut modified = false;
             let mut out = Vec::with_capacity(items.len());
             for item in items {
                 match server_message(shared, item.clone()) {
-                    Some(changed) => {
+                    Relay::Changed(changed) => {
                         modified = true;
                         out.push(changed);
                     }
-                    None => out.push(item),
+                    Relay::Unchanged => out.push(item),
+                    Relay::Drop => modified = true,
                 }
             }
-            if modified {
-                write_client(shared, &Value::Array(out));
-            } else {
+            if !modified {
                 write_client_raw(shared, line);
+            } else if !out.is_empty() {
+                write_client(shared, &Value::Array(out));
             }
         }
         _ => write_client_raw(shared, line),
     }
 }
 
-/// Handles one server message; `Some` when it must be relayed changed.
-fn server_message(shared: &Shared, mut msg: Value) -> Option<Value> {
-    if msg.get("method").is_some() {
-        // A server request or notification: relayed unchanged.
-        return None;
+/// What to relay of one server message.
+enum Relay {
+    /// The message as received.
+    Unchanged,
+    /// This changed message.
+    Changed(Value),
+    /// Nothing (an answer to the proxy's own request).
+    Drop,
+}
+
+/// Handles one server message.
+fn server_message(shared: &Shared, msg: Value) -> Relay {
+    match msg.get("method").and_then(Value::as_str) {
+        Some("notifications/tools/list_changed") => {
+            // Re-list before the client hears of the change, so that a
+            // call it makes in response waits for the new pins.
+            request_tool_list(shared, None);
+            return Relay::Unchanged;
+        }
+        // Other server requests and notifications: relayed unchanged.
+        Some(_) => return Relay::Unchanged,
+        None => {}
     }
-    let key = id_key(msg.get("id")?);
+    let Some(id) = msg.get("id") else {
+        return Relay::Unchanged;
+    };
+    let key = id_key(id);
+    if lock(&shared.state).own_lists.contains(&key) {
+        own_listing(shared, &key, &msg);
+        return Relay::Drop;
+    }
+    match watched_response(shared, &key, msg) {
+        Some(changed) => Relay::Changed(changed),
+        None => Relay::Unchanged,
+    }
+}
+
+/// The answer to one of the proxy's own `tools/list` requests.
+fn own_listing(shared: &Shared, key: &str, msg: &Value) {
+    let result = msg.get("result");
+    if let Some(tools) = result
+        .and_then(|r| r.get("tools"))
+        .and_then(Value::as_array)
+    {
+        observe_tools(shared, tools);
+    }
+    // Further pages are requested before this one is marked done, so that
+    // waiting calls see the whole listing.
+    if let Some(cursor) = result
+        .and_then(|r| r.get("nextCursor"))
+        .filter(|c| c.is_string())
+    {
+        request_tool_list(shared, Some(cursor.clone()));
+    }
+    lock(&shared.state).own_lists.remove(key);
+    shared.listed.notify_all();
+}
+
+/// Pins a listing and reports changed definitions.
+fn observe_tools(shared: &Shared, tools: &[Value]) {
+    let (changes, saved) = {
+        let mut st = lock(&shared.state);
+        let before = st.pins.len();
+        let changes = Arc::make_mut(&mut st.pins).observe(tools);
+        let saved = match shared.config.pin_file.as_deref() {
+            Some(path) if st.pins.len() > before => Some(st.pins.save(path)),
+            _ => None,
+        };
+        (changes, saved)
+    };
+    if let Some(Err(e)) = saved {
+        (shared.log)(&format!("new tool pins not saved: {e}"));
+    }
+    for c in &changes {
+        shared.pin_changes.fetch_add(1, Ordering::Relaxed);
+        (shared.log)(&format!(
+            "tool definition changed: {} ({}): pinned {} now {}",
+            c.name,
+            crate::govern::REASON_TOOL_CHANGED,
+            c.pinned.to_hex(),
+            c.current.to_hex()
+        ));
+    }
+}
+
+/// Handles a response to a watched client request; `Some` when it must be
+/// relayed changed.
+fn watched_response(shared: &Shared, key: &str, mut msg: Value) -> Option<Value> {
     let watch = {
         let mut st = lock(&shared.state);
-        st.pending.remove(&key);
-        st.watch.remove(&key)
+        st.pending.remove(key);
+        st.watch.remove(key)
     }?;
     match watch {
         Watch::Initialize => {
             if let Some(result) = msg.get("result") {
                 let mut st = lock(&shared.state);
                 st.server.learn(result);
+                st.server_has_tools = result
+                    .get("capabilities")
+                    .and_then(|c| c.get("tools"))
+                    .is_some_and(Value::is_object);
                 let id = st.server.server_id.clone();
                 drop(st);
                 (shared.log)(&format!("MCP server identified as {id:?}"));
@@ -693,29 +867,7 @@ fn server_message(shared: &Shared, mut msg: Value) -> Option<Value> {
                 .and_then(|r| r.get("tools"))
                 .and_then(Value::as_array)?
                 .clone();
-            let (changes, saved) = {
-                let mut st = lock(&shared.state);
-                let before = st.pins.len();
-                let changes = Arc::make_mut(&mut st.pins).observe(&tools);
-                let saved = match shared.config.pin_file.as_deref() {
-                    Some(path) if st.pins.len() > before => Some(st.pins.save(path)),
-                    _ => None,
-                };
-                (changes, saved)
-            };
-            if let Some(Err(e)) = saved {
-                (shared.log)(&format!("new tool pins not saved: {e}"));
-            }
-            for c in &changes {
-                shared.pin_changes.fetch_add(1, Ordering::Relaxed);
-                (shared.log)(&format!(
-                    "tool definition changed: {} ({}): pinned {} now {}",
-                    c.name,
-                    crate::govern::REASON_TOOL_CHANGED,
-                    c.pinned.to_hex(),
-                    c.current.to_hex()
-                ));
-            }
+            observe_tools(shared, &tools);
             if !shared.config.hide_blocked_tools {
                 return None;
             }

@@ -4,7 +4,8 @@
 Usage: fake_mcp_server.py CALL_LOG
 
 FAKE_ECHO_DESCRIPTION, when set, replaces echo's description; FAKE_DUP_ECHO,
-when set, adds a tool named "Echo".
+when set, adds a tool named "Echo"; FAKE_IGNORE_PROXY_LIST, when set,
+leaves the proxy's own tools/list requests unanswered.
 Every tools/call it receives is appended (tool name, one per line) to
 CALL_LOG, so tests can prove a blocked call never reached the server.
 
@@ -80,6 +81,8 @@ def handle(msg, raw):
                                "capabilities": {"tools": {"listChanged": True}},
                                "serverInfo": {"name": "fake-server", "version": "1.0.0"}})
     if method == "tools/list":
+        if os.environ.get("FAKE_IGNORE_PROXY_LIST") and str(msg_id).startswith("gait-mcp-proxy:"):
+            return None
         return result(msg_id, {"tools": tools()})
     if method == "tools/call":
         params = msg.get("params") or {}
