@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -35,6 +35,10 @@ pub const MESSAGE_TOO_LARGE: i64 = -32001;
 
 /// The default largest message, either way: 16 MiB.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 << 20;
+
+/// The most evaluation threads alive at once; calls beyond it are refused
+/// (`gate_evaluation_timeout`) until stuck evaluations finish.
+const MAX_EVALUATIONS: usize = 16;
 
 /// A sink for the proxy's own diagnostics (one line each).
 pub type Log = Arc<dyn Fn(&str) + Send + Sync>;
@@ -126,6 +130,8 @@ struct Shared {
     state: Mutex<State>,
     /// Signalled when the proxy's own tool listings complete.
     listed: Condvar,
+    /// Evaluation threads alive (including ones past their deadline).
+    evaluating: Arc<AtomicUsize>,
     forwarded: AtomicU64,
     refused: AtomicU64,
     pin_changes: AtomicU64,
@@ -224,6 +230,7 @@ where
         server_in: Mutex::new(server_in),
         state: Mutex::new(state),
         listed: Condvar::new(),
+        evaluating: Arc::new(AtomicUsize::new(0)),
         forwarded: AtomicU64::new(0),
         refused: AtomicU64::new(0),
         pin_changes: AtomicU64::new(0),
@@ -618,14 +625,26 @@ fn govern_call(shared: &Shared, msg: Value) -> Action {
     };
     let governor = Arc::clone(&shared.governor);
     let (tx, rx) = mpsc::channel();
-    let spawned = std::thread::Builder::new()
-        .name("gait-mcp-eval".into())
-        .spawn(move || {
-            let _ = tx.send(governor.decide(&params, &server, &pins));
-        });
-    let decided = match spawned {
-        Ok(_) => rx.recv_timeout(shared.config.eval_timeout).ok(),
-        Err(_) => None,
+    // Evaluations that overran their deadline keep running on their own
+    // threads; past a bound, refuse new calls instead of piling up more.
+    let decided = if shared.evaluating.fetch_add(1, Ordering::SeqCst) >= MAX_EVALUATIONS {
+        shared.evaluating.fetch_sub(1, Ordering::SeqCst);
+        None
+    } else {
+        let counter = Arc::clone(&shared.evaluating);
+        let spawned = std::thread::Builder::new()
+            .name("gait-mcp-eval".into())
+            .spawn(move || {
+                let _ = tx.send(governor.decide(&params, &server, &pins));
+                counter.fetch_sub(1, Ordering::SeqCst);
+            });
+        match spawned {
+            Ok(_) => rx.recv_timeout(shared.config.eval_timeout).ok(),
+            Err(_) => {
+                shared.evaluating.fetch_sub(1, Ordering::SeqCst);
+                None
+            }
+        }
     };
     let policy_digest = shared.governor.policy_digest();
     let decision = match decided {

@@ -208,3 +208,28 @@ proptest! {
         prop_assert_eq!(a.intent_digest(), b.intent_digest());
     }
 }
+
+#[test]
+fn stuck_evaluations_are_bounded_and_every_call_is_answered() {
+    let input: String = (1..=24)
+        .map(|i| {
+            format!(
+                "{{\"jsonrpc\":\"2.0\",\"id\":{i},\"method\":\"tools/call\",\"params\":{{\"name\":\"echo\"}}}}\n"
+            )
+        })
+        .collect();
+    let lines = session(
+        governor(Box::new(SlowSink)),
+        &input,
+        Duration::from_millis(20),
+    );
+    assert_eq!(lines.len(), 24);
+    for l in &lines {
+        let r: Value = serde_json::from_str(l).unwrap();
+        assert_eq!(r["result"]["isError"], true);
+        assert_eq!(
+            r["result"]["_meta"]["gait/decision"]["reason_codes"],
+            json!([REASON_EVALUATION_TIMEOUT])
+        );
+    }
+}
