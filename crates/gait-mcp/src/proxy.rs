@@ -374,7 +374,7 @@ enum Action {
     Drop,
 }
 
-fn client_loop<R: Read>(shared: &Shared, input: R) {
+fn client_loop<R: Read>(shared: &Arc<Shared>, input: R) {
     let mut reader = LineReader::new(
         BufReader::with_capacity(64 << 10, input),
         shared.config.max_message_bytes,
@@ -412,7 +412,7 @@ fn client_loop<R: Read>(shared: &Shared, input: R) {
     }
 }
 
-fn client_line(shared: &Shared, line: &[u8]) {
+fn client_line(shared: &Arc<Shared>, line: &[u8]) {
     if line.iter().all(u8::is_ascii_whitespace) {
         return;
     }
@@ -463,7 +463,7 @@ const OWN_ID_PREFIX: &str = "gait-mcp-proxy:";
 /// `notifications/initialized` and on `notifications/tools/list_changed`),
 /// so pins and hints do not depend on the client listing tools. Calls wait
 /// for these listings (see [`wait_for_listing`]).
-fn request_tool_list(shared: &Shared, cursor: Option<Value>) {
+fn request_tool_list(shared: &Arc<Shared>, cursor: Option<Value>) {
     let id = {
         let mut st = lock(&shared.state);
         st.own_seq += 1;
@@ -476,8 +476,23 @@ fn request_tool_list(shared: &Shared, cursor: Option<Value>) {
         params.insert("cursor".into(), c);
     }
     let req = json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": params});
-    if !write_server(shared, req.to_string().as_bytes()) {
-        lock(&shared.state).own_lists.remove(&id_key(&id));
+    // Written from its own thread: the server thread must never block on
+    // the server's input while the server blocks on its output.
+    let s = Arc::clone(shared);
+    let write = move || {
+        if !write_server(&s, req.to_string().as_bytes()) {
+            lock(&s.state).own_lists.remove(&id_key(&id));
+            s.listed.notify_all();
+        }
+    };
+    if let Err(e) = std::thread::Builder::new()
+        .name("gait-mcp-list".into())
+        .spawn(write)
+    {
+        (shared.log)(&format!("cannot start the tool listing: {e}"));
+        let mut st = lock(&shared.state);
+        st.own_lists.clear();
+        drop(st);
         shared.listed.notify_all();
     }
 }
@@ -686,7 +701,7 @@ fn govern_call(shared: &Shared, msg: Value) -> Action {
 
 // ---- server to client ----
 
-fn server_loop(shared: &Shared, output: impl Read) {
+fn server_loop(shared: &Arc<Shared>, output: impl Read) {
     let mut reader = LineReader::new(
         BufReader::with_capacity(64 << 10, output),
         shared.config.max_message_bytes,
@@ -733,7 +748,7 @@ fn server_loop(shared: &Shared, output: impl Read) {
     }
 }
 
-fn server_line(shared: &Shared, line: &[u8]) {
+fn server_line(shared: &Arc<Shared>, line: &[u8]) {
     if line.iter().all(u8::is_ascii_whitespace) {
         return;
     }
@@ -783,7 +798,7 @@ enum Relay {
 }
 
 /// Handles one server message.
-fn server_message(shared: &Shared, msg: Value) -> Relay {
+fn server_message(shared: &Arc<Shared>, msg: Value) -> Relay {
     match msg.get("method").and_then(Value::as_str) {
         Some("notifications/tools/list_changed") => {
             // Re-list before the client hears of the change, so that a
@@ -810,7 +825,7 @@ fn server_message(shared: &Shared, msg: Value) -> Relay {
 }
 
 /// The answer to one of the proxy's own `tools/list` requests.
-fn own_listing(shared: &Shared, key: &str, msg: &Value) {
+fn own_listing(shared: &Arc<Shared>, key: &str, msg: &Value) {
     let result = msg.get("result");
     if let Some(tools) = result
         .and_then(|r| r.get("tools"))
