@@ -64,6 +64,9 @@ pub enum Command {
         override_usage = "gait verify session-chain --chain <PATH> [OPTIONS]"
     )]
     VerifySessionChain(crate::cmd::verify_chain::VerifySessionChainArgs),
+    /// MCP stdio proxy: relay a server, enforce the policy on tools/call (temporary name of `mcp proxy -- <cmd>`).
+    #[command(name = "mcp-proxy")]
+    McpProxy(crate::cmd::mcp_proxy::McpProtocolProxyArgs),
 }
 
 /// Signing key flags shared by minting commands.

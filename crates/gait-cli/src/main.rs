@@ -29,7 +29,9 @@ fn run(argv: &[String]) -> Exit {
     let Some(first) = rest.first() else {
         return cmd::version::run(&out, false);
     };
-    let json = rest.iter().any(|a| matches!(a.trim(), "--json" | "-json"));
+    // Arguments after `--` belong to a wrapped command, not to gait.
+    let own = || rest.iter().take_while(|a| a.as_str() != "--");
+    let json = own().any(|a| matches!(a.trim(), "--json" | "-json"));
     match first.trim() {
         "--version" | "-v" => return cmd::version::run(&out, json),
         "help" => {
@@ -38,10 +40,7 @@ fn run(argv: &[String]) -> Exit {
         }
         _ => {}
     }
-    if rest
-        .iter()
-        .any(|a| a.trim() == "--explain" || a.trim() == "-explain")
-    {
+    if own().any(|a| a.trim() == "--explain" || a.trim() == "-explain") {
         let path: Vec<&str> = rest
             .iter()
             .map(|a| a.trim())
@@ -79,6 +78,7 @@ fn run(argv: &[String]) -> Exit {
         Command::Demo(d) => cmd::runpack::demo(&out, d),
         Command::VerifyChain(v) => cmd::verify_chain::chain(&out, v),
         Command::VerifySessionChain(v) => cmd::verify_chain::session_chain(&out, v),
+        Command::McpProxy(m) => cmd::mcp_proxy::run(&out, m),
     }
 }
 
@@ -98,8 +98,18 @@ fn route_verify_subcommands(rest: &[String]) -> Vec<String> {
 
 /// The commands this build implements.
 const KNOWN_COMMANDS: &[&str] = &[
-    "version", "keys", "trace", "approve", "delegate", "policy", "gate", "pack", "verify", "run",
+    "version",
+    "keys",
+    "trace",
+    "approve",
+    "delegate",
+    "policy",
+    "gate",
+    "pack",
+    "verify",
+    "run",
     "demo",
+    "mcp-proxy",
 ];
 
 fn render_help() -> String {

@@ -5,6 +5,7 @@ pub mod approve;
 pub mod delegate;
 pub mod gate;
 pub mod keys;
+pub mod mcp_proxy;
 pub mod pack;
 pub mod policy;
 pub mod runpack;

@@ -1,0 +1,264 @@
+//! `gait mcp-proxy [flags] -- <server command…>`: the MCP stdio protocol
+//! proxy (library: `gait-mcp`).
+//!
+//! Standard output belongs to the MCP client, so everything this command
+//! says itself goes to standard error (JSON lines with `--json`).
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use gait_mcp::{CallContext, Governor, PinChangeMode, ProxyConfig};
+use gait_policy::{Gate, Policy};
+use gait_sign::{KeyConfig, KeyMode, KeySource, Trace};
+use gait_trace::DirectorySink;
+use serde_json::{Map, Value, json};
+
+use crate::cmd::sign_error_exit;
+use crate::exit::Exit;
+use crate::output::Out;
+
+/// The default trace directory.
+pub const DEFAULT_TRACE_DIR: &str = "gait-out/mcp-proxy/traces";
+
+/// `gait mcp-proxy`
+#[derive(Debug, Args)]
+pub struct McpProtocolProxyArgs {
+    /// The policy YAML file.
+    #[arg(long, value_name = "PATH")]
+    pub policy: Option<String>,
+    /// Directory for the signed trace of every tools/call.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_TRACE_DIR)]
+    pub trace_out: String,
+    /// Run id recorded in every intent and trace (context.run_id).
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+    /// Server id used in intents (default: the server's serverInfo.name).
+    #[arg(long, value_name = "ID")]
+    pub server_id: Option<String>,
+    /// Remove tools the policy blocks whatever their arguments from tools/list.
+    #[arg(long)]
+    pub hide_blocked_tools: bool,
+    /// Pin file: tool definition pins are loaded from it and new pins saved
+    /// to it, so definitions changed between sessions are caught too.
+    #[arg(long, value_name = "PATH")]
+    pub pin_file: Option<String>,
+    /// What a changed tool definition does: block (default) or warn.
+    #[arg(long, value_name = "MODE", default_value = "block")]
+    pub on_tool_change: String,
+    /// context.identity of the intents.
+    #[arg(long, value_name = "ID", default_value = gait_mcp::DEFAULT_IDENTITY)]
+    pub identity: String,
+    /// context.workspace of the intents.
+    #[arg(long, value_name = "PATH", default_value = gait_mcp::DEFAULT_WORKSPACE)]
+    pub workspace: String,
+    /// context.risk_class of the intents.
+    #[arg(long, value_name = "CLASS", default_value = gait_mcp::DEFAULT_RISK_CLASS)]
+    pub risk_class: String,
+    /// context.session_id of the intents.
+    #[arg(long, value_name = "ID")]
+    pub session_id: Option<String>,
+    /// Rate-limit state file.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = ".gait-out/gate_rate_limits.json"
+    )]
+    pub rate_limit_state: String,
+    /// Largest message relayed either way, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = gait_mcp::DEFAULT_MAX_MESSAGE_BYTES)]
+    pub max_message_bytes: usize,
+    /// Deadline of one evaluation (Go duration); a call not decided by then is refused.
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub eval_timeout: String,
+    /// Trace signing key mode: dev (ephemeral key) or prod.
+    #[arg(long, value_name = "MODE", default_value = "dev")]
+    pub key_mode: String,
+    /// Trace signing private key file (prod mode).
+    #[arg(long, value_name = "PATH")]
+    pub private_key: Option<String>,
+    /// Trace signing private key environment variable (prod mode).
+    #[arg(long, value_name = "VAR")]
+    pub private_key_env: Option<String>,
+    /// Diagnostics as JSON lines on standard error.
+    #[arg(long)]
+    pub json: bool,
+    /// The MCP server command and its arguments (after `--`).
+    #[arg(last = true, value_name = "SERVER_COMMAND", required = true)]
+    pub command: Vec<String>,
+}
+
+type Failure = (String, Exit);
+
+/// Writes one diagnostic line to standard error.
+fn diag(json: bool, fields: Map<String, Value>) {
+    let line = if json {
+        gait_digest::go_json::to_sorted_string(&Value::Object(fields))
+    } else {
+        let msg = fields
+            .get("message")
+            .or_else(|| fields.get("error"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        format!("gait mcp proxy: {msg}")
+    };
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
+}
+
+fn event(kind: &str, message: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("event".into(), json!(kind));
+    m.insert("message".into(), json!(message));
+    m
+}
+
+/// Runs the proxy until the client or the server is done.
+pub fn run(out: &Out, args: &McpProtocolProxyArgs) -> Exit {
+    match run_inner(args) {
+        Ok(exit) => exit,
+        Err((msg, exit)) => {
+            let mut m = Map::new();
+            m.insert("ok".into(), json!(false));
+            m.insert("error".into(), json!(msg));
+            m.insert("error_code".into(), json!(exit.error_code()));
+            m.insert("error_category".into(), json!(exit.error_category()));
+            m.insert("exit_code".into(), json!(exit.code()));
+            m.insert("correlation_id".into(), json!(out.correlation()));
+            diag(args.json, m);
+            exit
+        }
+    }
+}
+
+fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
+    let policy_path = a
+        .policy
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| ("missing required --policy".to_owned(), Exit::InvalidInput))?;
+    let policy = Policy::from_path(Path::new(policy_path))
+        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    let pin_change = PinChangeMode::parse(&a.on_tool_change)
+        .map_err(|e| (format!("--on-tool-change: {e}"), Exit::InvalidInput))?;
+    let eval_ns = gait_digest::go_duration::parse_go_duration(a.eval_timeout.trim())
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            (
+                "invalid --eval-timeout, expected a positive duration".to_owned(),
+                Exit::InvalidInput,
+            )
+        })?;
+    let eval_timeout = Duration::from_nanos(u64::try_from(eval_ns).unwrap_or(u64::MAX));
+    if a.max_message_bytes < 1024 {
+        return Err((
+            "--max-message-bytes must be at least 1024".into(),
+            Exit::InvalidInput,
+        ));
+    }
+    let trace_dir = a.trace_out.trim();
+    if trace_dir.is_empty() {
+        return Err(("--trace-out must not be empty".into(), Exit::InvalidInput));
+    }
+    // The trace directory must be usable before any call is relayed.
+    gait_sign::create_private_dir(Path::new(trace_dir))
+        .map_err(|e| (format!("--trace-out {trace_dir}: {e}"), Exit::Internal))?;
+
+    let key_mode = KeyMode::parse(&a.key_mode).map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    let private = KeySource::from_flags(
+        "private key",
+        a.private_key.as_deref(),
+        a.private_key_env.as_deref(),
+    )
+    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    let signer = KeyConfig {
+        mode: key_mode,
+        private,
+        public: None,
+    }
+    .load_signing::<Trace>()
+    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    if let Some(w) = signer.warning {
+        diag(a.json, event("warning", w));
+    }
+
+    let context = {
+        let mut c = CallContext::default();
+        c.identity = a.identity.trim().to_owned();
+        c.workspace = a.workspace.trim().to_owned();
+        c.risk_class = a.risk_class.trim().to_owned();
+        c.session_id = a
+            .session_id
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        c.run_id = a.run_id.as_deref().unwrap_or_default().trim().to_owned();
+        c
+    };
+    let gate = Gate::new(policy).with_producer_version(crate::cmd::version::VERSION);
+    let governor = Governor::new(gate, signer.key, Box::new(DirectorySink::new(trace_dir)))
+        .map_err(|e| (e.to_string(), Exit::InvalidInput))?
+        .with_producer_version(crate::cmd::version::VERSION)
+        .with_rate_limit_state(a.rate_limit_state.trim())
+        .with_pin_change(pin_change)
+        .with_context(context);
+
+    let mut config = ProxyConfig::new(a.command.clone());
+    config.server_id = a
+        .server_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    config.hide_blocked_tools = a.hide_blocked_tools;
+    config.max_message_bytes = a.max_message_bytes;
+    config.eval_timeout = eval_timeout;
+    config.pin_file = a
+        .pin_file
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(std::path::PathBuf::from);
+
+    let json_log = a.json;
+    let log: gait_mcp::Log = Arc::new(move |msg: &str| diag(json_log, event("log", msg)));
+    let report = gait_mcp::run(config, governor, std::io::stdin(), std::io::stdout(), log)
+        .map_err(|e| match e {
+            gait_mcp::Error::Spawn { .. } => (e.to_string(), Exit::MissingDependency),
+            gait_mcp::Error::Config(_) => (e.to_string(), Exit::InvalidInput),
+            _ => (e.to_string(), Exit::Internal),
+        })?;
+    let exit = if report.server_died {
+        Exit::Internal
+    } else {
+        Exit::Ok
+    };
+    let mut m = event(
+        "summary",
+        &format!(
+            "session ended: {} calls forwarded, {} refused, {} tool definition changes{}",
+            report.calls_forwarded,
+            report.calls_refused,
+            report.pin_changes,
+            if report.server_died {
+                "; the server exited first"
+            } else {
+                ""
+            }
+        ),
+    );
+    m.insert("calls_forwarded".into(), json!(report.calls_forwarded));
+    m.insert("calls_refused".into(), json!(report.calls_refused));
+    m.insert("pin_changes".into(), json!(report.pin_changes));
+    m.insert("server_died".into(), json!(report.server_died));
+    m.insert("server_exit_code".into(), json!(report.server_exit_code));
+    m.insert("trace_dir".into(), json!(trace_dir));
+    m.insert("exit_code".into(), json!(exit.code()));
+    diag(a.json, m);
+    Ok(exit)
+}
