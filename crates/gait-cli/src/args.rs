@@ -50,6 +50,9 @@ pub enum Command {
     Run(crate::cmd::runpack::RunCommand),
     /// Record, verify and print the offline demo runpack.
     Demo(crate::cmd::runpack::DemoArgs),
+    /// Sign and verify release directories (checksums, signatures, provenance).
+    #[command(subcommand)]
+    Release(crate::cmd::release::ReleaseCommand),
 }
 
 /// Signing key flags shared by minting commands.
@@ -350,6 +353,10 @@ pub struct KeysInitArgs {
     /// Overwrite existing key files.
     #[arg(long)]
     pub force: bool,
+    /// Record the key's role (trace, approval, delegation, release) in
+    /// <prefix>_private.key.role.json beside the key.
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<String>,
     /// Emit JSON output.
     #[arg(long)]
     pub json: bool,

@@ -77,13 +77,14 @@ fn run(argv: &[String]) -> Exit {
         Command::Verify(v) => cmd::runpack::verify(&out, v),
         Command::Run(r) => cmd::runpack::run(&out, r),
         Command::Demo(d) => cmd::runpack::demo(&out, d),
+        Command::Release(r) => cmd::release::run(&out, r),
     }
 }
 
 /// The commands this build implements.
 const KNOWN_COMMANDS: &[&str] = &[
     "version", "keys", "trace", "approve", "delegate", "policy", "gate", "pack", "verify", "run",
-    "demo",
+    "demo", "release",
 ];
 
 fn render_help() -> String {

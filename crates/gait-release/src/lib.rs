@@ -46,7 +46,7 @@ mod sums;
 pub use error::Error;
 pub use provenance::{BUILD_TYPE, BuildInfo, PREDICATE_TYPE, STATEMENT_TYPE, statement, subjects};
 pub use release::{
-    FileCheck, FileStatus, Failure, GENERATED_FILES, PROVENANCE_FILE, PROVENANCE_SIG_FILE,
+    Failure, FileCheck, FileStatus, GENERATED_FILES, PROVENANCE_FILE, PROVENANCE_SIG_FILE,
     SUMS_FILE, SUMS_SIG_FILE, SignedRelease, VerifyReport, file_sha256, list_release_files,
     sign_release, verify_release,
 };

@@ -56,10 +56,7 @@ impl BuildInfo {
         }
         let lock = self.cargo_lock_sha256.trim();
         if !lock.is_empty() && (lock.len() != 64 || !hex(lock)) {
-            return Err((
-                "cargo_lock_sha256",
-                "must be 64 hex characters".to_owned(),
-            ));
+            return Err(("cargo_lock_sha256", "must be 64 hex characters".to_owned()));
         }
         Ok(())
     }
@@ -82,7 +79,11 @@ pub fn statement(entries: &[ChecksumEntry], build: &BuildInfo) -> Value {
         }
     };
     put(&mut external, "buildCommand", &build.build_command);
-    put(&mut external, "sourceCommit", &build.source_commit.to_ascii_lowercase());
+    put(
+        &mut external,
+        "sourceCommit",
+        &build.source_commit.to_ascii_lowercase(),
+    );
     let mut internal = Map::new();
     put(&mut internal, "toolchain", &build.toolchain);
     let mut deps = Vec::new();

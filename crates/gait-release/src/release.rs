@@ -23,7 +23,12 @@ pub const PROVENANCE_FILE: &str = "provenance.json";
 pub const PROVENANCE_SIG_FILE: &str = "provenance.sig.json";
 /// The files `sign_release` writes; they are never listed in the checksum
 /// file.
-pub const GENERATED_FILES: [&str; 4] = [SUMS_FILE, SUMS_SIG_FILE, PROVENANCE_FILE, PROVENANCE_SIG_FILE];
+pub const GENERATED_FILES: [&str; 4] = [
+    SUMS_FILE,
+    SUMS_SIG_FILE,
+    PROVENANCE_FILE,
+    PROVENANCE_SIG_FILE,
+];
 
 /// Largest checksum file read.
 const MAX_SUMS_BYTES: u64 = 1 << 20;
@@ -186,7 +191,11 @@ pub fn sign_release(
     let provenance_bytes = gait_digest::canonical::to_vec(&statement);
     let provenance_digest = gait_digest::sha256(&provenance_bytes);
     write_public(dir, SUMS_FILE, sums_text.as_bytes())?;
-    write_public(dir, SUMS_SIG_FILE, &envelope_bytes(&key.sign_digest(&sums_digest)))?;
+    write_public(
+        dir,
+        SUMS_SIG_FILE,
+        &envelope_bytes(&key.sign_digest(&sums_digest)),
+    )?;
     write_public(dir, PROVENANCE_FILE, &provenance_bytes)?;
     write_public(
         dir,
@@ -302,7 +311,13 @@ fn check_signature(
         .and_then(|v| SignatureEnvelope::from_value(&v).map_err(|e| e.to_string()))
     {
         Ok(env) => env,
-        Err(e) => return fail(failures, sig_name, format!("malformed signature envelope: {e}")),
+        Err(e) => {
+            return fail(
+                failures,
+                sig_name,
+                format!("malformed signature envelope: {e}"),
+            );
+        }
     };
     let expected_id = key.key_id().to_hex();
     if envelope.key_id != expected_id {
@@ -326,7 +341,11 @@ fn check_signature(
         }
     };
     if let Err(e) = key.verify_digest(&claimed, &envelope) {
-        return fail(failures, sig_name, format!("signature does not verify: {e}"));
+        return fail(
+            failures,
+            sig_name,
+            format!("signature does not verify: {e}"),
+        );
     }
     if claimed != *actual {
         return fail(
@@ -398,12 +417,19 @@ pub fn verify_release(dir: &Path, key: &VerifyingKey<Release>) -> Result<VerifyR
                     fail(
                         &mut failures,
                         &e.name,
-                        format!("SHA-256 {} does not match the listed {expected}", d.to_hex()),
+                        format!(
+                            "SHA-256 {} does not match the listed {expected}",
+                            d.to_hex()
+                        ),
                     );
                     (Some(d.to_hex()), FileStatus::Mismatch)
                 }
                 Err(reason) => {
-                    fail(&mut failures, &e.name, format!("listed file missing: {reason}"));
+                    fail(
+                        &mut failures,
+                        &e.name,
+                        format!("listed file missing: {reason}"),
+                    );
                     (None, FileStatus::Missing)
                 }
             }

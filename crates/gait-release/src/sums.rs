@@ -20,7 +20,9 @@ pub fn valid_file_name(name: &str) -> bool {
         && name != ".."
         && !name.starts_with(' ')
         && !name.ends_with(' ')
-        && !name.chars().any(|c| c.is_control() || c == '/' || c == '\\')
+        && !name
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '\\')
 }
 
 /// Renders entries as the checksum file: sorted by name (byte order), one
@@ -55,8 +57,14 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<ChecksumEntry>, String> {
         let (hex, name) = line
             .split_once("  ")
             .ok_or_else(|| format!("line {n}: expected `<sha256 hex>  <name>`"))?;
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            return Err(format!("line {n}: digest is not 64 lowercase hex characters"));
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(format!(
+                "line {n}: digest is not 64 lowercase hex characters"
+            ));
         }
         let sha256 = Sha256Digest::parse_hex(hex).map_err(|e| format!("line {n}: {e}"))?;
         if !valid_file_name(name) {

@@ -86,8 +86,14 @@ fn provenance_records_the_build() {
         "cargo build --release --locked -p gait-cli"
     );
     assert_eq!(def["internalParameters"]["toolchain"], "rustc 1.95.0");
-    assert_eq!(def["resolvedDependencies"][1]["digest"]["sha256"], "ab".repeat(32));
-    assert_eq!(v["predicate"]["runDetails"]["builder"]["id"], "test-builder");
+    assert_eq!(
+        def["resolvedDependencies"][1]["digest"]["sha256"],
+        "ab".repeat(32)
+    );
+    assert_eq!(
+        v["predicate"]["runDetails"]["builder"]["id"],
+        "test-builder"
+    );
     assert_eq!(v["subject"].as_array().unwrap().len(), 3);
 }
 
@@ -146,7 +152,10 @@ fn removed_file_is_named() {
     fs::remove_file(dir.path().join("gait")).unwrap();
     assert_eq!(failing_files(dir.path(), &key(1)), ["gait"]);
     fs::remove_file(dir.path().join(PROVENANCE_FILE)).unwrap();
-    assert_eq!(failing_files(dir.path(), &key(1)), ["gait", PROVENANCE_FILE]);
+    assert_eq!(
+        failing_files(dir.path(), &key(1)),
+        ["gait", PROVENANCE_FILE]
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@ pub mod gate;
 pub mod keys;
 pub mod pack;
 pub mod policy;
+pub mod release;
 pub mod runpack;
 pub mod trace;
 pub mod version;
