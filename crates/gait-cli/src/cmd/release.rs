@@ -155,12 +155,10 @@ fn sign_inner(
     let key = source.load_signing::<Release>().map_err(err)?;
     let key_id = key.key_id();
     let unrecorded = match &source {
-        KeySource::Path(path) => {
-            match gait_sign::check_key_role(path, &key_id, RoleKind::Release).map_err(err)? {
-                RoleCheck::Recorded(_) => false,
-                _ => true,
-            }
-        }
+        KeySource::Path(path) => !matches!(
+            gait_sign::check_key_role(path, &key_id, RoleKind::Release).map_err(err)?,
+            RoleCheck::Recorded(_)
+        ),
         KeySource::Env(_) => true,
     };
     if unrecorded {
