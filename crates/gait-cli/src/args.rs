@@ -446,6 +446,15 @@ fn long_flag_names() -> Vec<String> {
 pub fn explain_text(path: &[&str]) -> &'static str {
     match path {
         ["version"] => "Prints the version of this gait binary.",
+        ["release"] => {
+            "Signs release directories (checksums, provenance) with a release key and verifies them offline."
+        }
+        ["release", "sign", ..] => {
+            "Writes SHA256SUMS for every file of a release directory, signs it with a release-role key, and writes a signed in-toto provenance statement."
+        }
+        ["release", "verify", ..] => {
+            "Checks a release directory against a public key: every listed digest, both signatures, the provenance subjects and no unlisted file; exit 2 names each failing file."
+        }
         ["keys"] => {
             "Creates, rotates and checks the local Ed25519 keys that sign traces, tokens and artifacts."
         }
