@@ -81,6 +81,9 @@ else
     say "release key: a test key generated for this run ($keydir)"
 fi
 commit="$(git rev-parse HEAD 2>/dev/null || true)"
+if [ -n "$commit" ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+    echo "warning: the work tree has uncommitted changes; the provenance names commit $commit" >&2
+fi
 say "gait release sign $out"
 "$gait" release sign "$out" --private-key "$private" \
     --builder-id "${GAIT_BUILDER_ID:-scripts/release.sh}" \

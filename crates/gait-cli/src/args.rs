@@ -371,6 +371,10 @@ pub struct KeysRotateArgs {
     /// Base prefix; the new files are <prefix>_<UTC timestamp>_{private,public}.key.
     #[arg(long, default_value = "gait", value_name = "PREFIX")]
     pub prefix: String,
+    /// Record the new key's role (trace, approval, delegation, release)
+    /// beside it, as `keys init --role` does.
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<String>,
     /// Emit JSON output.
     #[arg(long)]
     pub json: bool,

@@ -20,22 +20,32 @@ pub fn run(out: &Out, cmd: &KeysCommand) -> Exit {
 }
 
 fn init(out: &Out, a: &KeysInitArgs) -> Exit {
-    let result = match a.role.as_deref().map(|r| (r, RoleKind::parse(r))) {
-        None => create_pair(&a.out_dir, &a.prefix, a.force, None),
-        Some((_, Some(role))) => create_pair(&a.out_dir, &a.prefix, a.force, Some(role)),
-        Some((text, None)) => Err((
-            format!("unknown --role {text:?} (expected trace, approval, delegation or release)"),
-            Exit::InvalidInput,
-        )),
-    };
+    let result = parse_role(a.role.as_deref())
+        .and_then(|role| create_pair(&a.out_dir, &a.prefix, a.force, role));
     report_pair(out, a.json, "keys init", result)
+}
+
+/// The `--role` flag: absent, or one of the four roles.
+fn parse_role(text: Option<&str>) -> Result<Option<RoleKind>, (String, Exit)> {
+    match text {
+        None => Ok(None),
+        Some(text) => RoleKind::parse(text).map(Some).ok_or_else(|| {
+            (
+                format!(
+                    "unknown --role {text:?} (expected trace, approval, delegation or release)"
+                ),
+                Exit::InvalidInput,
+            )
+        }),
+    }
 }
 
 fn rotate(out: &Out, a: &KeysRotateArgs) -> Exit {
     let stamp = rotation_stamp(&gait_digest::GoTime::now_utc());
     let prefix = format!("{}_{stamp}", a.prefix.trim());
     // Rotation never overwrites: the previous keys stay where they are.
-    let result = create_pair(&a.out_dir, &prefix, false, None);
+    let result = parse_role(a.role.as_deref())
+        .and_then(|role| create_pair(&a.out_dir, &prefix, false, role));
     report_pair(out, a.json, "keys rotate", result)
 }
 
