@@ -139,7 +139,33 @@ fn keys_init_role_writes_a_record() {
     let out = gait(dir.path(), &["keys", "init", "--out-dir", "k2"]);
     assert_eq!(code(&out), 0);
     assert!(!dir.path().join("k2/gait_private.key.role.json").exists());
+    // Rotation records the role of the new key too.
+    let out = gait(
+        dir.path(),
+        &[
+            "keys",
+            "rotate",
+            "--out-dir",
+            "k4",
+            "--role",
+            "release",
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), 0);
+    let v = json(&out);
+    assert_eq!(v["role"], "release");
+    assert!(
+        dir.path()
+            .join(v["role_record_path"].as_str().unwrap())
+            .exists()
+    );
     // Unknown role.
+    let out = gait(
+        dir.path(),
+        &["keys", "rotate", "--out-dir", "k3", "--role", "root"],
+    );
+    assert_eq!(code(&out), 6);
     let out = gait(
         dir.path(),
         &["keys", "init", "--out-dir", "k3", "--role", "root"],
