@@ -67,6 +67,9 @@ pub enum Command {
     /// MCP stdio proxy: relay a server, enforce the policy on tools/call (temporary name of `mcp proxy -- <cmd>`).
     #[command(name = "mcp-proxy")]
     McpProxy(crate::cmd::mcp_proxy::McpProtocolProxyArgs),
+    /// Sign and verify release directories (checksums, signatures, provenance).
+    #[command(subcommand)]
+    Release(crate::cmd::release::ReleaseCommand),
 }
 
 /// Signing key flags shared by minting commands.
@@ -367,6 +370,10 @@ pub struct KeysInitArgs {
     /// Overwrite existing key files.
     #[arg(long)]
     pub force: bool,
+    /// Record the key's role (trace, approval, delegation, release) in
+    /// <prefix>_private.key.role.json beside the key.
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<String>,
     /// Emit JSON output.
     #[arg(long)]
     pub json: bool,
@@ -381,6 +388,10 @@ pub struct KeysRotateArgs {
     /// Base prefix; the new files are <prefix>_<UTC timestamp>_{private,public}.key.
     #[arg(long, default_value = "gait", value_name = "PREFIX")]
     pub prefix: String,
+    /// Record the new key's role (trace, approval, delegation, release)
+    /// beside it, as `keys init --role` does.
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<String>,
     /// Emit JSON output.
     #[arg(long)]
     pub json: bool,
@@ -456,6 +467,15 @@ fn long_flag_names() -> Vec<String> {
 pub fn explain_text(path: &[&str]) -> &'static str {
     match path {
         ["version"] => "Prints the version of this gait binary.",
+        ["release"] => {
+            "Signs release directories (checksums, provenance) with a release key and verifies them offline."
+        }
+        ["release", "sign", ..] => {
+            "Writes SHA256SUMS for every file of a release directory, signs it with a release-role key, and writes a signed in-toto provenance statement."
+        }
+        ["release", "verify", ..] => {
+            "Checks a release directory against a public key: every listed digest, both signatures, the provenance subjects and no unlisted file; exit 2 names each failing file."
+        }
         ["keys"] => {
             "Creates, rotates and checks the local Ed25519 keys that sign traces, tokens and artifacts."
         }

@@ -79,6 +79,7 @@ fn run(argv: &[String]) -> Exit {
         Command::VerifyChain(v) => cmd::verify_chain::chain(&out, v),
         Command::VerifySessionChain(v) => cmd::verify_chain::session_chain(&out, v),
         Command::McpProxy(m) => cmd::mcp_proxy::run(&out, m),
+        Command::Release(r) => cmd::release::run(&out, r),
     }
 }
 
@@ -110,6 +111,7 @@ const KNOWN_COMMANDS: &[&str] = &[
     "run",
     "demo",
     "mcp-proxy",
+    "release",
 ];
 
 fn render_help() -> String {

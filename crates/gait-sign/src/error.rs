@@ -92,6 +92,25 @@ pub enum Error {
     /// environment variable for the same key, or no key at all).
     #[error("{0}")]
     Config(String),
+    /// A key's role record exists but cannot be read, is malformed, or
+    /// names another key.
+    #[error("key role record {}: {reason}", path.display())]
+    RoleRecord {
+        /// The record file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A key's role record names another role than the one needed.
+    #[error("key is recorded for role {recorded} ({}), not {wanted}", path.display())]
+    RoleMismatch {
+        /// The record file.
+        path: PathBuf,
+        /// The recorded role.
+        recorded: String,
+        /// The role the operation needs.
+        wanted: &'static str,
+    },
     /// The operating system's random number generator failed.
     #[error("generate keypair: {0}")]
     Random(String),

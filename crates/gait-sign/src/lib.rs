@@ -27,6 +27,10 @@
 //! ephemeral key, with [`DEV_MODE_WARNING`]) and prod mode (explicit key,
 //! public half checked).
 //!
+//! A key's role can also be recorded on disk beside the key file (a
+//! [`KeyRoleRecord`], see [`check_key_role`]), so a command that needs a
+//! release key can refuse a key made for traces.
+//!
 //! # Example
 //!
 //! ```
@@ -57,6 +61,7 @@ mod error;
 mod files;
 mod key;
 mod role;
+mod role_record;
 mod source;
 
 pub use envelope::{ALG_ED25519, SignatureEnvelope, split_embedded};
@@ -67,6 +72,10 @@ pub use files::{
 };
 pub use key::{KeyId, SigningKey, VerifyingKey};
 pub use role::{Approval, Delegation, Release, Role, RoleKind, Trace};
+pub use role_record::{
+    KeyRoleRecord, ROLE_RECORD_SCHEMA_ID, ROLE_RECORD_SCHEMA_VERSION, ROLE_RECORD_SUFFIX,
+    RoleCheck, check_key_role, read_role_record, role_record_path, write_role_record,
+};
 pub use source::{
     DEV_MODE_WARNING, KeyConfig, KeyMode, KeySource, LoadedSigningKey, load_verifying_key,
 };

@@ -45,6 +45,25 @@ impl RoleKind {
     }
 }
 
+impl RoleKind {
+    /// Every role, in a fixed order.
+    pub const ALL: [RoleKind; 4] = [
+        RoleKind::Trace,
+        RoleKind::Approval,
+        RoleKind::Delegation,
+        RoleKind::Release,
+    ];
+
+    /// The role named by [`as_str`](Self::as_str)'s text (surrounding
+    /// whitespace and case ignored).
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(text))
+    }
+}
+
 impl fmt::Display for RoleKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use gait_sign::{KeyConfig, KeyMode, KeySource, SigningKey, Trace};
+use gait_sign::{KeyConfig, KeyMode, KeySource, RoleKind, SigningKey, Trace};
 use serde_json::{Map, Value};
 
 use crate::args::{KeysCommand, KeysInitArgs, KeysRotateArgs, KeysVerifyArgs};
@@ -20,15 +20,32 @@ pub fn run(out: &Out, cmd: &KeysCommand) -> Exit {
 }
 
 fn init(out: &Out, a: &KeysInitArgs) -> Exit {
-    let result = create_pair(&a.out_dir, &a.prefix, a.force);
+    let result = parse_role(a.role.as_deref())
+        .and_then(|role| create_pair(&a.out_dir, &a.prefix, a.force, role));
     report_pair(out, a.json, "keys init", result)
+}
+
+/// The `--role` flag: absent, or one of the four roles.
+fn parse_role(text: Option<&str>) -> Result<Option<RoleKind>, (String, Exit)> {
+    match text {
+        None => Ok(None),
+        Some(text) => RoleKind::parse(text).map(Some).ok_or_else(|| {
+            (
+                format!(
+                    "unknown --role {text:?} (expected trace, approval, delegation or release)"
+                ),
+                Exit::InvalidInput,
+            )
+        }),
+    }
 }
 
 fn rotate(out: &Out, a: &KeysRotateArgs) -> Exit {
     let stamp = rotation_stamp(&gait_digest::GoTime::now_utc());
     let prefix = format!("{}_{stamp}", a.prefix.trim());
     // Rotation never overwrites: the previous keys stay where they are.
-    let result = create_pair(&a.out_dir, &prefix, false);
+    let result = parse_role(a.role.as_deref())
+        .and_then(|role| create_pair(&a.out_dir, &prefix, false, role));
     report_pair(out, a.json, "keys rotate", result)
 }
 
@@ -49,9 +66,15 @@ struct PairCreated {
     key_id: String,
     private_path: String,
     public_path: String,
+    role: Option<(RoleKind, String)>,
 }
 
-fn create_pair(out_dir: &str, prefix: &str, force: bool) -> Result<PairCreated, (String, Exit)> {
+fn create_pair(
+    out_dir: &str,
+    prefix: &str,
+    force: bool,
+    role: Option<RoleKind>,
+) -> Result<PairCreated, (String, Exit)> {
     let dir = out_dir.trim();
     if dir.is_empty() {
         return Err(("out-dir must not be empty".into(), Exit::InvalidInput));
@@ -62,13 +85,36 @@ fn create_pair(out_dir: &str, prefix: &str, force: bool) -> Result<PairCreated, 
     }
     let key = SigningKey::<Trace>::generate().map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
     let dir = gait_digest::clean_path(dir);
+    if role.is_some() && !force {
+        let record =
+            gait_sign::role_record_path(&Path::new(&dir).join(format!("{prefix}_private.key")));
+        if std::fs::symlink_metadata(&record).is_ok() {
+            return Err((
+                format!(
+                    "role record path already exists (use --force): {}",
+                    record.display()
+                ),
+                Exit::InvalidInput,
+            ));
+        }
+    }
     let files = gait_sign::write_key_pair(Path::new(&dir), prefix, &key, force)
         .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    let role = match role {
+        None => None,
+        Some(role) => {
+            let record = gait_sign::KeyRoleRecord::new(role, &key.key_id());
+            let path = gait_sign::write_role_record(&files.private_key_path, &record, force)
+                .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+            Some((role, path.display().to_string()))
+        }
+    };
     Ok(PairCreated {
         prefix: prefix.to_owned(),
         key_id: key.key_id().to_hex(),
         private_path: files.private_key_path.display().to_string(),
         public_path: files.public_key_path.display().to_string(),
+        role,
     })
 }
 
@@ -86,11 +132,19 @@ fn report_pair(
             m.insert("key_id".into(), Value::String(p.key_id));
             m.insert("public_key_path".into(), Value::String(p.public_path));
             m.insert("private_key_path".into(), Value::String(p.private_path));
+            if let Some((role, path)) = p.role {
+                m.insert("role".into(), Value::String(role.as_str().to_owned()));
+                m.insert("role_record_path".into(), Value::String(path));
+            }
             out.json(m, Exit::Ok)
         }
         (Ok(p), false) => {
+            let role = p
+                .role
+                .map(|(role, path)| format!(" role={role} role_record={path}"))
+                .unwrap_or_default();
             stdout_line(&format!(
-                "{what} ok: key_id={} public={} private={}",
+                "{what} ok: key_id={} public={} private={}{role}",
                 p.key_id, p.public_path, p.private_path
             ));
             Exit::Ok

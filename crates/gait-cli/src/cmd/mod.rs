@@ -8,6 +8,7 @@ pub mod keys;
 pub mod mcp_proxy;
 pub mod pack;
 pub mod policy;
+pub mod release;
 pub mod runpack;
 pub mod trace;
 pub mod verify_chain;
