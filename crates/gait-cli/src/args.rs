@@ -50,6 +50,27 @@ pub enum Command {
     Run(crate::cmd::runpack::RunCommand),
     /// Record, verify and print the offline demo runpack.
     Demo(crate::cmd::runpack::DemoArgs),
+    /// Turn runpacks into regression fixtures and grade them in CI (exit 5 on regression).
+    #[command(subcommand)]
+    Regress(crate::cmd::regress::RegressCommand),
+    /// Write a capture receipt for a runpack or gate trace (input to regress add).
+    #[command(
+        after_help = "Examples:\n  gait demo\n  gait capture --from run_demo --json\n  gait regress add --from ./gait-out/capture.json"
+    )]
+    Capture(crate::cmd::regress::CaptureArgs),
+    /// Write a starter repo policy (.gait.yaml) from a built-in template.
+    #[command(
+        after_help = "Examples:\n  gait init\n  gait init --template baseline-mediumrisk --json\n  gait init --out policies/gait.yaml --force"
+    )]
+    Init(crate::cmd::onboard::InitArgs),
+    /// Validate the repo policy and print readiness findings and next commands.
+    #[command(after_help = "Examples:\n  gait check --json\n  gait check --policy .gait.yaml")]
+    Check(crate::cmd::onboard::CheckArgs),
+    /// Check the local install and project: writable dirs, keys, policy, production readiness.
+    #[command(
+        after_help = "Examples:\n  gait doctor --json\n  gait doctor --production-readiness --json\n  gait doctor --key-mode prod --private-key gait-out/keys/gait_private.key"
+    )]
+    Doctor(crate::cmd::onboard::DoctorArgs),
 }
 
 /// Signing key flags shared by minting commands.
@@ -507,6 +528,33 @@ pub fn explain_text(path: &[&str]) -> &'static str {
         }
         ["run", "receipt", ..] => {
             "Verifies a runpack and prints its one-line ticket footer (run id, manifest digest, verify command)."
+        }
+        ["regress"] => {
+            "Turns runpacks into deterministic regression fixtures and grades them; CI fails with exit 5 on a regression."
+        }
+        ["regress", "init", ..] => {
+            "Copies a verified runpack into fixtures/<name>/ with its expected tool and verdict sequences and rewrites gait.yaml."
+        }
+        ["regress", "add", ..] => {
+            "Adds a fixture from a capture receipt, run id or runpack, like regress init."
+        }
+        ["regress", "run", ..] => {
+            "Runs every fixture through the deterministic graders, writes regress_result.json (and JUnit with --junit), exits 5 on a regression."
+        }
+        ["regress", "bootstrap", ..] => {
+            "Creates a fixture from a runpack and runs the graders in one step."
+        }
+        ["capture", ..] => {
+            "Resolves a run id, runpack or gate trace and writes a capture receipt that regress add accepts."
+        }
+        ["init", ..] => {
+            "Writes a starter repo policy (.gait.yaml) from a built-in template and prints the next commands."
+        }
+        ["check", ..] => {
+            "Validates the repo policy and lists readiness findings, the project paths Gait uses, and next commands."
+        }
+        ["doctor", ..] => {
+            "Checks the local environment and project (writable dirs, keys, policy) and, with --production-readiness, the production settings."
         }
         ["demo", ..] => {
             "Writes the offline demo runpack and prints its ticket footer; no network, no keys needed."

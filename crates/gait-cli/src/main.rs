@@ -77,13 +77,18 @@ fn run(argv: &[String]) -> Exit {
         Command::Verify(v) => cmd::runpack::verify(&out, v),
         Command::Run(r) => cmd::runpack::run(&out, r),
         Command::Demo(d) => cmd::runpack::demo(&out, d),
+        Command::Regress(r) => cmd::regress::run(&out, r),
+        Command::Capture(c) => cmd::regress::capture(&out, c),
+        Command::Init(i) => cmd::onboard::init(&out, i),
+        Command::Check(c) => cmd::onboard::check(&out, c),
+        Command::Doctor(d) => cmd::onboard::doctor(&out, d),
     }
 }
 
 /// The commands this build implements.
 const KNOWN_COMMANDS: &[&str] = &[
     "version", "keys", "trace", "approve", "delegate", "policy", "gate", "pack", "verify", "run",
-    "demo",
+    "demo", "regress", "capture", "init", "check", "doctor",
 ];
 
 fn render_help() -> String {
