@@ -51,14 +51,23 @@ pub struct VerifyArgs {
 #[derive(Debug, Subcommand)]
 pub enum RunCommand {
     /// Record a runpack from normalized run, intent, result and receipt records.
+    #[command(
+        after_help = "Examples:\n  gait run record --input run_record.json --out-dir gait-out --json"
+    )]
     Record(RunRecordArgs),
     /// Show a runpack's intents and results as a timeline.
+    #[command(after_help = "Examples:\n  gait run inspect --from run_demo --json")]
     Inspect(RunInspectArgs),
     /// Replay a runpack with recorded results and deterministic stubs.
+    #[command(after_help = "Examples:\n  gait run replay run_demo --json")]
     Replay(RunReplayArgs),
     /// Compare two runpacks.
+    #[command(
+        after_help = "Examples:\n  gait run diff ./gait-out/runpack_a.zip ./gait-out/runpack_b.zip --privacy metadata --json"
+    )]
     Diff(RunDiffArgs),
     /// Verify a runpack and print its ticket footer.
+    #[command(after_help = "Examples:\n  gait run receipt --from run_demo")]
     Receipt(RunReceiptArgs),
 }
 
