@@ -98,3 +98,106 @@ pub fn render_junit(result: &RegressResult) -> String {
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+    use super::*;
+    use crate::run::{GraderResult, STATUS_PASS};
+    use proptest::prelude::*;
+
+    fn result(graders: Vec<(String, bool, Vec<String>)>) -> RegressResult {
+        RegressResult {
+            schema_id: "gait.regress.result".into(),
+            schema_version: "1.0.0".into(),
+            created_at: "2026-02-05T00:00:00Z".into(),
+            producer_version: "0.0.0-dev".into(),
+            fixture_set: "default".into(),
+            status: STATUS_PASS.into(),
+            graders: graders
+                .into_iter()
+                .map(|(name, pass, reasons)| GraderResult {
+                    name,
+                    status: if pass { STATUS_PASS } else { STATUS_FAIL }.into(),
+                    reason_codes: reasons,
+                    context_conformance: String::new(),
+                    details: Default::default(),
+                })
+                .collect(),
+        }
+    }
+
+    /// (classname, name, failure message) as quick-xml reads them back.
+    fn parse(xml: &str) -> Vec<(String, String, Option<String>)> {
+        use quick_xml::events::Event;
+        let mut r = quick_xml::Reader::from_str(xml);
+        let mut out: Vec<(String, String, Option<String>)> = Vec::new();
+        let attr = |e: &quick_xml::events::BytesStart, k: &str| {
+            e.attributes()
+                .map(|a| a.unwrap())
+                .find(|a| a.key.as_ref() == k)
+                .map(|a| {
+                    a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .unwrap()
+                        .into_owned()
+                })
+                .unwrap()
+        };
+        loop {
+            match r.read_event().unwrap() {
+                Event::Start(e) | Event::Empty(e) => match e.name().as_ref() {
+                    "testcase" => out.push((attr(&e, "classname"), attr(&e, "name"), None)),
+                    "failure" => out.last_mut().unwrap().2 = Some(attr(&e, "message")),
+                    _ => {}
+                },
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn empty_elements_are_open_and_close_tags() {
+        let xml = render_junit(&result(vec![("a/diff".into(), true, vec![])]));
+        assert!(xml.contains("<testcase name=\"diff\" classname=\"a\" time=\"0\"></testcase>"));
+        assert!(xml.ends_with("</testsuites>\n"));
+    }
+
+    #[test]
+    fn failure_without_reasons_says_failed() {
+        let xml = render_junit(&result(vec![("grader".into(), false, vec![" ".into()])]));
+        assert_eq!(
+            parse(&xml),
+            vec![("regress".into(), "grader".into(), Some("failed".into()))]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn parses_back_with_an_independent_parser(
+            cases in proptest::collection::vec(
+                ("[a-z0-9<>&\"' ._-]{1,8}", "[a-z0-9<>&\"' _]{1,8}", any::<bool>(),
+                 proptest::collection::vec("[a-z_<>&\"']{1,6}", 0..3)),
+                0..6,
+            )
+        ) {
+            let graders: Vec<_> = cases
+                .iter()
+                .map(|(f, g, pass, reasons)| (format!("{f}/{g}"), *pass, reasons.clone()))
+                .collect();
+            let xml = render_junit(&result(graders));
+            let parsed = parse(&xml);
+            prop_assert_eq!(parsed.len(), cases.len());
+            for ((f, g, pass, reasons), (pf, pg, failure)) in cases.iter().zip(&parsed) {
+                prop_assert_eq!(f, pf);
+                prop_assert_eq!(g, pg);
+                let mut want: Vec<&str> = reasons.iter().map(|r| r.trim()).filter(|r| !r.is_empty()).collect();
+                want.sort_unstable();
+                want.dedup();
+                let want = if want.is_empty() { "failed".to_owned() } else { want.join(",") };
+                prop_assert_eq!(failure.clone(), (!pass).then_some(want));
+            }
+        }
+    }
+}
