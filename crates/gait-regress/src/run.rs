@@ -191,6 +191,19 @@ impl Loaded {
     }
 }
 
+/// One fixture as configured: metadata checked, files located. Its
+/// runpacks are read only when it is graded, so memory stays bounded by
+/// the largest fixture, not the sum of all.
+#[derive(Debug)]
+struct FixtureSpec {
+    name: String,
+    meta: FixtureMeta,
+    runpack_path: String,
+    /// The candidate runpack path (`None`: the fixture runpack itself);
+    /// `Err` a candidate path that does not resolve.
+    candidate_path: Result<Option<String>, String>,
+}
+
 /// One fixture, loaded.
 #[derive(Debug)]
 struct Fixture {
@@ -213,10 +226,38 @@ impl Fixture {
     }
 }
 
+impl FixtureSpec {
+    /// Reads the runpacks. A runpack that reads but names another run is
+    /// a configuration error; one that does not read is graded.
+    fn load(&self) -> Result<Fixture, RegressError> {
+        let source = Loaded::read(&self.runpack_path)?;
+        if let Ok(pack) = &source.pack {
+            if pack.run.run_id != self.meta.run_id {
+                return Err(RegressError::invalid(format!(
+                    "runpack run_id mismatch for {}",
+                    self.name
+                )));
+            }
+        }
+        let candidate = match &self.candidate_path {
+            Ok(None) => Ok((self.runpack_path.clone(), None)),
+            Ok(Some(p)) => Ok((p.clone(), Some(Loaded::read(p)?))),
+            Err(e) => Err(e.clone()),
+        };
+        Ok(Fixture {
+            name: self.name.clone(),
+            run_id: self.meta.run_id.clone(),
+            meta: self.meta.clone(),
+            source,
+            candidate,
+        })
+    }
+}
+
 fn load_fixtures(
     config_path: &str,
     work_dir: &str,
-) -> Result<(String, Vec<Fixture>), RegressError> {
+) -> Result<(String, Vec<FixtureSpec>), RegressError> {
     let cfg = read_config(Path::new(config_path))?;
     let mut out = Vec::with_capacity(cfg.fixtures.len());
     for f in &cfg.fixtures {
@@ -227,7 +268,6 @@ fn load_fixtures(
                 f.name
             )));
         }
-        let source = Loaded::read(&runpack_path)?;
         let fixture_dir = go_dir(&runpack_path);
         let meta_path = go_join(&fixture_dir, FIXTURE_FILE);
         let mut meta = read_fixture_meta(Path::new(&meta_path)).map_err(|e| {
@@ -245,34 +285,23 @@ fn load_fixtures(
                 f.name
             )));
         }
-        if let Ok(pack) = &source.pack {
-            if pack.run.run_id != meta.run_id {
-                return Err(RegressError::invalid(format!(
-                    "runpack run_id mismatch for {}",
-                    f.name
-                )));
-            }
-        }
         meta.diff_allow_changed_files = unique_sorted(&meta.diff_allow_changed_files);
-        let candidate = match meta.candidate_runpack.trim() {
-            "" => Ok((runpack_path.clone(), None)),
+        let candidate_path = match meta.candidate_runpack.trim() {
+            "" => Ok(None),
             c => {
                 let path = go_join(&fixture_dir, c);
                 if Path::new(&path).is_file() {
-                    let loaded = Loaded::read(&path)?;
-                    Ok((path, Some(loaded)))
+                    Ok(Some(path))
                 } else {
                     Err(format!("candidate runpack not found: {path}"))
                 }
             }
         };
-        out.push(Fixture {
+        out.push(FixtureSpec {
             name: f.name.clone(),
-            run_id: meta.run_id.clone(),
-
             meta,
-            source,
-            candidate,
+            runpack_path,
+            candidate_path,
         });
     }
     Ok((cfg.fixture_set, out))
@@ -311,9 +340,23 @@ pub fn run_regress(
     }
     let total = fixtures.len();
     let mut results = Vec::with_capacity(total.saturating_mul(graders.len()));
-    for (done, fixture) in fixtures.iter().enumerate() {
+    let mut created_at = None;
+    for (done, spec) in fixtures.iter().enumerate() {
+        let fixture = spec.load()?;
+        if created_at.is_none() {
+            created_at = Some(
+                fixture
+                    .source
+                    .pack
+                    .as_ref()
+                    .map(|p| p.run.created_at.to_utc())
+                    .ok()
+                    .filter(|t| !t.is_zero())
+                    .unwrap_or_else(|| GoTime::from_unix(315_532_800, 0)),
+            );
+        }
         for g in &graders {
-            let mut r = g.grade(fixture);
+            let mut r = g.grade(&fixture);
             if r.name.is_empty() {
                 r.name = g.name().to_owned();
             }
@@ -330,12 +373,7 @@ pub fn run_regress(
     }
     results.sort_by(|a, b| a.name.cmp(&b.name));
     let failed = results.iter().filter(|r| !r.passed()).count();
-    let created_at = fixtures
-        .first()
-        .and_then(|f| f.source.pack.as_ref().ok())
-        .map(|p| p.run.created_at.to_utc())
-        .filter(|t| !t.is_zero())
-        .unwrap_or_else(|| GoTime::from_unix(315_532_800, 0));
+    let created_at = created_at.unwrap_or_else(|| GoTime::from_unix(315_532_800, 0));
     let result = RegressResult {
         schema_id: RESULT_SCHEMA_ID_REGRESS.to_owned(),
         schema_version: SCHEMA_VERSION.to_owned(),
@@ -375,7 +413,7 @@ pub fn run_regress(
     })
 }
 
-fn graders_for(opts: &RunOptions, fixtures: &[Fixture]) -> Vec<Box<dyn Grader>> {
+fn graders_for(opts: &RunOptions, fixtures: &[FixtureSpec]) -> Vec<Box<dyn Grader>> {
     let mut graders: Vec<Box<dyn Grader>> = vec![
         Box::new(SchemaValidation),
         Box::new(ExpectedExitCode),
