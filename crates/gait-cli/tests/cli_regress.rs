@@ -835,6 +835,50 @@ fn gate_eval_reads_project_defaults() {
 }
 
 #[test]
+fn gate_eval_takes_key_sources_from_project_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(
+        code(&gait(d, &["keys", "init", "--out-dir", "keys", "--json"])),
+        0
+    );
+    std::fs::create_dir_all(d.join(".gait")).unwrap();
+    std::fs::write(d.join("p.yaml"), "default_verdict: allow\n").unwrap();
+    std::fs::write(
+        d.join("i.json"),
+        r#"{"tool_name":"tool.read","args":{},"targets":[],"context":{"identity":"a","workspace":"/w","risk_class":"low"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        d.join(".gait/config.yaml"),
+        "gate:\n  policy: p.yaml\n  key_mode: prod\n  private_key: keys/gait_private.key\n  trace_path: t.json\n",
+    )
+    .unwrap();
+    let out = gait(d, &["gate", "eval", "--intent", "i.json", "--json"]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
+    let v = json(&out);
+    assert!(
+        v.get("warnings")
+            .is_none_or(|w| !w.to_string().contains("dev")),
+        "{v}"
+    );
+    // The trace verifies with the configured key's public half.
+    let out = gait(
+        d,
+        &[
+            "trace",
+            "verify",
+            "t.json",
+            "--public-key",
+            "keys/gait_public.key",
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(json(&out)["signature_status"], "verified");
+}
+
+#[test]
 fn version_json() {
     let dir = tempfile::tempdir().unwrap();
     let v = json(&gait(dir.path(), &["version", "--json"]));
