@@ -17,35 +17,100 @@ pub const CAPTURE_SCHEMA_VERSION: &str = "1.0.0";
 /// Where `gait capture` writes its receipt by default.
 pub const DEFAULT_CAPTURE_PATH: &str = "gait-out/capture.json";
 
-/// The error for session-chain inputs (`--from <chain>.json`,
-/// `--checkpoint`), which this build does not read yet. Every session-chain
-/// entry point of this crate goes through here.
-pub fn session_chains_unsupported(what: &str) -> RegressError {
-    RegressError::Unsupported(format!(
-        "session chains not supported yet: {what} (pass a runpack path or run_id)"
-    ))
+/// A session-chain checkpoint resolved to its runpack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionCheckpoint {
+    /// The checkpoint's runpack.
+    pub runpack_path: PathBuf,
+    /// The chain file, as given.
+    pub session_chain_path: String,
+    /// The checkpoint index (1-based).
+    pub checkpoint_index: i64,
+    /// The checkpoint runpack's run id.
+    pub run_id: String,
 }
 
-/// Resolves the `--from` of `regress init|bootstrap`: a run id or runpack
-/// path (see [`resolve_runpack_path`]). A `.json` source or a checkpoint
-/// names a session chain.
-pub fn resolve_source(from: &str, checkpoint: Option<&str>) -> Result<PathBuf, RegressError> {
+/// Resolves checkpoint `checkpoint` (`latest` or an index) of the session
+/// chain at `chain` to its runpack.
+///
+/// Session chains are not read by this build yet: this always fails with
+/// `session chains not supported yet` (exit 6). It is the single place
+/// every session-chain input goes through (`--from <chain>.json` of
+/// `regress init|add|bootstrap` and `capture`, capture receipts naming a
+/// chain); the session-chain reader replaces this body, and the callers
+/// already carry the chain path and checkpoint index into `fixture.json`
+/// and capture receipts.
+pub fn resolve_session_checkpoint(
+    chain: &str,
+    checkpoint: &str,
+) -> Result<SessionCheckpoint, RegressError> {
+    Err(RegressError::Unsupported(format!(
+        "session chains not supported yet: {chain} (checkpoint {checkpoint}); pass a runpack path or run_id"
+    )))
+}
+
+/// A resolved `--from`: the runpack to turn into a fixture and, for a
+/// session-chain source, the chain and checkpoint it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Source {
+    /// The runpack (or run pack) to read.
+    pub runpack: PathBuf,
+    /// The session chain and checkpoint index, when the source was one.
+    pub session_chain: Option<(String, i64)>,
+}
+
+impl Source {
+    fn runpack(path: PathBuf) -> Self {
+        Self {
+            runpack: path,
+            session_chain: None,
+        }
+    }
+
+    fn checkpoint(cp: SessionCheckpoint) -> Self {
+        Self {
+            runpack: cp.runpack_path,
+            session_chain: Some((cp.session_chain_path, cp.checkpoint_index)),
+        }
+    }
+}
+
+fn is_json_path(p: &str) -> bool {
+    p.to_lowercase().ends_with(".json")
+}
+
+/// `--checkpoint` only applies to a session chain: with a runpack source
+/// it is refused rather than ignored.
+fn checkpoint_without_chain(checkpoint: Option<&str>) -> Result<(), RegressError> {
+    match checkpoint {
+        Some(cp) => Err(RegressError::invalid(format!(
+            "--checkpoint {} applies to session chains (--from <session_chain.json>); session chains not supported yet",
+            cp.trim()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Resolves the `--from` of `regress init|bootstrap`: a session chain
+/// (`.json`, see [`resolve_session_checkpoint`]), else a run id or runpack
+/// path (see [`resolve_runpack_path`]).
+pub fn resolve_source(from: &str, checkpoint: Option<&str>) -> Result<Source, RegressError> {
     let from = from.trim();
     if from.is_empty() {
         return Err(RegressError::invalid(
             "missing required --from <run_id|path>",
         ));
     }
-    if let Some(cp) = checkpoint {
-        return Err(session_chains_unsupported(&format!(
-            "--checkpoint {}",
-            cp.trim()
-        )));
+    if is_json_path(from) {
+        let cp = resolve_session_checkpoint(from, checkpoint.map_or("latest", str::trim))?;
+        return Ok(Source::checkpoint(cp));
     }
-    if from.to_lowercase().ends_with(".json") {
-        return Err(session_chains_unsupported(from));
-    }
-    resolve_runpack_path(from).map_err(|e| RegressError::from_runpack("resolve --from", &e))
+    checkpoint_without_chain(checkpoint)?;
+    resolve_runpack_path(from)
+        .map(Source::runpack)
+        .map_err(|e| RegressError::from_runpack("resolve --from", &e))
 }
 
 /// A capture receipt (field order as the reference writes it).
@@ -106,19 +171,22 @@ pub fn capture(from: &str, checkpoint: Option<&str>) -> Result<CaptureReceipt, R
             "missing required --from <run_id|path>",
         ));
     }
-    if let Some(cp) = checkpoint {
-        return Err(session_chains_unsupported(&format!(
-            "--checkpoint {}",
-            cp.trim()
-        )));
-    }
-    if from.to_lowercase().ends_with(".json") {
+    if is_json_path(from) {
         let bytes = read_bounded(Path::new(from), "capture source", MAX_JSON_FILE_BYTES)?;
         let value: Value = serde_json::from_slice(&bytes)
             .map_err(|e| RegressError::invalid(format!("parse {from}: {e}")))?;
         if value.get("schema_id").and_then(Value::as_str) == Some("gait.runpack.session_chain") {
-            return Err(session_chains_unsupported(from));
+            let cp = resolve_session_checkpoint(from, checkpoint.map_or("latest", str::trim))?;
+            let mut receipt = CaptureReceipt::new(
+                from,
+                "runpack",
+                cp.runpack_path.to_string_lossy().into_owned(),
+                cp.run_id,
+            );
+            receipt.session_chain_path = from.to_owned();
+            return Ok(receipt);
         }
+        checkpoint_without_chain(checkpoint)?;
         validate_trace_record(&value).map_err(|e| {
             RegressError::invalid(format!("{from} is not a valid gate trace record: {e}"))
         })?;
@@ -129,6 +197,7 @@ pub fn capture(from: &str, checkpoint: Option<&str>) -> Result<CaptureReceipt, R
             String::new(),
         ));
     }
+    checkpoint_without_chain(checkpoint)?;
     let path =
         resolve_runpack_path(from).map_err(|e| RegressError::from_runpack("resolve --from", &e))?;
     let bytes = read_bounded(&path, "runpack", crate::init::MAX_SOURCE_BYTES)?;
@@ -170,12 +239,12 @@ pub fn read_capture_receipt(path: &Path) -> Result<Option<CaptureReceipt>, Regre
     Ok(Some(receipt))
 }
 
-/// Resolves the `--from` of `regress add`: a capture receipt of a runpack,
-/// else as [`resolve_source`].
-pub fn resolve_add_source(from: &str, checkpoint: Option<&str>) -> Result<PathBuf, RegressError> {
+/// Resolves the `--from` of `regress add`: a capture receipt of a runpack
+/// (or of a session-chain checkpoint), else as [`resolve_source`].
+pub fn resolve_add_source(from: &str, checkpoint: Option<&str>) -> Result<Source, RegressError> {
     let trimmed = from.trim();
     let p = Path::new(trimmed);
-    if trimmed.to_lowercase().ends_with(".json") && p.is_file() {
+    if is_json_path(trimmed) && p.is_file() {
         if let Some(receipt) = read_capture_receipt(p)? {
             if receipt.artifact_type != "runpack" {
                 return Err(RegressError::invalid(format!(
@@ -183,10 +252,13 @@ pub fn resolve_add_source(from: &str, checkpoint: Option<&str>) -> Result<PathBu
                     receipt.artifact_type
                 )));
             }
-            if !receipt.session_chain_path.trim().is_empty() {
-                return Err(session_chains_unsupported(&receipt.session_chain_path));
+            let chain = receipt.session_chain_path.trim();
+            if !chain.is_empty() {
+                let cp = resolve_session_checkpoint(chain, checkpoint.map_or("latest", str::trim))?;
+                return Ok(Source::checkpoint(cp));
             }
-            return Ok(PathBuf::from(receipt.artifact_path));
+            checkpoint_without_chain(checkpoint)?;
+            return Ok(Source::runpack(PathBuf::from(receipt.artifact_path)));
         }
     }
     resolve_source(trimmed, checkpoint)

@@ -26,6 +26,9 @@ pub struct InitOptions {
     pub fixture_name: Option<String>,
     /// The working directory holding `gait.yaml` and `fixtures/`.
     pub work_dir: PathBuf,
+    /// The session chain and checkpoint index the runpack came from,
+    /// recorded in `fixture.json`.
+    pub session_chain: Option<(String, i64)>,
 }
 
 impl InitOptions {
@@ -35,6 +38,15 @@ impl InitOptions {
             source: source.into(),
             fixture_name: None,
             work_dir: work_dir.into(),
+            session_chain: None,
+        }
+    }
+
+    /// Options for a resolved `--from` in `work_dir`.
+    pub fn from_source(source: crate::Source, work_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            session_chain: source.session_chain,
+            ..Self::new(source.runpack, work_dir)
         }
     }
 
@@ -109,6 +121,10 @@ pub fn init_fixture(opts: &InitOptions) -> Result<InitResult, RegressError> {
         runpack: FIXTURE_RUNPACK.to_owned(),
         ..FixtureMeta::default()
     };
+    if let Some((chain, index)) = &opts.session_chain {
+        meta.session_chain = chain.clone();
+        meta.checkpoint_index = *index;
+    }
     if let Ok(pack) = read_runpack_from(Cursor::new(&bytes)) {
         meta.expected_tool_sequence = tool_sequence(&pack);
         meta.expected_verdict_sequence = verdict_sequence(&pack);

@@ -17,7 +17,8 @@
 //! Outputs are byte-stable: the same fixtures give the same bytes (the
 //! result's `created_at` is the first fixture run's, never the clock).
 //! Session chains are not read yet: every such input fails through
-//! [`session_chains_unsupported`].
+//! [`resolve_session_checkpoint`], the one function the session-chain
+//! reader replaces.
 
 mod capture;
 mod error;
@@ -28,9 +29,9 @@ mod junit;
 mod run;
 
 pub use capture::{
-    CAPTURE_SCHEMA_ID, CAPTURE_SCHEMA_VERSION, CaptureReceipt, DEFAULT_CAPTURE_PATH, capture,
-    read_capture_receipt, resolve_add_source, resolve_source, session_chains_unsupported,
-    write_capture_receipt,
+    CAPTURE_SCHEMA_ID, CAPTURE_SCHEMA_VERSION, CaptureReceipt, DEFAULT_CAPTURE_PATH,
+    SessionCheckpoint, Source, capture, read_capture_receipt, resolve_add_source,
+    resolve_session_checkpoint, resolve_source, write_capture_receipt,
 };
 pub use error::RegressError;
 pub use fixture::{

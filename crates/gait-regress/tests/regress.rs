@@ -81,6 +81,25 @@ fn init_writes_the_reference_layout() {
 }
 
 #[test]
+fn session_chain_origin_is_recorded_and_chains_are_refused_for_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = demo_runpack(dir.path());
+    let mut opts = InitOptions::new(&src, dir.path());
+    opts.session_chain = Some(("sessions/chain.json".into(), 3));
+    init_fixture(&opts).unwrap();
+    let meta = gait_regress::read_fixture_meta(&dir.path().join("fixtures/run_demo/fixture.json"))
+        .unwrap();
+    assert_eq!(meta.session_chain, "sessions/chain.json");
+    assert_eq!(meta.checkpoint_index, 3);
+    // The one resolver every session-chain input goes through.
+    let err = gait_regress::resolve_session_checkpoint("chain.json", "latest").unwrap_err();
+    assert!(matches!(err, RegressError::Unsupported(_)));
+    assert!(err.to_string().contains("session chains not supported yet"));
+    let err = gait_regress::resolve_source("chain.json", None).unwrap_err();
+    assert!(matches!(err, RegressError::Unsupported(_)));
+}
+
+#[test]
 fn no_fixtures_and_missing_config_are_invalid() {
     let dir = tempfile::tempdir().unwrap();
     let err = run_regress(&options(dir.path()), &mut |_, _| {}).unwrap_err();

@@ -210,7 +210,7 @@ fn init(out: &Out, a: &RegressInitArgs, add: bool) -> Exit {
             gait_regress::resolve_source(&from, cp)
         }
         .map_err(err)?;
-        let opts = InitOptions::new(source, ".").with_name(a.name.clone());
+        let opts = InitOptions::from_source(source, ".").with_name(a.name.clone());
         gait_regress::init_fixture(&opts).map_err(err)
     })();
     let mut m = Map::new();
@@ -364,7 +364,7 @@ fn bootstrap(out: &Out, a: &RegressBootstrapArgs) -> Exit {
         no_positionals(&a.unexpected)?;
         let from = required_from(a.from.as_deref(), "run_id|path")?;
         let source = gait_regress::resolve_source(&from, a.checkpoint.as_deref()).map_err(err)?;
-        let opts = InitOptions::new(source, ".").with_name(a.name.clone());
+        let opts = InitOptions::from_source(source, ".").with_name(a.name.clone());
         let init = gait_regress::init_fixture(&opts).map_err(err)?;
         Ok((init, run_graders(f)?))
     })();
