@@ -8,6 +8,7 @@ pub mod keys;
 pub mod onboard;
 pub mod pack;
 pub mod policy;
+pub mod progress;
 pub mod project_config;
 pub mod regress;
 pub mod runpack;

@@ -437,7 +437,10 @@ fn verify(out: &Out, a: &PackVerifyArgs) -> Exit {
         public_key,
         require_signature,
     };
-    let report = match verify_pack(Path::new(&path), &options) {
+    let spinner = crate::cmd::progress::spinner_for_file(Path::new(&path), a.json, "verifying");
+    let verified = verify_pack(Path::new(&path), &options);
+    crate::cmd::progress::finish(spinner);
+    let report = match verified {
         Ok(r) => r,
         Err(e) => {
             return o

@@ -1,6 +1,5 @@
 //! `gait regress init|add|run|bootstrap` and `gait capture`.
 
-use std::io::IsTerminal as _;
 use std::path::Path;
 
 use clap::{Args, Subcommand};
@@ -253,7 +252,7 @@ fn run_graders(f: &RunFlags) -> Result<RunResult, Failure> {
         o.allow_context_runtime_drift = f.allow_context_runtime_drift;
         o
     };
-    let show = !f.json && std::io::stderr().is_terminal();
+    let show = crate::cmd::progress::allowed(f.json);
     let bar = show.then(|| {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(

@@ -292,11 +292,13 @@ pub fn verify(out: &Out, a: &VerifyArgs) -> Exit {
         Ok(p) => p,
         Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
     };
-    let report =
-        match runpack::verify_runpack_file(&path, &VerifyOptions::new(key, require_signature)) {
-            Ok(r) => r,
-            Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
-        };
+    let spinner = crate::cmd::progress::spinner_for_file(&path, a.json, "verifying");
+    let verified = runpack::verify_runpack_file(&path, &VerifyOptions::new(key, require_signature));
+    crate::cmd::progress::finish(spinner);
+    let report = match verified {
+        Ok(r) => r,
+        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+    };
     let ok = report.is_ok(require_signature);
     let exit = if ok { Exit::Ok } else { Exit::VerifyFailed };
     let path_text = path.display().to_string();
