@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "gait",
+    after_help = "Examples:\n  gait demo\n  gait verify run_demo\n  gait regress bootstrap --from run_demo --json --junit ./gait-out/junit.xml\n  gait doctor --json",
     about = "Policy gate and evidence layer for AI agents' tool calls",
     disable_version_flag = true,
     disable_help_subcommand = true,
@@ -22,33 +23,62 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Prints the version of this gait binary.
+    #[command(after_help = "Examples:\n  gait version\n  gait version --json")]
     Version(VersionArgs),
     /// Manage Ed25519 signing keys.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  gait keys init\n  gait keys verify --private-key gait-out/keys/gait_private.key"
+    )]
     Keys(KeysCommand),
     /// Verify signed gate traces.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  gait trace verify trace_<id>.json --public-key gait-out/keys/gait_public.key"
+    )]
     Trace(TraceCommand),
     /// Mint a signed approval token bound to an intent and a policy.
+    #[command(
+        after_help = "Examples:\n  gait approve --intent-digest <sha256> --policy-digest <sha256> --ttl 30m --scope tool:tool.write --approver alice --reason-code CHG-42 --json"
+    )]
     Approve(ApproveArgs),
     /// Mint and verify signed delegation tokens.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  gait delegate mint --delegator alice --delegate agent-1 --scope tool:tool.write --ttl 1h"
+    )]
     Delegate(DelegateCommand),
     /// Create and validate gate policies.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  gait policy init baseline-highrisk\n  gait policy validate gait.policy.yaml --json"
+    )]
     Policy(PolicyCommand),
     /// Evaluate tool calls against a policy.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  gait gate eval --policy gait.policy.yaml --intent intent.json --json"
+    )]
     Gate(crate::cmd::gate::GateCommand),
     /// Build, verify, inspect and diff PackSpec v1 evidence packs.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  gait pack build --type run --from run_demo\n  gait pack verify ./gait-out/pack_<id>.zip"
+    )]
     Pack(crate::cmd::pack::PackCommand),
     /// Verify a runpack offline: file hashes, manifest digest, signatures.
+    #[command(
+        after_help = "Examples:\n  gait demo\n  gait verify run_demo --json\n  gait verify ./gait-out/runpack_run_demo.zip --require-signature --public-key gait-out/keys/gait_public.key"
+    )]
     Verify(crate::cmd::runpack::VerifyArgs),
     /// Record, inspect, replay and diff runpacks; print their ticket footers.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  gait run record --input run_record.json\n  gait run replay run_demo --json"
+    )]
     Run(crate::cmd::runpack::RunCommand),
     /// Record, verify and print the offline demo runpack.
+    #[command(after_help = "Examples:\n  gait demo\n  gait demo --json")]
     Demo(crate::cmd::runpack::DemoArgs),
     /// `gait verify chain` (reached through `verify chain`).
     #[command(
@@ -70,6 +100,30 @@ pub enum Command {
     /// Sign and verify release directories (checksums, signatures, provenance).
     #[command(subcommand)]
     Release(crate::cmd::release::ReleaseCommand),
+    /// Turn runpacks into regression fixtures and grade them in CI (exit 5 on regression).
+    #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  gait regress bootstrap --from run_demo --json --junit ./gait-out/junit.xml\n  gait regress run --json"
+    )]
+    Regress(crate::cmd::regress::RegressCommand),
+    /// Write a capture receipt for a runpack or gate trace (input to regress add).
+    #[command(
+        after_help = "Examples:\n  gait demo\n  gait capture --from run_demo --json\n  gait regress add --from ./gait-out/capture.json"
+    )]
+    Capture(crate::cmd::regress::CaptureArgs),
+    /// Write a starter repo policy (.gait.yaml) from a built-in template.
+    #[command(
+        after_help = "Examples:\n  gait init\n  gait init --template baseline-mediumrisk --json\n  gait init --out policies/gait.yaml --force"
+    )]
+    Init(crate::cmd::onboard::InitArgs),
+    /// Validate the repo policy and print readiness findings and next commands.
+    #[command(after_help = "Examples:\n  gait check --json\n  gait check --policy .gait.yaml")]
+    Check(crate::cmd::onboard::CheckArgs),
+    /// Check the local install and project: writable dirs, keys, policy, production readiness.
+    #[command(
+        after_help = "Examples:\n  gait doctor --json\n  gait doctor --production-readiness --json\n  gait doctor --key-mode prod --private-key gait-out/keys/gait_private.key"
+    )]
+    Doctor(crate::cmd::onboard::DoctorArgs),
 }
 
 /// Signing key flags shared by minting commands.
@@ -141,8 +195,14 @@ pub struct ApproveArgs {
 #[derive(Debug, Subcommand)]
 pub enum DelegateCommand {
     /// Mint a signed delegation token.
+    #[command(
+        after_help = "Examples:\n  gait delegate mint --delegator alice --delegate agent-1 --scope tool:tool.write --ttl 1h --json"
+    )]
     Mint(DelegateMintArgs),
     /// Verify a delegation token's signature, expiry and expectations.
+    #[command(
+        after_help = "Examples:\n  gait delegate verify --token delegation_<id>.json --public-key gait-out/keys/gait_public.key --json"
+    )]
     Verify(DelegateVerifyArgs),
 }
 
@@ -214,14 +274,25 @@ pub struct DelegateVerifyArgs {
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// Write a starter policy (baseline-lowrisk, baseline-mediumrisk, baseline-highrisk).
+    #[command(
+        after_help = "Examples:\n  gait policy init baseline-highrisk\n  gait policy init medium --out policies/gait.policy.yaml --force --json"
+    )]
     Init(PolicyInitArgs),
     /// Load a policy strictly and report its digest.
+    #[command(after_help = "Examples:\n  gait policy validate gait.policy.yaml --json")]
     Validate(PolicyValidateArgs),
     /// Evaluate one intent against one policy (no trace, no tokens).
+    #[command(after_help = "Examples:\n  gait policy test gait.policy.yaml intent.json --json")]
     Test(PolicyTestArgs),
     /// Print a policy as normalized YAML, or rewrite the file with --write.
+    #[command(
+        after_help = "Examples:\n  gait policy fmt gait.policy.yaml\n  gait policy fmt gait.policy.yaml --write --json"
+    )]
     Fmt(PolicyFmtArgs),
     /// Compare a candidate policy with a baseline over intent fixtures.
+    #[command(
+        after_help = "Examples:\n  gait policy simulate --policy candidate.yaml --baseline gait.policy.yaml --fixtures intents/ --json"
+    )]
     Simulate(PolicySimulateArgs),
 }
 
@@ -319,6 +390,9 @@ pub struct VerifyKeyArgs {
 #[derive(Debug, Subcommand)]
 pub enum TraceCommand {
     /// Verify a trace record's signature.
+    #[command(
+        after_help = "Examples:\n  gait trace verify trace_<id>.json --public-key gait-out/keys/gait_public.key --json"
+    )]
     Verify(TraceVerifyArgs),
 }
 
@@ -351,10 +425,17 @@ pub struct VersionArgs {
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Generate a key pair and write it as base64 key files.
+    #[command(
+        after_help = "Examples:\n  gait keys init\n  gait keys init --out-dir gait-out/keys --prefix ci --json"
+    )]
     Init(KeysInitArgs),
     /// Generate a timestamped key pair beside the existing ones.
+    #[command(after_help = "Examples:\n  gait keys rotate --out-dir gait-out/keys --json")]
     Rotate(KeysRotateArgs),
     /// Check that key sources decode and that the public key matches the private key.
+    #[command(
+        after_help = "Examples:\n  gait keys verify --private-key gait-out/keys/gait_private.key --public-key gait-out/keys/gait_public.key --json"
+    )]
     Verify(KeysVerifyArgs),
 }
 
@@ -551,6 +632,33 @@ pub fn explain_text(path: &[&str]) -> &'static str {
         ["run", "receipt", ..] => {
             "Verifies a runpack and prints its one-line ticket footer (run id, manifest digest, verify command)."
         }
+        ["regress"] => {
+            "Turns runpacks into deterministic regression fixtures and grades them; CI fails with exit 5 on a regression."
+        }
+        ["regress", "init", ..] => {
+            "Copies a verified runpack into fixtures/<name>/ with its expected tool and verdict sequences and rewrites gait.yaml."
+        }
+        ["regress", "add", ..] => {
+            "Adds a fixture from a capture receipt, run id or runpack, like regress init."
+        }
+        ["regress", "run", ..] => {
+            "Runs every fixture through the deterministic graders, writes regress_result.json (and JUnit with --junit), exits 5 on a regression."
+        }
+        ["regress", "bootstrap", ..] => {
+            "Creates a fixture from a runpack and runs the graders in one step."
+        }
+        ["capture", ..] => {
+            "Resolves a run id, runpack or gate trace and writes a capture receipt that regress add accepts."
+        }
+        ["init", ..] => {
+            "Writes a starter repo policy (.gait.yaml) from a built-in template and prints the next commands."
+        }
+        ["check", ..] => {
+            "Validates the repo policy and lists readiness findings, the project paths Gait uses, and next commands."
+        }
+        ["doctor", ..] => {
+            "Checks the local environment and project (writable dirs, keys, policy) and, with --production-readiness, the production settings."
+        }
         ["demo", ..] => {
             "Writes the offline demo runpack and prints its ticket footer; no network, no keys needed."
         }
@@ -571,6 +679,25 @@ mod tests {
     fn cli_definition_is_consistent() {
         use clap::CommandFactory as _;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_help_shows_an_example() {
+        use clap::CommandFactory as _;
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let shows = cmd
+                .get_after_help()
+                .is_some_and(|h| h.to_string().contains("Examples:\n  gait "));
+            if !shows {
+                missing.push(path.to_owned());
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "gait", &mut missing);
+        assert!(missing.is_empty(), "no example in --help: {missing:?}");
     }
 
     #[test]

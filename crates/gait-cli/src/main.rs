@@ -80,6 +80,11 @@ fn run(argv: &[String]) -> Exit {
         Command::VerifySessionChain(v) => cmd::verify_chain::session_chain(&out, v),
         Command::McpProxy(m) => cmd::mcp_proxy::run(&out, m),
         Command::Release(r) => cmd::release::run(&out, r),
+        Command::Regress(r) => cmd::regress::run(&out, r),
+        Command::Capture(c) => cmd::regress::capture(&out, c),
+        Command::Init(i) => cmd::onboard::init(&out, i),
+        Command::Check(c) => cmd::onboard::check(&out, c),
+        Command::Doctor(d) => cmd::onboard::doctor(&out, d),
     }
 }
 
@@ -112,6 +117,11 @@ const KNOWN_COMMANDS: &[&str] = &[
     "demo",
     "mcp-proxy",
     "release",
+    "regress",
+    "capture",
+    "init",
+    "check",
+    "doctor",
 ];
 
 fn render_help() -> String {

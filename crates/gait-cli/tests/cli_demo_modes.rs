@@ -104,18 +104,12 @@ fn standard_demo_next_commands_work() {
     assert_eq!(code, 0);
     for cmd in v["next_commands"].as_array().unwrap() {
         let cmd = cmd.as_str().unwrap();
-        // `regress` belongs to a later stage of the CLI; skip it if this
-        // build does not have it yet.
-        // (`demo --policy` writes files; run it like the others.)
         let words: Vec<&str> = cmd.split_whitespace().collect();
         let out = Command::new(env!("CARGO_BIN_EXE_gait"))
             .current_dir(dir.path())
             .args(&words[1..])
             .output()
             .unwrap();
-        if words[1] == "regress" && out.status.code() == Some(6) {
-            continue;
-        }
         assert_eq!(out.status.code(), Some(0), "{cmd}");
     }
 }

@@ -258,7 +258,7 @@ fn init_refuses_to_overwrite_without_force() {
     assert_eq!(code(&out), 0);
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "policy init ok: template=baseline-highrisk output=gait.policy.yaml\nnext: gait policy validate gait.policy.yaml --json | gait policy fmt gait.policy.yaml --write --json\n"
+        "policy init ok: template=baseline-highrisk output=gait.policy.yaml\nnext: gait policy validate gait.policy.yaml --json | gait policy fmt gait.policy.yaml --write --json | gait doctor --json\n"
     );
     assert_ne!(std::fs::read(&file).unwrap(), before);
     // Only the policy: no temporary leftovers.

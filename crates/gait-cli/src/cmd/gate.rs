@@ -24,11 +24,14 @@ const MAX_INTENT_BYTES: u64 = 8 << 20;
 #[derive(Debug, Subcommand)]
 pub enum GateCommand {
     /// Evaluate an intent against a policy and emit a signed trace.
+    #[command(
+        after_help = "Examples:\n  gait policy init baseline-highrisk\n  gait gate eval --policy gait.policy.yaml --intent intent.json --json\n  gait gate eval --intent intent.json --json   # policy and keys from .gait/config.yaml"
+    )]
     Eval(Box<GateEvalArgs>),
 }
 
 /// `gait gate eval`
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GateEvalArgs {
     /// The policy YAML file.
     #[arg(long, value_name = "PATH")]
@@ -42,13 +45,9 @@ pub struct GateEvalArgs {
     /// Evaluate as of this RFC 3339 time (freeze windows, agent expiry).
     #[arg(long, value_name = "RFC3339")]
     pub evaluation_time: Option<String>,
-    /// Rate-limit state file.
-    #[arg(
-        long,
-        value_name = "PATH",
-        default_value = ".gait-out/gate_rate_limits.json"
-    )]
-    pub rate_limit_state: String,
+    /// Rate-limit state file (default .gait-out/gate_rate_limits.json).
+    #[arg(long, value_name = "PATH")]
+    pub rate_limit_state: Option<String>,
     /// An approval token file.
     #[arg(long, value_name = "PATH")]
     pub approval_token: Option<String>,
@@ -94,18 +93,18 @@ pub struct GateEvalArgs {
     /// Delegation verify key (private key environment variable).
     #[arg(long, value_name = "VAR")]
     pub delegation_private_key_env: Option<String>,
-    /// Trace signing key mode: dev (ephemeral key) or prod.
-    #[arg(long, value_name = "MODE", default_value = "dev")]
-    pub key_mode: String,
+    /// Trace signing key mode: dev (ephemeral key, the default) or prod.
+    #[arg(long, value_name = "MODE")]
+    pub key_mode: Option<String>,
     /// Trace signing private key file (prod mode).
     #[arg(long, value_name = "PATH")]
     pub private_key: Option<String>,
     /// Trace signing private key environment variable (prod mode).
     #[arg(long, value_name = "VAR")]
     pub private_key_env: Option<String>,
-    /// Profile: standard or oss-prod.
-    #[arg(long, value_name = "PROFILE", default_value = "standard")]
-    pub profile: String,
+    /// Profile: standard (the default) or oss-prod.
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
     /// Report the decision without enforcing it.
     #[arg(long)]
     pub simulate: bool,
@@ -121,7 +120,10 @@ pub struct GateEvalArgs {
     /// Registry verify key (environment variable).
     #[arg(long, value_name = "VAR")]
     pub approved_script_public_key_env: Option<String>,
-    /// Ignore .gait/config.yaml.
+    /// Project defaults file (applies to flags not given).
+    #[arg(long, value_name = "PATH", default_value = gait_project::DEFAULT_CONFIG_PATH)]
+    pub config: String,
+    /// Ignore the project defaults file.
     #[arg(long)]
     pub no_config: bool,
     /// Emit JSON output.
@@ -238,6 +240,10 @@ fn load_inputs(a: &GateEvalArgs) -> Result<Prepared, Failure> {
 }
 
 fn eval(out: &Out, a: &GateEvalArgs) -> Exit {
+    let a = &match crate::cmd::project_config::apply_gate_defaults(a) {
+        Ok(a) => a,
+        Err(f) => return fail(out, a.json, f),
+    };
     match eval_inner(out, a) {
         Ok(exit) => exit,
         Err(f) => fail(out, a.json, f),
@@ -245,23 +251,27 @@ fn eval(out: &Out, a: &GateEvalArgs) -> Exit {
 }
 
 fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
-    let profile = a.profile.trim().to_lowercase();
+    let profile_text = a.profile.as_deref().map(str::trim).unwrap_or_default();
+    let profile_text = if profile_text.is_empty() {
+        "standard"
+    } else {
+        profile_text
+    };
+    let profile = profile_text.to_lowercase();
     if profile != "standard" && profile != "oss-prod" {
         return Err((
-            format!("unsupported profile: {}", a.profile.trim()),
+            format!("unsupported profile: {profile_text}"),
             Exit::InvalidInput,
         ));
     }
-    if !a.no_config && Path::new(".gait/config.yaml").exists() {
-        // Silently ignoring configured defaults (keys, state paths) could
-        // weaken the gate; refuse instead.
-        return Err((
-            ".gait/config.yaml is not supported by this build; remove it or pass --no-config"
-                .into(),
-            Exit::InvalidInput,
-        ));
-    }
-    let key_mode = KeyMode::parse(&a.key_mode).map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    let key_mode_text = a.key_mode.as_deref().map(str::trim).unwrap_or_default();
+    let key_mode_text = if key_mode_text.is_empty() {
+        "dev"
+    } else {
+        key_mode_text
+    };
+    let key_mode =
+        KeyMode::parse(key_mode_text).map_err(|e| (e.to_string(), Exit::InvalidInput))?;
     let now = match a
         .evaluation_time
         .as_deref()
@@ -378,7 +388,13 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
     let approved_scripts = load_registry(a, &approval_sources, fail_closed, &mut warnings)?;
 
     let started = Instant::now();
-    let rate_limit_state = PathBuf::from(a.rate_limit_state.trim());
+    let rate_limit_state = PathBuf::from(
+        a.rate_limit_state
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .unwrap_or(".gait-out/gate_rate_limits.json"),
+    );
     let mut gate_inputs = GateInputs::new(&inputs.policy, &inputs.intent, now);
     gate_inputs.eval = gate_inputs
         .eval

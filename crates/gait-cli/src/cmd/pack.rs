@@ -30,14 +30,23 @@ const OUTPUT_SCHEMA_ID: &str = "gait.pack.output";
 #[derive(Debug, Subcommand)]
 pub enum PackCommand {
     /// Build a pack from a runpack (run) or a job directory (job).
+    #[command(
+        after_help = "Examples:\n  gait demo\n  gait pack build --type run --from run_demo --json\n  gait demo --durable && gait pack build --type job --from job_demo_durable --json"
+    )]
     Build(PackBuildArgs),
     /// Verify a pack (or a legacy runpack): hashes, pack id, proof records, signatures.
+    #[command(after_help = "Examples:\n  gait pack verify ./gait-out/pack_<id>.zip --json")]
     Verify(PackVerifyArgs),
     /// Show a pack's manifest, payload and lineage.
+    #[command(after_help = "Examples:\n  gait pack inspect ./gait-out/pack_<id>.zip --json")]
     Inspect(PackInspectArgs),
     /// Compare two packs by declared file hashes and manifests.
+    #[command(after_help = "Examples:\n  gait pack diff left_pack.zip right_pack.zip --json")]
     Diff(PackDiffArgs),
     /// Export a pack's verification and run metrics as OTEL JSONL or PostgreSQL SQL.
+    #[command(
+        after_help = "Examples:\n  gait pack export ./gait-out/pack_<id>.zip --otel-out events.jsonl --json"
+    )]
     Export(PackExportArgs),
 }
 
@@ -454,7 +463,10 @@ fn verify(out: &Out, a: &PackVerifyArgs) -> Exit {
         public_key,
         require_signature,
     };
-    let report = match verify_pack(Path::new(&path), &options) {
+    let spinner = crate::cmd::progress::spinner_for_file(Path::new(&path), a.json, "verifying");
+    let verified = verify_pack(Path::new(&path), &options);
+    crate::cmd::progress::finish(spinner);
+    let report = match verified {
         Ok(r) => r,
         Err(e) => {
             return o

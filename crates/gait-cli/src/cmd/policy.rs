@@ -84,11 +84,10 @@ fn init_inner(a: &PolicyInitArgs) -> Result<(&'static str, String, Vec<String>),
         a.force,
     )
     .map_err(err)?;
-    // The reference also suggests `doctor`, which this build does not have
-    // yet (see docs/compatibility.md).
     let next = vec![
         format!("gait policy validate {path} --json"),
         format!("gait policy fmt {path} --write --json"),
+        "gait doctor --json".to_owned(),
     ];
     Ok((template.name, path.to_owned(), next))
 }

@@ -54,14 +54,23 @@ pub struct VerifyArgs {
 #[derive(Debug, Subcommand)]
 pub enum RunCommand {
     /// Record a runpack from normalized run, intent, result and receipt records.
+    #[command(
+        after_help = "Examples:\n  gait run record --input run_record.json --out-dir gait-out --json"
+    )]
     Record(RunRecordArgs),
     /// Show a runpack's intents and results as a timeline.
+    #[command(after_help = "Examples:\n  gait run inspect --from run_demo --json")]
     Inspect(RunInspectArgs),
     /// Replay a runpack with recorded results and deterministic stubs.
+    #[command(after_help = "Examples:\n  gait run replay run_demo --json")]
     Replay(RunReplayArgs),
     /// Compare two runpacks.
+    #[command(
+        after_help = "Examples:\n  gait run diff ./gait-out/runpack_a.zip ./gait-out/runpack_b.zip --privacy metadata --json"
+    )]
     Diff(RunDiffArgs),
     /// Verify a runpack and print its ticket footer.
+    #[command(after_help = "Examples:\n  gait run receipt --from run_demo")]
     Receipt(RunReceiptArgs),
 }
 
@@ -319,15 +328,19 @@ impl RunpackVerified {
 }
 
 /// Resolves `target` and verifies the runpack.
+/// A spinner shows on a terminal for large files unless `quiet`.
 pub(crate) fn verify_runpack_target(
     target: &str,
     setup: &VerifySetup,
+    quiet: bool,
 ) -> Result<RunpackVerified, (String, Exit)> {
     let path =
         runpack::resolve_runpack_path(target).map_err(|e| (e.to_string(), runpack_exit(&e)))?;
     let options = VerifyOptions::new(setup.key.clone(), setup.require_signature);
-    let report = runpack::verify_runpack_file(&path, &options)
-        .map_err(|e| (e.to_string(), runpack_exit(&e)))?;
+    let spinner = crate::cmd::progress::spinner_for_file(&path, quiet, "verifying");
+    let verified = runpack::verify_runpack_file(&path, &options);
+    crate::cmd::progress::finish(spinner);
+    let report = verified.map_err(|e| (e.to_string(), runpack_exit(&e)))?;
     let ok = report.is_ok(setup.require_signature);
     let note = signature_note(report.signature_status, setup.require_signature);
     let next = verify_next_commands(&report.run_id);
@@ -350,7 +363,7 @@ pub fn verify(out: &Out, a: &VerifyArgs) -> Exit {
         Ok(s) => s,
         Err((m, e)) => return fail(&m, e),
     };
-    let v = match verify_runpack_target(target, &setup) {
+    let v = match verify_runpack_target(target, &setup, a.json) {
         Ok(v) => v,
         Err((m, e)) => return fail(&m, e),
     };

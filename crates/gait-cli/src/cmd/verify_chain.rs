@@ -98,7 +98,7 @@ pub fn chain(out: &Out, a: &VerifyChainArgs) -> Exit {
         Ok(s) => s,
         Err((m, e)) => return fail(&partial, &m, e),
     };
-    let run_v = match verify_runpack_target(run.trim(), &setup) {
+    let run_v = match verify_runpack_target(run.trim(), &setup, json) {
         Ok(v) => v,
         Err((m, e)) => return fail(&partial, &m, e),
     };
