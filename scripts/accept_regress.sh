@@ -7,7 +7,8 @@
 #   scripts/accept_regress.sh            # builds target/release/gait
 #   GAIT=/path/to/gait scripts/accept_regress.sh
 #
-# Python packages go into a venv under target/ (network needed once).
+# Python packages go into a venv under ~/.cache (network needed once;
+# GAIT_ACCEPT_VENV overrides the location).
 # Prints "N passed, M failed"; exits 1 if anything failed.
 set -uo pipefail
 
@@ -19,9 +20,14 @@ if [ -z "${GAIT:-}" ]; then
   }
   GAIT="$root/target/release/gait"
 fi
+# The checks run in temporary directories: make a relative path absolute.
+case "$GAIT" in
+  /*) ;;
+  */*) GAIT="$PWD/$GAIT" ;;
+esac
 export GAIT
 
-venv="$root/target/accept-venv"
+venv="${GAIT_ACCEPT_VENV:-$HOME/.cache/gait-accept-venv}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv" || exit 1
 fi
