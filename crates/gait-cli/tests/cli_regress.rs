@@ -446,18 +446,69 @@ fn regress_run_is_byte_deterministic() {
 }
 
 #[test]
-fn session_chains_are_refused_with_exit_6() {
+fn session_chain_sources() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    // A reference-style chain of one checkpoint: the demo runpack.
+    let (code_demo, _) = (code(&gait(d, &["demo", "--json"])), ());
+    assert_eq!(code_demo, 0);
+    let runpack = d.join("gait-out/runpack_run_demo.zip");
+    let v = json(&gait(d, &["verify", "run_demo", "--json"]));
+    let manifest = v["manifest_digest"].as_str().unwrap().to_owned();
+    let mut chain = gait_pack::runpack::SessionChain::new(
+        "sess_cli",
+        "run_demo",
+        "0.0.0-dev",
+        gait_digest::GoTime::from_unix(1_770_249_600, 0),
+    );
+    chain.push_checkpoint(
+        runpack.to_str().unwrap(),
+        &manifest,
+        1,
+        3,
+        gait_digest::GoTime::from_unix(1_770_249_601, 0),
+    );
+    std::fs::write(d.join("chain.json"), chain.to_json_bytes().unwrap()).unwrap();
+
+    let out = gait(d, &["regress", "init", "--from", "chain.json", "--json"]);
+    assert_eq!(code(&out), 0, "{}", json(&out));
+    let fixture: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("fixtures/run_demo/fixture.json")).unwrap())
+            .unwrap();
+    assert_eq!(fixture["session_chain"], "chain.json");
+    assert_eq!(fixture["checkpoint_index"], 1);
+    let out = gait(
+        d,
+        &[
+            "capture",
+            "--from",
+            "chain.json",
+            "--checkpoint",
+            "1",
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", json(&out));
+
+    // Broken chains and misplaced --checkpoint are invalid input.
     std::fs::write(
-        d.join("chain.json"),
+        d.join("broken.json"),
         r#"{"schema_id":"gait.runpack.session_chain"}"#,
     )
     .unwrap();
     for args in [
-        &["regress", "init", "--from", "chain.json", "--json"][..],
-        &["regress", "bootstrap", "--from", "chain.json", "--json"],
-        &["regress", "add", "--from", "chain.json", "--json"],
+        &["regress", "init", "--from", "broken.json", "--json"][..],
+        &["regress", "bootstrap", "--from", "broken.json", "--json"],
+        &["regress", "add", "--from", "broken.json", "--json"],
+        &[
+            "regress",
+            "init",
+            "--from",
+            "chain.json",
+            "--checkpoint",
+            "7",
+            "--json",
+        ],
         &[
             "regress",
             "init",
@@ -467,19 +518,12 @@ fn session_chains_are_refused_with_exit_6() {
             "latest",
             "--json",
         ],
-        &["capture", "--from", "chain.json", "--json"],
+        &["capture", "--from", "broken.json", "--json"],
     ] {
         let out = gait(d, args);
         assert_eq!(code(&out), 6, "{args:?}");
         let v = json(&out);
-        assert!(
-            v["error"]
-                .as_str()
-                .unwrap()
-                .contains("session chains not supported yet"),
-            "{v}"
-        );
-        assert_eq!(v["error_code"], "invalid_input");
+        assert_eq!(v["error_code"], "invalid_input", "{v}");
     }
 }
 

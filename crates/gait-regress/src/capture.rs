@@ -34,20 +34,26 @@ pub struct SessionCheckpoint {
 /// Resolves checkpoint `checkpoint` (`latest` or an index) of the session
 /// chain at `chain` to its runpack.
 ///
-/// Session chains are not read by this build yet: this always fails with
-/// `session chains not supported yet` (exit 6). It is the single place
-/// every session-chain input goes through (`--from <chain>.json` of
-/// `regress init|add|bootstrap` and `capture`, capture receipts naming a
-/// chain); the session-chain reader replaces this body, and the callers
-/// already carry the chain path and checkpoint index into `fixture.json`
-/// and capture receipts.
+/// The chain is read strictly; the selected checkpoint's digest must
+/// recompute and its runpack must verify with the manifest digest the
+/// chain records, so a fixture never starts from a checkpoint the chain
+/// does not vouch for. Every session-chain input goes through here
+/// (`--from <chain>.json` of `regress init|add|bootstrap` and `capture`,
+/// capture receipts naming a chain).
 pub fn resolve_session_checkpoint(
     chain: &str,
     checkpoint: &str,
 ) -> Result<SessionCheckpoint, RegressError> {
-    Err(RegressError::Unsupported(format!(
-        "session chains not supported yet: {chain} (checkpoint {checkpoint}); pass a runpack path or run_id"
-    )))
+    let (cp, report) = gait_pack::runpack::resolve_checkpoint_runpack(Path::new(chain), checkpoint)
+        .map_err(|e| RegressError::Invalid(e.to_string()))?;
+    let n = cp.checkpoint_index;
+    let runpack_path = PathBuf::from(&cp.runpack_path);
+    Ok(SessionCheckpoint {
+        runpack_path,
+        session_chain_path: chain.to_owned(),
+        checkpoint_index: n,
+        run_id: report.run_id,
+    })
 }
 
 /// A resolved `--from`: the runpack to turn into a fixture and, for a
@@ -86,7 +92,7 @@ fn is_json_path(p: &str) -> bool {
 fn checkpoint_without_chain(checkpoint: Option<&str>) -> Result<(), RegressError> {
     match checkpoint {
         Some(cp) => Err(RegressError::invalid(format!(
-            "--checkpoint {} applies to session chains (--from <session_chain.json>); session chains not supported yet",
+            "--checkpoint {} applies to session chains (--from <session_chain.json>)",
             cp.trim()
         ))),
         None => Ok(()),
@@ -161,9 +167,8 @@ impl CaptureReceipt {
     }
 }
 
-/// Resolves `--from` into a receipt: a gate trace record (`.json`), else a
-/// run id or runpack path that verifies. Session chains are not supported
-/// yet.
+/// Resolves `--from` into a receipt: a session chain or a gate trace
+/// record (`.json`), else a run id or runpack path that verifies.
 pub fn capture(from: &str, checkpoint: Option<&str>) -> Result<CaptureReceipt, RegressError> {
     let from = from.trim();
     if from.is_empty() {

@@ -16,9 +16,9 @@
 //!
 //! Outputs are byte-stable: the same fixtures give the same bytes (the
 //! result's `created_at` is the first fixture run's, never the clock).
-//! Session chains are not read yet: every such input fails through
-//! [`resolve_session_checkpoint`], the one function the session-chain
-//! reader replaces.
+//! Session-chain sources go through [`resolve_session_checkpoint`]: the
+//! selected checkpoint must recompute and its runpack must verify with the
+//! manifest digest the chain records.
 
 mod capture;
 mod error;

@@ -81,7 +81,7 @@ fn init_writes_the_reference_layout() {
 }
 
 #[test]
-fn session_chain_origin_is_recorded_and_chains_are_refused_for_now() {
+fn session_chain_origin_is_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let src = demo_runpack(dir.path());
     let mut opts = InitOptions::new(&src, dir.path());
@@ -91,12 +91,74 @@ fn session_chain_origin_is_recorded_and_chains_are_refused_for_now() {
         .unwrap();
     assert_eq!(meta.session_chain, "sessions/chain.json");
     assert_eq!(meta.checkpoint_index, 3);
-    // The one resolver every session-chain input goes through.
-    let err = gait_regress::resolve_session_checkpoint("chain.json", "latest").unwrap_err();
-    assert!(matches!(err, RegressError::Unsupported(_)));
-    assert!(err.to_string().contains("session chains not supported yet"));
-    let err = gait_regress::resolve_source("chain.json", None).unwrap_err();
-    assert!(matches!(err, RegressError::Unsupported(_)));
+}
+
+/// Writes a two-checkpoint chain (absolute runpack paths) into `dir`.
+fn write_chain(dir: &Path) -> (PathBuf, gait_pack::runpack::SessionChain) {
+    use gait_digest::GoTime;
+    let mut chain = gait_pack::runpack::SessionChain::new(
+        "sess_r",
+        "run_sess",
+        "0.0.0-dev",
+        GoTime::from_unix(1_770_249_600, 0),
+    );
+    for n in 1..=2_i64 {
+        let mut input = demo_input("0.0.0-dev");
+        let id = format!("run_sess_cp_{n:04}");
+        input.run.run_id.clone_from(&id);
+        for i in &mut input.intents {
+            i.run_id.clone_from(&id);
+        }
+        for r in &mut input.results {
+            r.run_id.clone_from(&id);
+        }
+        input.refs.run_id.clone_from(&id);
+        let rec = RunRecorder::new(input).record().unwrap();
+        let path = dir.join(format!("runpack_{id}.zip"));
+        std::fs::write(&path, &rec.zip).unwrap();
+        chain.push_checkpoint(
+            path.to_str().unwrap(),
+            &rec.manifest.manifest_digest,
+            (n - 1) * 3 + 1,
+            n * 3,
+            GoTime::from_unix(1_770_249_600 + n, 0),
+        );
+    }
+    let path = dir.join("chain.json");
+    std::fs::write(&path, chain.to_json_bytes().unwrap()).unwrap();
+    (path, chain)
+}
+
+#[test]
+fn session_chain_checkpoints_resolve_to_verified_runpacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, chain) = write_chain(dir.path());
+    let p = path.to_str().unwrap();
+    let latest = gait_regress::resolve_session_checkpoint(p, "latest").unwrap();
+    assert_eq!(latest.checkpoint_index, 2);
+    assert_eq!(latest.run_id, "run_sess_cp_0002");
+    assert_eq!(latest.session_chain_path, p);
+    let first = gait_regress::resolve_session_checkpoint(p, " 1 ").unwrap();
+    assert_eq!(first.run_id, "run_sess_cp_0001");
+    for bad in ["3", "0", "-1", "x"] {
+        let err = gait_regress::resolve_session_checkpoint(p, bad).unwrap_err();
+        assert!(matches!(err, RegressError::Invalid(_)), "{bad}");
+    }
+    let src = gait_regress::resolve_source(p, None).unwrap();
+    assert_eq!(src.session_chain, Some((p.to_owned(), 2)));
+
+    // A checkpoint whose digest does not recompute, or whose runpack is not
+    // the one the chain records, is refused.
+    let mut bad = chain.clone();
+    bad.checkpoints[1].sequence_end += 1;
+    std::fs::write(&path, bad.to_json_bytes().unwrap()).unwrap();
+    assert!(gait_regress::resolve_session_checkpoint(p, "latest").is_err());
+    let mut swapped = chain.clone();
+    swapped.checkpoints[1].runpack_path = chain.checkpoints[0].runpack_path.clone();
+    std::fs::write(&path, swapped.to_json_bytes().unwrap()).unwrap();
+    assert!(gait_regress::resolve_session_checkpoint(p, "latest").is_err());
+    std::fs::write(&path, b"{}").unwrap();
+    assert!(gait_regress::resolve_session_checkpoint(p, "latest").is_err());
 }
 
 #[test]

@@ -389,9 +389,10 @@ fn load_build_key(a: &PackBuildArgs) -> Result<BuildKey, (String, Exit)> {
 fn resolve_runpack(from: &str) -> Result<PathBuf, String> {
     let lower = from.to_ascii_lowercase();
     if lower.ends_with(".json") && !Path::new(from).is_dir() {
-        return Err(format!(
-            "session chain sources are not supported by this build: {from}"
-        ));
+        // A session chain: its latest checkpoint's runpack.
+        return gait_pack::runpack::resolve_checkpoint_runpack(Path::new(from), "latest")
+            .map(|(cp, _)| PathBuf::from(cp.runpack_path))
+            .map_err(|e| e.to_string());
     }
     if from.contains('/') || from.contains('\\') || lower.ends_with(".zip") {
         let p = PathBuf::from(from);

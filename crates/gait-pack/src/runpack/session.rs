@@ -257,6 +257,26 @@ impl SessionChain {
         Ok(chain)
     }
 
+    /// Selects a checkpoint: `latest` (or blank) is the last one, a
+    /// positive integer the checkpoint with that index.
+    pub fn checkpoint(&self, reference: &str) -> Result<&SessionCheckpoint, RunpackError> {
+        let r = reference.trim();
+        if r.is_empty() || r.eq_ignore_ascii_case("latest") {
+            return self
+                .checkpoints
+                .last()
+                .ok_or_else(|| RunpackError::Invalid("session chain has no checkpoints".into()));
+        }
+        let index: i64 =
+            r.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                RunpackError::Invalid(format!("invalid checkpoint reference: {r}"))
+            })?;
+        self.checkpoints
+            .iter()
+            .find(|c| c.checkpoint_index == index)
+            .ok_or_else(|| RunpackError::Invalid(format!("checkpoint {index} not found")))
+    }
+
     /// Reads and parses a chain file (bounded by
     /// [`MAX_SESSION_CHAIN_BYTES`]).
     pub fn read(path: &Path) -> Result<Self, RunpackError> {
@@ -286,6 +306,35 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, RunpackError> {
         )));
     }
     Ok(bytes)
+}
+
+/// Reads the chain at `chain_path` and resolves checkpoint `reference`
+/// (`latest` or an index) to its runpack, refusing a checkpoint whose
+/// digest does not recompute or whose runpack does not verify with the
+/// manifest digest the chain records. Returns the checkpoint and the
+/// runpack's verify report. Relative runpack paths resolve against the
+/// working directory.
+pub fn resolve_checkpoint_runpack(
+    chain_path: &Path,
+    reference: &str,
+) -> Result<(SessionCheckpoint, super::VerifyReport), RunpackError> {
+    let chain = SessionChain::read(chain_path)?;
+    let cp = chain.checkpoint(reference)?.clone();
+    let n = cp.checkpoint_index;
+    let name = chain_path.display();
+    if !cp.digest_matches() {
+        return Err(RunpackError::Invalid(format!(
+            "session chain {name}: checkpoint_digest mismatch at checkpoint {n}"
+        )));
+    }
+    let report = verify_runpack_file(Path::new(&cp.runpack_path), &VerifyOptions::default())
+        .map_err(|e| RunpackError::Invalid(format!("session chain {name}: checkpoint {n}: {e}")))?;
+    if !report.is_ok(false) || report.manifest_digest != cp.manifest_digest {
+        return Err(RunpackError::Invalid(format!(
+            "session chain {name}: checkpoint {n} runpack does not verify or does not match the chain"
+        )));
+    }
+    Ok((cp, report))
 }
 
 /// The outcome of [`verify_session_chain`].
@@ -389,6 +438,24 @@ pub fn verify_chain(
         last_end = cp.sequence_end;
     }
     report
+}
+
+impl SessionCheckpoint {
+    /// The run id of this checkpoint's runpack: `<run_id>_cp_<NNNN>`.
+    pub fn runpack_run_id(&self) -> String {
+        format!("{}_cp_{:04}", self.run_id, self.checkpoint_index)
+    }
+
+    /// Whether `checkpoint_digest` recomputes from the other fields.
+    pub fn digest_matches(&self) -> bool {
+        checkpoint_digest(
+            &self.manifest_digest,
+            &self.prev_checkpoint_digest,
+            self.checkpoint_index,
+            self.sequence_start,
+            self.sequence_end,
+        ) == self.checkpoint_digest
+    }
 }
 
 fn resolve(runpack_path: &str, base_dir: Option<&Path>) -> PathBuf {
