@@ -44,6 +44,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod adapters;
 pub mod cel;
 pub mod eval;
 pub mod gate;
