@@ -258,6 +258,10 @@ struct Decided {
     trace: TraceRecord,
 }
 
+#[allow(
+    clippy::result_large_err,
+    reason = "a refusal is returned to the agent by value, as the typed outcome it is"
+)]
 impl Guard {
     /// A guard signing every trace with `signer`.
     pub fn new(gate: Gate, signer: SigningKey<Trace>, sink: Box<dyn TraceSink>) -> Self {
