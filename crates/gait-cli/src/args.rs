@@ -50,6 +50,14 @@ pub enum Command {
     Run(crate::cmd::runpack::RunCommand),
     /// Record, verify and print the offline demo runpack.
     Demo(crate::cmd::runpack::DemoArgs),
+    /// The MCP decision service (proxy, bridge, verify, serve).
+    #[command(subcommand)]
+    Mcp(crate::cmd::mcp::McpCommand),
+    /// Serve decisions over HTTP/1.1 (loopback by default) or JSON lines.
+    Serve(Box<crate::cmd::mcp::ServeArgs>),
+    /// Pre-tool-use hooks that fail closed (Claude Code, generic).
+    #[command(subcommand)]
+    Hook(crate::cmd::hook::HookCommand),
 }
 
 /// Signing key flags shared by minting commands.

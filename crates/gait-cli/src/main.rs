@@ -77,13 +77,16 @@ fn run(argv: &[String]) -> Exit {
         Command::Verify(v) => cmd::runpack::verify(&out, v),
         Command::Run(r) => cmd::runpack::run(&out, r),
         Command::Demo(d) => cmd::runpack::demo(&out, d),
+        Command::Mcp(m) => cmd::mcp::run(&out, m),
+        Command::Serve(s) => cmd::mcp::serve(&out, s, true),
+        Command::Hook(h) => cmd::hook::run(&out, h),
     }
 }
 
 /// The commands this build implements.
 const KNOWN_COMMANDS: &[&str] = &[
     "version", "keys", "trace", "approve", "delegate", "policy", "gate", "pack", "verify", "run",
-    "demo",
+    "demo", "mcp", "serve", "hook",
 ];
 
 fn render_help() -> String {

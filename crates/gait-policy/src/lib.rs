@@ -49,6 +49,7 @@ pub mod cel;
 pub mod eval;
 pub mod gate;
 pub mod intent;
+pub mod mcp_trust;
 pub mod policy;
 pub mod ratelimit;
 pub mod registry;

@@ -4,7 +4,9 @@
 pub mod approve;
 pub mod delegate;
 pub mod gate;
+pub mod hook;
 pub mod keys;
+pub mod mcp;
 pub mod pack;
 pub mod policy;
 pub mod runpack;
