@@ -172,6 +172,11 @@ pub struct ServeArgs {
     /// Worker threads of the HTTP server (default: available cores).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// Evaluate on the connection's worker thread (fastest when the trace
+    /// directory's fsync is cheap, e.g. tmpfs; with a slow disk each fsync
+    /// stalls a worker: raise --workers instead).
+    #[arg(long)]
+    pub eval_inline: bool,
     /// Retention flags of the reference (accepted; retention is not
     /// applied by this build).
     #[arg(long, value_name = "DUR", hide = true)]
@@ -607,6 +612,7 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
     http.max_request_bytes = max;
     http.verdict_status = status;
     http.auth_token = token;
+    http.eval_inline = a.eval_inline;
     http.service_name = if our_serve {
         "gait.serve"
     } else {
