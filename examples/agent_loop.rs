@@ -37,7 +37,10 @@ rules:
 fn run_tool(name: &str, args: &Value) -> String {
     match name {
         "notes.list" => "groceries.txt, todo.txt".to_owned(),
-        "notes.read" => format!("contents of {}", args["path"].as_str().unwrap_or("?")),
+        "notes.read" => format!(
+            "contents of {}",
+            args.get("path").and_then(Value::as_str).unwrap_or("?")
+        ),
         other => format!("{other} executed"),
     }
 }
@@ -63,11 +66,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     let mut transcript = String::new();
     for call in &model_turns {
-        let name = call["function"]["name"].as_str().unwrap_or_default();
         let intent = intent_from_payload(Adapter::OpenAi, call.to_string().as_bytes())?;
+        let name = intent.tool_name().to_owned();
         let args = Value::Object(intent.args().clone());
         // The dispatcher: execute only on allow; hand refusals back.
-        let reply = match guard.guard(&intent, || run_tool(name, &args)) {
+        let reply = match guard.guard(&intent, || run_tool(&name, &args)) {
             Ok(result) => format!("ok: {result}"),
             Err(refusal) => refusal.model_message().to_owned(),
         };
