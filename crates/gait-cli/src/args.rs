@@ -519,6 +519,21 @@ pub fn explain_text(path: &[&str]) -> &'static str {
         ["demo", ..] => {
             "Writes the offline demo runpack and prints its ticket footer; no network, no keys needed."
         }
+        ["mcp"] => {
+            "Decides tool-call payloads from MCP clients and agent frameworks against a policy, leaving a signed trace for each; never runs the tool."
+        }
+        ["mcp", "proxy" | "bridge"] => {
+            "Turns one tool-call payload (Gait, OpenAI, Anthropic, LangChain or Claude Code shape) into an intent, decides it and writes its signed trace; with -- <server command>, the MCP protocol proxy."
+        }
+        ["mcp", "verify"] => {
+            "Checks an MCP server description against the policy's local trust snapshot, without any tool call or network lookup."
+        }
+        ["mcp", "serve"] | ["serve", ..] => {
+            "Runs the decision service on loopback HTTP (or JSON lines with --stdio): one request per tool call, answered only after its signed trace is written."
+        }
+        ["hook", ..] => {
+            "Pre-tool-use hooks for coding agents: read the pending tool call on stdin and answer allow, deny or ask, denying on every error."
+        }
         ["pack", ..] => {
             "Builds, verifies, inspects, compares and exports PackSpec v1 evidence packs; legacy runpacks verify too."
         }
