@@ -113,6 +113,36 @@ fn proxy_and_bridge_decide_write_traces_and_exit_by_verdict() {
         "{text}"
     );
     assert!(text.contains("trace: t.json"));
+    // Runpack and pack of the decision, verified by the CLI.
+    let o = gait(
+        d,
+        &[
+            "mcp",
+            "proxy",
+            "--policy",
+            "policy.yaml",
+            "--call",
+            "call.json",
+            "--runpack-out",
+            "rp.zip",
+            "--pack-out",
+            "pack.zip",
+            "--json",
+        ],
+        None,
+    );
+    let v = json_out(&o);
+    assert_eq!(v["pack_path"], "pack.zip");
+    assert_eq!(
+        gait(d, &["verify", "rp.zip", "--json"], None).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        gait(d, &["pack", "verify", "pack.zip", "--json"], None)
+            .status
+            .code(),
+        Some(0)
+    );
     // Another adapter.
     std::fs::write(
         d.join("openai.json"),

@@ -66,6 +66,8 @@ pub struct ServiceConfig {
     pub trace_dir: PathBuf,
     /// Where runpacks go when a request asks for one.
     pub runpack_dir: Option<PathBuf>,
+    /// Where packs go when a request asks for one (`--pack-dir`).
+    pub pack_dir: Option<PathBuf>,
     /// The adapter of requests that name none.
     pub default_adapter: Adapter,
     /// The producer version written into traces.
@@ -92,6 +94,7 @@ impl ServiceConfig {
             signer,
             trace_dir: trace_dir.into(),
             runpack_dir: None,
+            pack_dir: None,
             default_adapter: Adapter::Mcp,
             producer_version: "0.0.0-dev".to_owned(),
             allow_client_artifact_paths: false,
@@ -120,6 +123,10 @@ pub struct CallOptions {
     pub runpack_out: Option<PathBuf>,
     /// Write a runpack into the service's runpack directory.
     pub emit_runpack: bool,
+    /// Write a PackSpec run pack of the decision to this path.
+    pub pack_out: Option<PathBuf>,
+    /// Write a pack into the service's pack directory.
+    pub emit_pack: bool,
 }
 
 /// A decision, its trace written.
@@ -248,6 +255,10 @@ impl DecisionService {
             gait_sign::create_private_dir(d)
                 .map_err(|e| ServeError::Config(format!("create runpack directory: {e}")))?;
         }
+        if let Some(d) = &cfg.pack_dir {
+            gait_sign::create_private_dir(d)
+                .map_err(|e| ServeError::Config(format!("create pack directory: {e}")))?;
+        }
         Ok(Self {
             cfg,
             seq: AtomicU64::new(0),
@@ -281,6 +292,7 @@ impl DecisionService {
             run_id: req_str(obj, "run_id")?,
             session_id: req_str(obj, "session_id")?,
             emit_runpack: req_bool(obj, "emit_runpack")?,
+            emit_pack: req_bool(obj, "emit_pack")?,
             ..CallOptions::default()
         };
         let adapter = req_str(obj, "adapter")?;
@@ -294,8 +306,12 @@ impl DecisionService {
                 )));
             }
         }
-        if req_bool(obj, "emit_pack")? || !req_str(obj, "pack_out")?.is_empty() {
+        if opts.emit_pack && self.cfg.pack_dir.is_none() {
             return Err(invalid("request.emit_pack requires server --pack-dir"));
+        }
+        let po = req_str(obj, "pack_out")?;
+        if !po.is_empty() {
+            opts.pack_out = Some(PathBuf::from(po));
         }
         match obj.get("checkpoint_interval") {
             None | Some(Value::Null) => {}
@@ -458,13 +474,30 @@ impl DecisionService {
             ))),
             _ => None,
         };
-        if let Some(path) = runpack_target {
+        let pack_target = match (&opts.pack_out, opts.emit_pack, &self.cfg.pack_dir) {
+            (Some(p), _, _) => Some(p.clone()),
+            (None, true, Some(dir)) => Some(dir.join(format!(
+                "pack_{run_id}_{}.zip",
+                file_stamp(&trace.observed_at)
+            ))),
+            _ => None,
+        };
+        let (mut pack_path, mut pack_id) = (String::new(), String::new());
+        if runpack_target.is_some() || pack_target.is_some() {
             let session = RunSession::new(&run_id, &self.cfg.producer_version);
             session.add_decision(prepared, decision, &trace, false);
-            session
-                .write(&path, &self.cfg.signer)
-                .map_err(|e| ServeError::Internal(format!("write runpack: {e}")))?;
-            runpack_path = path.to_string_lossy().into_owned();
+            if let Some(path) = runpack_target {
+                session
+                    .write(&path, &self.cfg.signer)
+                    .map_err(|e| ServeError::Internal(format!("write runpack: {e}")))?;
+                runpack_path = path.to_string_lossy().into_owned();
+            }
+            if let Some(path) = pack_target {
+                pack_id = session
+                    .write_pack(&path, &self.cfg.signer)
+                    .map_err(|e| ServeError::Internal(format!("write pack: {e}")))?;
+                pack_path = path.to_string_lossy().into_owned();
+            }
         }
         let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
 
@@ -491,6 +524,8 @@ impl DecisionService {
         put_str(&mut out, "trace_id", &trace.trace_id);
         put_str(&mut out, "trace_path", &trace_path.to_string_lossy());
         put_str(&mut out, "runpack_path", &runpack_path);
+        put_str(&mut out, "pack_path", &pack_path);
+        put_str(&mut out, "pack_id", &pack_id);
         if let Some(t) = &trust {
             out.insert("mcp_trust".into(), t.to_json());
         }

@@ -129,23 +129,51 @@ impl RunSession {
         RecordInput::from_json(&bytes).map_err(|err| ServeError::Internal(err.to_string()))
     }
 
+    /// The session as signed runpack zip bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Internal`] when recording fails.
+    pub fn runpack_bytes(&self, key: &SigningKey<Trace>) -> Result<Vec<u8>, ServeError> {
+        Ok(RunRecorder::new(self.record_input()?)
+            .sign_with(key)
+            .record()
+            .map_err(|e| ServeError::Internal(e.to_string()))?
+            .zip)
+    }
+
+    /// Writes the session as a signed PackSpec run pack at `path`
+    /// (atomically); returns the pack id.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Internal`] when recording, building or writing fails.
+    pub fn write_pack(&self, path: &Path, key: &SigningKey<Trace>) -> Result<String, ServeError> {
+        let runpack = self.runpack_bytes(key)?;
+        let built =
+            gait_pack::pack::build_run_pack_bytes(&runpack, &self.producer_version, Some(key))
+                .map_err(|e| ServeError::Internal(format!("build pack: {e}")))?;
+        write_private(path, &built.bytes)?;
+        Ok(built.manifest.pack_id)
+    }
+
     /// Writes the session as a signed runpack at `path` (atomically).
     ///
     /// # Errors
     ///
     /// [`ServeError::Internal`] when recording or writing fails.
     pub fn write(&self, path: &Path, key: &SigningKey<Trace>) -> Result<(), ServeError> {
-        let recorded = RunRecorder::new(self.record_input()?)
-            .sign_with(key)
-            .record()
-            .map_err(|e| ServeError::Internal(e.to_string()))?;
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            gait_sign::create_private_dir(parent)
-                .map_err(|e| ServeError::Internal(e.to_string()))?;
-        }
-        gait_sign::write_file_atomic(path, &recorded.zip, gait_sign::PRIVATE_FILE_MODE, true)
-            .map_err(|e| ServeError::Internal(e.to_string()))
+        let zip = self.runpack_bytes(key)?;
+        write_private(path, &zip)
     }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServeError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        gait_sign::create_private_dir(parent).map_err(|e| ServeError::Internal(e.to_string()))?;
+    }
+    gait_sign::write_file_atomic(path, bytes, gait_sign::PRIVATE_FILE_MODE, true)
+        .map_err(|e| ServeError::Internal(e.to_string()))
 }
 
 impl CallRecorder for RunSession {

@@ -192,10 +192,18 @@ fn runpack_of_a_decision_and_of_a_guarded_session_verify() {
     let dir = tempfile::tempdir().unwrap();
     let svc = service(dir.path(), POLICY);
     let path = dir.path().join("rp.zip");
+    let pack = dir.path().join("pack.zip");
     let mut opts = CallOptions::default();
     opts.runpack_out = Some(path.clone());
+    opts.pack_out = Some(pack.clone());
     let e = svc.evaluate_call(&typical_call(), &opts).unwrap();
     assert_eq!(e.output["runpack_path"], path.to_string_lossy().as_ref());
+    assert_eq!(e.output["pack_path"], pack.to_string_lossy().as_ref());
+    assert!(!e.output["pack_id"].as_str().unwrap().is_empty());
+    let pr =
+        gait_pack::pack::verify_pack(&pack, &gait_pack::pack::VerifyOptions::default()).unwrap();
+    assert!(pr.ok(false), "{pr:?}");
+    assert_eq!(pr.pack_type, "run");
     let report = gait_pack::runpack::verify_runpack_file(
         &path,
         &gait_pack::runpack::VerifyOptions::default(),

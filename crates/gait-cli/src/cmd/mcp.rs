@@ -92,7 +92,7 @@ pub struct McpProxyArgs {
     /// Write a signed runpack of the decision here.
     #[arg(long, value_name = "PATH")]
     pub runpack_out: Option<String>,
-    /// Write a PackSpec run pack (not supported by this build).
+    /// Write a signed PackSpec run pack of the decision here.
     #[arg(long, value_name = "PATH")]
     pub pack_out: Option<String>,
     /// Print JSON.
@@ -151,7 +151,7 @@ pub struct ServeArgs {
     /// Runpack directory (`emit_runpack` requests).
     #[arg(long, value_name = "DIR")]
     pub runpack_dir: Option<String>,
-    /// Pack directory (not supported by this build).
+    /// Pack directory (`emit_pack` requests).
     #[arg(long, value_name = "DIR")]
     pub pack_dir: Option<String>,
     /// Session journal directory (accepted; journals are not written by
@@ -357,6 +357,9 @@ fn proxy(out: &Out, a: &McpProxyArgs) -> Exit {
             if !s("runpack_path").is_empty() {
                 stdout_line(&format!("runpack: {}", s("runpack_path")));
             }
+            if !s("pack_path").is_empty() {
+                stdout_line(&format!("pack: {}", s("pack_path")));
+            }
             exit
         }
         Err(f) => fail(out, a.json, "mcp proxy", f),
@@ -376,12 +379,6 @@ fn proxy_inner(a: &McpProxyArgs) -> Result<(Map<String, Value>, Exit), Failure> 
     if policy.trim().is_empty() || call.trim().is_empty() || positional.next().is_some() {
         return Err((
             "expected --policy <policy.yaml> and --call <tool_call.json|->".into(),
-            Exit::InvalidInput,
-        ));
-    }
-    if a.pack_out.as_deref().is_some_and(|p| !p.trim().is_empty()) {
-        return Err((
-            "--pack-out is not supported by this build".into(),
             Exit::InvalidInput,
         ));
     }
@@ -417,6 +414,12 @@ fn proxy_inner(a: &McpProxyArgs) -> Result<(Map<String, Value>, Exit), Failure> 
     opts.trace_path = trace_path;
     opts.runpack_out = a
         .runpack_out
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from);
+    opts.pack_out = a
+        .pack_out
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -541,12 +544,6 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
         return Err(("--max-request-bytes must be > 0".into(), Exit::InvalidInput));
     }
     let max = usize::try_from(a.max_request_bytes).unwrap_or(usize::MAX);
-    if a.pack_dir.as_deref().is_some_and(|p| !p.trim().is_empty()) {
-        return Err((
-            "--pack-dir is not supported by this build".into(),
-            Exit::InvalidInput,
-        ));
-    }
     let auth_mode = a.auth_mode.trim().to_lowercase();
     if auth_mode != "off" && auth_mode != "token" {
         return Err((
@@ -594,6 +591,12 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
         .unwrap_or(default_dir);
     let mut cfg = build_service(policy, &a.flags, PathBuf::from(trace_dir))?;
     cfg.allow_client_artifact_paths = a.allow_client_artifact_paths;
+    cfg.pack_dir = a
+        .pack_dir
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from);
     cfg.runpack_dir = a
         .runpack_dir
         .as_deref()
