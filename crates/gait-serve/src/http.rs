@@ -71,6 +71,11 @@ pub struct HttpConfig {
     pub service_name: String,
     /// How long a client may take to send its request headers.
     pub header_timeout: Duration,
+    /// How long a client may take to send a request body.
+    pub body_timeout: Duration,
+    /// The most connections served at once; further clients wait in the
+    /// listen backlog.
+    pub max_connections: usize,
     /// Evaluate on the connection's worker thread instead of handing the
     /// worker's other work away first: fastest when the trace directory's
     /// fsync is cheap (tmpfs, a disk with a write cache); with a slow disk
@@ -86,6 +91,8 @@ impl Default for HttpConfig {
             auth_token: None,
             service_name: "gait.serve".into(),
             header_timeout: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 1024,
             eval_inline: false,
         }
     }
@@ -196,7 +203,18 @@ async fn evaluate(
             &ServeError::TooLarge(max).to_string(),
         );
     }
-    let body = match Limited::new(req.into_body(), max).collect().await {
+    let collected = tokio::time::timeout(
+        cfg.body_timeout,
+        Limited::new(req.into_body(), max).collect(),
+    )
+    .await;
+    let Ok(collected) = collected else {
+        return error(
+            StatusCode::REQUEST_TIMEOUT,
+            "request body not received in time",
+        );
+    };
+    let body = match collected {
         Ok(b) => b.to_bytes(),
         Err(e) => {
             if e.downcast_ref::<http_body_util::LengthLimitError>()
@@ -303,8 +321,16 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let cfg = Arc::new(cfg);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(cfg.max_connections.max(1)));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
+        let permit = tokio::select! {
+            p = Arc::clone(&slots).acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (stream, _peer): (_, SocketAddr) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -330,6 +356,7 @@ pub async fn serve(
             // A client that disconnects or sends garbage only ends its own
             // connection.
             let _ = conn.await;
+            drop(permit);
         });
     }
     drop(listener);

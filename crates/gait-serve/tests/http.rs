@@ -396,3 +396,29 @@ fn graceful_shutdown_finishes_and_stops_accepting() {
     s.stop();
     assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err());
 }
+
+#[test]
+fn slow_bodies_time_out_and_connections_are_bounded() {
+    let mut h = strict();
+    h.body_timeout = Duration::from_millis(300);
+    h.max_connections = 2;
+    let s = Server::start(h);
+    // A body that never arrives: 408 after the timeout.
+    let mut c = connect(s.addr);
+    c.write_all(b"POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        .unwrap();
+    let (st, _) = read_response(&mut BufReader::new(c));
+    assert_eq!(st, 408);
+    // Two idle connections hold both slots; a third client waits until
+    // one of them goes away, then is served.
+    let a = connect(s.addr);
+    let b = connect(s.addr);
+    std::thread::sleep(Duration::from_millis(100));
+    let addr = s.addr;
+    let waiter = std::thread::spawn(move || post(addr, "/v1/evaluate", &call("tool.read"), "").0);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!waiter.is_finished());
+    drop(a);
+    drop(b);
+    assert_eq!(waiter.join().unwrap(), 200);
+}

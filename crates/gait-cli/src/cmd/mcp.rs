@@ -172,6 +172,9 @@ pub struct ServeArgs {
     /// Worker threads of the HTTP server (default: available cores).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// The most connections served at once.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub max_connections: usize,
     /// Evaluate on the connection's worker thread (fastest when the trace
     /// directory's fsync is cheap, e.g. tmpfs; with a slow disk each fsync
     /// stalls a worker: raise --workers instead).
@@ -616,6 +619,7 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
     http.verdict_status = status;
     http.auth_token = token;
     http.eval_inline = a.eval_inline;
+    http.max_connections = a.max_connections;
     http.service_name = if our_serve {
         "gait.serve"
     } else {
