@@ -68,6 +68,9 @@ pub struct ServiceConfig {
     pub runpack_dir: Option<PathBuf>,
     /// Where packs go when a request asks for one (`--pack-dir`).
     pub pack_dir: Option<PathBuf>,
+    /// Rate-limit state (without one, calls under a rate-limited rule are
+    /// blocked with `rate_limit_state_unavailable`).
+    pub rate_limit_state: Option<PathBuf>,
     /// The adapter of requests that name none.
     pub default_adapter: Adapter,
     /// The producer version written into traces.
@@ -95,6 +98,7 @@ impl ServiceConfig {
             trace_dir: trace_dir.into(),
             runpack_dir: None,
             pack_dir: None,
+            rate_limit_state: None,
             default_adapter: Adapter::Mcp,
             producer_version: "0.0.0-dev".to_owned(),
             allow_client_artifact_paths: false,
@@ -409,7 +413,8 @@ impl DecisionService {
     ) -> Result<Evaluation, ServeError> {
         let started = Instant::now();
         let gate = &self.cfg.gate;
-        let inputs = gate.inputs(&intent);
+        let mut inputs = gate.inputs(&intent);
+        inputs.rate_limit_state = self.cfg.rate_limit_state.as_deref();
         let mut outcome = gate
             .run(&inputs)
             .map_err(|e| ServeError::Internal(format!("evaluate: {e}")))?;

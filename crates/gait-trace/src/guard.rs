@@ -239,6 +239,7 @@ pub struct Guard {
     producer_version: String,
     mode: GuardMode,
     recorder: Option<Arc<dyn CallRecorder>>,
+    rate_limit_state: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Guard {
@@ -272,6 +273,7 @@ impl Guard {
             producer_version: "0.0.0-dev".into(),
             mode: GuardMode::Enforce,
             recorder: None,
+            rate_limit_state: None,
         }
     }
 
@@ -286,6 +288,7 @@ impl Guard {
             producer_version: "0.0.0-dev".into(),
             mode: GuardMode::Enforce,
             recorder: None,
+            rate_limit_state: None,
         }
     }
 
@@ -300,6 +303,15 @@ impl Guard {
     #[must_use]
     pub fn with_recorder(mut self, recorder: Arc<dyn CallRecorder>) -> Self {
         self.recorder = Some(recorder);
+        self
+    }
+
+    /// Counts rate limits and destructive budgets in this state file
+    /// (without one, calls under such a rule are blocked with
+    /// `rate_limit_state_unavailable`).
+    #[must_use]
+    pub fn with_rate_limit_state(mut self, path: impl Into<PathBuf>) -> Self {
+        self.rate_limit_state = Some(path.into());
         self
     }
 
@@ -324,7 +336,8 @@ impl Guard {
     fn decide(&self, intent: &Intent) -> Result<Decided, Refusal> {
         let digest = || intent.intent_digest().to_hex();
         let started = std::time::Instant::now();
-        let inputs = self.gate.inputs(intent);
+        let mut inputs = self.gate.inputs(intent);
+        inputs.rate_limit_state = self.rate_limit_state.as_deref();
         let outcome = self
             .gate
             .run(&inputs)

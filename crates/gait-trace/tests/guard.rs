@@ -197,3 +197,21 @@ fn recorder_sees_every_call() {
         ]
     );
 }
+
+#[test]
+fn rate_limits_need_state_and_count_with_it() {
+    let policy = "default_verdict: block\nrules:\n  - name: reads\n    effect: allow\n    match:\n      tool_names: [tool.read]\n    rate_limit:\n      requests: 2\n";
+    let gate = Gate::new(Policy::from_yaml_str(policy).unwrap());
+    let without = Guard::unsigned(gate.clone(), Box::new(MemorySink::new()));
+    let r = without.guard(&call("tool.read"), || ()).unwrap_err();
+    assert!(
+        r.reason_codes
+            .contains(&"rate_limit_state_unavailable".to_owned())
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let with = Guard::unsigned(gate, Box::new(MemorySink::new()))
+        .with_rate_limit_state(dir.path().join("rl.json"));
+    assert!(with.guard(&call("tool.read"), || ()).is_ok());
+    assert!(with.guard(&call("tool.read"), || ()).is_ok());
+    assert!(with.guard(&call("tool.read"), || ()).is_err());
+}

@@ -54,6 +54,10 @@ pub struct EvalFlags {
     /// Kill-switch state (not supported by this build).
     #[arg(long, value_name = "PATH")]
     pub kill_switch_state: Option<String>,
+    /// Rate-limit state file (without one, calls under a rate-limited rule
+    /// are blocked).
+    #[arg(long, value_name = "PATH")]
+    pub rate_limit_state: Option<String>,
     /// Append one JSON line per decision to this file.
     #[arg(long, value_name = "PATH")]
     pub export_log_out: Option<String>,
@@ -336,6 +340,7 @@ pub fn build_service(
             .map(PathBuf::from)
     };
     cfg.log_export = path(&flags.export_log_out);
+    cfg.rate_limit_state = path(&flags.rate_limit_state);
     cfg.otel_export = path(&flags.export_otel_out);
     Ok(cfg)
 }
