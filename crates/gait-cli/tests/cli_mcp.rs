@@ -590,3 +590,103 @@ fn serve_refuses_unsafe_configurations() {
         );
     }
 }
+
+#[test]
+fn proxy_accepts_approval_tokens() {
+    let dir = setup();
+    let d = dir.path();
+    std::fs::write(d.join("call.json"), call("tool.write")).unwrap();
+    let first = json_out(&gait(
+        d,
+        &[
+            "mcp",
+            "proxy",
+            "--policy",
+            "policy.yaml",
+            "--call",
+            "call.json",
+            "--json",
+        ],
+        None,
+    ));
+    assert_eq!(first["verdict"], "require_approval");
+    assert_eq!(
+        gait(d, &["keys", "init", "--out-dir", "keys", "--json"], None)
+            .status
+            .code(),
+        Some(0)
+    );
+    let o = gait(
+        d,
+        &[
+            "approve",
+            "--intent-digest",
+            first["intent_digest"].as_str().unwrap(),
+            "--policy-digest",
+            first["policy_digest"].as_str().unwrap(),
+            "--ttl",
+            "1h",
+            "--scope",
+            "tool:tool.write",
+            "--approver",
+            "bob",
+            "--reason-code",
+            "reviewed",
+            "--key-mode",
+            "prod",
+            "--private-key",
+            "keys/gait_private.key",
+            "--out",
+            "token.json",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = gait(
+        d,
+        &[
+            "mcp",
+            "proxy",
+            "--policy",
+            "policy.yaml",
+            "--call",
+            "call.json",
+            "--approval-token",
+            "token.json",
+            "--approval-public-key",
+            "keys/gait_public.key",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(json_out(&o)["verdict"], "allow");
+    // Without the verify key the token is not accepted.
+    let o = gait(
+        d,
+        &[
+            "mcp",
+            "proxy",
+            "--policy",
+            "policy.yaml",
+            "--call",
+            "call.json",
+            "--approval-token",
+            "token.json",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(4));
+}

@@ -9,8 +9,9 @@ use std::time::Instant;
 use gait_digest::GoTime;
 use gait_policy::adapters::{Adapter, ToolCall, decode_tool_call_value};
 use gait_policy::mcp_trust::{apply_trust, evaluate_server_trust};
+use gait_policy::token::ApprovalToken;
 use gait_policy::{Gate, Intent, Verdict};
-use gait_sign::{SigningKey, Trace};
+use gait_sign::{Approval, SigningKey, Trace, VerifyingKey};
 use gait_trace::{TraceOptions, TraceRecord, build_trace, write_trace};
 use serde_json::{Map, Value};
 
@@ -71,6 +72,9 @@ pub struct ServiceConfig {
     /// Rate-limit state (without one, calls under a rate-limited rule are
     /// blocked with `rate_limit_state_unavailable`).
     pub rate_limit_state: Option<PathBuf>,
+    /// The key approval tokens must be signed with (without one, no
+    /// presented token is valid).
+    pub approval_key: Option<VerifyingKey<Approval>>,
     /// The adapter of requests that name none.
     pub default_adapter: Adapter,
     /// The producer version written into traces.
@@ -99,6 +103,7 @@ impl ServiceConfig {
             runpack_dir: None,
             pack_dir: None,
             rate_limit_state: None,
+            approval_key: None,
             default_adapter: Adapter::Mcp,
             producer_version: "0.0.0-dev".to_owned(),
             allow_client_artifact_paths: false,
@@ -131,6 +136,8 @@ pub struct CallOptions {
     pub pack_out: Option<PathBuf>,
     /// Write a pack into the service's pack directory.
     pub emit_pack: bool,
+    /// Approval tokens presented with the call.
+    pub approval_tokens: Vec<ApprovalToken>,
 }
 
 /// A decision, its trace written.
@@ -179,6 +186,7 @@ const REQUEST_KEYS: &[&str] = &[
     "emit_runpack",
     "pack_out",
     "emit_pack",
+    "approval_tokens",
     "id",
 ];
 
@@ -313,6 +321,24 @@ impl DecisionService {
         if opts.emit_pack && self.cfg.pack_dir.is_none() {
             return Err(invalid("request.emit_pack requires server --pack-dir"));
         }
+        match obj.get("approval_tokens") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(tokens)) => {
+                for (i, t) in tokens.iter().enumerate() {
+                    let bytes = serde_json::to_vec(t)
+                        .map_err(|e| invalid(format!("approval_tokens[{i}]: {e}")))?;
+                    opts.approval_tokens.push(
+                        ApprovalToken::from_json_slice(&bytes)
+                            .map_err(|e| invalid(format!("approval_tokens[{i}]: {e}")))?,
+                    );
+                }
+            }
+            Some(_) => {
+                return Err(invalid(
+                    "decode request: approval_tokens: expected an array",
+                ));
+            }
+        }
         let po = req_str(obj, "pack_out")?;
         if !po.is_empty() {
             opts.pack_out = Some(PathBuf::from(po));
@@ -415,6 +441,8 @@ impl DecisionService {
         let gate = &self.cfg.gate;
         let mut inputs = gate.inputs(&intent);
         inputs.rate_limit_state = self.cfg.rate_limit_state.as_deref();
+        inputs.approval_tokens = &opts.approval_tokens;
+        inputs.approval_key = self.cfg.approval_key.as_ref();
         let mut outcome = gate
             .run(&inputs)
             .map_err(|e| ServeError::Internal(format!("evaluate: {e}")))?;

@@ -24,8 +24,9 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use gait_policy::token::ApprovalToken;
 use gait_policy::{Decision, Gate, Intent};
-use gait_sign::{SigningKey, Trace};
+use gait_sign::{Approval, SigningKey, Trace, VerifyingKey};
 
 use crate::build::{TraceOptions, build_trace};
 use crate::record::{TraceRecord, write_trace};
@@ -240,6 +241,7 @@ pub struct Guard {
     mode: GuardMode,
     recorder: Option<Arc<dyn CallRecorder>>,
     rate_limit_state: Option<PathBuf>,
+    approval_key: Option<VerifyingKey<Approval>>,
 }
 
 impl std::fmt::Debug for Guard {
@@ -274,6 +276,7 @@ impl Guard {
             mode: GuardMode::Enforce,
             recorder: None,
             rate_limit_state: None,
+            approval_key: None,
         }
     }
 
@@ -289,6 +292,7 @@ impl Guard {
             mode: GuardMode::Enforce,
             recorder: None,
             rate_limit_state: None,
+            approval_key: None,
         }
     }
 
@@ -315,6 +319,14 @@ impl Guard {
         self
     }
 
+    /// Verifies presented approval tokens ([`Guard::guard_approved`])
+    /// with `key`.
+    #[must_use]
+    pub fn with_approval_key(mut self, key: VerifyingKey<Approval>) -> Self {
+        self.approval_key = Some(key);
+        self
+    }
+
     /// Records `version` as the producer of traces.
     #[must_use]
     pub fn with_producer_version(mut self, version: &str) -> Self {
@@ -333,11 +345,13 @@ impl Guard {
     }
 
     /// Evaluates, builds and signs the trace, and records it in the sink.
-    fn decide(&self, intent: &Intent) -> Result<Decided, Refusal> {
+    fn decide(&self, intent: &Intent, approvals: &[ApprovalToken]) -> Result<Decided, Refusal> {
         let digest = || intent.intent_digest().to_hex();
         let started = std::time::Instant::now();
         let mut inputs = self.gate.inputs(intent);
         inputs.rate_limit_state = self.rate_limit_state.as_deref();
+        inputs.approval_tokens = approvals;
+        inputs.approval_key = self.approval_key.as_ref();
         let outcome = self
             .gate
             .run(&inputs)
@@ -390,7 +404,24 @@ impl Guard {
     ///
     /// [`Refusal`] whenever the tool did not run.
     pub fn guard<T>(&self, intent: &Intent, tool: impl FnOnce() -> T) -> Result<T, Refusal> {
-        let d = self.decide(intent)?;
+        self.guard_approved(intent, &[], tool)
+    }
+
+    /// [`Guard::guard`] with approval tokens presented for this call: a
+    /// `require_approval` verdict becomes `allow` when enough valid tokens
+    /// (signed with the [approval key](Guard::with_approval_key), bound to
+    /// this intent and policy) are given.
+    ///
+    /// # Errors
+    ///
+    /// [`Refusal`] whenever the tool did not run.
+    pub fn guard_approved<T>(
+        &self,
+        intent: &Intent,
+        approvals: &[ApprovalToken],
+        tool: impl FnOnce() -> T,
+    ) -> Result<T, Refusal> {
+        let d = self.decide(intent, approvals)?;
         if !self.runs(&d.decision) {
             self.notify(&d, false);
             return Err(Refusal::from_decision(&d.decision, &d.trace.trace_id));
@@ -413,7 +444,7 @@ impl Guard {
         F: FnOnce() -> Fut,
         Fut: Future<Output = T>,
     {
-        let d = self.decide(intent)?;
+        let d = self.decide(intent, &[])?;
         if !self.runs(&d.decision) {
             self.notify(&d, false);
             return Err(Refusal::from_decision(&d.decision, &d.trace.trace_id));
@@ -437,7 +468,7 @@ impl Guard {
         tool: impl FnOnce() -> T,
     ) -> Result<Guarded<T>, TraceError> {
         let d = self
-            .decide(intent)
+            .decide(intent, &[])
             .map_err(|r| TraceError::Write(r.message))?;
         let executed = self.runs(&d.decision);
         // INVARIANT: the trace is durably recorded before the tool runs.

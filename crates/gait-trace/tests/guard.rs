@@ -215,3 +215,39 @@ fn rate_limits_need_state_and_count_with_it() {
     assert!(with.guard(&call("tool.read"), || ()).is_ok());
     assert!(with.guard(&call("tool.read"), || ()).is_err());
 }
+
+#[test]
+fn approval_tokens_turn_require_approval_into_allow() {
+    use gait_policy::token::{ApprovalMint, mint_approval_token};
+    use gait_sign::Approval;
+    let approver = SigningKey::<Approval>::generate().unwrap();
+    let guard = Guard::unsigned(gate(), Box::new(MemorySink::new()))
+        .with_approval_key(approver.verifying_key().clone());
+    let intent = call("tool.write");
+    assert_eq!(
+        guard.guard(&intent, || ()).unwrap_err().verdict,
+        "require_approval"
+    );
+    let decision = guard.gate().evaluate(&intent);
+    let token = mint_approval_token(
+        &ApprovalMint {
+            producer_version: "0.0.0-dev".into(),
+            approver_identity: "bob".into(),
+            reason_code: "reviewed".into(),
+            intent_digest: decision.intent_digest().to_hex(),
+            policy_digest: decision.policy_digest().to_hex(),
+            delegation_binding_digest: String::new(),
+            scope: vec!["tool:tool.write".into()],
+            max_targets: 0,
+            max_ops: 0,
+            ttl_nanos: 60_000_000_000,
+            now: gait_digest::GoTime::now_utc(),
+        },
+        &approver,
+    )
+    .unwrap();
+    assert_eq!(guard.guard_approved(&intent, &[token.clone()], || 9), Ok(9));
+    // A token for another intent does not help.
+    let other = call("tool.delete");
+    assert!(guard.guard_approved(&other, &[token], || ()).is_err());
+}

@@ -58,6 +58,12 @@ pub struct EvalFlags {
     /// are blocked).
     #[arg(long, value_name = "PATH")]
     pub rate_limit_state: Option<String>,
+    /// Public key that approval tokens must be signed with (base64 file).
+    #[arg(long, value_name = "PATH")]
+    pub approval_public_key: Option<String>,
+    /// Environment variable holding the approval public key.
+    #[arg(long, value_name = "VAR")]
+    pub approval_public_key_env: Option<String>,
     /// Append one JSON line per decision to this file.
     #[arg(long, value_name = "PATH")]
     pub export_log_out: Option<String>,
@@ -93,6 +99,9 @@ pub struct McpProxyArgs {
     /// Run id of the artifacts.
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
+    /// Approval token files presented with the call (comma-separated).
+    #[arg(long, value_name = "PATHS")]
+    pub approval_token: Option<String>,
     /// Write a signed runpack of the decision here.
     #[arg(long, value_name = "PATH")]
     pub runpack_out: Option<String>,
@@ -341,6 +350,18 @@ pub fn build_service(
     };
     cfg.log_export = path(&flags.export_log_out);
     cfg.rate_limit_state = path(&flags.rate_limit_state);
+    let approval_public = KeySource::from_flags(
+        "approval public key",
+        flags.approval_public_key.as_deref(),
+        flags.approval_public_key_env.as_deref(),
+    )
+    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    if let Some(src) = approval_public {
+        cfg.approval_key = Some(
+            src.load_verifying::<gait_sign::Approval>()
+                .map_err(|e| (e.to_string(), sign_error_exit(&e)))?,
+        );
+    }
     cfg.otel_export = path(&flags.export_otel_out);
     Ok(cfg)
 }
@@ -426,6 +447,13 @@ fn proxy_inner(a: &McpProxyArgs) -> Result<(Map<String, Value>, Exit), Failure> 
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(PathBuf::from);
+    for p in crate::cmd::parse_csv(a.approval_token.as_deref()) {
+        let bytes = read_input(&p, "approval token", 1 << 20)?;
+        opts.approval_tokens.push(
+            gait_policy::token::ApprovalToken::from_json_slice(&bytes)
+                .map_err(|e| (format!("{p}: {e}"), Exit::InvalidInput))?,
+        );
+    }
     opts.pack_out = a
         .pack_out
         .as_deref()
