@@ -280,3 +280,57 @@ fn mcp_trust_snapshot_enforced_on_the_normalized_risk_class() {
         .unwrap();
     assert_eq!(low.output["verdict"], "allow");
 }
+
+#[test]
+fn approval_tokens_in_requests() {
+    use gait_policy::token::{ApprovalMint, mint_approval_token};
+    use gait_sign::Approval;
+    let dir = tempfile::tempdir().unwrap();
+    let policy = "default_verdict: require_approval\n";
+    let approver = SigningKey::<Approval>::generate().unwrap();
+    let gate = Gate::new(Policy::from_yaml_str(policy).unwrap());
+    let mut cfg = ServiceConfig::new(
+        gate.clone(),
+        SigningKey::<Trace>::generate().unwrap(),
+        dir.path().join("traces"),
+    );
+    cfg.approval_key = Some(approver.verifying_key().clone());
+    let svc = DecisionService::new(cfg).unwrap();
+    let call = json!({"name": "tool.write", "args": {"path": "/tmp/x"}});
+    let first = svc
+        .handle_request(json!({"call": call}).to_string().as_bytes())
+        .unwrap();
+    assert_eq!(first.output["verdict"], "require_approval");
+    let token = mint_approval_token(
+        &ApprovalMint {
+            producer_version: "0.0.0-dev".into(),
+            approver_identity: "bob".into(),
+            reason_code: "ok".into(),
+            intent_digest: first.output["intent_digest"].as_str().unwrap().into(),
+            policy_digest: first.output["policy_digest"].as_str().unwrap().into(),
+            delegation_binding_digest: String::new(),
+            scope: vec!["tool:tool.write".into()],
+            max_targets: 0,
+            max_ops: 0,
+            ttl_nanos: 60_000_000_000,
+            now: gait_digest::GoTime::now_utc(),
+        },
+        &approver,
+    )
+    .unwrap();
+    let token_json: Value = serde_json::from_slice(&token.to_pretty_json()).unwrap();
+    let second = svc
+        .handle_request(
+            json!({"call": call, "approval_tokens": [token_json]})
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(second.output["verdict"], "allow");
+    let bad = svc.handle_request(
+        json!({"call": call, "approval_tokens": {}})
+            .to_string()
+            .as_bytes(),
+    );
+    assert!(bad.is_err());
+}

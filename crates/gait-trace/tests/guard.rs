@@ -246,7 +246,10 @@ fn approval_tokens_turn_require_approval_into_allow() {
         &approver,
     )
     .unwrap();
-    assert_eq!(guard.guard_approved(&intent, std::slice::from_ref(&token), || 9), Ok(9));
+    assert_eq!(
+        guard.guard_approved(&intent, std::slice::from_ref(&token), || 9),
+        Ok(9)
+    );
     // A token for another intent does not help.
     let other = call("tool.delete");
     assert!(guard.guard_approved(&other, &[token], || ()).is_err());
