@@ -417,6 +417,24 @@ impl DecisionService {
         self.decide(Some(&call), intent, adapter.as_str(), opts)
     }
 
+    /// Evaluates an already decoded tool call (for example one built by
+    /// [`gait_policy::adapters::mcp_protocol::tool_call`] from an MCP
+    /// `tools/call`): the call's server goes through the trust check.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::InvalidInput`] for an invalid call,
+    /// [`ServeError::Internal`] when the decision or its trace failed.
+    pub fn evaluate_tool_call(
+        &self,
+        call: &ToolCall,
+        adapter: &str,
+        opts: &CallOptions,
+    ) -> Result<Evaluation, ServeError> {
+        let intent = call.to_intent().map_err(|e| invalid(e.to_string()))?;
+        self.decide(Some(call), intent, adapter, opts)
+    }
+
     /// Evaluates an intent (the in-process path and `{"intent": …}`).
     ///
     /// # Errors

@@ -334,3 +334,40 @@ fn approval_tokens_in_requests() {
     );
     assert!(bad.is_err());
 }
+
+#[test]
+fn mcp_protocol_calls_through_the_service() {
+    use gait_policy::adapters::mcp_protocol;
+    use gait_policy::adapters::{CallContext, ServerInfo};
+    let dir = tempfile::tempdir().unwrap();
+    let svc = service(
+        dir.path(),
+        "default_verdict: block\nrules:\n  - name: reads\n    effect: allow\n    match:\n      tool_names: [read_file]\n",
+    );
+    let args = json!({"path": "/w/a.txt"});
+    let call = mcp_protocol::tool_call(
+        "read_file",
+        args.as_object().unwrap(),
+        &ServerInfo::new("filesystem"),
+        json!({"readOnlyHint": true}).as_object(),
+        &CallContext::default(),
+    )
+    .unwrap();
+    let e = svc
+        .evaluate_tool_call(&call, "mcp_protocol", &CallOptions::default())
+        .unwrap();
+    assert_eq!(e.output["verdict"], "allow");
+    let write = mcp_protocol::tool_call(
+        "write_file",
+        args.as_object().unwrap(),
+        &ServerInfo::new("filesystem"),
+        None,
+        &CallContext::default(),
+    )
+    .unwrap();
+    let e = svc
+        .evaluate_tool_call(&write, "mcp_protocol", &CallOptions::default())
+        .unwrap();
+    assert_eq!(e.output["verdict"], "block");
+    assert!(e.trace_path.exists());
+}
