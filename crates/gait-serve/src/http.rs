@@ -5,8 +5,10 @@
 //! reference's `POST /v1/evaluate/sse` (one `event: evaluate` frame) and
 //! `POST /v1/evaluate/stream` (one NDJSON line). Each evaluation runs in
 //! place on its worker (`block_in_place`: it writes and fsyncs the
-//! trace), and its answer is sent only after the trace is written; a
-//! client that goes away does not stop the decision or its trace.
+//! trace), and its answer is sent only after the trace is written; once
+//! the evaluation has started, a client that goes away does not stop the
+//! decision or its trace (a client that leaves while its body is still
+//! being read gets no decision at all).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -232,8 +234,8 @@ async fn evaluate(
     // it runs in place, tokio moving this worker's other tasks elsewhere
     // (no per-request thread handoff as with `spawn_blocking`); with
     // `eval_inline` it simply runs on the worker (fastest when fsync is
-    // cheap). The decision completes, trace included, even if the client
-    // has gone.
+    // cheap). Being synchronous, a started decision completes, trace
+    // included, even if the client has gone.
     let run = move || service.handle_request(&body);
     let result = if cfg.eval_inline {
         run()
