@@ -12,7 +12,7 @@
 #
 # Usage: bash scripts/accept_mcp.sh
 # Environment: GAIT (gait binary; default: build target/debug/gait),
-#   GAIT_MCP_PROXY_CMD (proxy subcommand words; default "mcp-proxy"),
+#   GAIT_MCP_PROXY_CMD (proxy subcommand words; default "mcp proxy"),
 #   GAIT_MCP_ACCEPT_CACHE (npm cache dir).
 # Prints "N passed, M failed"; exits 1 on any failure. Skips (exit 0, with a
 # notice) only when node/npm is missing or the npm registry is unreachable
@@ -20,7 +20,7 @@
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${GAIT_MCP_ACCEPT_CACHE:-$HOME/.cache/gait-mcp-accept}"
-proxy_cmd="${GAIT_MCP_PROXY_CMD:-mcp-proxy}"
+proxy_cmd="${GAIT_MCP_PROXY_CMD:-mcp proxy}"
 server_pkg="@modelcontextprotocol/server-filesystem@2026.8.31"
 sdk_pkg="@modelcontextprotocol/sdk@1.32.2"
 

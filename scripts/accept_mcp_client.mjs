@@ -4,7 +4,7 @@
 // Run by scripts/accept_mcp.sh (copied next to the installed node_modules so
 // the SDK resolves). Configuration comes from the environment:
 //   GAIT          the gait binary
-//   PROXY_CMD     the proxy subcommand words, space separated ("mcp-proxy")
+//   PROXY_CMD     the proxy subcommand words, space separated ("mcp proxy")
 //   POLICY, PRIVATE_KEY, TRACE_DIR, DATA_DIR, SERVER_JS
 // Prints one "PASS <check>" or "FAIL <check>: <detail>" line per check, then
 // a JSON line "RESULT {...}" with the number of tools/call requests sent.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Whole-process latency of one tools/call through `gait mcp-proxy`.
+"""Whole-process latency of one tools/call through `gait mcp proxy`.
 
 Drives N sequential `tools/call` round trips against the fake MCP server
 (crates/gait-cli/tests/data/fake_mcp_server.py), directly and behind the
@@ -74,10 +74,10 @@ def main():
         log = os.path.join(d, "calls.log")
         direct = session([sys.executable, server, log], a.calls, d)
         traces = a.trace_out or os.path.join(d, "traces")
-        proxied = session([a.gait, "mcp-proxy", "--policy", "policy.yaml", "--trace-out", traces,
+        proxied = session([a.gait, "mcp", "proxy", "--policy", "policy.yaml", "--trace-out", traces,
                            "--", sys.executable, server, log], a.calls, d)
         report("direct", direct)
-        report("through gait mcp-proxy", proxied)
+        report("through gait mcp proxy", proxied)
         print(f"traces written: {len(os.listdir(traces))}")
 
 

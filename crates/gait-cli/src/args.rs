@@ -68,7 +68,7 @@ pub enum Command {
     Pack(crate::cmd::pack::PackCommand),
     /// Verify a runpack offline: file hashes, manifest digest, signatures.
     #[command(
-        after_help = "Examples:\n  gait demo\n  gait verify run_demo --json\n  gait verify ./gait-out/runpack_run_demo.zip --require-signature --public-key gait-out/keys/gait_public.key"
+        after_help = "Examples:\n  gait demo\n  gait verify run_demo --json\n  gait verify ./gait-out/runpack_run_demo.zip --require-signature --public-key gait-out/keys/gait_public.key\n  gait verify chain --run run_demo --json\n  gait verify session-chain --chain session_chain.json --json"
     )]
     Verify(crate::cmd::runpack::VerifyArgs),
     /// Record, inspect, replay and diff runpacks; print their ticket footers.
@@ -84,6 +84,7 @@ pub enum Command {
     #[command(
         name = "verify-chain",
         hide = true,
+        after_help = "Examples:\n  gait verify chain --run run_demo --json\n  gait verify chain --run run_demo --trace trace.json --pack pack.zip --public-key gait_public.key --json",
         override_usage = "gait verify chain --run <RUN_ID|PATH> [--trace <PATH>] [--pack <PATH>] [OPTIONS]"
     )]
     VerifyChain(crate::cmd::verify_chain::VerifyChainArgs),
@@ -91,14 +92,23 @@ pub enum Command {
     #[command(
         name = "verify-session-chain",
         hide = true,
+        after_help = "Examples:\n  gait verify session-chain --chain sessions/session_chain.json --json\n  gait verify session-chain sessions/session_chain.json --profile strict --public-key gait_public.key",
         override_usage = "gait verify session-chain --chain <PATH> [OPTIONS]"
     )]
     VerifySessionChain(crate::cmd::verify_chain::VerifySessionChainArgs),
     /// MCP stdio proxy: relay a server, enforce the policy on tools/call (temporary name of `mcp proxy -- <cmd>`).
-    #[command(name = "mcp-proxy")]
+    #[command(
+        name = "mcp-proxy",
+        hide = true,
+        after_help = "Examples:\n  gait mcp proxy --policy policy.yaml -- npx -y @modelcontextprotocol/server-filesystem .\n  gait mcp proxy --policy policy.yaml --key-mode prod --private-key k/gait_private.key --trace-out gait-out/traces --hide-blocked-tools -- python3 server.py",
+        override_usage = "gait mcp proxy --policy <PATH> [OPTIONS] -- <SERVER_COMMAND>..."
+    )]
     McpProxy(crate::cmd::mcp_proxy::McpProtocolProxyArgs),
     /// Sign and verify release directories (checksums, signatures, provenance).
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  gait keys init --role release --out-dir release-keys --json\n  gait release sign --private-key release-keys/gait_private.key dist/ --json\n  gait release verify --public-key release-keys/gait_public.key dist/ --json"
+    )]
     Release(crate::cmd::release::ReleaseCommand),
     /// Turn runpacks into regression fixtures and grade them in CI (exit 5 on regression).
     #[command(subcommand)]
@@ -124,6 +134,23 @@ pub enum Command {
         after_help = "Examples:\n  gait doctor --json\n  gait doctor --production-readiness --json\n  gait doctor --key-mode prod --private-key gait-out/keys/gait_private.key"
     )]
     Doctor(crate::cmd::onboard::DoctorArgs),
+    /// The MCP decision service (proxy, bridge, verify, serve) and the MCP protocol proxy.
+    #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  gait mcp proxy --policy policy.yaml --call tool_call.json --json\n  gait mcp proxy --policy policy.yaml --key-mode prod --private-key k/gait_private.key -- npx -y @modelcontextprotocol/server-filesystem .\n  gait mcp verify --policy policy.yaml --server server.json --json"
+    )]
+    Mcp(crate::cmd::mcp::McpCommand),
+    /// Serve decisions over HTTP/1.1 (loopback by default) or JSON lines.
+    #[command(
+        after_help = "Examples:\n  gait serve --policy policy.yaml\n  gait serve --policy policy.yaml --listen 127.0.0.1:9000 --trace-dir gait-out/traces\n  gait serve --policy policy.yaml --stdio"
+    )]
+    Serve(Box<crate::cmd::mcp::ServeArgs>),
+    /// Pre-tool-use hooks that fail closed (Claude Code, generic).
+    #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  gait hook claude-code --policy policy.yaml < pre_tool_use.json\n  gait hook pre-tool --policy policy.yaml < tool_call.json"
+    )]
+    Hook(crate::cmd::hook::HookCommand),
 }
 
 /// Signing key flags shared by minting commands.
@@ -661,6 +688,21 @@ pub fn explain_text(path: &[&str]) -> &'static str {
         }
         ["demo", ..] => {
             "Writes the offline demo runpack and prints its ticket footer; no network, no keys needed."
+        }
+        ["mcp"] => {
+            "Decides tool-call payloads from MCP clients and agent frameworks against a policy, leaving a signed trace for each; never runs the tool."
+        }
+        ["mcp", "proxy" | "bridge"] => {
+            "Turns one tool-call payload (Gait, OpenAI, Anthropic, LangChain or Claude Code shape) into an intent, decides it and writes its signed trace; with -- <server command>, the MCP protocol proxy."
+        }
+        ["mcp", "verify"] => {
+            "Checks an MCP server description against the policy's local trust snapshot, without any tool call or network lookup."
+        }
+        ["mcp", "serve"] | ["serve", ..] => {
+            "Runs the decision service on loopback HTTP (or JSON lines with --stdio): one request per tool call, answered only after its signed trace is written."
+        }
+        ["hook", ..] => {
+            "Pre-tool-use hooks for coding agents: read the pending tool call on stdin and answer allow, deny or ask, denying on every error."
         }
         ["pack", ..] => {
             "Builds, verifies, inspects, compares and exports PackSpec v1 evidence packs; legacy runpacks verify too."

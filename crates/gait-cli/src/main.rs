@@ -85,19 +85,35 @@ fn run(argv: &[String]) -> Exit {
         Command::Init(i) => cmd::onboard::init(&out, i),
         Command::Check(c) => cmd::onboard::check(&out, c),
         Command::Doctor(d) => cmd::onboard::doctor(&out, d),
+        Command::Mcp(m) => cmd::mcp::run(&out, m),
+        Command::Serve(s) => cmd::mcp::serve(&out, s, true),
+        Command::Hook(h) => cmd::hook::run(&out, h),
     }
 }
 
-/// `gait verify chain …` and `gait verify session-chain …` share their
-/// first word with `gait verify <run>`; route them to their own commands.
+/// Routes command lines that share their first words with another
+/// command to their own parsers: `gait verify chain …` and `gait verify
+/// session-chain …` (not `gait verify <run>`), and `gait mcp proxy … --
+/// <server command…>` (the protocol proxy, not the one-shot `--call`
+/// decision).
 fn route_verify_subcommands(rest: &[String]) -> Vec<String> {
     let mut args = rest.to_vec();
-    if args.first().map(|a| a.trim()) == Some("verify") {
-        let sub = args.get(1).map(|a| a.trim().to_owned());
-        if let Some(name @ ("chain" | "session-chain")) = sub.as_deref() {
+    let word = |i: usize| args.get(i).map(|a| a.trim().to_owned());
+    match (word(0).as_deref(), word(1).as_deref()) {
+        (Some("verify"), Some(name @ ("chain" | "session-chain"))) => {
             let routed = format!("verify-{name}");
             args.splice(0..2, [routed]);
         }
+        (Some("mcp"), Some("proxy")) => {
+            let has_server = args
+                .iter()
+                .position(|a| a == "--")
+                .is_some_and(|i| i + 1 < args.len());
+            if has_server {
+                args.splice(0..2, ["mcp-proxy".to_owned()]);
+            }
+        }
+        _ => {}
     }
     args
 }
@@ -122,6 +138,9 @@ const KNOWN_COMMANDS: &[&str] = &[
     "init",
     "check",
     "doctor",
+    "mcp",
+    "serve",
+    "hook",
 ];
 
 fn render_help() -> String {

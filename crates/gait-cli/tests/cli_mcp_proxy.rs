@@ -1,4 +1,4 @@
-//! `gait mcp-proxy` as a real process between a scripted client (this test)
+//! `gait mcp proxy -- <server>` as a real process between a scripted client (this test)
 //! and a fake MCP server (`tests/data/fake_mcp_server.py`, run with
 //! python3).
 //!
@@ -82,7 +82,8 @@ impl Session {
         let mut cmd = Command::new(gait());
         cmd.current_dir(dir.path())
             .args([
-                "mcp-proxy",
+                "mcp",
+                "proxy",
                 "--policy",
                 "policy.yaml",
                 "--key-mode",
@@ -573,12 +574,13 @@ fn startup_errors_use_the_exit_contract() {
             .output()
             .unwrap()
     };
-    let missing = run(&["mcp-proxy", "--json", "--", "python3"]);
+    let missing = run(&["mcp", "proxy", "--json", "--", "python3"]);
     assert_eq!(missing.status.code(), Some(6));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--policy"));
     assert!(missing.stdout.is_empty());
     let no_server = run(&[
-        "mcp-proxy",
+        "mcp",
+        "proxy",
         "--policy",
         "policy.yaml",
         "--",
@@ -586,7 +588,8 @@ fn startup_errors_use_the_exit_contract() {
     ]);
     assert_eq!(no_server.status.code(), Some(7));
     let bad_mode = run(&[
-        "mcp-proxy",
+        "mcp",
+        "proxy",
         "--policy",
         "policy.yaml",
         "--on-tool-change",
@@ -597,7 +600,8 @@ fn startup_errors_use_the_exit_contract() {
     assert_eq!(bad_mode.status.code(), Some(6));
     // `--explain` after `--` belongs to the server command.
     let passthrough = run(&[
-        "mcp-proxy",
+        "mcp",
+        "proxy",
         "--policy",
         "policy.yaml",
         "--",

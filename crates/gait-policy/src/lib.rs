@@ -14,6 +14,10 @@
 //! * [`token`]: approval and delegation tokens.
 //! * [`registry`], [`wrkr`], [`ratelimit`]: approved scripts, tool
 //!   inventories, rate-limit state.
+//! * [`adapters`]: tool-call payloads (Gait's own, OpenAI, Anthropic,
+//!   LangChain, Claude Code, MCP `tools/call`) turned into intents, the
+//!   same way at every boundary.
+//! * [`mcp_trust`]: MCP server trust checks against a local snapshot.
 //!
 //! # Example
 //!
@@ -44,10 +48,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod adapters;
 pub mod cel;
 pub mod eval;
 pub mod gate;
 pub mod intent;
+pub mod mcp_trust;
 pub mod policy;
 pub mod ratelimit;
 pub mod registry;

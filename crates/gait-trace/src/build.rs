@@ -14,42 +14,41 @@ use crate::record::{DelegationRef, StepVerdict, TraceRecord, event_id, trace_id}
 /// Collects the parts of a relationship envelope, then emits it with the
 /// reference's normalization: de-duplicated and sorted refs, chain and
 /// edges, `related_entity_ids` from the entity refs, and no members for
-/// empty parts.
+/// empty parts. It borrows its parts: only the emitted JSON allocates.
 #[derive(Default)]
-struct Relationship {
-    parent: Option<(String, String)>,
-    parent_record_id: String,
-    entities: BTreeSet<(String, String)>,
+struct Relationship<'a> {
+    parent: Option<(&'static str, &'a str)>,
+    parent_record_id: &'a str,
+    entities: BTreeSet<(&'static str, &'a str)>,
     policy_ref: Option<Value>,
-    chain: BTreeSet<(String, String)>,
-    edges: BTreeSet<(String, String, String, String, String)>,
+    chain: BTreeSet<(&'static str, &'a str)>,
+    edges: BTreeSet<(&'static str, &'static str, &'a str, &'static str, &'a str)>,
 }
 
-impl Relationship {
-    fn entity(&mut self, kind: &str, id: &str) {
+impl<'a> Relationship<'a> {
+    fn entity(&mut self, kind: &'static str, id: &'a str) {
         let id = id.trim();
         if !id.is_empty() {
-            self.entities.insert((kind.to_owned(), id.to_owned()));
+            self.entities.insert((kind, id));
         }
     }
 
-    fn agent(&mut self, role: &str, identity: &str) {
+    fn agent(&mut self, role: &'static str, identity: &'a str) {
         let identity = identity.trim();
         if !identity.is_empty() {
-            self.chain.insert((role.to_owned(), identity.to_owned()));
+            self.chain.insert((role, identity));
         }
     }
 
-    fn edge(&mut self, kind: &str, from: (&str, &str), to: (&str, &str)) {
+    fn edge(
+        &mut self,
+        kind: &'static str,
+        from: (&'static str, &'a str),
+        to: (&'static str, &'a str),
+    ) {
         let (fid, tid) = (from.1.trim(), to.1.trim());
         if !fid.is_empty() && !tid.is_empty() {
-            self.edges.insert((
-                kind.to_owned(),
-                from.0.to_owned(),
-                fid.to_owned(),
-                to.0.to_owned(),
-                tid.to_owned(),
-            ));
+            self.edges.insert((kind, from.0, fid, to.0, tid));
         }
     }
 
@@ -88,10 +87,10 @@ impl Relationship {
         if !self.parent_record_id.is_empty() {
             m.insert(
                 "parent_record_id".into(),
-                Value::String(self.parent_record_id),
+                Value::String(self.parent_record_id.to_owned()),
             );
         }
-        let ids: BTreeSet<&String> = self.entities.iter().map(|(_, i)| i).collect();
+        let ids: BTreeSet<&str> = self.entities.iter().map(|(_, i)| *i).collect();
         if !ids.is_empty() {
             m.insert("related_entity_ids".into(), json!(ids));
         }
@@ -165,8 +164,11 @@ pub fn build_trace(
     let policy_digest = d.policy_digest().to_hex();
     let intent_digest = d.intent_digest().to_hex();
     let ctx = intent.context();
-    let full = intent.to_json();
-    let ctx_json = full.get("context");
+    // The full JSON form is only needed for two optional members; most
+    // intents have neither, so skip the serialization (a few µs).
+    let full = (ctx.agent_identity.is_some() || intent.skill_provenance().is_some())
+        .then(|| intent.to_json());
+    let ctx_json = full.as_ref().and_then(|f| f.get("context"));
     let mut r = TraceRecord::new(
         intent.tool_name(),
         &d.args_digest().to_hex(),
@@ -292,11 +294,14 @@ pub fn build_trace(
     }
     r.freeze_window = d.freeze_window().and_then(|f| serde_json::to_value(f).ok());
     r.sandbox = d.sandbox().and_then(|s| serde_json::to_value(s).ok());
-    r.skill_provenance = full.get("skill_provenance").cloned();
+    r.skill_provenance = full
+        .as_ref()
+        .and_then(|f| f.get("skill_provenance"))
+        .cloned();
 
     let mut rel = Relationship::default();
     if !ctx.session_id.trim().is_empty() {
-        rel.parent = Some(("session".into(), ctx.session_id.trim().to_owned()));
+        rel.parent = Some(("session", ctx.session_id.trim()));
     }
     let tool = intent.tool_name();
     rel.entity("trace", &r.trace_id);
@@ -338,11 +343,14 @@ pub fn recompute_ids(r: &mut TraceRecord) {
     r.event_id = event_id(&r.trace_id, &r.observed_at);
 }
 
-fn audit_relationship(trace: &TraceRecord, agents: impl Fn(&mut Relationship)) -> Option<Value> {
+fn audit_relationship<'a>(
+    trace: &'a TraceRecord,
+    agents: impl Fn(&mut Relationship<'a>),
+) -> Option<Value> {
     let mut rel = Relationship::default();
     if !trace.trace_id.is_empty() {
-        rel.parent = Some(("trace".into(), trace.trace_id.clone()));
-        rel.parent_record_id.clone_from(&trace.trace_id);
+        rel.parent = Some(("trace", &trace.trace_id));
+        rel.parent_record_id = &trace.trace_id;
     }
     rel.entity("trace", &trace.trace_id);
     rel.entity("tool", &trace.tool_name);

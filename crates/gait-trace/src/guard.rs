@@ -1,11 +1,32 @@
 //! Guarding tool calls in-process: decide, record the signed trace, and
 //! only then run the tool — and only on `allow`.
+//!
+//! ```
+//! use gait_policy::{Gate, Intent, Policy};
+//! use gait_sign::{SigningKey, Trace};
+//! use gait_trace::{Guard, MemorySink};
+//!
+//! let gate = Gate::new(Policy::from_yaml_str(
+//!     "default_verdict: block\nrules:\n  - name: reads\n    effect: allow\n    match:\n      tool_names: [tool.read]\n",
+//! )?);
+//! let guard = Guard::new(gate, SigningKey::<Trace>::generate()?, Box::new(MemorySink::new()));
+//! let call = |tool: &str| Intent::from_json_str(&format!(
+//!     r#"{{"tool_name":"{tool}","args":{{}},"targets":[],
+//!         "context":{{"identity":"a","workspace":"/w","risk_class":"low"}}}}"#));
+//! assert_eq!(guard.guard(&call("tool.read")?, || 42), Ok(42));
+//! let refusal = guard.guard(&call("tool.delete")?, || 0).unwrap_err();
+//! assert_eq!(refusal.verdict, "block");
+//! assert!(refusal.model_message().contains("not executed"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
+use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use gait_policy::token::ApprovalToken;
 use gait_policy::{Decision, Gate, Intent};
-use gait_sign::{SigningKey, Trace};
+use gait_sign::{Approval, SigningKey, Trace, VerifyingKey};
 
 use crate::build::{TraceOptions, build_trace};
 use crate::record::{TraceRecord, write_trace};
@@ -80,19 +101,147 @@ impl TraceSink for DirectorySink {
 pub struct Guarded<T> {
     /// The decision.
     pub decision: Decision,
-    /// The signed trace that was recorded.
+    /// The trace that was recorded (signed unless the guard is
+    /// [unsigned](Guard::unsigned)).
     pub trace: TraceRecord,
     /// The tool's result, when the decision allowed running it.
     pub output: Option<T>,
+}
+
+/// Whether a guard enforces its decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum GuardMode {
+    /// Run the tool only on `allow` (the default).
+    #[default]
+    Enforce,
+    /// Decide, sign and record every call, and run the tool whatever the
+    /// verdict (rollout). Evidence failures still stop the call.
+    Shadow,
+}
+
+/// Why a guarded tool did not run: a typed refusal to return to the
+/// agent (and, through [`Refusal::model_message`], to the model).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+#[non_exhaustive]
+pub struct Refusal {
+    /// `block`, `require_approval` or `dry_run`; `error` when no decision
+    /// could be made or its trace could not be recorded.
+    pub verdict: String,
+    /// The decision's reason codes (`gait_evaluation_error` or
+    /// `trace_write_failed` for errors).
+    pub reason_codes: Vec<String>,
+    /// The decision's violations.
+    pub violations: Vec<String>,
+    /// The recorded trace's id (empty when none was recorded).
+    pub trace_id: String,
+    /// The evaluated intent's digest (hex).
+    pub intent_digest: String,
+    /// A short sentence for the model.
+    pub message: String,
+}
+
+impl Refusal {
+    fn from_decision(decision: &Decision, trace_id: &str) -> Self {
+        let verdict = decision.verdict().as_str().to_owned();
+        let reason_codes = decision.reason_codes().to_vec();
+        let message = refusal_message(&verdict, &reason_codes, trace_id);
+        Self {
+            verdict,
+            reason_codes,
+            violations: decision.violations().to_vec(),
+            trace_id: trace_id.to_owned(),
+            intent_digest: decision.intent_digest().to_hex(),
+            message,
+        }
+    }
+
+    /// A refusal for a call that could not be decided or recorded.
+    pub fn error(reason_code: &str, intent_digest: &str, detail: &str) -> Self {
+        let reason_codes = vec![reason_code.to_owned()];
+        Self {
+            verdict: "error".to_owned(),
+            message: format!(
+                "Tool call not executed: the policy gate failed ({reason_code}: {detail})."
+            ),
+            reason_codes,
+            violations: Vec::new(),
+            trace_id: String::new(),
+            intent_digest: intent_digest.to_owned(),
+        }
+    }
+
+    /// The text to hand back to the model in place of the tool's result.
+    pub fn model_message(&self) -> &str {
+        &self.message
+    }
+
+    /// The `gait` exit code of the refusal: 3 block (and dry_run), 4
+    /// approval required, 1 error.
+    pub fn exit_code(&self) -> u8 {
+        match self.verdict.as_str() {
+            "require_approval" => 4,
+            "block" | "dry_run" => 3,
+            _ => 1,
+        }
+    }
+}
+
+/// The model-facing sentence of a refusal.
+pub fn refusal_message(verdict: &str, reason_codes: &[String], trace_id: &str) -> String {
+    let why = if reason_codes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", reason_codes.join(", "))
+    };
+    let what = match verdict {
+        "require_approval" => "requires human approval",
+        "dry_run" => "is dry-run only",
+        _ => "was blocked by policy",
+    };
+    let trace = if trace_id.is_empty() {
+        String::new()
+    } else {
+        format!(" Trace {trace_id}.")
+    };
+    format!("Tool call not executed: it {what}{why}.{trace}")
+}
+
+/// One guarded call, as a [`CallRecorder`] sees it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RecordedCall<'a> {
+    /// The evaluated (prepared) intent.
+    pub intent: &'a Intent,
+    /// The decision.
+    pub decision: &'a Decision,
+    /// The recorded trace.
+    pub trace: &'a TraceRecord,
+    /// Whether the tool ran.
+    pub executed: bool,
+}
+
+/// A hook called once per guarded call, after the tool ran or was
+/// refused: for example a run session that turns the calls into a
+/// runpack. (A trait here keeps `gait-trace` independent of
+/// `gait-pack`.)
+pub trait CallRecorder: Send + Sync {
+    /// Records one call.
+    fn record_call(&self, call: &RecordedCall<'_>);
 }
 
 /// A gate, a trace signing key and a sink: the in-process boundary for an
 /// agent's tool dispatcher.
 pub struct Guard {
     gate: Gate,
-    signer: SigningKey<Trace>,
+    signer: Option<SigningKey<Trace>>,
     sink: Box<dyn TraceSink>,
     producer_version: String,
+    mode: GuardMode,
+    recorder: Option<Arc<dyn CallRecorder>>,
+    rate_limit_state: Option<PathBuf>,
+    approval_key: Option<VerifyingKey<Approval>>,
 }
 
 impl std::fmt::Debug for Guard {
@@ -100,35 +249,113 @@ impl std::fmt::Debug for Guard {
         f.debug_struct("Guard")
             .field("gate", &self.gate)
             .field("signer", &self.signer)
+            .field("mode", &self.mode)
             .finish_non_exhaustive()
     }
 }
 
+/// A decided call whose trace is recorded; the tool has not run.
+struct Decided {
+    intent: Intent,
+    decision: Decision,
+    trace: TraceRecord,
+}
+
+#[allow(
+    clippy::result_large_err,
+    reason = "a refusal is returned to the agent by value, as the typed outcome it is"
+)]
 impl Guard {
-    /// A guard.
+    /// A guard signing every trace with `signer`.
     pub fn new(gate: Gate, signer: SigningKey<Trace>, sink: Box<dyn TraceSink>) -> Self {
         Self {
             gate,
-            signer,
+            signer: Some(signer),
             sink,
             producer_version: "0.0.0-dev".into(),
+            mode: GuardMode::Enforce,
+            recorder: None,
+            rate_limit_state: None,
+            approval_key: None,
         }
     }
 
-    /// Evaluates `intent`, records the signed trace, and runs `tool` only
-    /// if the decision is `allow`. The trace is recorded **before** the
-    /// tool runs; if recording fails, the tool does not run.
-    pub fn call<T>(
-        &self,
-        intent: &Intent,
-        tool: impl FnOnce() -> T,
-    ) -> Result<Guarded<T>, TraceError> {
+    /// A guard recording **unsigned** traces (signing off: tests, or a
+    /// sink that signs or ships the records itself). `gait trace verify`
+    /// rejects unsigned traces.
+    pub fn unsigned(gate: Gate, sink: Box<dyn TraceSink>) -> Self {
+        Self {
+            gate,
+            signer: None,
+            sink,
+            producer_version: "0.0.0-dev".into(),
+            mode: GuardMode::Enforce,
+            recorder: None,
+            rate_limit_state: None,
+            approval_key: None,
+        }
+    }
+
+    /// Sets the mode.
+    #[must_use]
+    pub fn with_mode(mut self, mode: GuardMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Calls `recorder` once per guarded call.
+    #[must_use]
+    pub fn with_recorder(mut self, recorder: Arc<dyn CallRecorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// Counts rate limits and destructive budgets in this state file
+    /// (without one, calls under such a rule are blocked with
+    /// `rate_limit_state_unavailable`).
+    #[must_use]
+    pub fn with_rate_limit_state(mut self, path: impl Into<PathBuf>) -> Self {
+        self.rate_limit_state = Some(path.into());
+        self
+    }
+
+    /// Verifies presented approval tokens ([`Guard::guard_approved`])
+    /// with `key`.
+    #[must_use]
+    pub fn with_approval_key(mut self, key: VerifyingKey<Approval>) -> Self {
+        self.approval_key = Some(key);
+        self
+    }
+
+    /// Records `version` as the producer of traces.
+    #[must_use]
+    pub fn with_producer_version(mut self, version: &str) -> Self {
+        version.trim().clone_into(&mut self.producer_version);
+        self
+    }
+
+    /// The gate.
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> GuardMode {
+        self.mode
+    }
+
+    /// Evaluates, builds and signs the trace, and records it in the sink.
+    fn decide(&self, intent: &Intent, approvals: &[ApprovalToken]) -> Result<Decided, Refusal> {
+        let digest = || intent.intent_digest().to_hex();
         let started = std::time::Instant::now();
-        let inputs = self.gate.inputs(intent);
+        let mut inputs = self.gate.inputs(intent);
+        inputs.rate_limit_state = self.rate_limit_state.as_deref();
+        inputs.approval_tokens = approvals;
+        inputs.approval_key = self.approval_key.as_ref();
         let outcome = self
             .gate
             .run(&inputs)
-            .map_err(|e| TraceError::Write(format!("gate: {e}")))?;
+            .map_err(|e| Refusal::error("gait_evaluation_error", &digest(), &e.to_string()))?;
         let mut opts = TraceOptions::new(&self.producer_version, "");
         opts.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         let mut trace = build_trace(
@@ -137,14 +364,119 @@ impl Guard {
             &outcome,
             &opts,
         );
-        trace.sign(&self.signer)?;
-        self.sink.record(&trace)?;
-        let decision = outcome.decision;
-        // INVARIANT: the trace is durably recorded before the tool runs.
-        let output = decision.permits_execution().then(tool);
-        Ok(Guarded {
-            decision,
+        if let Some(signer) = &self.signer {
+            trace
+                .sign(signer)
+                .map_err(|e| Refusal::error("trace_sign_failed", &digest(), &e.to_string()))?;
+        }
+        self.sink
+            .record(&trace)
+            .map_err(|e| Refusal::error("trace_write_failed", &digest(), &e.to_string()))?;
+        Ok(Decided {
+            intent: outcome.prepared_intent,
+            decision: outcome.decision,
             trace,
+        })
+    }
+
+    fn runs(&self, decision: &Decision) -> bool {
+        decision.permits_execution() || self.mode == GuardMode::Shadow
+    }
+
+    fn notify(&self, d: &Decided, executed: bool) {
+        if let Some(r) = &self.recorder {
+            r.record_call(&RecordedCall {
+                intent: &d.intent,
+                decision: &d.decision,
+                trace: &d.trace,
+                executed,
+            });
+        }
+    }
+
+    /// Evaluates `intent`, records its trace, and runs `tool` only on
+    /// `allow` (any verdict in [shadow](GuardMode::Shadow) mode). The
+    /// trace is recorded **before** the tool runs; when evaluation,
+    /// signing or recording fails the tool does not run and the refusal's
+    /// verdict is `error`.
+    ///
+    /// # Errors
+    ///
+    /// [`Refusal`] whenever the tool did not run.
+    pub fn guard<T>(&self, intent: &Intent, tool: impl FnOnce() -> T) -> Result<T, Refusal> {
+        self.guard_approved(intent, &[], tool)
+    }
+
+    /// [`Guard::guard`] with approval tokens presented for this call: a
+    /// `require_approval` verdict becomes `allow` when enough valid tokens
+    /// (signed with the [approval key](Guard::with_approval_key), bound to
+    /// this intent and policy) are given.
+    ///
+    /// # Errors
+    ///
+    /// [`Refusal`] whenever the tool did not run.
+    pub fn guard_approved<T>(
+        &self,
+        intent: &Intent,
+        approvals: &[ApprovalToken],
+        tool: impl FnOnce() -> T,
+    ) -> Result<T, Refusal> {
+        let d = self.decide(intent, approvals)?;
+        if !self.runs(&d.decision) {
+            self.notify(&d, false);
+            return Err(Refusal::from_decision(&d.decision, &d.trace.trace_id));
+        }
+        // INVARIANT: the trace is recorded before the tool runs.
+        let out = tool();
+        self.notify(&d, true);
+        Ok(out)
+    }
+
+    /// [`Guard::guard`] for an async tool: `tool` is called (and its
+    /// future awaited) only on `allow`. Evaluation and trace recording
+    /// happen synchronously before; no runtime is required.
+    ///
+    /// # Errors
+    ///
+    /// [`Refusal`] whenever the tool did not run.
+    pub async fn guard_async<T, F, Fut>(&self, intent: &Intent, tool: F) -> Result<T, Refusal>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = T>,
+    {
+        let d = self.decide(intent, &[])?;
+        if !self.runs(&d.decision) {
+            self.notify(&d, false);
+            return Err(Refusal::from_decision(&d.decision, &d.trace.trace_id));
+        }
+        let out = tool().await;
+        self.notify(&d, true);
+        Ok(out)
+    }
+
+    /// Evaluates `intent`, records the trace, and runs `tool` only if the
+    /// decision is `allow` (any verdict in shadow mode), returning the
+    /// decision and trace too.
+    ///
+    /// # Errors
+    ///
+    /// [`TraceError`] when evaluation, signing or recording failed (the
+    /// tool did not run).
+    pub fn call<T>(
+        &self,
+        intent: &Intent,
+        tool: impl FnOnce() -> T,
+    ) -> Result<Guarded<T>, TraceError> {
+        let d = self
+            .decide(intent, &[])
+            .map_err(|r| TraceError::Write(r.message))?;
+        let executed = self.runs(&d.decision);
+        // INVARIANT: the trace is durably recorded before the tool runs.
+        let output = executed.then(tool);
+        self.notify(&d, executed);
+        Ok(Guarded {
+            decision: d.decision,
+            trace: d.trace,
             output,
         })
     }

@@ -47,7 +47,10 @@ mod verify;
 pub use build::{
     TraceOptions, approval_audit_record, build_trace, delegation_audit_record, recompute_ids,
 };
-pub use guard::{DirectorySink, Guard, Guarded, MemorySink, TraceSink};
+pub use guard::{
+    CallRecorder, DirectorySink, Guard, GuardMode, Guarded, MemorySink, RecordedCall, Refusal,
+    TraceSink, refusal_message,
+};
 pub use record::{
     DelegationRef, StepVerdict, TRACE_SCHEMA_ID, TRACE_SCHEMA_VERSION, TraceRecord, event_id,
     trace_id, write_trace,

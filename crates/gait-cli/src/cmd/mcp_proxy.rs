@@ -1,4 +1,4 @@
-//! `gait mcp-proxy [flags] -- <server command…>`: the MCP stdio protocol
+//! `gait mcp proxy [flags] -- <server command…>`: the MCP stdio protocol
 //! proxy (library: `gait-mcp`).
 //!
 //! Standard output belongs to the MCP client, so everything this command
@@ -23,7 +23,7 @@ use crate::output::Out;
 /// The default trace directory.
 pub const DEFAULT_TRACE_DIR: &str = "gait-out/mcp-proxy/traces";
 
-/// `gait mcp-proxy`
+/// `gait mcp proxy`
 #[derive(Debug, Args)]
 pub struct McpProtocolProxyArgs {
     /// The policy YAML file.

@@ -4,7 +4,9 @@
 pub mod approve;
 pub mod delegate;
 pub mod gate;
+pub mod hook;
 pub mod keys;
+pub mod mcp;
 pub mod mcp_proxy;
 pub mod onboard;
 pub mod pack;

@@ -15,8 +15,14 @@ use crate::output::{Out, stderr_line, stdout_line};
 #[derive(Debug, Subcommand)]
 pub enum ReleaseCommand {
     /// Write SHA256SUMS, its signature and a signed provenance statement for a release directory.
+    #[command(
+        after_help = "Examples:\n  gait release sign --private-key release-keys/gait_private.key dist/ --json"
+    )]
     Sign(ReleaseSignArgs),
     /// Verify a signed release directory against a public key.
+    #[command(
+        after_help = "Examples:\n  gait release verify --public-key release-keys/gait_public.key dist/ --json"
+    )]
     Verify(ReleaseVerifyArgs),
 }
 

@@ -29,9 +29,6 @@ const DEMO_METRICS_OPT_IN: &str = "export GAIT_ADOPTION_LOG=./gait-out/adoption.
 
 /// `gait verify`
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Also:\n  gait verify chain --run <run_id|path> [--trace <trace.json>] [--pack <pack.zip>] [--profile standard|strict] [--require-signature] [key flags] [--json]\n  gait verify session-chain --chain <session_chain.json> [--profile standard|strict] [--require-signature] [key flags] [--json]\n\nExample:\n  gait demo && gait verify run_demo --json"
-)]
 pub struct VerifyArgs {
     /// The run id (looked up in ./gait-out and ~/.gait/runpacks) or the runpack path.
     #[arg(value_name = "RUN_ID|PATH", num_args = 0..)]

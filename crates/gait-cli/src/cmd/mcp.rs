@@ -1,0 +1,703 @@
+//! `gait mcp proxy|bridge|verify|serve`: the reference's decision service
+//! for tool-call payloads (`gait-serve`), plus the entry point of the MCP
+//! protocol proxy (`gait mcp proxy -- <server command…>`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+use gait_policy::adapters::{Adapter, ServerInfo};
+use gait_policy::mcp_trust::{default_verify_risk_class, evaluate_server_trust};
+use gait_policy::policy::ConstraintAction;
+use gait_policy::{Gate, Policy};
+use gait_serve::http::{HttpConfig, VerdictStatus, is_loopback_listen};
+use gait_serve::{CallOptions, DecisionService, ServeError, ServiceConfig};
+use gait_sign::{KeyConfig, KeyMode, KeySource, Trace};
+use serde_json::{Map, Value};
+
+use crate::cmd::{put_str, put_strs, read_input, sign_error_exit};
+use crate::exit::Exit;
+use crate::output::{Out, stderr_line, stdout_line};
+
+/// `gait mcp …`
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// Evaluate one tool-call payload and write its signed trace (never
+    /// executes); with `-- <server command…>`, the MCP protocol proxy.
+    #[command(
+        after_help = "Examples:\n  gait mcp proxy --policy policy.yaml --call tool_call.json --json\n  gait mcp proxy --policy policy.yaml --adapter openai --call - --json < call.json\n  gait mcp proxy --policy policy.yaml -- npx -y @modelcontextprotocol/server-filesystem ."
+    )]
+    Proxy(Box<McpProxyArgs>),
+    /// Alias of `proxy`.
+    #[command(
+        after_help = "Examples:\n  gait mcp bridge --policy policy.yaml --call tool_call.json --json"
+    )]
+    Bridge(Box<McpProxyArgs>),
+    /// Check an MCP server description against the policy's trust snapshot.
+    #[command(
+        after_help = "Examples:\n  gait mcp verify --policy policy.yaml --server server.json --json"
+    )]
+    Verify(McpVerifyArgs),
+    /// Serve the decision service over HTTP (reference flags).
+    #[command(
+        after_help = "Examples:\n  gait mcp serve --policy policy.yaml --listen 127.0.0.1:8787"
+    )]
+    Serve(Box<ServeArgs>),
+}
+
+/// Signing and service flags shared by `mcp proxy` and the servers.
+#[derive(Debug, Args, Clone)]
+pub struct EvalFlags {
+    /// Default payload adapter: mcp, openai, anthropic, langchain,
+    /// claude_code.
+    #[arg(long, default_value = "mcp", value_name = "NAME")]
+    pub adapter: String,
+    /// Context evidence envelope applied at the boundary (not supported
+    /// by this build).
+    #[arg(long, value_name = "PATH")]
+    pub context_envelope: Option<String>,
+    /// Runtime profile: standard or oss-prod.
+    #[arg(long, default_value = "standard", value_name = "NAME")]
+    pub profile: String,
+    /// Job runtime root (emergency-stop checks; not supported by this
+    /// build: calls naming a job are blocked).
+    #[arg(long, default_value = "./gait-out/jobs", value_name = "DIR")]
+    pub job_root: String,
+    /// Kill-switch state (not supported by this build).
+    #[arg(long, value_name = "PATH")]
+    pub kill_switch_state: Option<String>,
+    /// Rate-limit state file (without one, calls under a rate-limited rule
+    /// are blocked).
+    #[arg(long, value_name = "PATH")]
+    pub rate_limit_state: Option<String>,
+    /// Public key that approval tokens must be signed with (base64 file).
+    #[arg(long, value_name = "PATH")]
+    pub approval_public_key: Option<String>,
+    /// Environment variable holding the approval public key.
+    #[arg(long, value_name = "VAR")]
+    pub approval_public_key_env: Option<String>,
+    /// Append one JSON line per decision to this file.
+    #[arg(long, value_name = "PATH")]
+    pub export_log_out: Option<String>,
+    /// Append one OTel-shaped JSON line per decision to this file.
+    #[arg(long, value_name = "PATH")]
+    pub export_otel_out: Option<String>,
+    /// Signing key mode: dev (an ephemeral key) or prod.
+    #[arg(long, default_value = "dev", value_name = "MODE")]
+    pub key_mode: String,
+    /// Path to a base64 private trace signing key.
+    #[arg(long, value_name = "PATH")]
+    pub private_key: Option<String>,
+    /// Environment variable holding a base64 private trace signing key.
+    #[arg(long, value_name = "VAR")]
+    pub private_key_env: Option<String>,
+}
+
+/// `gait mcp proxy` / `gait mcp bridge`
+#[derive(Debug, Args)]
+pub struct McpProxyArgs {
+    /// The policy YAML file.
+    #[arg(long, value_name = "PATH")]
+    pub policy: Option<String>,
+    /// The tool-call payload file, or `-` for standard input.
+    #[arg(long, value_name = "PATH")]
+    pub call: Option<String>,
+    /// Shared evaluation flags.
+    #[command(flatten)]
+    pub flags: EvalFlags,
+    /// Trace output path (default `trace_<run>_<time>_0.json`).
+    #[arg(long, value_name = "PATH")]
+    pub trace_out: Option<String>,
+    /// Run id of the artifacts.
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+    /// Approval token files presented with the call (comma-separated).
+    #[arg(long, value_name = "PATHS")]
+    pub approval_token: Option<String>,
+    /// Write a signed runpack of the decision here.
+    #[arg(long, value_name = "PATH")]
+    pub runpack_out: Option<String>,
+    /// Write a signed PackSpec run pack of the decision here.
+    #[arg(long, value_name = "PATH")]
+    pub pack_out: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Positional policy and call paths (the reference accepts both forms).
+    #[arg(value_name = "ARG")]
+    pub positional: Vec<String>,
+    /// The MCP server command to run behind the protocol proxy.
+    #[arg(last = true, value_name = "SERVER_COMMAND")]
+    pub server_command: Vec<String>,
+}
+
+/// `gait mcp verify`
+#[derive(Debug, Args)]
+pub struct McpVerifyArgs {
+    /// The policy YAML file.
+    #[arg(long, value_name = "PATH")]
+    pub policy: Option<String>,
+    /// The server description JSON (`server_id`, `server_name`,
+    /// `publisher`, `source`, `endpoint`).
+    #[arg(long, value_name = "PATH")]
+    pub server: Option<String>,
+    /// The risk class to check (default: the most severe required one).
+    #[arg(long, value_name = "CLASS")]
+    pub risk_class: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gait serve` and `gait mcp serve`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The policy YAML file.
+    #[arg(long, value_name = "PATH")]
+    pub policy: Option<String>,
+    /// Listen address (a non-loopback address needs token auth).
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
+    pub listen: String,
+    /// Serve JSON lines on standard input/output instead of HTTP.
+    #[arg(long)]
+    pub stdio: bool,
+    /// Shared evaluation flags.
+    #[command(flatten)]
+    pub flags: EvalFlags,
+    /// Auth mode: off or token.
+    #[arg(long, default_value = "off", value_name = "MODE")]
+    pub auth_mode: String,
+    /// Environment variable holding the bearer token (`--auth-mode token`).
+    #[arg(long, value_name = "VAR")]
+    pub auth_token_env: Option<String>,
+    /// Trace directory (server-owned paths).
+    #[arg(long, value_name = "DIR")]
+    pub trace_dir: Option<String>,
+    /// Runpack directory (`emit_runpack` requests).
+    #[arg(long, value_name = "DIR")]
+    pub runpack_dir: Option<String>,
+    /// Pack directory (`emit_pack` requests).
+    #[arg(long, value_name = "DIR")]
+    pub pack_dir: Option<String>,
+    /// Session journal directory (accepted; journals are not written by
+    /// this build).
+    #[arg(long, value_name = "DIR")]
+    pub session_dir: Option<String>,
+    /// Request body (and stdio line) size cap in bytes.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub max_request_bytes: i64,
+    /// HTTP status of decisions: strict (403 block, 409 approval or
+    /// dry_run) or compat (always 200). Default: strict for `gait serve`,
+    /// compat for `gait mcp serve`.
+    #[arg(long, value_name = "MODE")]
+    pub http_verdict_status: Option<String>,
+    /// Let requests choose their artifact paths.
+    #[arg(long)]
+    pub allow_client_artifact_paths: bool,
+    /// Worker threads of the HTTP server (default: available cores).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// The most connections served at once.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub max_connections: usize,
+    /// Evaluate on the connection's worker thread (fastest when the trace
+    /// directory's fsync is cheap, e.g. tmpfs; with a slow disk each fsync
+    /// stalls a worker: raise --workers instead).
+    #[arg(long)]
+    pub eval_inline: bool,
+    /// Retention flags of the reference (accepted; retention is not
+    /// applied by this build).
+    #[arg(long, value_name = "DUR", hide = true)]
+    pub trace_max_age: Option<String>,
+    /// Reference retention flag (accepted, not applied).
+    #[arg(long, value_name = "N", hide = true)]
+    pub trace_max_count: Option<i64>,
+    /// Reference retention flag (accepted, not applied).
+    #[arg(long, value_name = "DUR", hide = true)]
+    pub runpack_max_age: Option<String>,
+    /// Reference retention flag (accepted, not applied).
+    #[arg(long, value_name = "N", hide = true)]
+    pub runpack_max_count: Option<i64>,
+    /// Reference retention flag (accepted, not applied).
+    #[arg(long, value_name = "DUR", hide = true)]
+    pub pack_max_age: Option<String>,
+    /// Reference retention flag (accepted, not applied).
+    #[arg(long, value_name = "N", hide = true)]
+    pub pack_max_count: Option<i64>,
+    /// Reference retention flag (accepted, not applied).
+    #[arg(long, value_name = "DUR", hide = true)]
+    pub session_max_age: Option<String>,
+    /// Reference retention flag (accepted, not applied).
+    #[arg(long, value_name = "N", hide = true)]
+    pub session_max_count: Option<i64>,
+    /// Print the startup line as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+type Failure = (String, Exit);
+
+/// The exit status of a numeric `gait` code.
+pub fn exit_of(code: u8) -> Exit {
+    match code {
+        0 => Exit::Ok,
+        2 => Exit::VerifyFailed,
+        3 => Exit::PolicyBlocked,
+        4 => Exit::ApprovalRequired,
+        5 => Exit::RegressFailed,
+        6 => Exit::InvalidInput,
+        7 => Exit::MissingDependency,
+        8 => Exit::UnsafeOperation,
+        _ => Exit::Internal,
+    }
+}
+
+fn serve_failure(e: &ServeError) -> Failure {
+    (e.to_string(), exit_of(e.exit_code()))
+}
+
+/// Runs `gait mcp …`.
+pub fn run(out: &Out, cmd: &McpCommand) -> Exit {
+    match cmd {
+        McpCommand::Proxy(a) | McpCommand::Bridge(a) => proxy(out, a),
+        McpCommand::Verify(a) => verify(out, a),
+        McpCommand::Serve(a) => serve(out, a, false),
+    }
+}
+
+fn fail(out: &Out, json: bool, label: &str, (msg, exit): Failure) -> Exit {
+    if json {
+        let mut m = Map::new();
+        m.insert("ok".into(), Value::Bool(false));
+        m.insert("error".into(), Value::String(msg));
+        return out.json(m, exit);
+    }
+    stdout_line(&format!("{label} error: {msg}"));
+    exit
+}
+
+/// The MCP protocol proxy (`gait mcp proxy [flags] -- <server command…>`).
+///
+/// This branch does not build it: it answers exit 6. The protocol proxy
+/// is wired in here.
+pub fn protocol_proxy(out: &Out, args: &McpProxyArgs) -> Exit {
+    // `gait mcp proxy … -- <server command…>` is routed to the protocol
+    // proxy (`cmd::mcp_proxy`) before parsing; a server command reaching
+    // this parser means the routing was bypassed.
+    let _ = &args.server_command;
+    fail(
+        out,
+        args.json,
+        "mcp proxy",
+        (
+            "a server command after -- runs the protocol proxy; it cannot be combined with --call"
+                .into(),
+            Exit::InvalidInput,
+        ),
+    )
+}
+
+/// Loads the policy and signing key and builds the service.
+pub fn build_service(
+    policy_path: &str,
+    flags: &EvalFlags,
+    trace_dir: PathBuf,
+) -> Result<ServiceConfig, Failure> {
+    let profile = flags.profile.trim().to_lowercase();
+    if profile != "standard" && profile != "oss-prod" {
+        return Err((
+            format!("unsupported profile: {}", flags.profile.trim()),
+            Exit::InvalidInput,
+        ));
+    }
+    for (flag, value) in [
+        ("--context-envelope", &flags.context_envelope),
+        ("--kill-switch-state", &flags.kill_switch_state),
+    ] {
+        if value.as_deref().is_some_and(|v| !v.trim().is_empty()) {
+            return Err((
+                format!("{flag} is not supported by this build"),
+                Exit::InvalidInput,
+            ));
+        }
+    }
+    let adapter =
+        Adapter::parse(&flags.adapter).map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    let key_mode =
+        KeyMode::parse(&flags.key_mode).map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    if profile == "oss-prod" && key_mode != KeyMode::Prod {
+        return Err((
+            "oss-prod profile requires --key-mode prod".into(),
+            Exit::InvalidInput,
+        ));
+    }
+    let policy = Policy::from_path(std::path::Path::new(policy_path.trim()))
+        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    if profile == "oss-prod" && policy.default_verdict() == gait_policy::Verdict::Allow {
+        return Err((
+            "oss-prod profile rejects default_verdict allow".into(),
+            Exit::InvalidInput,
+        ));
+    }
+    let private = KeySource::from_flags(
+        "private key",
+        flags.private_key.as_deref(),
+        flags.private_key_env.as_deref(),
+    )
+    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    let signer = KeyConfig {
+        mode: key_mode,
+        private,
+        public: None,
+    }
+    .load_signing::<Trace>()
+    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    let gate = Gate::new(policy).with_producer_version(crate::cmd::version::VERSION);
+    let mut cfg = ServiceConfig::new(gate, signer.key, trace_dir);
+    cfg.default_adapter = adapter;
+    cfg.producer_version = crate::cmd::version::VERSION.to_owned();
+    cfg.oss_prod = profile == "oss-prod";
+    cfg.warnings = signer.warning.map(str::to_owned).into_iter().collect();
+    let path = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+    };
+    cfg.log_export = path(&flags.export_log_out);
+    cfg.rate_limit_state = path(&flags.rate_limit_state);
+    let approval_public = KeySource::from_flags(
+        "approval public key",
+        flags.approval_public_key.as_deref(),
+        flags.approval_public_key_env.as_deref(),
+    )
+    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    if let Some(src) = approval_public {
+        cfg.approval_key = Some(
+            src.load_verifying::<gait_sign::Approval>()
+                .map_err(|e| (e.to_string(), sign_error_exit(&e)))?,
+        );
+    }
+    cfg.otel_export = path(&flags.export_otel_out);
+    Ok(cfg)
+}
+
+fn proxy(out: &Out, a: &McpProxyArgs) -> Exit {
+    if !a.server_command.is_empty() {
+        return protocol_proxy(out, a);
+    }
+    match proxy_inner(a) {
+        Ok((m, exit)) => {
+            if a.json {
+                return out.json(m, exit);
+            }
+            let s = |k: &str| {
+                m.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            stdout_line(&format!("mcp proxy: verdict={}", s("verdict")));
+            stdout_line(&format!("trace: {}", s("trace_path")));
+            if !s("runpack_path").is_empty() {
+                stdout_line(&format!("runpack: {}", s("runpack_path")));
+            }
+            if !s("pack_path").is_empty() {
+                stdout_line(&format!("pack: {}", s("pack_path")));
+            }
+            exit
+        }
+        Err(f) => fail(out, a.json, "mcp proxy", f),
+    }
+}
+
+fn proxy_inner(a: &McpProxyArgs) -> Result<(Map<String, Value>, Exit), Failure> {
+    let mut positional = a.positional.iter();
+    let mut policy = a.policy.clone().unwrap_or_default();
+    if policy.trim().is_empty() {
+        policy = positional.next().cloned().unwrap_or_default();
+    }
+    let mut call = a.call.clone().unwrap_or_default();
+    if call.trim().is_empty() {
+        call = positional.next().cloned().unwrap_or_default();
+    }
+    if policy.trim().is_empty() || call.trim().is_empty() || positional.next().is_some() {
+        return Err((
+            "expected --policy <policy.yaml> and --call <tool_call.json|->".into(),
+            Exit::InvalidInput,
+        ));
+    }
+    let limit = gait_policy::adapters::MAX_PAYLOAD_BYTES as u64;
+    let payload = if call.trim() == "-" {
+        use std::io::Read as _;
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .take(limit + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| (format!("read stdin payload: {e}"), Exit::InvalidInput))?;
+        buf
+    } else {
+        read_input(call.trim(), "call payload", limit)?
+    };
+    let value = gait_digest::canonical::parse_strict(&payload).map_err(|e| {
+        (
+            format!("parse {} tool call: {e}", a.flags.adapter.trim()),
+            Exit::InvalidInput,
+        )
+    })?;
+    let cfg = build_service(&policy, &a.flags, PathBuf::new())?;
+    let service = DecisionService::new(cfg).map_err(|e| serve_failure(&e))?;
+    let run_id = a.run_id.clone().unwrap_or_default();
+    let trace_path = a
+        .trace_out
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from);
+    let mut opts = CallOptions::default();
+    opts.run_id = run_id;
+    opts.trace_path = trace_path;
+    opts.runpack_out = a
+        .runpack_out
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from);
+    for p in crate::cmd::parse_csv(a.approval_token.as_deref()) {
+        let bytes = read_input(&p, "approval token", 1 << 20)?;
+        opts.approval_tokens.push(
+            gait_policy::token::ApprovalToken::from_json_slice(&bytes)
+                .map_err(|e| (format!("{p}: {e}"), Exit::InvalidInput))?,
+        );
+    }
+    opts.pack_out = a
+        .pack_out
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from);
+    let eval = service
+        .evaluate_call(&value, &opts)
+        .map_err(|e| serve_failure(&e))?;
+    Ok((eval.output.clone(), exit_of(eval.exit_code)))
+}
+
+fn verify(out: &Out, a: &McpVerifyArgs) -> Exit {
+    match verify_inner(a) {
+        Ok((m, exit)) => {
+            if a.json {
+                return out.json(m, exit);
+            }
+            let verdict = m.get("verdict").and_then(Value::as_str).unwrap_or_default();
+            stdout_line(&format!("mcp verify: verdict={verdict}"));
+            exit
+        }
+        Err(f) => fail(out, a.json, "mcp verify", f),
+    }
+}
+
+fn verify_inner(a: &McpVerifyArgs) -> Result<(Map<String, Value>, Exit), Failure> {
+    let policy = a.policy.as_deref().unwrap_or_default().trim();
+    let server = a.server.as_deref().unwrap_or_default().trim();
+    if policy.is_empty() || server.is_empty() {
+        return Err((
+            "expected --policy <policy.yaml> and --server <server.json>".into(),
+            Exit::InvalidInput,
+        ));
+    }
+    let policy = Policy::from_path(std::path::Path::new(policy))
+        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    let raw = read_input(server, "server description", 1 << 20)?;
+    let value = gait_digest::canonical::parse_strict(&raw)
+        .map_err(|e| (format!("parse server description: {e}"), Exit::InvalidInput))?;
+    let info = ServerInfo::from_value(&value, "server")
+        .map_err(|e| (format!("parse server description: {e}"), Exit::InvalidInput))?;
+    if info.server_id.trim().is_empty() && info.server_name.trim().is_empty() {
+        return Err((
+            "server description requires server_id or server_name".into(),
+            Exit::InvalidInput,
+        ));
+    }
+    let mut m = Map::new();
+    let Some(trust_policy) = policy.mcp_trust() else {
+        m.insert("ok".into(), Value::Bool(true));
+        put_str(&mut m, "server_id", info.server_id.trim());
+        put_str(&mut m, "server_name", info.server_name.trim());
+        m.insert("verdict".into(), Value::String("allow".into()));
+        return Ok((m, Exit::Ok));
+    };
+    let risk = match a
+        .risk_class
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(r) => r.to_lowercase(),
+        None => default_verify_risk_class(trust_policy),
+    };
+    let decision = evaluate_server_trust(
+        trust_policy,
+        Some(&info),
+        &risk,
+        gait_digest::GoTime::now_utc(),
+    );
+    let (verdict, exit, violations) = if decision.enforced {
+        match trust_policy.action {
+            ConstraintAction::Block => (
+                "block",
+                Exit::PolicyBlocked,
+                vec!["mcp_trust_policy".to_owned()],
+            ),
+            ConstraintAction::RequireApproval => (
+                "require_approval",
+                Exit::ApprovalRequired,
+                vec!["mcp_trust_policy".to_owned()],
+            ),
+        }
+    } else {
+        ("allow", Exit::Ok, Vec::new())
+    };
+    m.insert("ok".into(), Value::Bool(exit == Exit::Ok));
+    put_str(&mut m, "server_id", &decision.server_id);
+    put_str(&mut m, "server_name", &decision.server_name);
+    m.insert("trust_model".into(), Value::String("local_snapshot".into()));
+    put_str(&mut m, "snapshot_path", trust_policy.snapshot_path.trim());
+    m.insert("verdict".into(), Value::String(verdict.into()));
+    put_strs(&mut m, "reason_codes", &decision.reason_codes);
+    put_strs(&mut m, "violations", &violations);
+    m.insert("mcp_trust".into(), decision.to_json());
+    Ok((m, exit))
+}
+
+/// Runs `gait serve` (`compat_default` false) or `gait mcp serve` (true).
+pub fn serve(out: &Out, a: &ServeArgs, our_serve: bool) -> Exit {
+    match serve_inner(out, a, our_serve) {
+        Ok(exit) => exit,
+        Err(f) => fail(
+            out,
+            a.json,
+            if our_serve { "serve" } else { "mcp serve" },
+            f,
+        ),
+    }
+}
+
+fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failure> {
+    let policy = a.policy.as_deref().unwrap_or_default().trim();
+    if policy.is_empty() {
+        return Err(("expected --policy <policy.yaml>".into(), Exit::InvalidInput));
+    }
+    let status = match a.http_verdict_status.as_deref() {
+        Some(s) => VerdictStatus::parse(s).map_err(|e| serve_failure(&e))?,
+        None if our_serve => VerdictStatus::Strict,
+        None => VerdictStatus::Compat,
+    };
+    if a.max_request_bytes <= 0 {
+        return Err(("--max-request-bytes must be > 0".into(), Exit::InvalidInput));
+    }
+    let max = usize::try_from(a.max_request_bytes).unwrap_or(usize::MAX);
+    let auth_mode = a.auth_mode.trim().to_lowercase();
+    if auth_mode != "off" && auth_mode != "token" {
+        return Err((
+            "unsupported --auth-mode value (expected off or token)".into(),
+            Exit::InvalidInput,
+        ));
+    }
+    let mut token = None;
+    if !a.stdio {
+        let loopback = is_loopback_listen(&a.listen).map_err(|e| serve_failure(&e))?;
+        if !loopback && auth_mode != "token" {
+            return Err((
+                "non-loopback --listen requires --auth-mode token".into(),
+                Exit::InvalidInput,
+            ));
+        }
+    }
+    if auth_mode == "token" {
+        let var = a.auth_token_env.as_deref().unwrap_or_default().trim();
+        if var.is_empty() {
+            return Err((
+                "--auth-mode token requires --auth-token-env".into(),
+                Exit::InvalidInput,
+            ));
+        }
+        let value = std::env::var(var).unwrap_or_default();
+        if value.trim().is_empty() {
+            return Err((
+                "--auth-token-env did not resolve to a non-empty value".into(),
+                Exit::InvalidInput,
+            ));
+        }
+        token = Some(value.trim().to_owned());
+    }
+    let default_dir = if our_serve {
+        "./gait-out/serve/traces"
+    } else {
+        "./gait-out/mcp-serve/traces"
+    };
+    let trace_dir = a
+        .trace_dir
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(default_dir);
+    let mut cfg = build_service(policy, &a.flags, PathBuf::from(trace_dir))?;
+    cfg.allow_client_artifact_paths = a.allow_client_artifact_paths;
+    cfg.pack_dir = a
+        .pack_dir
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from);
+    cfg.runpack_dir = a
+        .runpack_dir
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from);
+    let service = Arc::new(DecisionService::new(cfg).map_err(|e| serve_failure(&e))?);
+    if a.stdio {
+        let stdin = std::io::stdin();
+        let stdout = std::io::stdout();
+        gait_serve::stdio::serve_lines(&service, stdin.lock(), stdout.lock(), max)
+            .map_err(|e| (format!("serve --stdio: {e}"), Exit::Internal))?;
+        return Ok(Exit::Ok);
+    }
+    let mut http = HttpConfig::default();
+    http.max_request_bytes = max;
+    http.verdict_status = status;
+    http.auth_token = token;
+    http.eval_inline = a.eval_inline;
+    http.max_connections = a.max_connections;
+    http.service_name = if our_serve {
+        "gait.serve"
+    } else {
+        "gait.mcp.serve"
+    }
+    .into();
+    let workers = a.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+    });
+    let json = a.json;
+    let adapter = a.flags.adapter.trim().to_lowercase();
+    let policy_s = policy.to_owned();
+    let profile = a.flags.profile.trim().to_lowercase();
+    let out2 = out.clone();
+    gait_serve::http::run_blocking(&a.listen, service, http, workers, move |addr| {
+        let label = if our_serve { "serve" } else { "mcp serve" };
+        if json {
+            let mut m = Map::new();
+            m.insert("ok".into(), Value::Bool(true));
+            m.insert("listen".into(), Value::String(addr.to_string()));
+            m.insert("policy".into(), Value::String(policy_s));
+            m.insert("adapter".into(), Value::String(adapter));
+            m.insert("profile".into(), Value::String(profile));
+            let _ = out2.json(m, Exit::Ok);
+        } else {
+            stdout_line(&format!("{label}: listening={addr} adapter={adapter}"));
+        }
+    })
+    .map_err(|e| serve_failure(&e))?;
+    stderr_line("serve: shut down");
+    Ok(Exit::Ok)
+}

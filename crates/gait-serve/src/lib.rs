@@ -1,0 +1,52 @@
+//! Gait's decision service: one tool-call payload in, one decision out,
+//! its signed trace written first.
+//!
+//! [`DecisionService`] is the core every out-of-process boundary shares:
+//! it decodes a payload with an adapter
+//! ([`gait_policy::adapters`]), builds the intent, runs the gate, applies
+//! the MCP trust overlay, signs the trace and **writes it durably before
+//! returning anything**; a decision whose trace could not be written is
+//! an error, never a verdict. On top of it:
+//!
+//! * [`http::serve`]: HTTP/1.1 (`GET /healthz`, `POST /v1/evaluate`, and
+//!   the reference's `/v1/evaluate/sse` and `/v1/evaluate/stream`), with
+//!   a body cap, bearer-token auth, strict or compat status codes and
+//!   graceful shutdown;
+//! * [`stdio::serve_lines`]: one JSON request per line in, one response
+//!   per line out;
+//! * [`DecisionService::evaluate_call`]: the one-shot `gait mcp proxy`;
+//! * [`RunSession`]: decisions (or guarded calls, as a
+//!   [`gait_trace::CallRecorder`]) collected into a runpack.
+//!
+//! ```
+//! use gait_policy::{Gate, Policy};
+//! use gait_serve::{DecisionService, ServiceConfig};
+//! use gait_sign::{SigningKey, Trace};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let gate = Gate::new(Policy::from_yaml_str(
+//!     "default_verdict: block\nrules:\n  - name: reads\n    effect: allow\n    match:\n      tool_names: [tool.read]\n",
+//! )?);
+//! let service = DecisionService::new(ServiceConfig::new(
+//!     gate,
+//!     SigningKey::<Trace>::generate()?,
+//!     dir.path(),
+//! ))?;
+//! let eval = service.handle_request(br#"{"call": {"name": "tool.read", "args": {"path": "/tmp/a"}}}"#)?;
+//! assert_eq!(eval.output["verdict"], "allow");
+//! assert_eq!(eval.exit_code, 0);
+//! assert!(eval.trace_path.exists());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+pub mod http;
+mod service;
+mod session;
+pub mod stdio;
+
+pub use error::ServeError;
+pub use service::{
+    CallOptions, DecisionService, Evaluation, ServiceConfig, normalize_run_id, verdict_exit_code,
+};
+pub use session::RunSession;
