@@ -9,7 +9,8 @@ use gait_trace::{TraceOptions, TraceRecord, TraceSink, build_trace, recompute_id
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::mapping::{CallContext, ServerIdentity, ToolInfo, intent_for_call};
+use crate::mapping::{ServerIdentity, ToolInfo, intent_for_call};
+use gait_policy::adapters::CallContext;
 use crate::pins::ToolPins;
 
 /// Reason code: the tool's definition differs from the one pinned when it

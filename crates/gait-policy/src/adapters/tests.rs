@@ -302,7 +302,8 @@ fn mcp_protocol_calls() {
         "context": {"identity": "mcp-proxy", "workspace": ".", "risk_class": "high",
                     "auth_context": {"adapter": "mcp_protocol",
                                      "mcp_server_id": "secure-filesystem-server",
-                                     "mcp_server_name": "secure-filesystem-server"}},
+                                     "mcp_server_name": "secure-filesystem-server",
+                                     "mcp_tool_listed": true}},
     }));
     assert_eq!(i.intent_digest().to_hex(), expected);
     assert_eq!(i.targets()[0].endpoint_class.as_str(), "fs.read");
