@@ -30,8 +30,8 @@ use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use gait_mcp::{CallContext, ServerIdentity, ToolPins};
-use gait_policy::adapters::mcp_protocol::{self, ListedTool};
 use gait_policy::adapters::ServerInfo;
+use gait_policy::adapters::mcp_protocol::{self, ListedTool};
 use gait_policy::{Gate, Policy};
 use serde_json::{Value, json};
 
@@ -225,7 +225,8 @@ fn spawn_rpc(cmd: &mut Command) -> Rpc {
     Rpc { child, lines }
 }
 
-const INIT: &str = r#"{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}"#;
+const INIT: &str =
+    r#"{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}"#;
 
 /// What the fake server says about itself and its tools, asked directly.
 fn server_listing(dir: &Path) -> (Value, Vec<Value>) {
@@ -349,11 +350,7 @@ fn one_call_same_answer_at_every_boundary() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("policy.yaml"), POLICY).unwrap();
-    let keys = run(
-        d,
-        &["keys", "init", "--out-dir", "keys", "--json"],
-        None,
-    );
+    let keys = run(d, &["keys", "init", "--out-dir", "keys", "--json"], None);
     assert!(keys.status.success(), "{keys:?}");
 
     // What the MCP protocol proxy will learn from the server.
@@ -365,7 +362,12 @@ fn one_call_same_answer_at_every_boundary() {
     pins.observe(&tools);
 
     let calls = [
-        ("echo", json!({"msg": "hello", "path": "/w/notes.txt"}), "allow", 0),
+        (
+            "echo",
+            json!({"msg": "hello", "path": "/w/notes.txt"}),
+            "allow",
+            0,
+        ),
         (
             "write_file",
             json!({"path": "/tmp/x", "content": "no"}),
@@ -432,7 +434,12 @@ fn one_call_same_answer_at_every_boundary() {
             .contains(&"writes_forbidden".to_owned())
     );
 
-    let prod = ["--key-mode", "prod", "--private-key", "keys/gait_private.key"];
+    let prod = [
+        "--key-mode",
+        "prod",
+        "--private-key",
+        "keys/gait_private.key",
+    ];
     for (i, (tool, _, _, code)) in calls.iter().enumerate() {
         // gait gate eval, with the intent file.
         let intent_file = format!("{tool}.intent.json");
@@ -470,7 +477,11 @@ fn one_call_same_answer_at_every_boundary() {
         ];
         args.extend(prod);
         let o = run(d, &args, None);
-        assert_eq!(o.status.code(), Some(*code), "mcp proxy --call {tool}: {o:?}");
+        assert_eq!(
+            o.status.code(),
+            Some(*code),
+            "mcp proxy --call {tool}: {o:?}"
+        );
         assert_eq!(answer(&json_of(&o)), expected[i], "mcp proxy --call {tool}");
     }
 
@@ -566,7 +577,10 @@ fn one_call_same_answer_at_every_boundary() {
             .unwrap_or_else(|| panic!("no MCP proxy trace for {}", exp.intent_digest));
         assert_eq!(t["verdict"], exp.verdict.as_str());
     }
-    assert_eq!(meta["trace_id"], traces.iter().find(|t| t["verdict"] == "block").unwrap()["trace_id"]);
+    assert_eq!(
+        meta["trace_id"],
+        traces.iter().find(|t| t["verdict"] == "block").unwrap()["trace_id"]
+    );
 
     // Every other boundary's traces verify with the same key.
     assert_eq!(verify_all(d, "serve-stdio-traces").len(), 2);

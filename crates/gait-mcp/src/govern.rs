@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use crate::Error;
 use crate::mapping::{ServerIdentity, ToolInfo, intent_for_call};
-use gait_policy::adapters::CallContext;
 use crate::pins::ToolPins;
+use gait_policy::adapters::CallContext;
 
 /// Reason code: the tool's definition differs from the one pinned when it
 /// was first listed.

@@ -86,14 +86,14 @@ mod proxy;
 mod visibility;
 
 pub use error::Error;
+pub use gait_policy::adapters::{
+    CallContext, DEFAULT_CREATED_AT as FIXED_CREATED_AT, DEFAULT_IDENTITY, DEFAULT_RISK_CLASS,
+    DEFAULT_WORKSPACE,
+};
 pub use govern::{
     CallDecision, Governor, PinChangeMode, REASON_EVALUATION_ERROR, REASON_EVALUATION_TIMEOUT,
     REASON_TOOL_CHANGED, REASON_TOOL_LIST_UNAVAILABLE, REASON_TOOL_NAME_AMBIGUOUS,
     REASON_TRACE_WRITE_FAILED,
-};
-pub use gait_policy::adapters::{
-    CallContext, DEFAULT_CREATED_AT as FIXED_CREATED_AT, DEFAULT_IDENTITY, DEFAULT_RISK_CLASS,
-    DEFAULT_WORKSPACE,
 };
 pub use mapping::{Hints, ServerIdentity, ToolInfo, intent_for_call, tool_definition_digest};
 pub use pins::{MAX_PIN_FILE_BYTES, PINS_SCHEMA_ID, PINS_SCHEMA_VERSION, PinChange, ToolPins};

@@ -105,9 +105,7 @@ pub fn intent_for_call(
     let mut info = ServerInfo::new(&server.server_id);
     server.name.clone_into(&mut info.server_name);
     server.version.clone_into(&mut info.server_version);
-    let listed = tool.map(|t| {
-        ListedTool::new(t.hints).with_pin(&t.pinned.to_hex(), t.changed())
-    });
+    let listed = tool.map(|t| ListedTool::new(t.hints).with_pin(&t.pinned.to_hex(), t.changed()));
     mcp_protocol::intent_from_tools_call_listed(params, &info, listed.as_ref(), ctx)
         .map_err(|e| Error::Call(e.to_string()))
 }
@@ -116,8 +114,8 @@ pub fn intent_for_call(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
     use super::*;
-    use serde_json::json;
     use gait_policy::intent::{EndpointClass, TargetKind};
+    use serde_json::json;
 
     fn info(annotations: Value) -> ToolInfo {
         let d = tool_definition_digest(&json!({"name":"t","annotations":annotations}));

@@ -240,11 +240,7 @@ pub fn tool_call_listed(
     let mut targets = infer_targets(arguments, hints);
     let key = server_key(server);
     if targets.is_empty() {
-        targets.push(CallTarget::new(
-            "other",
-            &format!("mcp://{key}/{name}"),
-            "",
-        ));
+        targets.push(CallTarget::new("other", &format!("mcp://{key}/{name}"), ""));
     }
     for t in &mut targets {
         if listed.is_some() {
@@ -361,7 +357,9 @@ pub fn intent_from_tools_call_listed(
     context: &CallContext,
 ) -> Result<Intent, AdapterError> {
     let (name, arguments) = split_params(params)?;
-    intent_of(&tool_call_listed(name, &arguments, server, listed, context)?)
+    intent_of(&tool_call_listed(
+        name, &arguments, server, listed, context,
+    )?)
 }
 
 fn usable(value: &str) -> Option<&str> {
