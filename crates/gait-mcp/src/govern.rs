@@ -9,8 +9,9 @@ use gait_trace::{TraceOptions, TraceRecord, TraceSink, build_trace, recompute_id
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::mapping::{CallContext, ServerIdentity, ToolInfo, intent_for_call};
+use crate::mapping::{ServerIdentity, ToolInfo, intent_for_call};
 use crate::pins::ToolPins;
+use gait_policy::adapters::CallContext;
 
 /// Reason code: the tool's definition differs from the one pinned when it
 /// was first listed.

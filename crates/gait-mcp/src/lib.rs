@@ -26,7 +26,8 @@
 //!   calls to them are blocked (`mcp_tool_name_ambiguous`). Optionally,
 //!   tools the policy blocks whatever the arguments
 //!   ([`always_blocked`]) are removed from the listing.
-//! * **`tools/call`**: the call becomes an intent ([`intent_for_call`]:
+//! * **`tools/call`**: the call becomes an intent ([`intent_for_call`],
+//!   the one mapping of [`gait_policy::adapters::mcp_protocol`]:
 //!   the tool's own name lowercased, the arguments, targets inferred from
 //!   the arguments and carrying the tool's annotations, the server's
 //!   identity), the gate decides, a signed trace is recorded, and only on
@@ -85,15 +86,16 @@ mod proxy;
 mod visibility;
 
 pub use error::Error;
+pub use gait_policy::adapters::{
+    CallContext, DEFAULT_CREATED_AT as FIXED_CREATED_AT, DEFAULT_IDENTITY, DEFAULT_RISK_CLASS,
+    DEFAULT_WORKSPACE,
+};
 pub use govern::{
     CallDecision, Governor, PinChangeMode, REASON_EVALUATION_ERROR, REASON_EVALUATION_TIMEOUT,
     REASON_TOOL_CHANGED, REASON_TOOL_LIST_UNAVAILABLE, REASON_TOOL_NAME_AMBIGUOUS,
     REASON_TRACE_WRITE_FAILED,
 };
-pub use mapping::{
-    CallContext, DEFAULT_IDENTITY, DEFAULT_RISK_CLASS, DEFAULT_WORKSPACE, FIXED_CREATED_AT, Hints,
-    ServerIdentity, ToolInfo, intent_for_call, tool_definition_digest,
-};
+pub use mapping::{Hints, ServerIdentity, ToolInfo, intent_for_call, tool_definition_digest};
 pub use pins::{MAX_PIN_FILE_BYTES, PINS_SCHEMA_ID, PINS_SCHEMA_VERSION, PinChange, ToolPins};
 pub use proxy::{
     DEFAULT_MAX_MESSAGE_BYTES, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, Log,

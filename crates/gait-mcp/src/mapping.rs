@@ -1,47 +1,16 @@
-//! From an MCP `tools/call` to a Gait intent, and the canonical digest of a
-//! tool definition.
+//! The proxy's view of the server and its tools, the canonical digest of a
+//! tool definition, and [`intent_for_call`]: a thin wrapper over the one
+//! `tools/call` mapping in [`gait_policy::adapters::mcp_protocol`].
 
 use gait_digest::Sha256Digest;
 use gait_policy::Intent;
-use serde_json::{Map, Value, json};
+use gait_policy::adapters::mcp_protocol::{self, ListedTool};
+use gait_policy::adapters::{CallContext, ServerInfo};
+use serde_json::Value;
 
 use crate::Error;
 
-/// The identity defaults of intents built by the proxy (the reference's
-/// defaults for MCP calls).
-pub const DEFAULT_IDENTITY: &str = "mcp-proxy";
-/// The default workspace.
-pub const DEFAULT_WORKSPACE: &str = ".";
-/// The default risk class.
-pub const DEFAULT_RISK_CLASS: &str = "high";
-/// `created_at` of every intent built here: fixed, so that the same call
-/// always has the same intent digest.
-pub const FIXED_CREATED_AT: &str = "1980-01-01T00:00:00Z";
-
-/// The most targets inferred from one call's arguments.
-const MAX_TARGETS: usize = 32;
-/// The longest argument value turned into a target.
-const MAX_TARGET_VALUE: usize = 4096;
-
-/// Argument names whose string values are file-system paths (or URLs when
-/// they contain `://`).
-const PATH_KEYS: [&str; 9] = [
-    "path",
-    "file",
-    "file_path",
-    "filepath",
-    "filename",
-    "directory",
-    "dir",
-    "source",
-    "destination",
-];
-/// Argument names holding lists of paths.
-const PATH_LIST_KEYS: [&str; 2] = ["paths", "files"];
-/// Argument names holding URLs.
-const URL_KEYS: [&str; 2] = ["url", "uri"];
-/// Argument names holding commands.
-const COMMAND_KEYS: [&str; 2] = ["command", "cmd"];
+pub use gait_policy::adapters::mcp_protocol::Hints;
 
 /// Who the MCP server is: from the `initialize` result's `serverInfo`, or
 /// set by the operator.
@@ -84,46 +53,6 @@ impl ServerIdentity {
     }
 }
 
-/// MCP tool annotations: the hints a server declares in `tools/list`.
-///
-/// A hint the server does not state is `false`, as in the reference's MCP
-/// mapping. (The MCP specification's defaults would make every
-/// unannotated tool destructive, and the gate turns a destructive `allow`
-/// into `require_approval`, so no unannotated tool could ever run.) Hints
-/// are claims of the server, pinned on first sight; a policy that trusts
-/// them says so with `match.tool_annotations`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct Hints {
-    /// `readOnlyHint`.
-    pub read_only: bool,
-    /// `destructiveHint`.
-    pub destructive: bool,
-    /// `idempotentHint`.
-    pub idempotent: bool,
-    /// `openWorldHint`.
-    pub open_world: bool,
-}
-
-impl Hints {
-    /// The hints of a tool definition's `annotations` object (only JSON
-    /// `true` counts as set).
-    pub fn from_annotations(annotations: Option<&Value>) -> Self {
-        let get = |k: &str| {
-            annotations
-                .and_then(|a| a.get(k))
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-        };
-        Self {
-            read_only: get("readOnlyHint"),
-            destructive: get("destructiveHint"),
-            idempotent: get("idempotentHint"),
-            open_world: get("openWorldHint"),
-        }
-    }
-}
-
 /// What the proxy knows about a tool from `tools/list`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -158,52 +87,10 @@ pub fn tool_definition_digest(tool: &Value) -> Sha256Digest {
     }
 }
 
-/// The context of the intents the proxy builds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CallContext {
-    /// `context.identity`.
-    pub identity: String,
-    /// `context.workspace`.
-    pub workspace: String,
-    /// `context.risk_class`.
-    pub risk_class: String,
-    /// `context.session_id` (omitted when empty).
-    pub session_id: String,
-    /// `context.run_id` (omitted when empty).
-    pub run_id: String,
-}
-
-impl Default for CallContext {
-    fn default() -> Self {
-        Self {
-            identity: DEFAULT_IDENTITY.to_owned(),
-            workspace: DEFAULT_WORKSPACE.to_owned(),
-            risk_class: DEFAULT_RISK_CLASS.to_owned(),
-            session_id: String::new(),
-            run_id: String::new(),
-        }
-    }
-}
-
-/// Builds the intent of a `tools/call` with these `params`.
-///
-/// * `tool_name`: the MCP tool's name, trimmed and lowercased.
-/// * `args`: `params.arguments` (absent or `null` is `{}`; anything but an
-///   object is an error).
-/// * `targets`: one per path, URL or command found in the top-level
-///   arguments (`path`, `paths`, `source`, `destination`, `url`,
-///   `command`, …), else one `other` target `mcp://<server>/<tool>`. Each
-///   carries the tool's hints; paths of read-only tools have operation
-///   `read`, other paths `write`; `discovery_method` is `mcp` when the tool
-///   was listed.
-/// * `context`: identity, workspace, risk class and session from `ctx`,
-///   and an `auth_context` naming the adapter (`mcp_proxy`), the server
-///   (`mcp_server_id`, `mcp_server_name`, `mcp_server_version`), the
-///   pinned tool digest (`mcp_tool_digest`), whether the tool was listed
-///   (`mcp_tool_listed`) and whether its definition changed
-///   (`mcp_tool_definition_changed`).
-/// * `created_at` is fixed ([`FIXED_CREATED_AT`]) for stable digests.
+/// Builds the intent of a `tools/call` with these `params`: the one
+/// mapping of [`gait_policy::adapters::mcp_protocol`] (see there for the
+/// intent's fields), given the server's identity and what `tools/list`
+/// said about the tool (`None`: not listed).
 ///
 /// # Errors
 ///
@@ -215,138 +102,12 @@ pub fn intent_for_call(
     tool: Option<&ToolInfo>,
     ctx: &CallContext,
 ) -> Result<Intent, Error> {
-    let name = params
-        .get("name")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| Error::Call("params.name must be a non-empty string".into()))?;
-    let args = match params.get("arguments") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(m)) => m.clone(),
-        Some(_) => return Err(Error::Call("params.arguments must be an object".into())),
-    };
-    let tool_name = name.to_lowercase();
-    let hints = tool.map(|t| t.hints).unwrap_or_default();
-    let listed = tool.is_some();
-    let mut targets = infer_targets(&args, hints, listed);
-    if targets.is_empty() {
-        let server_id = if server.server_id.is_empty() {
-            "unknown"
-        } else {
-            server.server_id.as_str()
-        };
-        targets.push(target(
-            "other",
-            &format!("mcp://{server_id}/{tool_name}"),
-            "",
-            hints,
-            listed,
-        ));
-    }
-    let mut auth = Map::new();
-    auth.insert("adapter".into(), json!("mcp_proxy"));
-    for (key, value) in [
-        ("mcp_server_id", &server.server_id),
-        ("mcp_server_name", &server.name),
-        ("mcp_server_version", &server.version),
-    ] {
-        if !value.is_empty() {
-            auth.insert(key.into(), json!(value));
-        }
-    }
-    auth.insert("mcp_tool_listed".into(), json!(listed));
-    if let Some(t) = tool {
-        auth.insert("mcp_tool_digest".into(), json!(t.pinned.to_hex()));
-        auth.insert("mcp_tool_definition_changed".into(), json!(t.changed()));
-    }
-    let mut context = Map::new();
-    context.insert("identity".into(), json!(ctx.identity));
-    context.insert("workspace".into(), json!(ctx.workspace));
-    context.insert("risk_class".into(), json!(ctx.risk_class));
-    if !ctx.session_id.is_empty() {
-        context.insert("session_id".into(), json!(ctx.session_id));
-    }
-    if !ctx.run_id.is_empty() {
-        context.insert("run_id".into(), json!(ctx.run_id));
-    }
-    context.insert("auth_context".into(), Value::Object(auth));
-    let request = json!({
-        "schema_id": gait_policy::intent::SCHEMA_ID,
-        "schema_version": gait_policy::intent::SCHEMA_VERSION,
-        "created_at": FIXED_CREATED_AT,
-        "producer_version": "0.0.0-dev",
-        "tool_name": tool_name,
-        "args": args,
-        "targets": targets,
-        "context": context,
-    });
-    Intent::from_value(&request).map_err(|e| Error::Call(format!("build intent: {e}")))
-}
-
-fn target(kind: &str, value: &str, operation: &str, hints: Hints, listed: bool) -> Value {
-    let mut t = Map::new();
-    t.insert("kind".into(), json!(kind));
-    t.insert("value".into(), json!(value));
-    if !operation.is_empty() {
-        t.insert("operation".into(), json!(operation));
-    }
-    if listed {
-        t.insert("discovery_method".into(), json!("mcp"));
-    }
-    t.insert("read_only_hint".into(), json!(hints.read_only));
-    t.insert("destructive_hint".into(), json!(hints.destructive));
-    t.insert("idempotent_hint".into(), json!(hints.idempotent));
-    t.insert("open_world_hint".into(), json!(hints.open_world));
-    Value::Object(t)
-}
-
-fn usable(value: &str) -> Option<&str> {
-    let v = value.trim();
-    (!v.is_empty() && v.len() <= MAX_TARGET_VALUE).then_some(v)
-}
-
-fn infer_targets(args: &Map<String, Value>, hints: Hints, listed: bool) -> Vec<Value> {
-    let path_op = if hints.read_only { "read" } else { "write" };
-    let url_op = if hints.read_only { "read" } else { "" };
-    let mut out = Vec::new();
-    let push_path = |out: &mut Vec<Value>, v: &str| {
-        if v.contains("://") {
-            out.push(target("url", v, url_op, hints, listed));
-        } else {
-            out.push(target("path", v, path_op, hints, listed));
-        }
-    };
-    // Map iteration is in key order, so the targets are deterministic.
-    for (key, value) in args {
-        let key = key.trim().to_lowercase();
-        let key = key.as_str();
-        if PATH_KEYS.contains(&key) {
-            if let Some(v) = value.as_str().and_then(usable) {
-                push_path(&mut out, v);
-            }
-        } else if PATH_LIST_KEYS.contains(&key) {
-            for v in value
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .filter_map(usable)
-            {
-                push_path(&mut out, v);
-            }
-        } else if URL_KEYS.contains(&key) {
-            if let Some(v) = value.as_str().and_then(usable) {
-                out.push(target("url", v, url_op, hints, listed));
-            }
-        } else if COMMAND_KEYS.contains(&key) {
-            if let Some(v) = value.as_str().and_then(usable) {
-                out.push(target("other", v, "exec", hints, listed));
-            }
-        }
-    }
-    out.truncate(MAX_TARGETS);
-    out
+    let mut info = ServerInfo::new(&server.server_id);
+    server.name.clone_into(&mut info.server_name);
+    server.version.clone_into(&mut info.server_version);
+    let listed = tool.map(|t| ListedTool::new(t.hints).with_pin(&t.pinned.to_hex(), t.changed()));
+    mcp_protocol::intent_from_tools_call_listed(params, &info, listed.as_ref(), ctx)
+        .map_err(|e| Error::Call(e.to_string()))
 }
 
 #[cfg(test)]
@@ -354,6 +115,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
     use super::*;
     use gait_policy::intent::{EndpointClass, TargetKind};
+    use serde_json::json;
 
     fn info(annotations: Value) -> ToolInfo {
         let d = tool_definition_digest(&json!({"name":"t","annotations":annotations}));

@@ -109,12 +109,12 @@ impl ToolPins {
                     .and_then(Value::as_bool)
                     .unwrap_or(false)
             };
-            let hints = Hints {
-                read_only: flag("read_only_hint"),
-                destructive: flag("destructive_hint"),
-                idempotent: flag("idempotent_hint"),
-                open_world: flag("open_world_hint"),
-            };
+            let hints = Hints::new(
+                flag("read_only_hint"),
+                flag("destructive_hint"),
+                flag("idempotent_hint"),
+                flag("open_world_hint"),
+            );
             out.tools.insert(
                 name.clone(),
                 ToolInfo {

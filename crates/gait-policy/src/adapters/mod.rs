@@ -50,7 +50,8 @@ use crate::intent::{Intent, IntentError};
 
 pub use claude_code::claude_code_tool_name;
 pub use tool_call::{
-    CallArgProvenance, CallContext, CallDelegation, CallDelegationLink, CallTarget, ServerInfo,
+    CallArgProvenance, CallContext, CallDelegation, CallDelegationLink, CallTarget,
+    DEFAULT_CREATED_AT, DEFAULT_IDENTITY, DEFAULT_RISK_CLASS, DEFAULT_WORKSPACE, ServerInfo,
     ToolCall,
 };
 

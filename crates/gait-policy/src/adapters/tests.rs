@@ -302,7 +302,8 @@ fn mcp_protocol_calls() {
         "context": {"identity": "mcp-proxy", "workspace": ".", "risk_class": "high",
                     "auth_context": {"adapter": "mcp_protocol",
                                      "mcp_server_id": "secure-filesystem-server",
-                                     "mcp_server_name": "secure-filesystem-server"}},
+                                     "mcp_server_name": "secure-filesystem-server",
+                                     "mcp_tool_listed": true}},
     }));
     assert_eq!(i.intent_digest().to_hex(), expected);
     assert_eq!(i.targets()[0].endpoint_class.as_str(), "fs.read");
@@ -362,4 +363,70 @@ fn same_call_same_digest_across_adapters() {
     for i in [b, c, d] {
         assert_eq!(i.intent_digest(), digest);
     }
+}
+
+#[test]
+fn mcp_protocol_combined_mapping() {
+    use crate::adapters::mcp_protocol::{
+        Hints, ListedTool, MAX_TARGET_VALUE, intent_from_tools_call_listed,
+    };
+    let mut server = ServerInfo::new("fs");
+    server.server_name = "Files".into();
+    server.server_version = "1.2.3".into();
+    let listed = ListedTool::new(Hints::new(false, true, false, false)).with_pin("ab12", true);
+    let long = "x".repeat(MAX_TARGET_VALUE + 1);
+    // Member order does not change the intent; argument names are compared
+    // lowercased; `files`, commands and URLs in path arguments count.
+    let a = json!({"name": "Run", "arguments": {
+        "CMD": "rm -rf /", "Files": ["/a", " "], "Path": "s3://b/k", "url": "https://e",
+        "dir": long,
+    }});
+    let b = json!({"arguments": {
+        "dir": long, "url": "https://e", "Path": "s3://b/k", "Files": ["/a", " "],
+        "CMD": "rm -rf /",
+    }, "name": "Run"});
+    let ctx = CallContext::default();
+    let ia = intent_from_tools_call_listed(&a, &server, Some(&listed), &ctx).unwrap();
+    let ib = intent_from_tools_call_listed(&b, &server, Some(&listed), &ctx).unwrap();
+    assert_eq!(ia.intent_digest(), ib.intent_digest());
+    let expected = digest_of(&json!({
+        "tool_name": "run",
+        "args": {"CMD": "rm -rf /", "Files": ["/a", " "], "Path": "s3://b/k",
+                 "url": "https://e", "dir": long},
+        "targets": [
+            {"kind": "url", "value": "s3://b/k", "discovery_method": "mcp", "destructive_hint": true},
+            {"kind": "path", "value": "/a", "operation": "write", "discovery_method": "mcp", "destructive_hint": true},
+            {"kind": "url", "value": "https://e", "discovery_method": "mcp", "destructive_hint": true},
+            {"kind": "other", "value": "rm -rf /", "operation": "exec", "discovery_method": "mcp", "destructive_hint": true},
+        ],
+        "context": {"identity": "mcp-proxy", "workspace": ".", "risk_class": "high",
+                    "auth_context": {"adapter": "mcp_protocol", "mcp_server_id": "fs",
+                                     "mcp_server_name": "Files", "mcp_server_version": "1.2.3",
+                                     "mcp_tool_listed": true, "mcp_tool_digest": "ab12",
+                                     "mcp_tool_definition_changed": true}},
+    }));
+    assert_eq!(ia.intent_digest().to_hex(), expected);
+
+    // An unlisted tool: no discovery method, no hints, not listed; the
+    // run id is kept.
+    let ctx = CallContext {
+        run_id: "run-1".into(),
+        ..CallContext::default()
+    };
+    let i = intent_from_tools_call_listed(
+        &json!({"name": "x", "arguments": {"file": "/f"}}),
+        &ServerInfo::default(),
+        None,
+        &ctx,
+    )
+    .unwrap();
+    let expected = digest_of(&json!({
+        "tool_name": "x", "args": {"file": "/f"},
+        "targets": [{"kind": "path", "value": "/f", "operation": "write"}],
+        "context": {"identity": "mcp-proxy", "workspace": ".", "risk_class": "high",
+                    "run_id": "run-1",
+                    "auth_context": {"adapter": "mcp_protocol", "mcp_server_id": "unknown",
+                                     "mcp_tool_listed": false}},
+    }));
+    assert_eq!(i.intent_digest().to_hex(), expected);
 }

@@ -29,6 +29,9 @@ pub struct ServerInfo {
     pub source: String,
     /// `endpoint`.
     pub endpoint: String,
+    /// The `serverInfo.version` of an MCP `initialize` result (set by the
+    /// MCP protocol proxy; not read from tool-call payloads).
+    pub server_version: String,
 }
 
 impl ServerInfo {
@@ -55,6 +58,7 @@ impl ServerInfo {
             publisher: string_field(obj, "publisher", &format!("{path}.publisher"))?,
             source: string_field(obj, "source", &format!("{path}.source"))?,
             endpoint: string_field(obj, "endpoint", &format!("{path}.endpoint"))?,
+            server_version: String::new(),
         })
     }
 }
