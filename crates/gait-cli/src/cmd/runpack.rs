@@ -992,17 +992,7 @@ fn receipt(out: &Out, a: &RunReceiptArgs) -> Exit {
 /// `./gait-out/runpack_run_demo.zip` and verifies it.
 pub fn demo(out: &Out, a: &DemoArgs) -> Exit {
     let started = Instant::now();
-    let fail = |msg: &str, exit: Exit| {
-        if a.json {
-            let mut m = Map::new();
-            m.insert("ok".into(), Value::Bool(false));
-            m.insert("mode".into(), json!("standard"));
-            m.insert("error".into(), json!(msg));
-            return out.json(m, exit);
-        }
-        stderr_line(&format!("demo error: {msg}"));
-        exit
-    };
+    let fail = |msg: &str, exit: Exit| demo_error(out, a.json, "standard", msg, exit);
     if a.durable && a.policy {
         return fail(
             "choose only one mode: --durable or --policy",
@@ -1059,16 +1049,18 @@ pub fn demo(out: &Out, a: &DemoArgs) -> Exit {
     Exit::Ok
 }
 
-fn demo_mode_error(out: &Out, json: bool, mode: &str, msg: &str) -> Exit {
+/// A failed demo: the JSON envelope with the demo's `mode`, or a
+/// `demo error:` line.
+fn demo_error(out: &Out, json: bool, mode: &str, msg: &str, exit: Exit) -> Exit {
     if json {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(false));
         m.insert("mode".into(), json!(mode));
         m.insert("error".into(), json!(msg));
-        return out.json(m, Exit::InvalidInput);
+        return out.json(m, exit);
     }
     stderr_line(&format!("demo error: {msg}"));
-    Exit::InvalidInput
+    exit
 }
 
 /// `gait demo --durable`: writes the demo job (submitted, stopped for a
@@ -1076,17 +1068,7 @@ fn demo_mode_error(out: &Out, json: bool, mode: &str, msg: &str) -> Exit {
 /// and verifies its job pack.
 fn demo_durable(out: &Out, json: bool, started: Instant) -> Exit {
     use gait_pack::pack::{self as pk, DEMO_JOB_ID};
-    let fail = |msg: &str, exit: Exit| {
-        if json {
-            let mut m = Map::new();
-            m.insert("ok".into(), Value::Bool(false));
-            m.insert("mode".into(), json!("durable"));
-            m.insert("error".into(), json!(msg));
-            return out.json(m, exit);
-        }
-        stderr_line(&format!("demo error: {msg}"));
-        exit
-    };
+    let fail = |msg: &str, exit: Exit| demo_error(out, json, "durable", msg, exit);
     let (state, events) = pk::demo_durable_job(crate::cmd::version::VERSION);
     let root = Path::new(DEMO_OUT_DIR).join("jobs");
     if let Err(e) = pk::write_job_dir(&root, &state, &events) {
@@ -1153,20 +1135,7 @@ const DEMO_INTENT_PATH: &str = "./gait-out/intent_demo_delete.json";
 /// and reports the block.
 fn demo_policy(out: &Out, json: bool, started: Instant) -> Exit {
     use gait_policy::templates::{DEMO_POLICY_YAML, demo_intent_json};
-    let fail = |msg: &str, exit: Exit| {
-        if exit == Exit::InvalidInput {
-            return demo_mode_error(out, json, "policy", msg);
-        }
-        if json {
-            let mut m = Map::new();
-            m.insert("ok".into(), Value::Bool(false));
-            m.insert("mode".into(), json!("policy"));
-            m.insert("error".into(), json!(msg));
-            return out.json(m, exit);
-        }
-        stderr_line(&format!("demo error: {msg}"));
-        exit
-    };
+    let fail = |msg: &str, exit: Exit| demo_error(out, json, "policy", msg, exit);
     let version = crate::cmd::version::VERSION;
     let intent_bytes = demo_intent_json(version);
     for (path, bytes) in [
