@@ -11,7 +11,7 @@
 //!   streaming [`Sha256Hasher`]: digests as 64 lowercase hex characters
 //!   with no prefix, and the 24-hex short ids the reference uses for trace,
 //!   event, token and correlation ids.
-//! * [`blake3`] and [`Blake3Hasher`]: a fast content digest for internal
+//! * [`blake3()`] and [`Blake3Hasher`]: a fast content digest for internal
 //!   use; no interchange format uses it.
 //! * [`GoTime`]: timestamps formatted as Go's `time.RFC3339Nano`.
 //! * [`go_duration`]: durations parsed and formatted as Go's `time`
