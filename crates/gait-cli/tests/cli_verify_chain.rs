@@ -326,3 +326,38 @@ fn session_chain_bad_input_exits_6() {
         assert_eq!(v["ok"], false);
     }
 }
+
+#[test]
+fn run_diff_of_two_session_chains() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = write_chain(dir.path());
+    std::fs::write(dir.path().join("same.json"), chain.to_json_bytes().unwrap()).unwrap();
+    let (code, v) = gait_json(
+        dir.path(),
+        &["run", "diff", "sess_chain.json", "same.json", "--json"],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["summary"]["run_id_left"], "run_cli");
+
+    // One checkpoint changed, one only on the left.
+    let mut other = chain.clone();
+    other.checkpoints.truncate(1);
+    other.checkpoints[0].checkpoint_digest = "0".repeat(64);
+    std::fs::write(
+        dir.path().join("other.json"),
+        other.to_json_bytes().unwrap(),
+    )
+    .unwrap();
+    let (code, v) = gait_json(
+        dir.path(),
+        &["run", "diff", "sess_chain.json", "other.json", "--json"],
+    );
+    assert_eq!(code, 2, "{v}");
+    assert_eq!(v["ok"], false);
+    assert_eq!(
+        v["summary"]["files_changed"],
+        serde_json::json!(["checkpoint_1", "left_only_checkpoint_2"])
+    );
+    assert_eq!(v["summary"]["manifest_changed"], true);
+}

@@ -890,20 +890,37 @@ fn diff(out: &Out, a: &RunDiffArgs) -> Exit {
     let [left, right] = a.targets.as_slice() else {
         return fail("expected left and right run_id|path", Exit::InvalidInput);
     };
-    let resolve = |target: &str| {
-        runpack::resolve_runpack_path(target).map_err(|e| fail(&e.to_string(), runpack_exit(&e)))
+    // Two session chains (`.json` files that read as chains) are compared
+    // by checkpoint digests; anything else is a pair of runpacks.
+    let chain = |target: &str| {
+        let p = Path::new(target.trim());
+        let is_json = target.trim().to_ascii_lowercase().ends_with(".json");
+        (is_json && p.is_file())
+            .then(|| runpack::SessionChain::read(p).ok())
+            .flatten()
     };
-    let left = match resolve(left) {
-        Ok(p) => p,
-        Err(exit) => return exit,
-    };
-    let right = match resolve(right) {
-        Ok(p) => p,
-        Err(exit) => return exit,
-    };
-    let result = match runpack::diff_runpacks(&left, &right, &a.privacy) {
-        Ok(r) => r,
-        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+    let result = if let (Some(l), Some(r)) = (chain(left), chain(right)) {
+        match runpack::DiffPrivacy::parse(&a.privacy) {
+            Ok(privacy) => runpack::diff_session_chains(&l, &r, privacy),
+            Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        }
+    } else {
+        let resolve = |target: &str| {
+            runpack::resolve_runpack_path(target)
+                .map_err(|e| fail(&e.to_string(), runpack_exit(&e)))
+        };
+        let left = match resolve(left) {
+            Ok(p) => p,
+            Err(exit) => return exit,
+        };
+        let right = match resolve(right) {
+            Ok(p) => p,
+            Err(exit) => return exit,
+        };
+        match runpack::diff_runpacks(&left, &right, &a.privacy) {
+            Ok(r) => r,
+            Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        }
     };
     let output_path = a.output.as_deref().unwrap_or_default();
     if !output_path.is_empty() {

@@ -64,8 +64,8 @@ pub use replay::{
 pub use session::{
     MAX_CHECKPOINTS, MAX_SESSION_CHAIN_BYTES, SESSION_CHAIN_SCHEMA_ID,
     SESSION_CHECKPOINT_SCHEMA_ID, SESSION_SCHEMA_VERSION, SessionChain, SessionChainReport,
-    SessionCheckpoint, checkpoint_digest, resolve_checkpoint_runpack, verify_chain,
-    verify_session_chain,
+    SessionCheckpoint, checkpoint_digest, diff_session_chains, resolve_checkpoint_runpack,
+    verify_chain, verify_session_chain,
 };
 pub use verify::{
     HashMismatch, SignatureStatus, VerifyOptions, VerifyReport, verify_runpack, verify_runpack_file,

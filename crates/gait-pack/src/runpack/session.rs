@@ -494,3 +494,48 @@ fn check_runpack(
         }
     }
 }
+
+/// Compares two session chains by checkpoint digests (what `gait run diff`
+/// reports for two `.json` chains): checkpoints are matched by index; a
+/// different `checkpoint_digest` is `checkpoint_<n>` in `files_changed`,
+/// unmatched ones are `left_only_checkpoint_<n>` / `right_only_checkpoint_<n>`
+/// (sorted), and any of these marks the manifest, intents, results and refs
+/// as changed.
+pub fn diff_session_chains(
+    left: &SessionChain,
+    right: &SessionChain,
+    privacy: super::DiffPrivacy,
+) -> super::RunpackDiff {
+    use std::collections::BTreeMap;
+    let by_index = |c: &SessionChain| -> BTreeMap<i64, String> {
+        c.checkpoints
+            .iter()
+            .map(|cp| (cp.checkpoint_index, cp.checkpoint_digest.clone()))
+            .collect()
+    };
+    let (l, r) = (by_index(left), by_index(right));
+    let mut files = Vec::new();
+    for (idx, digest) in &l {
+        match r.get(idx) {
+            None => files.push(format!("left_only_checkpoint_{idx}")),
+            Some(other) if other != digest => files.push(format!("checkpoint_{idx}")),
+            Some(_) => {}
+        }
+    }
+    for idx in r.keys().filter(|i| !l.contains_key(i)) {
+        files.push(format!("right_only_checkpoint_{idx}"));
+    }
+    files.sort();
+    let changed = !files.is_empty();
+    let summary = super::DiffSummary {
+        run_id_left: left.run_id.clone(),
+        run_id_right: right.run_id.clone(),
+        manifest_changed: changed,
+        files_changed: files,
+        intents_changed: changed,
+        results_changed: changed,
+        refs_changed: changed,
+        ..super::DiffSummary::default()
+    };
+    super::RunpackDiff { privacy, summary }
+}
