@@ -60,6 +60,23 @@ pub struct GateDefaults {
     pub wrkr_inventory_path: String,
 }
 
+impl GateDefaults {
+    /// The first default this build cannot honour, if any: a kill-switch
+    /// state file, or a credential broker other than `off`. Such a default
+    /// must be refused, never dropped, so a configured control does not go
+    /// missing silently.
+    pub fn unsupported(&self) -> Option<&'static str> {
+        if !self.kill_switch_state.trim().is_empty() {
+            return Some("kill_switch_state");
+        }
+        let broker = self.credential_broker.trim();
+        if !broker.is_empty() && !broker.eq_ignore_ascii_case("off") {
+            return Some("credential_broker");
+        }
+        None
+    }
+}
+
 /// `mcp_serve:` defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -227,5 +244,22 @@ mod tests {
             ProjectConfig::default()
         );
         assert!(load_project_config(&p, false).is_err());
+    }
+}
+
+#[cfg(test)]
+mod unsupported_tests {
+    use super::GateDefaults;
+
+    #[test]
+    fn unsupported_gate_defaults_are_named() {
+        let mut g = GateDefaults::default();
+        assert_eq!(g.unsupported(), None);
+        g.credential_broker = "Off".into();
+        assert_eq!(g.unsupported(), None);
+        g.credential_broker = "env".into();
+        assert_eq!(g.unsupported(), Some("credential_broker"));
+        g.kill_switch_state = "ks.json".into();
+        assert_eq!(g.unsupported(), Some("kill_switch_state"));
     }
 }

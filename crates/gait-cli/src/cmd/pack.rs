@@ -19,7 +19,7 @@ use gait_sign::{KeyConfig, KeyMode, KeySource, Trace};
 use serde_json::{Map, Value};
 
 use crate::args::VerifyKeyArgs;
-use crate::cmd::{load_verify_key, put_str, put_strs, sign_error_exit};
+use crate::cmd::{put_str, put_strs, sign_error_exit};
 use crate::exit::Exit;
 use crate::output::{Out, stderr_line, stdout_line};
 
@@ -423,43 +423,13 @@ fn verify(out: &Out, a: &PackVerifyArgs) -> Exit {
     let Some(path) = single_path(a.path.as_ref(), &a.pack) else {
         return o.fail(out, a.json, "expected <pack.zip>", Exit::InvalidInput);
     };
-    let strict = match a.profile.trim().to_ascii_lowercase().as_str() {
-        "" | "standard" => false,
-        "strict" => true,
-        _ => {
-            return o.fail(
-                out,
-                a.json,
-                "--profile must be standard or strict",
-                Exit::InvalidInput,
-            );
-        }
+    // The same profile, signature and key rules as `gait verify`.
+    let setup = match crate::cmd::runpack::verify_setup(&a.profile, a.require_signature, &a.keys) {
+        Ok(s) => s,
+        Err((m, e)) => return o.fail(out, a.json, &m, e),
     };
-    let require_signature = a.require_signature || strict;
-    let has_key = [
-        &a.keys.public_key,
-        &a.keys.public_key_env,
-        &a.keys.private_key,
-        &a.keys.private_key_env,
-    ]
-    .iter()
-    .any(|k| k.as_deref().is_some_and(|s| !s.trim().is_empty()));
-    if strict && !has_key {
-        return o.fail(
-            out,
-            a.json,
-            "strict verify profile requires --public-key/--public-key-env or private key source",
-            Exit::InvalidInput,
-        );
-    }
-    let public_key = if has_key {
-        match load_verify_key::<Trace>(&a.keys) {
-            Ok(k) => Some(k),
-            Err((m, e)) => return o.fail(out, a.json, &m, e),
-        }
-    } else {
-        None
-    };
+    let require_signature = setup.require_signature;
+    let public_key = setup.key;
     let options = VerifyOptions {
         public_key,
         require_signature,

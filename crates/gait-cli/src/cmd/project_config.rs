@@ -21,18 +21,7 @@ pub fn apply_gate_defaults(a: &GateEvalArgs) -> Result<GateEvalArgs, (String, Ex
     let cfg = gait_project::load_project_config(Path::new(path), allow_missing)
         .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
     let g = &cfg.gate;
-    let unsupported = [
-        ("kill_switch_state", g.kill_switch_state.as_str()),
-        (
-            "credential_broker",
-            if g.credential_broker.eq_ignore_ascii_case("off") {
-                ""
-            } else {
-                g.credential_broker.as_str()
-            },
-        ),
-    ];
-    if let Some((key, _)) = unsupported.iter().find(|(_, v)| !v.is_empty()) {
+    if let Some(key) = g.unsupported() {
         return Err((
             format!(
                 "{path}: gate.{key} is not supported by this build; remove it or pass --no-config"
