@@ -40,7 +40,11 @@ fn run(argv: &[String]) -> Exit {
         }
         _ => {}
     }
-    if own().any(|a| a.trim() == "--explain" || a.trim() == "-explain") {
+    // `gate eval --explain --json` decides and prints the explain document
+    // (exit code of the verdict); every other `--explain` prints a sentence.
+    let gate_eval = rest.first().map(|a| a.trim()) == Some("gate")
+        && rest.get(1).map(|a| a.trim()) == Some("eval");
+    if own().any(|a| a.trim() == "--explain" || a.trim() == "-explain") && !(gate_eval && json) {
         let path: Vec<&str> = rest
             .iter()
             .map(|a| a.trim())

@@ -2,10 +2,13 @@
 //! the answer the client gets when the call is not forwarded.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use gait_policy::adapters::ServerInfo;
+use gait_policy::gate::FileRateLimitStore;
 use gait_policy::{Gate, Verdict};
 use gait_sign::{SigningKey, Trace};
-use gait_trace::{TraceOptions, TraceRecord, TraceSink, build_trace, recompute_ids};
+use gait_trace::{Boundary, Decider, DecisionRequest, ToolDefinitionCheck, TraceSink};
 use serde_json::{Value, json};
 
 use crate::Error;
@@ -13,17 +16,12 @@ use crate::mapping::{ServerIdentity, ToolInfo, intent_for_call};
 use crate::pins::ToolPins;
 use gait_policy::adapters::CallContext;
 
-/// Reason code: the tool's definition differs from the one pinned when it
-/// was first listed.
-pub const REASON_TOOL_CHANGED: &str = "mcp_tool_definition_changed";
-/// Reason code: several listed tools have this name once lowercased, so
-/// the policy cannot tell which one is called.
-pub const REASON_TOOL_NAME_AMBIGUOUS: &str = "mcp_tool_name_ambiguous";
+pub use gait_trace::{REASON_TOOL_CHANGED, REASON_TOOL_NAME_AMBIGUOUS};
 /// Reason code: the server did not answer the proxy's own `tools/list`
 /// in time, so the tool's current definition is unknown.
 pub const REASON_TOOL_LIST_UNAVAILABLE: &str = "mcp_tool_list_unavailable";
 /// Reason code: the gate could not evaluate the call.
-pub const REASON_EVALUATION_ERROR: &str = "gate_evaluation_error";
+pub const REASON_EVALUATION_ERROR: &str = gait_trace::REASON_GATE_EVALUATION_ERROR;
 /// Reason code: the gate did not answer in time.
 pub const REASON_EVALUATION_TIMEOUT: &str = "gate_evaluation_timeout";
 /// Reason code: the signed trace could not be written, so the call does not
@@ -146,14 +144,9 @@ impl CallDecision {
     }
 }
 
-/// The gate, the trace key and sink, and the settings of the proxy's
-/// decisions.
+/// The decision core and the settings of the proxy's decisions.
 pub struct Governor {
-    gate: Gate,
-    signer: SigningKey<Trace>,
-    sink: Box<dyn TraceSink>,
-    producer_version: String,
-    rate_limit_state: Option<PathBuf>,
+    decider: Decider,
     pin_change: PinChangeMode,
     context: CallContext,
 }
@@ -161,7 +154,7 @@ pub struct Governor {
 impl std::fmt::Debug for Governor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Governor")
-            .field("gate", &self.gate)
+            .field("decider", &self.decider)
             .field("pin_change", &self.pin_change)
             .field("context", &self.context)
             .finish_non_exhaustive()
@@ -172,44 +165,55 @@ impl Governor {
     /// A governor evaluating with `gate`, signing with `signer` and
     /// recording traces in `sink`. Calls under rate-limited rules are
     /// blocked until [`Governor::with_rate_limit_state`] names a state file.
+    /// A policy's `mcp_trust` is enforced against the server identity the
+    /// proxy learned in `initialize` (or was given).
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when the policy sets `mcp_trust`: the proxy does
-    /// not evaluate trust snapshots, and ignoring one would weaken the
-    /// gate.
+    /// None today; kept fallible for configuration checks.
     pub fn new(
         gate: Gate,
         signer: SigningKey<Trace>,
         sink: Box<dyn TraceSink>,
     ) -> Result<Self, Error> {
-        if gate.policy().mcp_trust().is_some() {
-            return Err(Error::Config(
-                "the policy sets mcp_trust, which the MCP protocol proxy does not enforce; check server trust with `gait mcp verify` and remove mcp_trust from the proxy's policy".into(),
-            ));
-        }
-        Ok(Self {
-            gate,
-            signer,
-            sink,
-            producer_version: "0.0.0-dev".into(),
-            rate_limit_state: None,
+        Ok(Self::from_decider(
+            Decider::new(gate, Arc::from(sink)).with_signer(Arc::new(signer)),
+        ))
+    }
+
+    /// A governor deciding through `decider` (with every overlay it is
+    /// configured with).
+    pub fn from_decider(decider: Decider) -> Self {
+        Self {
+            decider,
             pin_change: PinChangeMode::Block,
             context: CallContext::default(),
-        })
+        }
     }
 
     /// Records `version` as the producer of traces.
     #[must_use]
     pub fn with_producer_version(mut self, version: &str) -> Self {
-        version.trim().clone_into(&mut self.producer_version);
+        self.decider = self.decider.with_producer_version(version);
         self
     }
 
     /// Counts rate limits and destructive budgets in this state file.
     #[must_use]
     pub fn with_rate_limit_state(mut self, path: impl Into<PathBuf>) -> Self {
-        self.rate_limit_state = Some(path.into());
+        self.decider = self
+            .decider
+            .with_rate_limits(Some(Arc::new(FileRateLimitStore::new(path))));
+        self
+    }
+
+    /// Blocks calls whose intent names an emergency-stopped job (or a job
+    /// whose state cannot be read) under the job runtime root `root`.
+    #[must_use]
+    pub fn with_job_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.decider = self
+            .decider
+            .with_job_store(Some(Arc::new(gait_trace::FileJobStore::new(root))));
         self
     }
 
@@ -229,20 +233,26 @@ impl Governor {
 
     /// The gate.
     pub fn gate(&self) -> &Gate {
-        &self.gate
+        self.decider.gate()
+    }
+
+    /// The decision core.
+    pub fn decider(&self) -> &Decider {
+        &self.decider
     }
 
     /// The policy digest in hex.
     pub fn policy_digest(&self) -> String {
-        self.gate.policy().digest().to_hex()
+        self.gate().policy().digest().to_hex()
     }
 
     /// Decides a `tools/call` with these `params`, knowing the tools listed
-    /// so far (`pins`): builds the intent, runs the gate, applies the pin
-    /// checks (a changed definition, a name shared by several tools once
-    /// lowercased), signs the trace and records it.
-    /// The call may be forwarded only when the result says so; every
-    /// failure after the intent is built is a refusal, never an error.
+    /// so far (`pins`): builds the intent and decides it through the
+    /// decision core, with the pin findings (a changed definition, a name
+    /// shared by several tools once lowercased) and the server identity as
+    /// overlays. The call may be forwarded only when the result says so;
+    /// every failure after the intent is built is a refusal, never an
+    /// error.
     ///
     /// # Errors
     ///
@@ -254,106 +264,58 @@ impl Governor {
         server: &ServerIdentity,
         pins: &ToolPins,
     ) -> Result<CallDecision, Error> {
-        let started = std::time::Instant::now();
         let name = params
             .get("name")
             .and_then(Value::as_str)
             .unwrap_or_default();
         let tool = pins.get(name);
-        let ambiguous = pins.is_ambiguous(name);
+        let check = ToolDefinitionCheck::new(
+            pins.is_ambiguous(name),
+            tool.is_some_and(ToolInfo::changed),
+            self.pin_change == PinChangeMode::Block,
+        );
         let intent = intent_for_call(params, server, tool, &self.context)?;
+        let info = server_info(server);
+        let request = DecisionRequest::new(&intent, Boundary::McpProtocolProxy)
+            .with_server(info.as_ref())
+            .with_tool_definition(check);
         let policy_digest = self.policy_digest();
-        let mut inputs = self.gate.inputs(&intent);
-        inputs.rate_limit_state = self.rate_limit_state.as_deref();
-        let changed = tool.is_some_and(ToolInfo::changed);
-        let mut extra_reasons: Vec<String> = Vec::new();
-        let mut overlay: Vec<&str> = Vec::new();
-        if ambiguous {
-            overlay.push(REASON_TOOL_NAME_AMBIGUOUS);
-        }
-        let (mut trace, decision) = match self.gate.run(&inputs) {
-            Ok(outcome) => {
-                let mut opts = TraceOptions::new(&self.producer_version, "");
-                opts.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-                let trace = build_trace(
-                    &outcome.prepared_intent,
-                    self.gate.policy(),
-                    &outcome,
-                    &opts,
-                );
-                (trace, Some(outcome.decision))
-            }
-            Err(_) => {
-                extra_reasons.push(REASON_EVALUATION_ERROR.into());
-                let mut trace = TraceRecord::new(
-                    intent.tool_name(),
-                    &intent.args_digest().to_hex(),
-                    &intent.intent_digest().to_hex(),
-                    &policy_digest,
-                    Verdict::Block.as_str(),
-                );
-                trace.created_at = intent.created_at();
-                trace.observed_at = gait_digest::GoTime::now_utc();
-                trace.producer_version.clone_from(&self.producer_version);
-                trace.violations = vec![REASON_EVALUATION_ERROR.into()];
-                recompute_ids(&mut trace);
-                (trace, None)
+        let decided = match self.decider.decide(&request) {
+            Ok(d) => d,
+            Err(e) => {
+                // No evidence, no execution.
+                let mut refused =
+                    CallDecision::refused(intent.tool_name(), &policy_digest, e.reason_code());
+                refused.intent_digest = e.intent_digest().to_owned();
+                return Ok(refused);
             }
         };
-        let mut verdict = decision.as_ref().map_or(Verdict::Block, |d| d.verdict());
-        if changed {
-            if self.pin_change == PinChangeMode::Block {
-                overlay.push(REASON_TOOL_CHANGED);
-            } else {
-                extra_reasons.push(REASON_TOOL_CHANGED.into());
-            }
-        }
-        if !overlay.is_empty() {
-            // Tighten to block, in the signed trace too.
-            verdict = Verdict::Block;
-            trace.verdict = Verdict::Block.as_str().to_owned();
-            for reason in overlay {
-                extra_reasons.push(reason.to_owned());
-                trace.violations.push(reason.to_owned());
-            }
-            trace.violations.sort();
-            trace.violations.dedup();
-            recompute_ids(&mut trace);
-        }
-        let mut reason_codes: Vec<String> = decision
-            .as_ref()
-            .map(|d| d.reason_codes().to_vec())
-            .unwrap_or_default();
-        reason_codes.extend(extra_reasons);
-        reason_codes.sort();
-        reason_codes.dedup();
-        let mut result = CallDecision {
-            tool_name: intent.tool_name().to_owned(),
+        let decision = decided.decision();
+        let verdict = decision.verdict();
+        Ok(CallDecision {
+            tool_name: decided.trace.tool_name.clone(),
             verdict,
-            forward: false,
-            reason_codes,
-            violations: trace.violations.clone(),
-            matched_rule: decision
-                .as_ref()
-                .map(|d| d.matched_rule().to_owned())
-                .unwrap_or_default(),
-            trace_id: String::new(),
-            intent_digest: trace.intent_digest.clone(),
+            // INVARIANT: only `allow`, with its trace durably recorded, runs.
+            forward: verdict == Verdict::Allow,
+            reason_codes: decision.reason_codes().to_vec(),
+            violations: decision.violations().to_vec(),
+            matched_rule: decision.matched_rule().to_owned(),
+            trace_id: decided.trace.trace_id.clone(),
+            intent_digest: decided.trace.intent_digest.clone(),
             policy_digest,
-        };
-        let recorded = trace
-            .sign(&self.signer)
-            .and_then(|()| self.sink.record(&trace));
-        if recorded.is_err() {
-            // No evidence, no execution.
-            result.verdict = Verdict::Block;
-            result.reason_codes.push(REASON_TRACE_WRITE_FAILED.into());
-            result.reason_codes.sort();
-            return Ok(result);
-        }
-        result.trace_id = trace.trace_id;
-        // INVARIANT: only `allow`, with its trace durably recorded, runs.
-        result.forward = verdict == Verdict::Allow;
-        Ok(result)
+        })
     }
+}
+
+/// The server as `mcp_trust` sees it: the id the proxy names it by and its
+/// `serverInfo`.
+fn server_info(server: &ServerIdentity) -> Option<ServerInfo> {
+    if server.server_id.is_empty() && server.name.is_empty() {
+        return None;
+    }
+    let mut info = ServerInfo::default();
+    server.server_id.clone_into(&mut info.server_id);
+    server.name.clone_into(&mut info.server_name);
+    server.version.clone_into(&mut info.server_version);
+    Some(info)
 }

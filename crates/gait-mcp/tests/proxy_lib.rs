@@ -139,17 +139,41 @@ fn evaluation_timeout_refuses_the_call() {
 }
 
 #[test]
-fn policies_with_mcp_trust_are_refused() {
-    let p = Policy::from_yaml_str(
-        "default_verdict: block\nmcp_trust:\n  snapshot: ./snap.json\nrules: []\n",
+fn mcp_trust_is_enforced_against_the_server_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("trust.json");
+    std::fs::write(
+        &snap,
+        json!({"schema_id": "gait.mcp.trust_snapshot", "schema_version": "1.0.0",
+               "entries": [{"server_id": "good", "publisher": "acme", "status": "trusted",
+                            "updated_at": "2026-01-01T00:00:00Z", "score": 0.9}]})
+        .to_string(),
     )
+    .unwrap();
+    let p = Policy::from_yaml_str(&format!(
+        "default_verdict: allow\nmcp_trust:\n  snapshot: {}\nrules: []\n",
+        snap.display()
+    ))
     .unwrap();
     let g = Governor::new(
         Gate::new(p),
         SigningKey::<Trace>::generate().unwrap(),
         Box::new(MemorySink::new()),
-    );
-    assert!(matches!(g, Err(gait_mcp::Error::Config(_))));
+    )
+    .unwrap();
+    let pins = gait_mcp::ToolPins::default();
+    let call = json!({"name": "echo", "arguments": {}});
+    let good = g
+        .decide(&call, &gait_mcp::ServerIdentity::with_id("good"), &pins)
+        .unwrap();
+    assert!(good.forward, "{good:?}");
+    assert!(good.reason_codes.contains(&"mcp_trust_verified".to_owned()));
+    let unknown = g
+        .decide(&call, &gait_mcp::ServerIdentity::with_id("who"), &pins)
+        .unwrap();
+    assert!(!unknown.forward);
+    assert_eq!(unknown.verdict, gait_policy::Verdict::Block);
+    assert!(unknown.violations.contains(&"mcp_trust_policy".to_owned()));
 }
 
 #[test]

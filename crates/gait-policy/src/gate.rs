@@ -58,7 +58,7 @@ pub struct GateInputs<'a> {
     /// Where rate-limit counters live. `None` blocks every call that a
     /// rate limit or destructive budget applies to
     /// (`rate_limit_state_unavailable`).
-    pub rate_limit_state: Option<&'a Path>,
+    pub rate_limits: Option<&'a dyn RateLimitStore>,
     /// Report without enforcing.
     pub simulate: bool,
     /// A Wrkr inventory and where it came from (its path).
@@ -80,11 +80,87 @@ impl<'a> GateInputs<'a> {
             approval_key: None,
             delegation_tokens: &[],
             delegation_key: None,
-            rate_limit_state: Some(Path::new(ratelimit::DEFAULT_STATE_PATH)),
+            rate_limits: Some(&DEFAULT_RATE_LIMITS),
             simulate: false,
             wrkr: None,
             approved_scripts: &[],
         }
+    }
+}
+
+/// Where rate-limit and destructive-budget counters are kept.
+///
+/// [`FileRateLimitStore`] keeps them in the reference's state file (one
+/// process at a time, under an exclusive lock); a shared store (a
+/// database, a service) can implement this trait instead.
+pub trait RateLimitStore: Send + Sync + std::fmt::Debug {
+    /// Counts one call of `tool_name` by `identity` at `now` against
+    /// `limit`, and says whether it is within the limit.
+    ///
+    /// # Errors
+    ///
+    /// [`RateLimitError`] when the counters cannot be read or written; the
+    /// gate then fails closed.
+    fn enforce(
+        &self,
+        limit: &crate::policy::RateLimit,
+        tool_name: &str,
+        identity: &str,
+        now: &GoTime,
+    ) -> Result<RateLimitDecision, RateLimitError>;
+}
+
+/// Rate-limit counters in a state file (`gait.gate.rate_limit_state`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRateLimitStore {
+    path: std::path::PathBuf,
+}
+
+impl FileRateLimitStore {
+    /// Counters kept in the file at `path`.
+    pub fn new(path: impl Into<std::path::PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// The state file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl RateLimitStore for FileRateLimitStore {
+    fn enforce(
+        &self,
+        limit: &crate::policy::RateLimit,
+        tool_name: &str,
+        identity: &str,
+        now: &GoTime,
+    ) -> Result<RateLimitDecision, RateLimitError> {
+        ratelimit::enforce(&self.path, limit, tool_name, identity, now)
+    }
+}
+
+/// The store of [`GateInputs::new`]: `gait gate eval`'s default state file.
+#[derive(Debug)]
+struct DefaultRateLimits;
+
+static DEFAULT_RATE_LIMITS: DefaultRateLimits = DefaultRateLimits;
+
+impl RateLimitStore for DefaultRateLimits {
+    fn enforce(
+        &self,
+        limit: &crate::policy::RateLimit,
+        tool_name: &str,
+        identity: &str,
+        now: &GoTime,
+    ) -> Result<RateLimitDecision, RateLimitError> {
+        ratelimit::enforce(
+            Path::new(ratelimit::DEFAULT_STATE_PATH),
+            limit,
+            tool_name,
+            identity,
+            now,
+        )
     }
 }
 
@@ -274,16 +350,15 @@ pub fn run(inputs: &GateInputs<'_>) -> Result<GateOutcome, GateError> {
     // call is blocked (fail closed) rather than let through uncounted.
     let needs_budget =
         decision.destructive_budget().is_some() && script_aware_destructive(prepared);
-    if inputs.rate_limit_state.is_none() && (decision.rate_limit().is_some() || needs_budget) {
+    if inputs.rate_limits.is_none() && (decision.rate_limit().is_some() || needs_budget) {
         set_block(
             &mut decision,
             &["rate_limit_state_unavailable"],
             &["rate_limit_state_unavailable"],
         );
     }
-    if let (Some(limit), Some(state)) = (decision.rate_limit().copied(), inputs.rate_limit_state) {
-        let r = ratelimit::enforce(
-            state,
+    if let (Some(limit), Some(store)) = (decision.rate_limit().copied(), inputs.rate_limits) {
+        let r = store.enforce(
             &limit,
             prepared.tool_name(),
             &ctx.identity,
@@ -298,13 +373,12 @@ pub fn run(inputs: &GateInputs<'_>) -> Result<GateOutcome, GateError> {
         }
         rate_limit = Some(r);
     }
-    if let (Some(budget), Some(state)) = (
-        decision.destructive_budget().copied(),
-        inputs.rate_limit_state,
-    ) {
+    if let (Some(budget), Some(store)) =
+        (decision.destructive_budget().copied(), inputs.rate_limits)
+    {
         if script_aware_destructive(prepared) {
             let tool = format!("destructive_budget|{}", prepared.tool_name().trim());
-            let r = ratelimit::enforce(state, &budget, &tool, &ctx.identity, &inputs.wall_clock)?;
+            let r = store.enforce(&budget, &tool, &ctx.identity, &inputs.wall_clock)?;
             if !r.allowed {
                 set_block(
                     &mut decision,
@@ -481,6 +555,41 @@ pub fn run(inputs: &GateInputs<'_>) -> Result<GateOutcome, GateError> {
     })
 }
 
+impl GateOutcome {
+    /// The fail-closed outcome of a gate run that could not complete:
+    /// `block`, with `reason` as reason code and violation, on the intent
+    /// as given. Every boundary records it like any other decision, so an
+    /// error never becomes an `allow` and still leaves a signed trace.
+    pub fn failed(inputs: &GateInputs<'_>, reason: &str) -> GateOutcome {
+        let prepared = if inputs.intent.has_context_evidence_claims() {
+            inputs.intent.prepared()
+        } else {
+            inputs.intent.clone()
+        };
+        let decision = crate::eval::single::failed(inputs.policy, &prepared, &inputs.eval, reason);
+        GateOutcome {
+            decision,
+            required_approvals: 0,
+            valid_approvals: 0,
+            approval_ref: String::new(),
+            approval_entries: Vec::new(),
+            delegation_required: false,
+            valid_delegations: 0,
+            delegation_ref: String::new(),
+            delegation_entries: Vec::new(),
+            rate_limit: None,
+            destructive_budget: None,
+            simulation: None,
+            prepared_intent: prepared,
+            context_source: String::new(),
+            pre_approved: false,
+            pattern_id: String::new(),
+            registry_reason: String::new(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
 /// Whether an unusable optional input (a Wrkr inventory, an approved-script
 /// registry or its verify key) must stop the call instead of being skipped
 /// with a warning: under the `oss-prod` profile, or when the intent's risk
@@ -599,13 +708,13 @@ impl Gate {
     }
 
     /// Inputs for [`Gate::run`] evaluating `intent` now, with no tokens and
-    /// no rate-limit state (so calls under a rate-limited rule are blocked
+    /// no rate-limit store (so calls under a rate-limited rule are blocked
     /// with `rate_limit_state_unavailable`; set
-    /// [`GateInputs::rate_limit_state`] to count them).
+    /// [`GateInputs::rate_limits`] to count them).
     pub fn inputs<'a>(&'a self, intent: &'a Intent) -> GateInputs<'a> {
         let mut inputs = GateInputs::new(&self.policy, intent, GoTime::now_utc());
         inputs.eval = inputs.eval.with_producer_version(&self.producer_version);
-        inputs.rate_limit_state = None;
+        inputs.rate_limits = None;
         inputs.wrkr = self.wrkr.clone().map(|w| (w, String::new()));
         inputs
     }
@@ -641,9 +750,9 @@ mod tests {
                 .contains(&"rate_limit_state_unavailable".to_owned())
         );
         let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("state.json");
+        let state = FileRateLimitStore::new(dir.path().join("state.json"));
         let mut inputs = gate.inputs(&intent);
-        inputs.rate_limit_state = Some(&state);
+        inputs.rate_limits = Some(&state);
         assert_eq!(
             gate.run(&inputs).unwrap().decision.verdict(),
             Verdict::Allow

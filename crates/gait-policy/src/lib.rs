@@ -18,6 +18,7 @@
 //!   LangChain, Claude Code, MCP `tools/call`) turned into intents, the
 //!   same way at every boundary.
 //! * [`mcp_trust`]: MCP server trust checks against a local snapshot.
+//! * [`profile`]: the `standard` and `oss-prod` runtime profiles.
 //!
 //! # Example
 //!
@@ -55,6 +56,7 @@ pub mod gate;
 pub mod intent;
 pub mod mcp_trust;
 pub mod policy;
+pub mod profile;
 pub mod ratelimit;
 pub mod registry;
 pub mod simulate;

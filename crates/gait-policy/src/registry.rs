@@ -128,6 +128,114 @@ impl ApprovedScriptEntry {
     }
 }
 
+/// The registry entries a decision may use, and what was skipped.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct LoadedRegistry {
+    /// Verified, unexpired entries (empty when the fast path is off).
+    pub entries: Vec<ApprovedScriptEntry>,
+    /// Why the fast path is off, when it is and that is allowed.
+    pub warnings: Vec<String>,
+}
+
+/// Why the registry could not be used for a decision.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryLoadError<E: std::error::Error + 'static> {
+    /// The registry (or its verification) is unusable and the call must
+    /// fail closed: the call is blocked (`gate eval` exit 3).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The verify key could not be loaded.
+    #[error(transparent)]
+    Key(E),
+}
+
+/// Loads the approved-script registry at `path` for one decision and
+/// verifies every entry with the key `key` returns (called once the
+/// registry has been read; `None` means no verify key is configured), at
+/// `now`.
+///
+/// A registry that is missing has no entries. When the registry cannot be
+/// read or parsed, no verify key is configured, or an entry fails
+/// verification: with `fail_closed` (the `oss-prod` profile, or a high or
+/// critical risk class; see [`crate::gate::optional_inputs_fail_closed`])
+/// the result is [`RegistryLoadError::Unavailable`] and the call is
+/// blocked; otherwise the fast path is turned off with a warning.
+///
+/// # Errors
+///
+/// [`RegistryLoadError`] as above.
+pub fn load_for_decision<E, K>(
+    path: &std::path::Path,
+    fail_closed: bool,
+    now: &GoTime,
+    key: K,
+) -> Result<LoadedRegistry, RegistryLoadError<E>>
+where
+    E: std::error::Error + 'static,
+    K: FnOnce() -> Result<Option<VerifyingKey<Approval>>, E>,
+{
+    let unusable = |msg: String, warning: &str| {
+        if fail_closed {
+            Err(RegistryLoadError::Unavailable(msg))
+        } else {
+            Ok(LoadedRegistry {
+                entries: Vec::new(),
+                warnings: vec![warning.to_owned()],
+            })
+        }
+    };
+    let read = match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        _ => read_registry_file(path).and_then(|b| read_registry(&b)),
+    };
+    let entries = match read {
+        Ok(e) => e,
+        Err(e) => {
+            return unusable(
+                format!("approved script registry unavailable in fail-closed mode: {e}"),
+                "approved script registry unavailable; continuing without fast-path pre-approval",
+            );
+        }
+    };
+    let Some(key) = key().map_err(RegistryLoadError::Key)? else {
+        return unusable(
+            "approved script registry verification unavailable in fail-closed mode: verify key required".to_owned(),
+            "approved script fast-path disabled because registry verify key is not configured",
+        );
+    };
+    for (i, e) in entries.iter().enumerate() {
+        if let Err(err) = e.verify(&key, now) {
+            return unusable(
+                format!("approved script registry verification failed at entry {i}: {err}"),
+                "approved script registry entry failed verification; fast-path disabled",
+            );
+        }
+    }
+    Ok(LoadedRegistry {
+        entries,
+        warnings: Vec::new(),
+    })
+}
+
+fn read_registry_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let what = |e: std::io::Error| format!("read approved script registry {}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(what)?;
+    if !file.metadata().map_err(what)?.is_file() {
+        return Err(format!(
+            "read approved script registry {}: not a regular file",
+            path.display()
+        ));
+    }
+    let mut buf = Vec::new();
+    file.take(MAX_REGISTRY_BYTES as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(what)?;
+    Ok(buf)
+}
+
 /// Parses a registry file (entries are normalized; an invalid entry is an
 /// error naming its index).
 pub fn read_registry(bytes: &[u8]) -> Result<Vec<ApprovedScriptEntry>, String> {

@@ -10,10 +10,8 @@
     reason = "test code: a failure should panic"
 )]
 
-use std::path::Path;
-
 use gait_digest::GoTime;
-use gait_policy::gate::{GateInputs, GateOutcome, run};
+use gait_policy::gate::{FileRateLimitStore, GateInputs, GateOutcome, run};
 use gait_policy::intent::Intent;
 use gait_policy::policy::Policy;
 use gait_policy::token::{
@@ -121,7 +119,7 @@ fn inputs<'a>(
     i: &'a Intent,
     approvals: &'a [ApprovalToken],
     delegations: &'a [DelegationToken],
-    state: Option<&'a Path>,
+    state: Option<&'a FileRateLimitStore>,
 ) -> GateInputs<'a> {
     let mut gi = GateInputs::new(p, i, t0());
     gi.wall_clock = t0();
@@ -131,7 +129,7 @@ fn inputs<'a>(
     gi.delegation_tokens = delegations;
     gi.delegation_key =
         Some(DELEGATION_VERIFY.get_or_init(|| delegation_signer().verifying_key().clone()));
-    gi.rate_limit_state = state;
+    gi.rate_limits = state.map(|s| s as &dyn gait_policy::gate::RateLimitStore);
     gi
 }
 
@@ -939,7 +937,7 @@ fn simulate_leaves_allow_and_dry_run_alone() {
 fn rate_limit_exceeded() {
     let dir = tempfile::tempdir().unwrap();
     // A state folder that does not exist yet is created (spec §12).
-    let state = dir.path().join("nested/gate_rate_limits.json");
+    let state = FileRateLimitStore::new(dir.path().join("nested/gate_rate_limits.json"));
     let p = policy(
         "default_verdict: block\nrules:\n  - name: limited\n    effect: allow\n    rate_limit: {requests: 2, window: hour}\n",
     );
@@ -963,7 +961,7 @@ fn rate_limit_exceeded() {
         &["rate_limit_exceeded"],
     );
     assert!(!o.rate_limit.unwrap().allowed);
-    assert!(state.exists());
+    assert!(state.path().exists());
 
     // Another identity has its own counter (scope tool_identity).
     let bob = intent(&with(write(), |v| v["context"]["identity"] = json!("bob")));
@@ -982,7 +980,7 @@ fn rate_limit_exceeded() {
 #[test]
 fn rate_limit_counts_whatever_the_verdict_and_blocks_before_approval() {
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("limits.json");
+    let state = FileRateLimitStore::new(dir.path().join("limits.json"));
     let p = policy(
         "default_verdict: block\nrules:\n  - name: gate\n    effect: require_approval\n    rate_limit: {requests: 1, scope: tool}\n",
     );
@@ -1012,7 +1010,7 @@ fn rate_limit_counts_whatever_the_verdict_and_blocks_before_approval() {
 #[test]
 fn destructive_budget_exceeded() {
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("limits.json");
+    let state = FileRateLimitStore::new(dir.path().join("limits.json"));
     let p = policy(
         "default_verdict: block\nrules:\n  - name: budget\n    effect: allow\n    destructive_budget: {requests: 1, window: hour}\n",
     );

@@ -2,17 +2,20 @@
 //! signed trace written → response.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use gait_digest::GoTime;
 use gait_policy::adapters::{Adapter, ToolCall, decode_tool_call_value};
-use gait_policy::mcp_trust::{apply_trust, evaluate_server_trust};
+use gait_policy::gate::{FileRateLimitStore, RateLimitStore};
 use gait_policy::token::ApprovalToken;
 use gait_policy::{Gate, Intent, Verdict};
 use gait_sign::{Approval, SigningKey, Trace, VerifyingKey};
-use gait_trace::{TraceOptions, TraceRecord, build_trace, write_trace};
+use gait_trace::{
+    Boundary, Decider, DecisionRequest, FileJobStore, JobStore, TraceError, TraceRecord, TraceSink,
+    write_trace,
+};
 use serde_json::{Map, Value};
 
 use crate::error::ServeError;
@@ -61,8 +64,8 @@ pub fn normalize_run_id(raw: &str) -> String {
 pub struct ServiceConfig {
     /// The gate (policy loaded once).
     pub gate: Gate,
-    /// The trace signing key.
-    pub signer: SigningKey<Trace>,
+    /// The trace signing key (traces, runpacks and packs).
+    pub signer: Arc<SigningKey<Trace>>,
     /// Where traces go (server-owned).
     pub trace_dir: PathBuf,
     /// Where runpacks go when a request asks for one.
@@ -75,6 +78,9 @@ pub struct ServiceConfig {
     /// The key approval tokens must be signed with (without one, no
     /// presented token is valid).
     pub approval_key: Option<VerifyingKey<Approval>>,
+    /// The job runtime root: calls naming `context.job_id` are blocked
+    /// when that job is emergency-stopped or its state cannot be read.
+    pub job_root: Option<PathBuf>,
     /// The adapter of requests that name none.
     pub default_adapter: Adapter,
     /// The producer version written into traces.
@@ -98,12 +104,13 @@ impl ServiceConfig {
     pub fn new(gate: Gate, signer: SigningKey<Trace>, trace_dir: impl Into<PathBuf>) -> Self {
         Self {
             gate,
-            signer,
+            signer: Arc::new(signer),
             trace_dir: trace_dir.into(),
             runpack_dir: None,
             pack_dir: None,
             rate_limit_state: None,
             approval_key: None,
+            job_root: None,
             default_adapter: Adapter::Mcp,
             producer_version: "0.0.0-dev".to_owned(),
             allow_client_artifact_paths: false,
@@ -169,6 +176,7 @@ impl Evaluation {
 #[derive(Debug)]
 pub struct DecisionService {
     cfg: ServiceConfig,
+    decider: Decider,
     seq: AtomicU64,
     export_lock: Mutex<()>,
 }
@@ -271,8 +279,26 @@ impl DecisionService {
             gait_sign::create_private_dir(d)
                 .map_err(|e| ServeError::Config(format!("create pack directory: {e}")))?;
         }
+        let rate_limits = cfg
+            .rate_limit_state
+            .clone()
+            .map(|p| Arc::new(FileRateLimitStore::new(p)) as Arc<dyn RateLimitStore>);
+        let jobs = cfg
+            .job_root
+            .clone()
+            .map(|r| Arc::new(FileJobStore::new(r)) as Arc<dyn JobStore>);
+        let decider = Decider::new(
+            cfg.gate.clone(),
+            Arc::new(gait_trace::DirectorySink::new(cfg.trace_dir.clone())),
+        )
+        .with_signer(cfg.signer.clone())
+        .with_producer_version(&cfg.producer_version)
+        .with_rate_limits(rate_limits)
+        .with_approval_key(cfg.approval_key.clone())
+        .with_job_store(jobs);
         Ok(Self {
             cfg,
+            decider,
             seq: AtomicU64::new(0),
             export_lock: Mutex::new(()),
         })
@@ -456,57 +482,40 @@ impl DecisionService {
         opts: &CallOptions,
     ) -> Result<Evaluation, ServeError> {
         let started = Instant::now();
-        let gate = &self.cfg.gate;
-        let mut inputs = gate.inputs(&intent);
-        inputs.rate_limit_state = self.cfg.rate_limit_state.as_deref();
-        inputs.approval_tokens = &opts.approval_tokens;
-        inputs.approval_key = self.cfg.approval_key.as_ref();
-        let mut outcome = gate
-            .run(&inputs)
-            .map_err(|e| ServeError::Internal(format!("evaluate: {e}")))?;
-        let mut warnings = self.cfg.warnings.clone();
-        warnings.extend(outcome.warnings.iter().cloned());
-        let trust = gate.policy().mcp_trust().map(|policy| {
-            let t = evaluate_server_trust(
-                policy,
-                call.and_then(|c| c.server.as_ref()),
-                &outcome.prepared_intent.context().risk_class,
-                GoTime::now_utc(),
-            );
-            apply_trust(&mut outcome.decision, policy, &t);
-            t
-        });
-        let mut topts = TraceOptions::new(&self.cfg.producer_version, "");
-        topts.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let prepared = &outcome.prepared_intent;
-        let mut trace = build_trace(prepared, gate.policy(), &outcome, &topts);
-        trace.mcp_trust = trust.as_ref().map(|t| t.to_json());
-        trace
-            .sign(&self.cfg.signer)
-            .map_err(|e| ServeError::Internal(format!("sign trace: {e}")))?;
-
-        let mut run_id = normalize_run_id(&opts.run_id);
-        if run_id.is_empty() {
-            run_id = normalize_run_id(call.map_or("", |c| c.context.run_id.as_str()));
+        let mut given_run_id = normalize_run_id(&opts.run_id);
+        if given_run_id.is_empty() {
+            given_run_id = normalize_run_id(call.map_or("", |c| c.context.run_id.as_str()));
         }
-        if run_id.is_empty() {
-            let digest = prepared.intent_digest().to_hex();
-            run_id = format!("run_mcp_{}", digest.get(..12).unwrap_or(&digest));
-        }
-        let trace_path = match &opts.trace_path {
-            Some(p) => p.clone(),
-            None => {
-                let n = self.seq.fetch_add(1, Ordering::Relaxed);
-                self.cfg.trace_dir.join(format!(
-                    "trace_{run_id}_{}_{n}.json",
-                    file_stamp(&trace.observed_at)
-                ))
-            }
+        let sink = RequestSink {
+            service: self,
+            given_run_id: &given_run_id,
+            trace_path: opts.trace_path.as_deref(),
+            written: Mutex::new(None),
         };
+        let request = DecisionRequest::new(&intent, Boundary::DecisionService)
+            .with_approval_tokens(&opts.approval_tokens)
+            .with_server(call.and_then(|c| c.server.as_ref()))
+            .with_sink(&sink);
         // INVARIANT: nothing is returned (least of all a verdict) unless
-        // the signed trace is durably written.
-        write_trace(&trace_path, &trace)
-            .map_err(|e| ServeError::Internal(format!("write trace: {e}")))?;
+        // the signed trace is durably written (the decision core records it
+        // through `sink` before answering).
+        let decided = self
+            .decider
+            .decide(&request)
+            .map_err(|e| ServeError::Internal(e.to_string()))?;
+        let mut warnings = self.cfg.warnings.clone();
+        warnings.extend(decided.warnings.iter().cloned());
+        let trust = decided.trust;
+        let trace = decided.trace;
+        let outcome = decided.outcome;
+        let prepared = &outcome.prepared_intent;
+        let run_id = run_id_for(&given_run_id, &trace);
+        let trace_path = sink
+            .written
+            .into_inner()
+            .ok()
+            .flatten()
+            .ok_or_else(|| ServeError::Internal("trace was not recorded".into()))?;
 
         let decision = &outcome.decision;
         let verdict = decision.verdict();
@@ -671,6 +680,48 @@ impl DecisionService {
             });
             append_line(path, &v)?;
         }
+        Ok(())
+    }
+}
+
+/// The run id of a decision: the one given, else `run_mcp_<intent digest
+/// prefix>`.
+fn run_id_for(given: &str, trace: &TraceRecord) -> String {
+    if given.is_empty() {
+        let digest = &trace.intent_digest;
+        format!("run_mcp_{}", digest.get(..12).unwrap_or(digest))
+    } else {
+        given.to_owned()
+    }
+}
+
+/// One request's trace file: the client's or operator's path, else
+/// `<trace_dir>/trace_<run_id>_<time>_<n>.json`.
+struct RequestSink<'a> {
+    service: &'a DecisionService,
+    given_run_id: &'a str,
+    trace_path: Option<&'a Path>,
+    written: Mutex<Option<PathBuf>>,
+}
+
+impl TraceSink for RequestSink<'_> {
+    fn record(&self, trace: &TraceRecord) -> Result<(), TraceError> {
+        let path = match self.trace_path {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let run_id = run_id_for(self.given_run_id, trace);
+                let n = self.service.seq.fetch_add(1, Ordering::Relaxed);
+                self.service.cfg.trace_dir.join(format!(
+                    "trace_{run_id}_{}_{n}.json",
+                    file_stamp(&trace.observed_at)
+                ))
+            }
+        };
+        write_trace(&path, trace)?;
+        *self
+            .written
+            .lock()
+            .map_err(|_| TraceError::Write("trace sink lock poisoned".into()))? = Some(path);
         Ok(())
     }
 }

@@ -24,11 +24,13 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use gait_policy::gate::FileRateLimitStore;
 use gait_policy::token::ApprovalToken;
 use gait_policy::{Decision, Gate, Intent};
 use gait_sign::{Approval, SigningKey, Trace, VerifyingKey};
 
-use crate::build::{TraceOptions, build_trace};
+use crate::decide::{Boundary, Decider, DecisionRequest};
+use crate::emergency::FileJobStore;
 use crate::record::{TraceRecord, write_trace};
 use crate::verify::TraceError;
 
@@ -95,6 +97,45 @@ impl TraceSink for DirectorySink {
     }
 }
 
+/// Writes a trace to one file: a fixed path, or
+/// `trace_<trace_id>.json` in the working directory (`gait gate eval`'s
+/// `--trace-out` rule); remembers where it wrote.
+#[derive(Debug, Default)]
+pub struct FileSink {
+    path: Option<PathBuf>,
+    written: Mutex<Option<PathBuf>>,
+}
+
+impl FileSink {
+    /// A sink writing to `path`, or to `trace_<trace_id>.json` when `None`.
+    pub fn new(path: Option<PathBuf>) -> Self {
+        Self {
+            path,
+            written: Mutex::new(None),
+        }
+    }
+
+    /// Where the last trace was written.
+    pub fn written(&self) -> Option<PathBuf> {
+        self.written.lock().ok().and_then(|w| w.clone())
+    }
+}
+
+impl TraceSink for FileSink {
+    fn record(&self, trace: &TraceRecord) -> Result<(), TraceError> {
+        let path = self
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("trace_{}.json", trace.trace_id)));
+        write_trace(&path, trace)?;
+        *self
+            .written
+            .lock()
+            .map_err(|_| TraceError::Write("trace sink lock poisoned".into()))? = Some(path);
+        Ok(())
+    }
+}
+
 /// What happened to a guarded call.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -129,8 +170,9 @@ pub struct Refusal {
     /// `block`, `require_approval` or `dry_run`; `error` when no decision
     /// could be made or its trace could not be recorded.
     pub verdict: String,
-    /// The decision's reason codes (`gait_evaluation_error` or
-    /// `trace_write_failed` for errors).
+    /// The decision's reason codes (`gate_evaluation_error` for a gate run
+    /// that failed; `trace_sign_failed` or `trace_write_failed` when the
+    /// trace could not be made).
     pub reason_codes: Vec<String>,
     /// The decision's violations.
     pub violations: Vec<String>,
@@ -232,23 +274,18 @@ pub trait CallRecorder: Send + Sync {
 }
 
 /// A gate, a trace signing key and a sink: the in-process boundary for an
-/// agent's tool dispatcher.
+/// agent's tool dispatcher. It decides through the one decision core
+/// ([`Decider`]) and only runs the tool on `allow`.
 pub struct Guard {
-    gate: Gate,
-    signer: Option<SigningKey<Trace>>,
-    sink: Box<dyn TraceSink>,
-    producer_version: String,
+    decider: Decider,
     mode: GuardMode,
     recorder: Option<Arc<dyn CallRecorder>>,
-    rate_limit_state: Option<PathBuf>,
-    approval_key: Option<VerifyingKey<Approval>>,
 }
 
 impl std::fmt::Debug for Guard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Guard")
-            .field("gate", &self.gate)
-            .field("signer", &self.signer)
+            .field("decider", &self.decider)
             .field("mode", &self.mode)
             .finish_non_exhaustive()
     }
@@ -268,31 +305,23 @@ struct Decided {
 impl Guard {
     /// A guard signing every trace with `signer`.
     pub fn new(gate: Gate, signer: SigningKey<Trace>, sink: Box<dyn TraceSink>) -> Self {
-        Self {
-            gate,
-            signer: Some(signer),
-            sink,
-            producer_version: "0.0.0-dev".into(),
-            mode: GuardMode::Enforce,
-            recorder: None,
-            rate_limit_state: None,
-            approval_key: None,
-        }
+        Self::from_decider(Decider::new(gate, Arc::from(sink)).with_signer(Arc::new(signer)))
     }
 
     /// A guard recording **unsigned** traces (signing off: tests, or a
     /// sink that signs or ships the records itself). `gait trace verify`
     /// rejects unsigned traces.
     pub fn unsigned(gate: Gate, sink: Box<dyn TraceSink>) -> Self {
+        Self::from_decider(Decider::new(gate, Arc::from(sink)))
+    }
+
+    /// A guard deciding through `decider` (with every overlay it is
+    /// configured with).
+    pub fn from_decider(decider: Decider) -> Self {
         Self {
-            gate,
-            signer: None,
-            sink,
-            producer_version: "0.0.0-dev".into(),
+            decider,
             mode: GuardMode::Enforce,
             recorder: None,
-            rate_limit_state: None,
-            approval_key: None,
         }
     }
 
@@ -315,7 +344,9 @@ impl Guard {
     /// `rate_limit_state_unavailable`).
     #[must_use]
     pub fn with_rate_limit_state(mut self, path: impl Into<PathBuf>) -> Self {
-        self.rate_limit_state = Some(path.into());
+        self.decider = self
+            .decider
+            .with_rate_limits(Some(Arc::new(FileRateLimitStore::new(path))));
         self
     }
 
@@ -323,20 +354,35 @@ impl Guard {
     /// with `key`.
     #[must_use]
     pub fn with_approval_key(mut self, key: VerifyingKey<Approval>) -> Self {
-        self.approval_key = Some(key);
+        self.decider = self.decider.with_approval_key(Some(key));
+        self
+    }
+
+    /// Blocks calls whose intent names an emergency-stopped job (or a job
+    /// whose state cannot be read) under the job runtime root `root`.
+    #[must_use]
+    pub fn with_job_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.decider = self
+            .decider
+            .with_job_store(Some(Arc::new(FileJobStore::new(root))));
         self
     }
 
     /// Records `version` as the producer of traces.
     #[must_use]
     pub fn with_producer_version(mut self, version: &str) -> Self {
-        version.trim().clone_into(&mut self.producer_version);
+        self.decider = self.decider.with_producer_version(version);
         self
     }
 
     /// The gate.
     pub fn gate(&self) -> &Gate {
-        &self.gate
+        self.decider.gate()
+    }
+
+    /// The decision core.
+    pub fn decider(&self) -> &Decider {
+        &self.decider
     }
 
     /// The mode.
@@ -344,38 +390,18 @@ impl Guard {
         self.mode
     }
 
-    /// Evaluates, builds and signs the trace, and records it in the sink.
+    /// Decides through the core, which signs and records the trace.
     fn decide(&self, intent: &Intent, approvals: &[ApprovalToken]) -> Result<Decided, Refusal> {
-        let digest = || intent.intent_digest().to_hex();
-        let started = std::time::Instant::now();
-        let mut inputs = self.gate.inputs(intent);
-        inputs.rate_limit_state = self.rate_limit_state.as_deref();
-        inputs.approval_tokens = approvals;
-        inputs.approval_key = self.approval_key.as_ref();
-        let outcome = self
-            .gate
-            .run(&inputs)
-            .map_err(|e| Refusal::error("gait_evaluation_error", &digest(), &e.to_string()))?;
-        let mut opts = TraceOptions::new(&self.producer_version, "");
-        opts.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let mut trace = build_trace(
-            &outcome.prepared_intent,
-            self.gate.policy(),
-            &outcome,
-            &opts,
-        );
-        if let Some(signer) = &self.signer {
-            trace
-                .sign(signer)
-                .map_err(|e| Refusal::error("trace_sign_failed", &digest(), &e.to_string()))?;
-        }
-        self.sink
-            .record(&trace)
-            .map_err(|e| Refusal::error("trace_write_failed", &digest(), &e.to_string()))?;
+        let request =
+            DecisionRequest::new(intent, Boundary::Library).with_approval_tokens(approvals);
+        let d = self
+            .decider
+            .decide(&request)
+            .map_err(|e| Refusal::error(e.reason_code(), e.intent_digest(), &e.to_string()))?;
         Ok(Decided {
-            intent: outcome.prepared_intent,
-            decision: outcome.decision,
-            trace,
+            intent: d.outcome.prepared_intent,
+            decision: d.outcome.decision,
+            trace: d.trace,
         })
     }
 

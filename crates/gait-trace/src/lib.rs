@@ -10,6 +10,9 @@
 //! * [`TraceRecord::sign`] fills the signature; [`write_trace`] writes the
 //!   record atomically (temporary file, fsync, rename) with mode 0600.
 //! * [`verify_trace_bytes`] verifies a record offline with a public key.
+//! * [`Decider`] is the one decision core every boundary decides through
+//!   (gate, overlays, signed trace, durable record); [`Guard`] is its
+//!   in-process boundary for an agent's tool dispatcher.
 //!
 //! # Verification is strict
 //!
@@ -40,6 +43,9 @@
 //! ```
 
 mod build;
+mod decide;
+pub mod emergency;
+pub mod explain;
 mod guard;
 mod record;
 mod verify;
@@ -47,9 +53,14 @@ mod verify;
 pub use build::{
     TraceOptions, approval_audit_record, build_trace, delegation_audit_record, recompute_ids,
 };
+pub use decide::{
+    Boundary, DecideError, Decided, Decider, DecisionRequest, REASON_GATE_EVALUATION_ERROR,
+    REASON_TOOL_CHANGED, REASON_TOOL_NAME_AMBIGUOUS, ToolDefinitionCheck, TraceSigner,
+};
+pub use emergency::{FileJobStore, JobStatus, JobStore};
 pub use guard::{
-    CallRecorder, DirectorySink, Guard, GuardMode, Guarded, MemorySink, RecordedCall, Refusal,
-    TraceSink, refusal_message,
+    CallRecorder, DirectorySink, FileSink, Guard, GuardMode, Guarded, MemorySink, RecordedCall,
+    Refusal, TraceSink, refusal_message,
 };
 pub use record::{
     DelegationRef, StepVerdict, TRACE_SCHEMA_ID, TRACE_SCHEMA_VERSION, TraceRecord, event_id,

@@ -1,16 +1,22 @@
 //! `gait gate eval`
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use gait_digest::GoTime;
-use gait_policy::gate::{GateInputs, GateOutcome};
+use gait_policy::Gate;
+use gait_policy::gate::{FileRateLimitStore, GateOutcome};
 use gait_policy::intent::Intent;
-use gait_policy::policy::{Policy, Verdict};
+use gait_policy::policy::Policy;
+use gait_policy::profile::Profile;
+use gait_policy::registry::RegistryLoadError;
 use gait_policy::token::{ApprovalToken, DelegationToken, MAX_TOKEN_BYTES};
 use gait_sign::{Approval, Delegation, KeyConfig, KeyMode, KeySource, Role, Trace, VerifyingKey};
-use gait_trace::{TraceOptions, build_trace};
+use gait_trace::explain::ProofRefs;
+use gait_trace::{
+    Boundary, DecideError, Decider, DecisionRequest, FileJobStore, FileSink, JobStore,
+};
 use serde_json::{Map, Value, json};
 
 use crate::cmd::{read_input, sign_error_exit};
@@ -126,6 +132,16 @@ pub struct GateEvalArgs {
     /// Ignore the project defaults file.
     #[arg(long)]
     pub no_config: bool,
+    /// Job runtime root: a call whose intent names `context.job_id` is
+    /// blocked when that job is emergency-stopped or its state cannot be
+    /// read.
+    #[arg(long, value_name = "DIR")]
+    pub job_root: Option<String>,
+    /// With --json: print the `gait.gate.policy_explain` document of the
+    /// decision instead of the usual output (the decision, its trace and
+    /// exit code are unchanged).
+    #[arg(long)]
+    pub explain: bool,
     /// Emit JSON output.
     #[arg(long)]
     pub json: bool,
@@ -251,60 +267,40 @@ fn eval(out: &Out, a: &GateEvalArgs) -> Exit {
 }
 
 fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
-    let profile_text = a.profile.as_deref().map(str::trim).unwrap_or_default();
-    let profile_text = if profile_text.is_empty() {
-        "standard"
-    } else {
-        profile_text
-    };
-    let profile = profile_text.to_lowercase();
-    if profile != "standard" && profile != "oss-prod" {
-        return Err((
-            format!("unsupported profile: {profile_text}"),
-            Exit::InvalidInput,
-        ));
-    }
+    let invalid = |e: &dyn std::fmt::Display| (e.to_string(), Exit::InvalidInput);
+    let profile: Profile = a
+        .profile
+        .as_deref()
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e| invalid(&e))?;
     let key_mode_text = a.key_mode.as_deref().map(str::trim).unwrap_or_default();
     let key_mode_text = if key_mode_text.is_empty() {
         "dev"
     } else {
         key_mode_text
     };
-    let key_mode =
-        KeyMode::parse(key_mode_text).map_err(|e| (e.to_string(), Exit::InvalidInput))?;
-    let now = match a
+    let key_mode = KeyMode::parse(key_mode_text).map_err(|e| invalid(&e))?;
+    let evaluation_time = match a
         .evaluation_time
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        Some(t) => GoTime::parse(t)
-            .map_err(|e| (format!("--evaluation-time: {e}"), Exit::InvalidInput))?
-            .to_utc(),
-        None => GoTime::now_utc(),
+        Some(t) => Some(
+            GoTime::parse(t)
+                .map_err(|e| (format!("--evaluation-time: {e}"), Exit::InvalidInput))?
+                .to_utc(),
+        ),
+        None => None,
     };
     let inputs = load_inputs(a)?;
-
-    if profile == "oss-prod" {
-        if a.simulate {
-            return Err((
-                "oss-prod profile does not allow --simulate".into(),
-                Exit::InvalidInput,
-            ));
-        }
-        if key_mode != KeyMode::Prod {
-            return Err((
-                "oss-prod profile requires --key-mode prod".into(),
-                Exit::InvalidInput,
-            ));
-        }
-        if inputs.policy.default_verdict() == Verdict::Allow {
-            return Err((
-                "oss-prod profile rejects default_verdict allow".into(),
-                Exit::InvalidInput,
-            ));
-        }
-    }
+    profile
+        .check_run(key_mode, a.simulate)
+        .map_err(|e| invalid(&e))?;
+    profile
+        .check_policy(&inputs.policy)
+        .map_err(|e| invalid(&e))?;
 
     // The trace signing key.
     let trace_private = KeySource::from_flags(
@@ -321,6 +317,7 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
     .load_signing::<Trace>()
     .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
     let mut warnings: Vec<String> = signer.warning.map(str::to_owned).into_iter().collect();
+    let signer = Arc::new(signer.key);
 
     // Verify keys, with the reference's fallbacks: approvals fall back to
     // the trace key; delegations to the approval sources, then the trace key.
@@ -344,7 +341,7 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         }
         // Deliberate role fallback, kept for compatibility with the
         // reference contract.
-        signer.key.verifying_key().clone().into_role()
+        signer.verifying_key().clone().into_role()
     };
     let delegation_key: VerifyingKey<Delegation> = if has_sources(&delegation_sources) {
         load_verify(&delegation_sources)?
@@ -352,13 +349,13 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         load_verify(&approval_sources)?
     } else {
         // Deliberate role fallback, as above.
-        signer.key.verifying_key().clone().into_role()
+        signer.verifying_key().clone().into_role()
     };
 
     // Fail-closed loading of optional context: under oss-prod or for
     // high/critical risk an unusable input stops the call (exit 3).
     let fail_closed =
-        gait_policy::gate::optional_inputs_fail_closed(profile == "oss-prod", &inputs.intent);
+        gait_policy::gate::optional_inputs_fail_closed(profile.is_oss_prod(), &inputs.intent);
     let mut wrkr = None;
     if let Some(path) = a
         .wrkr_inventory
@@ -374,7 +371,7 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         .map_err(|(m, _)| m)
         .and_then(|b| gait_policy::wrkr::WrkrInventory::from_json_slice(&b));
         match loaded {
-            Ok(inv) => wrkr = Some((std::sync::Arc::new(inv), gait_digest::clean_path(path))),
+            Ok(inv) => wrkr = Some((Arc::new(inv), gait_digest::clean_path(path))),
             Err(e) if fail_closed => {
                 return Err((
                     format!("wrkr inventory unavailable in fail-closed mode: {e}"),
@@ -387,51 +384,64 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
     }
     let approved_scripts = load_registry(a, &approval_sources, fail_closed, &mut warnings)?;
 
-    let started = Instant::now();
-    let rate_limit_state = PathBuf::from(
-        a.rate_limit_state
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .unwrap_or(".gait-out/gate_rate_limits.json"),
-    );
-    let mut gate_inputs = GateInputs::new(&inputs.policy, &inputs.intent, now);
-    gate_inputs.eval = gate_inputs
-        .eval
-        .with_producer_version(crate::cmd::version::VERSION);
-    gate_inputs.approval_tokens = &inputs.approval_tokens;
-    gate_inputs.approval_key = Some(&approval_key);
-    gate_inputs.delegation_tokens = &inputs.delegation_tokens;
-    gate_inputs.delegation_key = Some(&delegation_key);
-    gate_inputs.rate_limit_state = Some(&rate_limit_state);
-    gate_inputs.simulate = a.simulate;
-    gate_inputs.wrkr = wrkr;
-    gate_inputs.approved_scripts = &approved_scripts;
-    let outcome =
-        gait_policy::gate::run(&gate_inputs).map_err(|e| (e.to_string(), Exit::Internal))?;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-
-    warnings.extend(outcome.warnings.iter().cloned());
-    // The signed trace is always written, whatever the verdict.
-    let prepared = outcome.prepared_intent.clone();
-    let mut opts = TraceOptions::new(crate::cmd::version::VERSION, out.correlation());
-    opts.latency_ms = latency_ms;
-    opts.approval_token_ref = a.approval_token_ref.clone().unwrap_or_default();
-    let mut trace = build_trace(&prepared, &inputs.policy, &outcome, &opts);
-    trace
-        .sign(&signer.key)
-        .map_err(|e| (e.to_string(), Exit::Internal))?;
-    let trace_path = match a
+    let rate_limit_state = a
+        .rate_limit_state
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .unwrap_or(".gait-out/gate_rate_limits.json");
+    let jobs = a
+        .job_root
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|root| Arc::new(FileJobStore::new(root)) as Arc<dyn JobStore>);
+    let trace_out = a
         .trace_out
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
-    {
-        Some(p) => p.to_owned(),
-        None => format!("trace_{}.json", trace.trace_id),
-    };
-    gait_trace::write_trace(Path::new(&trace_path), &trace)
-        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+        .map(PathBuf::from);
+    let sink = Arc::new(FileSink::new(trace_out));
+    let Prepared {
+        policy,
+        intent,
+        approval_tokens,
+        delegation_tokens,
+    } = inputs;
+    let gate = Gate::new(policy).with_producer_version(crate::cmd::version::VERSION);
+    let decider = Decider::new(gate, sink.clone())
+        .with_signer(signer)
+        .with_producer_version(crate::cmd::version::VERSION)
+        .with_rate_limits(Some(Arc::new(FileRateLimitStore::new(rate_limit_state))))
+        .with_approval_key(Some(approval_key))
+        .with_delegation_key(Some(delegation_key))
+        .with_job_store(jobs);
+    let mut request = DecisionRequest::new(&intent, Boundary::GateEval)
+        .with_approval_tokens(&approval_tokens)
+        .with_delegation_tokens(&delegation_tokens);
+    request.evaluation_time = evaluation_time;
+    request.simulate = a.simulate;
+    request.wrkr = wrkr;
+    request.approved_scripts = &approved_scripts;
+    let correlation = out.correlation();
+    request.correlation_id = correlation;
+    request.approval_token_ref = a.approval_token_ref.as_deref().unwrap_or_default();
+    // The signed trace is always written, whatever the verdict.
+    let decided = decider.decide(&request).map_err(|e| match e {
+        DecideError::Record { .. } => (e.to_string(), Exit::InvalidInput),
+        _ => (e.to_string(), Exit::Internal),
+    })?;
+    if let Some(err) = &decided.evaluation_error {
+        return Err((err.clone(), Exit::Internal));
+    }
+    warnings.extend(decided.warnings.iter().cloned());
+    let outcome = &decided.outcome;
+    let trace = &decided.trace;
+    let trace_path = sink
+        .written()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
 
     let mut approval_audit_path = String::new();
     if outcome.required_approvals > 0 || !outcome.approval_entries.is_empty() {
@@ -444,7 +454,7 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
                 || format!("approval_audit_{}.json", trace.trace_id),
                 str::to_owned,
             );
-        let record = gait_trace::approval_audit_record(&trace, &outcome, &outcome.approval_entries);
+        let record = gait_trace::approval_audit_record(trace, outcome, &outcome.approval_entries);
         write_json_file(&approval_audit_path, &record)?;
     }
     let mut delegation_audit_path = String::new();
@@ -459,15 +469,28 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
                 str::to_owned,
             );
         let record =
-            gait_trace::delegation_audit_record(&trace, &outcome, &outcome.delegation_entries);
+            gait_trace::delegation_audit_record(trace, outcome, &outcome.delegation_entries);
         write_json_file(&delegation_audit_path, &record)?;
     }
 
-    let exit = Exit::for_verdict(outcome.decision.verdict());
+    let exit = Exit::for_verdict(decided.verdict());
+    if a.explain {
+        let mut refs = ProofRefs::default();
+        refs.trace_path.clone_from(&trace_path);
+        refs.approval_audit_path = approval_audit_path;
+        refs.delegation_audit_path = delegation_audit_path;
+        let doc = gait_trace::explain::policy_explain(
+            &decided,
+            decider.gate().policy(),
+            crate::cmd::version::VERSION,
+            &refs,
+        );
+        return Ok(out.json(doc, exit));
+    }
     let report = Report {
-        profile: &profile,
-        outcome: &outcome,
-        intent: &prepared,
+        profile: profile.as_str(),
+        outcome,
+        intent: &outcome.prepared_intent,
         trace_id: &trace.trace_id,
         trace_path: &trace_path,
         approval_audit_path: &approval_audit_path,
@@ -485,7 +508,8 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
 }
 
 /// Loads and verifies the approved-script registry, failing closed (exit 3)
-/// when the registry or its verification is unusable and `fail_closed`.
+/// when the registry or its verification is unusable and `fail_closed`
+/// (the rule lives in [`gait_policy::registry::load_for_decision`]).
 fn load_registry(
     a: &GateEvalArgs,
     approval_sources: &(Option<KeySource>, Option<KeySource>),
@@ -500,32 +524,6 @@ fn load_registry(
     else {
         return Ok(Vec::new());
     };
-    let read = match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        _ => read_input(
-            path,
-            "approved script registry",
-            gait_policy::registry::MAX_REGISTRY_BYTES as u64,
-        )
-        .map_err(|(m, _)| m)
-        .and_then(|b| gait_policy::registry::read_registry(&b)),
-    };
-    let entries = match read {
-        Ok(e) => e,
-        Err(e) if fail_closed => {
-            return Err((
-                format!("approved script registry unavailable in fail-closed mode: {e}"),
-                Exit::PolicyBlocked,
-            ));
-        }
-        Err(_) => {
-            warnings.push(
-                "approved script registry unavailable; continuing without fast-path pre-approval"
-                    .into(),
-            );
-            return Ok(Vec::new());
-        }
-    };
     let own = key_sources(
         a.approved_script_public_key.as_deref(),
         a.approved_script_public_key_env.as_deref(),
@@ -537,36 +535,26 @@ fn load_registry(
     } else {
         approval_sources.clone()
     };
-    if !has_sources(&sources) {
-        if fail_closed {
-            return Err((
-                "approved script registry verification unavailable in fail-closed mode: verify key required".into(),
-                Exit::PolicyBlocked,
-            ));
+    let key = || -> Result<Option<VerifyingKey<Approval>>, gait_sign::Error> {
+        if has_sources(&sources) {
+            gait_sign::load_verifying_key(sources.0.as_ref(), sources.1.as_ref()).map(Some)
+        } else {
+            Ok(None)
         }
-        warnings.push(
-            "approved script fast-path disabled because registry verify key is not configured"
-                .into(),
-        );
-        return Ok(Vec::new());
-    }
-    let key: VerifyingKey<Approval> = load_verify(&sources)?;
-    let now = GoTime::now_utc();
-    for (i, e) in entries.iter().enumerate() {
-        if let Err(err) = e.verify(&key, &now) {
-            if fail_closed {
-                return Err((
-                    format!("approved script registry verification failed at entry {i}: {err}"),
-                    Exit::PolicyBlocked,
-                ));
-            }
-            warnings.push(
-                "approved script registry entry failed verification; fast-path disabled".into(),
-            );
-            return Ok(Vec::new());
+    };
+    match gait_policy::registry::load_for_decision(
+        Path::new(path),
+        fail_closed,
+        &GoTime::now_utc(),
+        key,
+    ) {
+        Ok(loaded) => {
+            warnings.extend(loaded.warnings);
+            Ok(loaded.entries)
         }
+        Err(RegistryLoadError::Key(e)) => Err((e.to_string(), sign_error_exit(&e))),
+        Err(e) => Err((e.to_string(), Exit::PolicyBlocked)),
     }
-    Ok(entries)
 }
 
 fn write_json_file(path: &str, value: &Value) -> Result<(), Failure> {

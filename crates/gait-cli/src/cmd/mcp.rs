@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use gait_policy::adapters::{Adapter, ServerInfo};
 use gait_policy::mcp_trust::{default_verify_risk_class, evaluate_server_trust};
 use gait_policy::policy::ConstraintAction;
+use gait_policy::profile::Profile;
 use gait_policy::{Gate, Policy};
 use gait_serve::http::{HttpConfig, VerdictStatus, is_loopback_listen};
 use gait_serve::{CallOptions, DecisionService, ServeError, ServiceConfig};
@@ -59,8 +60,8 @@ pub struct EvalFlags {
     /// Runtime profile: standard or oss-prod.
     #[arg(long, default_value = "standard", value_name = "NAME")]
     pub profile: String,
-    /// Job runtime root (emergency-stop checks; not supported by this
-    /// build: calls naming a job are blocked).
+    /// Job runtime root: a call naming `context.job_id` is blocked when
+    /// that job is emergency-stopped or its state cannot be read.
     #[arg(long, default_value = "./gait-out/jobs", value_name = "DIR")]
     pub job_root: String,
     /// Kill-switch state (not supported by this build).
@@ -303,13 +304,10 @@ pub fn build_service(
     flags: &EvalFlags,
     trace_dir: PathBuf,
 ) -> Result<ServiceConfig, Failure> {
-    let profile = flags.profile.trim().to_lowercase();
-    if profile != "standard" && profile != "oss-prod" {
-        return Err((
-            format!("unsupported profile: {}", flags.profile.trim()),
-            Exit::InvalidInput,
-        ));
-    }
+    let profile: Profile = flags
+        .profile
+        .parse()
+        .map_err(|e: gait_policy::profile::ProfileError| (e.to_string(), Exit::InvalidInput))?;
     for (flag, value) in [
         ("--context-envelope", &flags.context_envelope),
         ("--kill-switch-state", &flags.kill_switch_state),
@@ -325,20 +323,14 @@ pub fn build_service(
         Adapter::parse(&flags.adapter).map_err(|e| (e.to_string(), Exit::InvalidInput))?;
     let key_mode =
         KeyMode::parse(&flags.key_mode).map_err(|e| (e.to_string(), Exit::InvalidInput))?;
-    if profile == "oss-prod" && key_mode != KeyMode::Prod {
-        return Err((
-            "oss-prod profile requires --key-mode prod".into(),
-            Exit::InvalidInput,
-        ));
-    }
+    profile
+        .check_run(key_mode, false)
+        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
     let policy = Policy::from_path(std::path::Path::new(policy_path.trim()))
         .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
-    if profile == "oss-prod" && policy.default_verdict() == gait_policy::Verdict::Allow {
-        return Err((
-            "oss-prod profile rejects default_verdict allow".into(),
-            Exit::InvalidInput,
-        ));
-    }
+    profile
+        .check_policy(&policy)
+        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
     let private = KeySource::from_flags(
         "private key",
         flags.private_key.as_deref(),
@@ -356,7 +348,7 @@ pub fn build_service(
     let mut cfg = ServiceConfig::new(gate, signer.key, trace_dir);
     cfg.default_adapter = adapter;
     cfg.producer_version = crate::cmd::version::VERSION.to_owned();
-    cfg.oss_prod = profile == "oss-prod";
+    cfg.oss_prod = profile.is_oss_prod();
     cfg.warnings = signer.warning.map(str::to_owned).into_iter().collect();
     let path = |v: &Option<String>| {
         v.as_deref()
@@ -379,6 +371,7 @@ pub fn build_service(
         );
     }
     cfg.otel_export = path(&flags.export_otel_out);
+    cfg.job_root = Some(PathBuf::from(flags.job_root.trim()));
     Ok(cfg)
 }
 

@@ -60,6 +60,13 @@ pub struct McpProtocolProxyArgs {
     /// context.session_id of the intents.
     #[arg(long, value_name = "ID")]
     pub session_id: Option<String>,
+    /// context.job_id of the intents: with a job id, every call is blocked
+    /// while that job is emergency-stopped (or its state unreadable).
+    #[arg(long, value_name = "ID")]
+    pub job_id: Option<String>,
+    /// Job runtime root consulted for the job id's state.
+    #[arg(long, value_name = "DIR", default_value = "./gait-out/jobs")]
+    pub job_root: String,
     /// Rate-limit state file.
     #[arg(
         long,
@@ -198,6 +205,7 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
             .trim()
             .to_owned();
         c.run_id = a.run_id.as_deref().unwrap_or_default().trim().to_owned();
+        c.job_id = a.job_id.as_deref().unwrap_or_default().trim().to_owned();
         c
     };
     let gate = Gate::new(policy).with_producer_version(crate::cmd::version::VERSION);
@@ -205,6 +213,7 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
         .map_err(|e| (e.to_string(), Exit::InvalidInput))?
         .with_producer_version(crate::cmd::version::VERSION)
         .with_rate_limit_state(a.rate_limit_state.trim())
+        .with_job_root(a.job_root.trim())
         .with_pin_change(pin_change)
         .with_context(context);
 

@@ -289,6 +289,26 @@ impl Decision {
         cut
     }
 
+    /// Tightens the decision to `block`, adding `reasons` and
+    /// `violations`: the overlays of the decision core (tool-definition
+    /// pins, emergency stops, kill switches) use it. There is no way to
+    /// loosen a decision.
+    pub fn tighten_to_block<R, V>(&mut self, reasons: R, violations: V)
+    where
+        R: IntoIterator<Item = String>,
+        V: IntoIterator<Item = String>,
+    {
+        self.verdict = Verdict::Block;
+        self.add_reasons(reasons);
+        self.add_violations(violations);
+    }
+
+    /// Adds reason codes without changing the verdict (a note such as a
+    /// changed tool definition reported in warn mode).
+    pub fn note_reasons<R: IntoIterator<Item = String>>(&mut self, reasons: R) {
+        self.add_reasons(reasons);
+    }
+
     /// Adds reason codes (kept sorted and unique).
     pub(crate) fn add_reasons<I: IntoIterator<Item = String>>(&mut self, reasons: I) {
         merge_sorted(&mut self.reason_codes, reasons);

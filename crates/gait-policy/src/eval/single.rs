@@ -714,6 +714,22 @@ pub(crate) fn pre_approved(
     d
 }
 
+/// The fail-closed decision for a call whose gate run could not complete:
+/// `block` with `reason` as both reason code and violation.
+pub(crate) fn failed(
+    policy: &Policy,
+    intent: &Intent,
+    opts: &EvalOptions,
+    reason: &str,
+) -> Decision {
+    let p = Partial::verdict_only(
+        Verdict::Block,
+        vec![reason.to_owned()],
+        vec![reason.to_owned()],
+    );
+    finish(policy, intent, opts, p, None)
+}
+
 /// Evaluates an already prepared intent.
 pub(crate) fn evaluate_prepared(policy: &Policy, intent: &Intent, opts: &EvalOptions) -> Decision {
     if let Some((reasons, violations)) = fail_closed_reasons(policy, intent) {

@@ -1,0 +1,131 @@
+//! Runtime profiles: `standard` (the default) and `oss-prod`, the
+//! production profile that refuses configurations which could weaken the
+//! gate.
+//!
+//! ```
+//! use gait_policy::profile::Profile;
+//!
+//! assert_eq!("".parse::<Profile>()?, Profile::Standard);
+//! assert_eq!(" OSS-Prod ".parse::<Profile>()?, Profile::OssProd);
+//! assert!("strict".parse::<Profile>().is_err());
+//! # Ok::<(), gait_policy::profile::ProfileError>(())
+//! ```
+
+use std::str::FromStr;
+
+use gait_sign::KeyMode;
+
+use crate::policy::{Policy, Verdict};
+
+/// A runtime profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Profile {
+    /// The default.
+    #[default]
+    Standard,
+    /// Production: prod signing keys, no `default_verdict: allow`, no
+    /// `--simulate`, optional inputs fail closed, strict call context.
+    OssProd,
+}
+
+/// Why a profile or a configuration under it is refused (exit 6).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProfileError {
+    /// Not `standard` or `oss-prod`.
+    #[error("unsupported profile: {0}")]
+    Unsupported(String),
+    /// `oss-prod` with `--simulate`.
+    #[error("oss-prod profile does not allow --simulate")]
+    Simulate,
+    /// `oss-prod` without prod signing keys.
+    #[error("oss-prod profile requires --key-mode prod")]
+    DevKeys,
+    /// `oss-prod` with a policy whose default verdict is `allow`.
+    #[error("oss-prod profile rejects default_verdict allow")]
+    DefaultAllow,
+}
+
+impl FromStr for Profile {
+    type Err = ProfileError;
+
+    /// Parses a profile name: trimmed, case-insensitive; empty is
+    /// `standard`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let t = text.trim();
+        match t.to_lowercase().as_str() {
+            "" | "standard" => Ok(Self::Standard),
+            "oss-prod" => Ok(Self::OssProd),
+            _ => Err(ProfileError::Unsupported(t.to_owned())),
+        }
+    }
+}
+
+impl Profile {
+    /// The profile's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Standard => "standard",
+            Self::OssProd => "oss-prod",
+        }
+    }
+
+    /// Whether this is `oss-prod`.
+    pub fn is_oss_prod(self) -> bool {
+        self == Self::OssProd
+    }
+
+    /// Checks the signing key mode and `--simulate` before anything is
+    /// loaded.
+    ///
+    /// # Errors
+    ///
+    /// [`ProfileError`] for a configuration the profile refuses.
+    pub fn check_run(self, key_mode: KeyMode, simulate: bool) -> Result<(), ProfileError> {
+        if self != Self::OssProd {
+            return Ok(());
+        }
+        if simulate {
+            return Err(ProfileError::Simulate);
+        }
+        if key_mode != KeyMode::Prod {
+            return Err(ProfileError::DevKeys);
+        }
+        Ok(())
+    }
+
+    /// Checks the loaded policy.
+    ///
+    /// # Errors
+    ///
+    /// [`ProfileError::DefaultAllow`] under `oss-prod` when the policy's
+    /// default verdict is `allow`.
+    pub fn check_policy(self, policy: &Policy) -> Result<(), ProfileError> {
+        if self == Self::OssProd && policy.default_verdict() == Verdict::Allow {
+            return Err(ProfileError::DefaultAllow);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    #[test]
+    fn oss_prod_refuses_weak_configurations() {
+        let p = Profile::OssProd;
+        assert_eq!(p.check_run(KeyMode::Dev, false), Err(ProfileError::DevKeys));
+        assert_eq!(
+            p.check_run(KeyMode::Prod, true),
+            Err(ProfileError::Simulate)
+        );
+        assert_eq!(p.check_run(KeyMode::Prod, false), Ok(()));
+        let allow = Policy::from_yaml_str("default_verdict: allow\n").unwrap();
+        assert_eq!(p.check_policy(&allow), Err(ProfileError::DefaultAllow));
+        assert_eq!(Profile::Standard.check_policy(&allow), Ok(()));
+        assert_eq!(Profile::Standard.check_run(KeyMode::Dev, true), Ok(()));
+    }
+}
