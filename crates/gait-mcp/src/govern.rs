@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use gait_policy::adapters::ServerInfo;
 use gait_policy::gate::FileRateLimitStore;
+use gait_policy::token::{ApprovalToken, DelegationToken};
 use gait_policy::{Gate, Verdict};
-use gait_sign::{SigningKey, Trace};
+use gait_sign::{Approval, Delegation, SigningKey, Trace, VerifyingKey};
 use gait_trace::{Boundary, Decider, DecisionRequest, ToolDefinitionCheck, TraceSink};
 use serde_json::{Value, json};
 
@@ -149,6 +150,8 @@ pub struct Governor {
     decider: Decider,
     pin_change: PinChangeMode,
     context: CallContext,
+    approval_tokens: Vec<ApprovalToken>,
+    delegation_tokens: Vec<DelegationToken>,
 }
 
 impl std::fmt::Debug for Governor {
@@ -188,6 +191,8 @@ impl Governor {
             decider,
             pin_change: PinChangeMode::Block,
             context: CallContext::default(),
+            approval_tokens: Vec::new(),
+            delegation_tokens: Vec::new(),
         }
     }
 
@@ -214,6 +219,24 @@ impl Governor {
         self.decider = self
             .decider
             .with_job_store(Some(Arc::new(gait_trace::FileJobStore::new(root))));
+        self
+    }
+
+    /// Presents these tokens with every call (each only counts for the
+    /// call whose intent and policy digests it is bound to), verified with
+    /// these keys (without a key no token is valid).
+    #[must_use]
+    pub fn with_tokens(
+        mut self,
+        approvals: (Vec<ApprovalToken>, Option<VerifyingKey<Approval>>),
+        delegations: (Vec<DelegationToken>, Option<VerifyingKey<Delegation>>),
+    ) -> Self {
+        self.approval_tokens = approvals.0;
+        self.delegation_tokens = delegations.0;
+        self.decider = self
+            .decider
+            .with_approval_key(approvals.1)
+            .with_delegation_key(delegations.1);
         self
     }
 
@@ -278,7 +301,9 @@ impl Governor {
         let info = server_info(server);
         let request = DecisionRequest::new(&intent, Boundary::McpProtocolProxy)
             .with_server(info.as_ref())
-            .with_tool_definition(check);
+            .with_tool_definition(check)
+            .with_approval_tokens(&self.approval_tokens)
+            .with_delegation_tokens(&self.delegation_tokens);
         let policy_digest = self.policy_digest();
         let decided = match self.decider.decide(&request) {
             Ok(d) => d,

@@ -9,9 +9,9 @@ use std::time::Instant;
 use gait_digest::GoTime;
 use gait_policy::adapters::{Adapter, ToolCall, decode_tool_call_value};
 use gait_policy::gate::{FileRateLimitStore, RateLimitStore};
-use gait_policy::token::ApprovalToken;
+use gait_policy::token::{ApprovalToken, DelegationToken};
 use gait_policy::{Gate, Intent, Verdict};
-use gait_sign::{Approval, SigningKey, Trace, VerifyingKey};
+use gait_sign::{Approval, Delegation, SigningKey, Trace, VerifyingKey};
 use gait_trace::{
     Boundary, Decider, DecisionRequest, FileJobStore, JobStore, TraceError, TraceRecord, TraceSink,
     write_trace,
@@ -78,6 +78,9 @@ pub struct ServiceConfig {
     /// The key approval tokens must be signed with (without one, no
     /// presented token is valid).
     pub approval_key: Option<VerifyingKey<Approval>>,
+    /// The key delegation tokens must be signed with (without one, no
+    /// presented token is valid).
+    pub delegation_key: Option<VerifyingKey<Delegation>>,
     /// The job runtime root: calls naming `context.job_id` are blocked
     /// when that job is emergency-stopped or its state cannot be read.
     pub job_root: Option<PathBuf>,
@@ -110,6 +113,7 @@ impl ServiceConfig {
             pack_dir: None,
             rate_limit_state: None,
             approval_key: None,
+            delegation_key: None,
             job_root: None,
             default_adapter: Adapter::Mcp,
             producer_version: "0.0.0-dev".to_owned(),
@@ -145,6 +149,8 @@ pub struct CallOptions {
     pub emit_pack: bool,
     /// Approval tokens presented with the call.
     pub approval_tokens: Vec<ApprovalToken>,
+    /// Delegation tokens presented with the call.
+    pub delegation_tokens: Vec<DelegationToken>,
 }
 
 /// A decision, its trace written.
@@ -195,6 +201,7 @@ const REQUEST_KEYS: &[&str] = &[
     "pack_out",
     "emit_pack",
     "approval_tokens",
+    "delegation_tokens",
     "id",
 ];
 
@@ -217,6 +224,27 @@ fn req_bool(obj: &Map<String, Value>, key: &str) -> Result<bool, ServeError> {
         Some(_) => Err(invalid(format!(
             "decode request: {key}: expected a boolean"
         ))),
+    }
+}
+
+/// Tokens presented in a request member (an array of token objects).
+fn req_tokens<T, E: std::fmt::Display>(
+    obj: &Map<String, Value>,
+    key: &str,
+    parse: impl Fn(&[u8]) -> Result<T, E>,
+) -> Result<Vec<T>, ServeError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(tokens)) => tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let bytes =
+                    serde_json::to_vec(t).map_err(|e| invalid(format!("{key}[{i}]: {e}")))?;
+                parse(&bytes).map_err(|e| invalid(format!("{key}[{i}]: {e}")))
+            })
+            .collect(),
+        Some(_) => Err(invalid(format!("decode request: {key}: expected an array"))),
     }
 }
 
@@ -295,6 +323,7 @@ impl DecisionService {
         .with_producer_version(&cfg.producer_version)
         .with_rate_limits(rate_limits)
         .with_approval_key(cfg.approval_key.clone())
+        .with_delegation_key(cfg.delegation_key.clone())
         .with_job_store(jobs);
         Ok(Self {
             cfg,
@@ -347,24 +376,9 @@ impl DecisionService {
         if opts.emit_pack && self.cfg.pack_dir.is_none() {
             return Err(invalid("request.emit_pack requires server --pack-dir"));
         }
-        match obj.get("approval_tokens") {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(tokens)) => {
-                for (i, t) in tokens.iter().enumerate() {
-                    let bytes = serde_json::to_vec(t)
-                        .map_err(|e| invalid(format!("approval_tokens[{i}]: {e}")))?;
-                    opts.approval_tokens.push(
-                        ApprovalToken::from_json_slice(&bytes)
-                            .map_err(|e| invalid(format!("approval_tokens[{i}]: {e}")))?,
-                    );
-                }
-            }
-            Some(_) => {
-                return Err(invalid(
-                    "decode request: approval_tokens: expected an array",
-                ));
-            }
-        }
+        opts.approval_tokens = req_tokens(obj, "approval_tokens", ApprovalToken::from_json_slice)?;
+        opts.delegation_tokens =
+            req_tokens(obj, "delegation_tokens", DelegationToken::from_json_slice)?;
         let po = req_str(obj, "pack_out")?;
         if !po.is_empty() {
             opts.pack_out = Some(PathBuf::from(po));
@@ -494,6 +508,7 @@ impl DecisionService {
         };
         let request = DecisionRequest::new(&intent, Boundary::DecisionService)
             .with_approval_tokens(&opts.approval_tokens)
+            .with_delegation_tokens(&opts.delegation_tokens)
             .with_server(call.and_then(|c| c.server.as_ref()))
             .with_sink(&sink);
         // INVARIANT: nothing is returned (least of all a verdict) unless

@@ -11,7 +11,7 @@ use gait_policy::intent::Intent;
 use gait_policy::policy::Policy;
 use gait_policy::profile::Profile;
 use gait_policy::registry::RegistryLoadError;
-use gait_policy::token::{ApprovalToken, DelegationToken, MAX_TOKEN_BYTES};
+use gait_policy::token::{ApprovalToken, DelegationToken};
 use gait_sign::{Approval, Delegation, KeyConfig, KeyMode, KeySource, Role, Trace, VerifyingKey};
 use gait_trace::explain::ProofRefs;
 use gait_trace::{
@@ -19,7 +19,7 @@ use gait_trace::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::cmd::{read_input, sign_error_exit};
+use crate::cmd::{read_input, sign_error_exit, tokens};
 use crate::exit::Exit;
 use crate::output::{Out, stderr_line, stdout_line};
 
@@ -165,18 +165,6 @@ fn fail(out: &Out, json: bool, (msg, exit): Failure) -> Exit {
     }
 }
 
-fn csv_paths(primary: Option<&str>, chain: Option<&str>) -> Vec<String> {
-    let mut paths: Vec<String> = primary
-        .into_iter()
-        .chain(chain.into_iter().flat_map(|c| c.split(',')))
-        .map(|p| p.trim().to_owned())
-        .filter(|p| !p.is_empty())
-        .collect();
-    paths.sort();
-    paths.dedup();
-    paths
-}
-
 fn key_sources(
     path: Option<&str>,
     env: Option<&str>,
@@ -225,28 +213,14 @@ fn load_inputs(a: &GateEvalArgs) -> Result<Prepared, Failure> {
     let bytes = read_input(intent_path, "intent", MAX_INTENT_BYTES)?;
     let intent = Intent::from_json_slice(&bytes)
         .map_err(|e| (format!("intent {intent_path}: {e}"), Exit::InvalidInput))?;
-    let mut approval_tokens = Vec::new();
-    for p in csv_paths(
+    let approval_tokens = tokens::approval_tokens(&tokens::token_paths(
         a.approval_token.as_deref(),
         a.approval_token_chain.as_deref(),
-    ) {
-        let bytes = read_input(&p, "approval token", MAX_TOKEN_BYTES as u64)?;
-        approval_tokens.push(
-            ApprovalToken::from_json_slice(&bytes)
-                .map_err(|e| (format!("{p}: {e}"), Exit::InvalidInput))?,
-        );
-    }
-    let mut delegation_tokens = Vec::new();
-    for p in csv_paths(
+    ))?;
+    let delegation_tokens = tokens::delegation_tokens(&tokens::token_paths(
         a.delegation_token.as_deref(),
         a.delegation_token_chain.as_deref(),
-    ) {
-        let bytes = read_input(&p, "delegation token", MAX_TOKEN_BYTES as u64)?;
-        delegation_tokens.push(
-            DelegationToken::from_json_slice(&bytes)
-                .map_err(|e| (format!("{p}: {e}"), Exit::InvalidInput))?,
-        );
-    }
+    ))?;
     Ok(Prepared {
         policy,
         intent,

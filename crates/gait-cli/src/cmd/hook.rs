@@ -25,6 +25,7 @@ use gait_serve::{CallOptions, DecisionService, Evaluation};
 use serde_json::{Map, Value, json};
 
 use crate::cmd::mcp::{EvalFlags, build_service, exit_of};
+use crate::cmd::tokens::TokenFlags;
 use crate::exit::Exit;
 use crate::output::{Out, stderr_line, stdout_line};
 
@@ -53,6 +54,9 @@ pub struct HookArgs {
     /// Shared evaluation flags (`--adapter` applies to `pre-tool`).
     #[command(flatten)]
     pub flags: EvalFlags,
+    /// Token files presented with the call.
+    #[command(flatten)]
+    pub tokens: TokenFlags,
     /// Accepted for symmetry; hooks always print JSON.
     #[arg(long)]
     pub json: bool,
@@ -90,8 +94,10 @@ fn decide(a: &HookArgs, adapter: Adapter) -> Result<Evaluation, (String, Exit)> 
     let mut cfg = build_service(policy, &a.flags, PathBuf::from(a.trace_dir.trim()))?;
     cfg.default_adapter = adapter;
     let service = DecisionService::new(cfg).map_err(|e| (e.to_string(), exit_of(e.exit_code())))?;
+    let mut opts = CallOptions::default();
+    (opts.approval_tokens, opts.delegation_tokens) = a.tokens.load()?;
     service
-        .evaluate_call(&value, &CallOptions::default())
+        .evaluate_call(&value, &opts)
         .map_err(|e| (e.to_string(), exit_of(e.exit_code())))
 }
 

@@ -16,6 +16,7 @@ use gait_serve::{CallOptions, DecisionService, ServeError, ServiceConfig};
 use gait_sign::{KeyConfig, KeyMode, KeySource, Trace};
 use serde_json::{Map, Value};
 
+use crate::cmd::tokens::TokenFlags;
 use crate::cmd::{put_str, put_strs, read_input, sign_error_exit};
 use crate::exit::Exit;
 use crate::output::{Out, stderr_line, stdout_line};
@@ -77,6 +78,12 @@ pub struct EvalFlags {
     /// Environment variable holding the approval public key.
     #[arg(long, value_name = "VAR")]
     pub approval_public_key_env: Option<String>,
+    /// Public key that delegation tokens must be signed with (base64 file).
+    #[arg(long, value_name = "PATH")]
+    pub delegation_public_key: Option<String>,
+    /// Environment variable holding the delegation public key.
+    #[arg(long, value_name = "VAR")]
+    pub delegation_public_key_env: Option<String>,
     /// Append one JSON line per decision to this file.
     #[arg(long, value_name = "PATH")]
     pub export_log_out: Option<String>,
@@ -112,9 +119,9 @@ pub struct McpProxyArgs {
     /// Run id of the artifacts.
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
-    /// Approval token files presented with the call (comma-separated).
-    #[arg(long, value_name = "PATHS")]
-    pub approval_token: Option<String>,
+    /// Token files presented with the call.
+    #[command(flatten)]
+    pub tokens: TokenFlags,
     /// Write a signed runpack of the decision here.
     #[arg(long, value_name = "PATH")]
     pub runpack_out: Option<String>,
@@ -370,6 +377,18 @@ pub fn build_service(
                 .map_err(|e| (e.to_string(), sign_error_exit(&e)))?,
         );
     }
+    let delegation_public = KeySource::from_flags(
+        "delegation public key",
+        flags.delegation_public_key.as_deref(),
+        flags.delegation_public_key_env.as_deref(),
+    )
+    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    if let Some(src) = delegation_public {
+        cfg.delegation_key = Some(
+            src.load_verifying::<gait_sign::Delegation>()
+                .map_err(|e| (e.to_string(), sign_error_exit(&e)))?,
+        );
+    }
     cfg.otel_export = path(&flags.export_otel_out);
     cfg.job_root = Some(PathBuf::from(flags.job_root.trim()));
     Ok(cfg)
@@ -456,13 +475,7 @@ fn proxy_inner(a: &McpProxyArgs) -> Result<(Map<String, Value>, Exit), Failure> 
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(PathBuf::from);
-    for p in crate::cmd::parse_csv(a.approval_token.as_deref()) {
-        let bytes = read_input(&p, "approval token", 1 << 20)?;
-        opts.approval_tokens.push(
-            gait_policy::token::ApprovalToken::from_json_slice(&bytes)
-                .map_err(|e| (format!("{p}: {e}"), Exit::InvalidInput))?,
-        );
-    }
+    (opts.approval_tokens, opts.delegation_tokens) = a.tokens.load()?;
     opts.pack_out = a
         .pack_out
         .as_deref()

@@ -17,6 +17,7 @@ use gait_trace::DirectorySink;
 use serde_json::{Map, Value, json};
 
 use crate::cmd::sign_error_exit;
+use crate::cmd::tokens::TokenFlags;
 use crate::exit::Exit;
 use crate::output::Out;
 
@@ -80,6 +81,16 @@ pub struct McpProtocolProxyArgs {
     /// Deadline of one evaluation (Go duration); a call not decided by then is refused.
     #[arg(long, value_name = "DURATION", default_value = "10s")]
     pub eval_timeout: String,
+    /// Token files presented with every call (each counts only for the
+    /// call it is bound to).
+    #[command(flatten)]
+    pub tokens: TokenFlags,
+    /// Public key that approval tokens must be signed with (base64 file).
+    #[arg(long, value_name = "PATH")]
+    pub approval_public_key: Option<String>,
+    /// Public key that delegation tokens must be signed with (base64 file).
+    #[arg(long, value_name = "PATH")]
+    pub delegation_public_key: Option<String>,
     /// Trace signing key mode: dev (ephemeral key) or prod.
     #[arg(long, value_name = "MODE", default_value = "dev")]
     pub key_mode: String,
@@ -208,6 +219,15 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
         c.job_id = a.job_id.as_deref().unwrap_or_default().trim().to_owned();
         c
     };
+    let (approval_tokens, delegation_tokens) = a.tokens.load()?;
+    let approval_key = crate::cmd::optional_public_key::<gait_sign::Approval>(
+        "approval public key",
+        a.approval_public_key.as_deref(),
+    )?;
+    let delegation_key = crate::cmd::optional_public_key::<gait_sign::Delegation>(
+        "delegation public key",
+        a.delegation_public_key.as_deref(),
+    )?;
     let gate = Gate::new(policy).with_producer_version(crate::cmd::version::VERSION);
     let governor = Governor::new(gate, signer.key, Box::new(DirectorySink::new(trace_dir)))
         .map_err(|e| (e.to_string(), Exit::InvalidInput))?
@@ -215,6 +235,10 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
         .with_rate_limit_state(a.rate_limit_state.trim())
         .with_job_root(a.job_root.trim())
         .with_pin_change(pin_change)
+        .with_tokens(
+            (approval_tokens, approval_key),
+            (delegation_tokens, delegation_key),
+        )
         .with_context(context);
 
     let mut config = ProxyConfig::new(a.command.clone());

@@ -16,6 +16,7 @@ pub mod project_config;
 pub mod regress;
 pub mod release;
 pub mod runpack;
+pub mod tokens;
 pub mod trace;
 pub mod verify_chain;
 pub mod version;
@@ -57,6 +58,19 @@ pub fn load_verify_key<R: gait_sign::Role>(
     )
     .map_err(err)?;
     gait_sign::load_verifying_key(private.as_ref(), public.as_ref()).map_err(err)
+}
+
+/// An optional verify key from a public key file flag (`None` when the
+/// flag is absent or empty).
+pub fn optional_public_key<R: gait_sign::Role>(
+    what: &'static str,
+    path: Option<&str>,
+) -> Result<Option<gait_sign::VerifyingKey<R>>, (String, Exit)> {
+    let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
+    match gait_sign::KeySource::from_flags(what, path, None).map_err(err)? {
+        Some(src) => src.load_verifying::<R>().map(Some).map_err(err),
+        None => Ok(None),
+    }
 }
 
 /// Reads an input file named on the command line, at most `limit` bytes.
