@@ -3,6 +3,8 @@
 
 Usage: fake_mcp_server.py CALL_LOG
 
+FAKE_TOOLS, when set, is a comma-separated list of extra read-only tools
+(answered like echo), described by FAKE_TOOLS_DESCRIPTION when set;
 FAKE_ECHO_DESCRIPTION, when set, replaces echo's description; FAKE_DUP_ECHO,
 when set, adds a tool named "Echo"; FAKE_IGNORE_PROXY_LIST, when set,
 leaves the proxy's own tools/list requests unanswered.
@@ -44,6 +46,11 @@ def tools():
     if os.environ.get("FAKE_DUP_ECHO"):
         extra.append({"name": "Echo", "description": "Another tool, same name once lowercased",
                       "inputSchema": {"type": "object"}})
+    for name in [n for n in os.environ.get("FAKE_TOOLS", "").split(",") if n]:
+        extra.append({"name": name,
+                      "description": os.environ.get("FAKE_TOOLS_DESCRIPTION", "An extra tool"),
+                      "inputSchema": {"type": "object"},
+                      "annotations": {"readOnlyHint": True}})
     return extra + [
         {"name": "echo", "description": state["echo_description"],
          "inputSchema": {"type": "object"},
@@ -92,7 +99,7 @@ def handle(msg, raw):
         args = params.get("arguments") or {}
         if name == "die":
             sys.exit(3)
-        if name == "echo":
+        if name == "echo" or name in os.environ.get("FAKE_TOOLS", "").split(","):
             return text(msg_id, json.dumps(args, sort_keys=True))
         if name == "write_file":
             return text(msg_id, "written")

@@ -1,0 +1,1453 @@
+//! Issue 11's acceptance: one decision core, one answer.
+//!
+//! Each kind of input (plain allow and block, an approval token, a
+//! delegation token, a rate limit, MCP trust, a changed tool definition, a
+//! job id naming a stopped job, a malformed call, a case-variant duplicate
+//! key, an oversized integer, a CEL budget overrun) goes through every
+//! boundary that can express it:
+//!
+//! * the library (`gait_trace::Decider`, the decision core itself);
+//! * `gait gate eval` (the intent file);
+//! * `gait mcp proxy --call` (one shot);
+//! * `gait serve --stdio` and `gait serve` over HTTP on a loopback port;
+//! * `gait hook pre-tool` (Gait's own call shape) and `gait hook
+//!   claude-code` (a Claude Code `PreToolUse` payload);
+//! * the MCP protocol proxy `gait mcp proxy … -- <fake server>`.
+//!
+//! A boundary's input format decides which intent it builds: the call shape
+//! (library, gate eval, mcp proxy, serve, pre-tool hook) builds one intent,
+//! the Claude Code payload and the MCP `tools/call` their own. For every
+//! boundary the test computes, with the library, the intent that boundary
+//! builds and the core's answer for it, and requires the boundary to give
+//! the same verdict, reason codes and intent digest; the boundaries sharing
+//! a format must share the intent digest; and every trace written verifies.
+//! A kind that an input format cannot carry (a Claude Code payload has no
+//! job id and no delegation; only the protocol proxy pins tool
+//! definitions) is skipped for that format, and the skips are asserted so
+//! that coverage cannot shrink unnoticed.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should panic"
+)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use gait_digest::GoTime;
+use gait_mcp::{CallContext, ServerIdentity, ToolPins};
+use gait_policy::adapters::{Adapter, decode_tool_call_value};
+use gait_policy::gate::{FileRateLimitStore, RateLimitStore};
+use gait_policy::token::{
+    ApprovalMint, ApprovalToken, DelegationMint, DelegationToken, mint_approval_token,
+    mint_delegation_token,
+};
+use gait_policy::{Gate, Intent, Policy};
+use gait_sign::{Approval, Delegation, SigningKey, Trace};
+use gait_trace::{
+    Boundary, Decider, DecisionRequest, FileJobStore, JobStore, MemorySink, ToolDefinitionCheck,
+};
+use serde_json::{Value, json};
+
+const RECV: Duration = Duration::from_secs(20);
+const HOUR: i128 = 3_600_000_000_000;
+
+const POLICY: &str = "\
+default_verdict: block
+rules:
+  - name: reads
+    priority: 10
+    effect: allow
+    match:
+      tool_names: [tool.read]
+  - name: no-writes
+    priority: 1
+    effect: block
+    reason_codes: [writes_forbidden]
+    match:
+      tool_names: [tool.write]
+  - name: deploys
+    priority: 5
+    effect: require_approval
+    match:
+      tool_names: [tool.deploy]
+  - name: delegated
+    priority: 6
+    effect: allow
+    match:
+      tool_names: [tool.delegated]
+      require_delegation: true
+  - name: limited
+    priority: 7
+    effect: allow
+    rate_limit:
+      requests: 1
+      window: hour
+    match:
+      tool_names: [tool.limited]
+  - name: computed
+    priority: 8
+    effect: allow
+    match:
+      tool_names: [tool.cel]
+      when: CEL_CONDITION
+";
+
+/// A condition that loads but exceeds the evaluation budget.
+const CEL_CONDITION: &str = "[0,1,2,3,4,5,6,7,8,9].map(a, [0,1,2,3,4,5,6,7,8,9].map(b, [0,1,2,3,4,5,6,7,8,9].map(c, [0,1,2,3,4,5,6,7,8,9].map(d, a + b + c + d)))).size() > 0";
+
+fn policy_text() -> String {
+    POLICY.replace("CEL_CONDITION", &format!("'{CEL_CONDITION}'"))
+}
+
+fn trust_policy(snapshot: &Path) -> String {
+    format!(
+        "default_verdict: allow\nmcp_trust:\n  snapshot: {}\nrules:\n  - name: reads\n    effect: allow\n    match:\n      tool_names: [tool.read]\n",
+        snapshot.display()
+    )
+}
+
+const TOOLS: &[&str] = &[
+    "tool.read",
+    "tool.write",
+    "tool.deploy",
+    "tool.delegated",
+    "tool.limited",
+    "tool.cel",
+];
+
+fn gait_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_gait")
+}
+
+fn fake_server() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fake_mcp_server.py")
+}
+
+// ------------------------------------------------------------ processes
+
+fn pump_all(mut r: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        let _ = tx.send(buf);
+    });
+    rx
+}
+
+fn pump_lines(r: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+fn run(dir: &Path, args: &[String], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(gait_bin())
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut i = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            i.write_all(s.as_bytes()).unwrap();
+        }
+    }
+    let out = pump_all(child.stdout.take().unwrap());
+    let err = pump_all(child.stderr.take().unwrap());
+    let deadline = Instant::now() + RECV;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("gait {args:?} did not exit in time");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out.recv_timeout(RECV).unwrap(),
+        stderr: err.recv_timeout(RECV).unwrap(),
+    }
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| (*s).to_owned()).collect()
+}
+
+// ------------------------------------------------------------- answers
+
+/// What a boundary answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Answer {
+    /// A decision: verdict, sorted reason codes, intent digest.
+    Decided {
+        verdict: String,
+        reason_codes: Vec<String>,
+        intent_digest: String,
+    },
+    /// The input was refused before any decision (no verdict).
+    Refused,
+}
+
+impl Answer {
+    fn of_json(v: &Value) -> Self {
+        let mut reason_codes: Vec<String> = v["reason_codes"]
+            .as_array()
+            .map(|a| a.iter().map(|c| c.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default();
+        reason_codes.sort();
+        Answer::Decided {
+            verdict: v["verdict"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no verdict: {v}"))
+                .to_owned(),
+            reason_codes,
+            intent_digest: v["intent_digest"].as_str().unwrap_or_default().to_owned(),
+        }
+    }
+
+    fn verdict(&self) -> &str {
+        match self {
+            Answer::Decided { verdict, .. } => verdict,
+            Answer::Refused => "refused",
+        }
+    }
+
+    fn without_digest(&self) -> Self {
+        match self {
+            Answer::Decided {
+                verdict,
+                reason_codes,
+                ..
+            } => Answer::Decided {
+                verdict: verdict.clone(),
+                reason_codes: reason_codes.clone(),
+                intent_digest: String::new(),
+            },
+            Answer::Refused => Answer::Refused,
+        }
+    }
+}
+
+// --------------------------------------------------------------- kinds
+
+/// One kind of input.
+struct Kind {
+    name: &'static str,
+    tool: &'static str,
+    args: Value,
+    /// Context members added to the call shape (job id).
+    context: Value,
+    /// The call shape's `delegation` member.
+    delegation: Option<Value>,
+    /// Present a valid approval / delegation token.
+    approval: bool,
+    delegate: bool,
+    /// Decide twice; the answer of the second call is compared.
+    twice: bool,
+    /// A stopped job of this id exists under the job root.
+    stopped_job: Option<&'static str>,
+    /// The MCP trust policy instead of the main one.
+    trust: bool,
+    /// The protocol proxy sees the tool's definition change (pins).
+    changed_tool: bool,
+    /// Raw texts replacing the well-formed inputs (refusal kinds): the
+    /// call shape, the intent, the MCP arguments, the Claude Code payload.
+    raw: Option<[String; 4]>,
+    /// What every boundary must answer (verdict, or `refused`).
+    expect: &'static str,
+    /// Reason codes every decided answer must contain.
+    must_have: &'static [&'static str],
+    /// Input formats that cannot carry this kind.
+    skip: &'static [Format],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    CallShape,
+    Claude,
+    Mcp,
+}
+
+fn kind(name: &'static str, tool: &'static str, expect: &'static str) -> Kind {
+    Kind {
+        name,
+        tool,
+        args: json!({"path": "/w/notes.txt"}),
+        context: json!({}),
+        delegation: None,
+        approval: false,
+        delegate: false,
+        twice: false,
+        stopped_job: None,
+        trust: false,
+        changed_tool: false,
+        raw: None,
+        expect,
+        must_have: &[],
+        skip: &[],
+    }
+}
+
+fn kinds() -> Vec<Kind> {
+    let case_variant = [
+        r#"{"name":"tool.read","NAME":"tool.write","args":{},"context":{"identity":"agent","workspace":"/w","risk_class":"low"}}"#.to_owned(),
+        r#"{"tool_name":"tool.read","TOOL_NAME":"tool.write","args":{},"targets":[],"context":{"identity":"agent","workspace":"/w","risk_class":"low"}}"#.to_owned(),
+        r#"{"path":"/w/a","PATH":"/etc/passwd"}"#.to_owned(),
+        r#"{"hook_event_name":"PreToolUse","tool_name":"tool.read","TOOL_NAME":"tool.write","tool_input":{}}"#.to_owned(),
+    ];
+    let big = [
+        r#"{"name":"tool.read","args":{"to_account":12345678901234567},"context":{"identity":"agent","workspace":"/w","risk_class":"low"}}"#.to_owned(),
+        r#"{"tool_name":"tool.read","args":{"to_account":12345678901234567},"targets":[],"context":{"identity":"agent","workspace":"/w","risk_class":"low"}}"#.to_owned(),
+        r#"{"to_account":12345678901234567}"#.to_owned(),
+        r#"{"hook_event_name":"PreToolUse","tool_name":"tool.read","tool_input":{"to_account":12345678901234567}}"#.to_owned(),
+    ];
+    let malformed = [
+        r#"{"name":"tool.read","args":"not an object","context":{"identity":"agent","workspace":"/w","risk_class":"low"}}"#.to_owned(),
+        r#"{"tool_name":"tool.read","args":"not an object","targets":[],"context":{"identity":"agent","workspace":"/w","risk_class":"low"}}"#.to_owned(),
+        r#""not an object""#.to_owned(),
+        r#"{"hook_event_name":"PreToolUse","tool_name":"tool.read","tool_input":7}"#.to_owned(),
+    ];
+    vec![
+        Kind {
+            must_have: &["matched_rule_reads"],
+            ..kind("plain allow", "tool.read", "allow")
+        },
+        Kind {
+            must_have: &["writes_forbidden"],
+            ..kind("plain block", "tool.write", "block")
+        },
+        Kind {
+            approval: true,
+            must_have: &["approval_granted"],
+            ..kind("approval token", "tool.deploy", "allow")
+        },
+        Kind {
+            delegation: Some(json!({"requester_identity": "agent", "scope_class": "write"})),
+            delegate: true,
+            must_have: &["delegation_granted"],
+            skip: &[Format::Claude, Format::Mcp],
+            ..kind("delegation token", "tool.delegated", "allow")
+        },
+        Kind {
+            twice: true,
+            must_have: &["rate_limit_exceeded"],
+            ..kind("rate limit", "tool.limited", "block")
+        },
+        Kind {
+            trust: true,
+            ..kind("mcp trust", "tool.read", "block")
+        },
+        Kind {
+            changed_tool: true,
+            must_have: &["mcp_tool_definition_changed"],
+            skip: &[Format::CallShape, Format::Claude],
+            ..kind("changed tool definition", "tool.read", "block")
+        },
+        Kind {
+            context: json!({"job_id": "job-1001"}),
+            stopped_job: Some("job-1001"),
+            must_have: &["emergency_stop_preempted"],
+            skip: &[Format::Claude],
+            ..kind("stopped job", "tool.read", "block")
+        },
+        Kind {
+            raw: Some(malformed),
+            ..kind("malformed call", "tool.read", "refused")
+        },
+        Kind {
+            raw: Some(case_variant),
+            ..kind("case-variant duplicate key", "tool.read", "refused")
+        },
+        Kind {
+            raw: Some(big),
+            ..kind("oversized integer", "tool.read", "refused")
+        },
+        Kind {
+            must_have: &["cel_limit_exceeded"],
+            ..kind("CEL budget overrun", "tool.cel", "block")
+        },
+    ]
+}
+
+// ------------------------------------------------------------ fixtures
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    approver: SigningKey<Approval>,
+    delegator: SigningKey<Delegation>,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let keys = run(
+        d,
+        &strings(&["keys", "init", "--out-dir", "keys", "--json"]),
+        None,
+    );
+    assert!(keys.status.success(), "{keys:?}");
+    let approver = SigningKey::<Approval>::from_seed(&[7; 32]);
+    let delegator = SigningKey::<Delegation>::from_seed(&[9; 32]);
+    std::fs::write(
+        d.join("approval_public.key"),
+        approver.verifying_key().to_public_text(),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("delegation_public.key"),
+        delegator.verifying_key().to_public_text(),
+    )
+    .unwrap();
+    std::fs::write(d.join("policy.yaml"), policy_text()).unwrap();
+    let snapshot = d.join("trust.json");
+    std::fs::write(
+        &snapshot,
+        r#"{"schema_id":"gait.mcp.trust_snapshot","schema_version":"1.0.0","entries":[{"server_id":"someone-else","status":"trusted","score":0.9}]}"#,
+    )
+    .unwrap();
+    std::fs::write(d.join("trust.yaml"), trust_policy(&snapshot)).unwrap();
+    Fixture {
+        dir,
+        approver,
+        delegator,
+    }
+}
+
+impl Fixture {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn policy_file(&self, k: &Kind) -> &'static str {
+        if k.trust { "trust.yaml" } else { "policy.yaml" }
+    }
+
+    fn policy(&self, k: &Kind) -> Policy {
+        Policy::from_path(&self.path().join(self.policy_file(k))).unwrap()
+    }
+
+    /// A fresh working folder for one kind at one boundary, with the
+    /// kind's job state.
+    fn cell(&self, k: &Kind, boundary: &str) -> PathBuf {
+        let slug: String = k
+            .name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let cell = self.path().join(format!("{slug}-{boundary}"));
+        std::fs::create_dir_all(&cell).unwrap();
+        if let Some(job) = k.stopped_job {
+            let jd = cell.join("jobs").join(job);
+            std::fs::create_dir_all(&jd).unwrap();
+            std::fs::write(
+                jd.join("state.json"),
+                format!(
+                    r#"{{"schema_id":"gait.job.runtime","schema_version":"1.0.0","job_id":"{job}","status":"emergency_stopped","stop_reason":"emergency_stopped","revision":3,"checkpoints":[]}}"#
+                ),
+            )
+            .unwrap();
+        }
+        cell
+    }
+
+    /// Tokens for `intent` under the kind's policy, written to files in
+    /// `cell`; returns the token flag arguments.
+    fn tokens(
+        &self,
+        k: &Kind,
+        intent: &Intent,
+        cell: &Path,
+    ) -> (Vec<ApprovalToken>, Vec<DelegationToken>, Vec<String>) {
+        let (a, d) = self.mint(k, intent);
+        let mut args = Vec::new();
+        if let Some(t) = a.first() {
+            let p = cell.join("approval.token.json");
+            std::fs::write(&p, serde_json::to_vec(t).unwrap()).unwrap();
+            args.extend(["--approval-token".to_owned(), p.display().to_string()]);
+        }
+        if let Some(t) = d.first() {
+            let p = cell.join("delegation.token.json");
+            std::fs::write(&p, serde_json::to_vec(t).unwrap()).unwrap();
+            args.extend(["--delegation-token".to_owned(), p.display().to_string()]);
+        }
+        (a, d, args)
+    }
+
+    fn mint(&self, k: &Kind, intent: &Intent) -> (Vec<ApprovalToken>, Vec<DelegationToken>) {
+        let policy = self.policy(k);
+        let mut approvals = Vec::new();
+        if k.approval {
+            let opts = ApprovalMint {
+                approver_identity: "reviewer@example.com".into(),
+                reason_code: "reviewed".into(),
+                intent_digest: intent.intent_digest().to_hex(),
+                policy_digest: policy.digest().to_hex(),
+                scope: vec![format!("tool:{}", intent.tool_name())],
+                ttl_nanos: HOUR,
+                now: GoTime::now_utc(),
+                ..ApprovalMint::default()
+            };
+            approvals.push(mint_approval_token(&opts, &self.approver).unwrap());
+        }
+        let mut delegations = Vec::new();
+        if k.delegate {
+            let opts = DelegationMint {
+                delegator_identity: "lead".into(),
+                delegate_identity: "agent".into(),
+                scope: vec!["write".into()],
+                ttl_nanos: HOUR,
+                now: GoTime::now_utc(),
+                ..DelegationMint::default()
+            };
+            delegations.push(mint_delegation_token(&opts, &self.delegator).unwrap());
+        }
+        (approvals, delegations)
+    }
+
+    /// The core's answer for `intent` (`None`: the input does not decode).
+    fn library(
+        &self,
+        k: &Kind,
+        intent: &Intent,
+        cell: &Path,
+        check: ToolDefinitionCheck,
+        server: Option<&gait_policy::adapters::ServerInfo>,
+    ) -> Answer {
+        let (approvals, delegations) = self.mint(k, intent);
+        let store: Arc<dyn RateLimitStore> =
+            Arc::new(FileRateLimitStore::new(cell.join("library-rate.json")));
+        let jobs: Arc<dyn JobStore> = Arc::new(FileJobStore::new(cell.join("jobs")));
+        let decider = Decider::new(Gate::new(self.policy(k)), Arc::new(MemorySink::new()))
+            .with_signer(Arc::new(SigningKey::<Trace>::generate().unwrap()))
+            .with_rate_limits(Some(store))
+            .with_approval_key(Some(self.approver.verifying_key().clone()))
+            .with_delegation_key(Some(self.delegator.verifying_key().clone()))
+            .with_job_store(Some(jobs));
+        let request = DecisionRequest::new(intent, Boundary::Library)
+            .with_approval_tokens(&approvals)
+            .with_delegation_tokens(&delegations)
+            .with_tool_definition(check)
+            .with_server(server);
+        let mut d = decider.decide(&request).unwrap();
+        if k.twice {
+            d = decider.decide(&request).unwrap();
+        }
+        let mut reason_codes = d.decision().reason_codes().to_vec();
+        reason_codes.sort();
+        Answer::Decided {
+            verdict: d.verdict().as_str().to_owned(),
+            reason_codes,
+            intent_digest: d.decision().intent_digest().to_hex(),
+        }
+    }
+}
+
+// ---------------------------------------------------- the call shape
+
+fn call_shape(k: &Kind) -> Value {
+    let mut context = json!({"identity": "agent", "workspace": "/w", "risk_class": "low"});
+    if k.trust {
+        context["risk_class"] = json!("high");
+    }
+    for (key, v) in k.context.as_object().unwrap() {
+        context[key] = v.clone();
+    }
+    let mut call = json!({"name": k.tool, "args": k.args, "context": context});
+    if let Some(d) = &k.delegation {
+        call["delegation"] = d.clone();
+    }
+    call
+}
+
+fn prod() -> Vec<String> {
+    strings(&[
+        "--key-mode",
+        "prod",
+        "--private-key",
+        "keys/gait_private.key",
+    ])
+}
+
+fn key_flags() -> Vec<String> {
+    strings(&[
+        "--approval-public-key",
+        "approval_public.key",
+        "--delegation-public-key",
+        "delegation_public.key",
+    ])
+}
+
+fn verify_traces(root: &Path, dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut n = 0;
+    for e in entries {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.starts_with("trace_") || name.ends_with(".trace.json")) {
+            continue;
+        }
+        let o = run(
+            root,
+            &strings(&[
+                "trace",
+                "verify",
+                "--public-key",
+                "keys/gait_public.key",
+                "--json",
+                p.to_str().unwrap(),
+            ]),
+            None,
+        );
+        assert!(o.status.success(), "{}: {o:?}", p.display());
+        n += 1;
+    }
+    n
+}
+
+/// The boundaries that take the call shape; returns (boundary, answer).
+fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
+    let root = f.path();
+    let mut out = Vec::new();
+    let payload_text = match &k.raw {
+        Some(raw) => raw[0].clone(),
+        None => call_shape(k).to_string(),
+    };
+    let intent_text = match &k.raw {
+        Some(raw) => raw[1].clone(),
+        None => {
+            let payload: Value = serde_json::from_str(&payload_text).unwrap();
+            let call = decode_tool_call_value(Adapter::Mcp, &payload).unwrap();
+            call.to_intent().unwrap().to_json().to_string()
+        }
+    };
+    // The library.
+    let lib_cell = f.cell(k, "library");
+    let lib_intent = serde_json::from_str::<Value>(&payload_text)
+        .ok()
+        .and_then(|p| decode_tool_call_value(Adapter::Mcp, &p).ok())
+        .and_then(|c| c.to_intent().ok());
+    let lib = match &lib_intent {
+        Some(i) => f.library(k, i, &lib_cell, ToolDefinitionCheck::default(), None),
+        None => Answer::Refused,
+    };
+    out.push(("library", lib.clone()));
+    let policy = root.join(f.policy_file(k)).display().to_string();
+    let token_args = |cell: &Path| match &lib_intent {
+        Some(i) => f.tokens(k, i, cell).2,
+        None => Vec::new(),
+    };
+
+    // gait gate eval.
+    let cell = f.cell(k, "gate");
+    std::fs::write(cell.join("intent.json"), &intent_text).unwrap();
+    let mut args = strings(&["gate", "eval", "--policy"]);
+    args.push(policy.clone());
+    args.extend(strings(&[
+        "--intent",
+        "intent.json",
+        "--rate-limit-state",
+        "rate.json",
+        "--job-root",
+        "jobs",
+        "--json",
+    ]));
+    args.extend(prod().into_iter().map(|a| {
+        if a.starts_with("keys/") {
+            root.join(a).display().to_string()
+        } else {
+            a
+        }
+    }));
+    args.extend([
+        "--approval-public-key".to_owned(),
+        root.join("approval_public.key").display().to_string(),
+    ]);
+    args.extend([
+        "--delegation-public-key".to_owned(),
+        root.join("delegation_public.key").display().to_string(),
+    ]);
+    if let Some(i) = &lib_intent {
+        let (_, _, t) = f.tokens(k, i, &cell);
+        let mut it = t.into_iter();
+        while let (Some(flag), Some(path)) = (it.next(), it.next()) {
+            args.push(flag);
+            args.push(path);
+        }
+    }
+    let gate = |args: &[String]| {
+        let o = run(&cell, args, None);
+        let code = o.status.code().unwrap();
+        if code == 6 {
+            Answer::Refused
+        } else {
+            Answer::of_json(
+                &serde_json::from_slice::<Value>(&o.stdout)
+                    .unwrap_or_else(|_| panic!("gate eval: {o:?}")),
+            )
+        }
+    };
+    let mut a = gate(&args);
+    if k.twice {
+        a = gate(&args);
+    }
+    out.push(("gate eval", a));
+    assert!(
+        k.expect == "refused" || verify_traces(root, &cell) >= 1,
+        "{}: gate eval wrote no verifiable trace",
+        k.name
+    );
+
+    // gait mcp proxy --call.
+    let cell = f.cell(k, "proxy");
+    std::fs::write(cell.join("call.json"), &payload_text).unwrap();
+    let mut args = strings(&["mcp", "proxy", "--policy"]);
+    args.push(policy.clone());
+    args.extend(strings(&[
+        "--call",
+        "call.json",
+        "--rate-limit-state",
+        "rate.json",
+        "--job-root",
+        "jobs",
+        "--json",
+    ]));
+    args.extend(prod().into_iter().map(|a| {
+        if a.starts_with("keys/") {
+            root.join(a).display().to_string()
+        } else {
+            a
+        }
+    }));
+    args.extend([
+        "--approval-public-key".to_owned(),
+        root.join("approval_public.key").display().to_string(),
+    ]);
+    args.extend([
+        "--delegation-public-key".to_owned(),
+        root.join("delegation_public.key").display().to_string(),
+    ]);
+    args.extend(token_args(&cell));
+    let proxy = |args: &[String]| {
+        let o = run(&cell, args, None);
+        if o.status.code() == Some(6) {
+            Answer::Refused
+        } else {
+            Answer::of_json(
+                &serde_json::from_slice::<Value>(&o.stdout)
+                    .unwrap_or_else(|_| panic!("mcp proxy: {o:?}")),
+            )
+        }
+    };
+    let mut a = proxy(&args);
+    if k.twice {
+        a = proxy(&args);
+    }
+    out.push(("mcp proxy --call", a));
+    if k.expect != "refused" {
+        assert!(
+            verify_traces(root, &cell) >= 1,
+            "{}: mcp proxy --call traces",
+            k.name
+        );
+    }
+
+    // gait serve --stdio (a second line for `twice`).
+    let cell = f.cell(k, "stdio");
+    let request = |cell: &Path| -> String {
+        let call: Value = match serde_json::from_str(&payload_text) {
+            Ok(v) => v,
+            Err(_) => return format!("{{\"call\":{payload_text}}}"),
+        };
+        let mut req = json!({"call": call});
+        if let Some(i) = &lib_intent {
+            let (a, d, _) = f.tokens(k, i, cell);
+            if !a.is_empty() {
+                req["approval_tokens"] = json!(a);
+            }
+            if !d.is_empty() {
+                req["delegation_tokens"] = json!(d);
+            }
+        }
+        // Raw kinds keep their raw text (a re-serialized Value would lose
+        // what makes them ambiguous).
+        if k.raw.is_some() {
+            return format!("{{\"call\":{payload_text}}}");
+        }
+        req.to_string()
+    };
+    let line = request(&cell);
+    let lines = if k.twice {
+        format!("{line}\n{line}\n")
+    } else {
+        format!("{line}\n")
+    };
+    let mut args = strings(&["serve", "--policy"]);
+    args.push(policy.clone());
+    args.extend(strings(&[
+        "--stdio",
+        "--trace-dir",
+        "traces",
+        "--rate-limit-state",
+        "rate.json",
+        "--job-root",
+        "jobs",
+    ]));
+    args.extend(prod().into_iter().map(|a| {
+        if a.starts_with("keys/") {
+            root.join(a).display().to_string()
+        } else {
+            a
+        }
+    }));
+    args.extend([
+        "--approval-public-key".to_owned(),
+        root.join("approval_public.key").display().to_string(),
+    ]);
+    args.extend([
+        "--delegation-public-key".to_owned(),
+        root.join("delegation_public.key").display().to_string(),
+    ]);
+    let o = run(&cell, &args, Some(&lines));
+    let last: Value = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .unwrap_or_else(|| panic!("serve --stdio answered nothing: {o:?}"));
+    out.push((
+        "serve --stdio",
+        if last["ok"] == false {
+            Answer::Refused
+        } else {
+            Answer::of_json(&last)
+        },
+    ));
+    if k.expect != "refused" {
+        assert!(
+            verify_traces(root, &cell.join("traces")) >= 1,
+            "{}: serve --stdio traces",
+            k.name
+        );
+    }
+
+    // gait serve over HTTP.
+    let cell = f.cell(k, "http");
+    let body = request(&cell);
+    let bodies = if k.twice {
+        vec![body.clone(), body]
+    } else {
+        vec![body]
+    };
+    let mut args = strings(&["serve", "--policy"]);
+    args.push(policy.clone());
+    args.extend(strings(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--trace-dir",
+        "traces",
+        "--rate-limit-state",
+        "rate.json",
+        "--job-root",
+        "jobs",
+    ]));
+    args.extend(prod().into_iter().map(|a| {
+        if a.starts_with("keys/") {
+            root.join(a).display().to_string()
+        } else {
+            a
+        }
+    }));
+    args.extend([
+        "--approval-public-key".to_owned(),
+        root.join("approval_public.key").display().to_string(),
+    ]);
+    args.extend([
+        "--delegation-public-key".to_owned(),
+        root.join("delegation_public.key").display().to_string(),
+    ]);
+    let answers = serve_http(&cell, &args, &bodies);
+    out.push(("serve http", answers.last().unwrap().clone()));
+    if k.expect != "refused" {
+        assert!(
+            verify_traces(root, &cell.join("traces")) >= 1,
+            "{}: serve http traces",
+            k.name
+        );
+    }
+
+    // gait hook pre-tool.
+    let cell = f.cell(k, "pretool");
+    let mut args = strings(&["hook", "pre-tool", "--policy"]);
+    args.push(policy);
+    args.extend(strings(&[
+        "--trace-dir",
+        "traces",
+        "--rate-limit-state",
+        "rate.json",
+        "--job-root",
+        "jobs",
+    ]));
+    args.extend(prod().into_iter().map(|a| {
+        if a.starts_with("keys/") {
+            root.join(a).display().to_string()
+        } else {
+            a
+        }
+    }));
+    args.extend([
+        "--approval-public-key".to_owned(),
+        root.join("approval_public.key").display().to_string(),
+    ]);
+    args.extend([
+        "--delegation-public-key".to_owned(),
+        root.join("delegation_public.key").display().to_string(),
+    ]);
+    args.extend(token_args(&cell));
+    let hook = |args: &[String]| {
+        let o = run(&cell, args, Some(&payload_text));
+        let v: Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("pre-tool: {o:?}"));
+        if v.get("error").is_some() {
+            assert_eq!(v["permission_decision"], "deny");
+            Answer::Refused
+        } else {
+            Answer::of_json(&v)
+        }
+    };
+    let mut a = hook(&args);
+    if k.twice {
+        a = hook(&args);
+    }
+    out.push(("hook pre-tool", a));
+    if k.expect != "refused" {
+        assert!(
+            verify_traces(root, &cell.join("traces")) >= 1,
+            "{}: pre-tool traces",
+            k.name
+        );
+    }
+    out
+}
+
+fn serve_http(cell: &Path, args: &[String], bodies: &[String]) -> Vec<Answer> {
+    let mut child = Command::new(gait_bin())
+        .current_dir(cell)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = pump_lines(child.stdout.take().unwrap());
+    let first = lines.recv_timeout(RECV).unwrap_or_else(|_| {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("serve did not report its address in time");
+    });
+    let addr = first
+        .split("listening=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut out = Vec::new();
+    for body in bodies {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(RECV)).unwrap();
+        s.set_write_timeout(Some(RECV)).unwrap();
+        s.write_all(
+            format!(
+                "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        let status: u16 = resp
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = resp.split("\r\n\r\n").nth(1).unwrap_or_default().trim();
+        if status == 400 {
+            out.push(Answer::Refused);
+        } else {
+            out.push(Answer::of_json(
+                &serde_json::from_str(body).unwrap_or_else(|_| panic!("http {status}: {resp}")),
+            ));
+        }
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    for _ in 0..400 {
+        if child.try_wait().unwrap().is_some() {
+            return out;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("serve did not stop on SIGTERM");
+}
+
+// --------------------------------------------------------- Claude Code
+
+fn claude_payload(k: &Kind) -> String {
+    match &k.raw {
+        Some(raw) => raw[3].clone(),
+        None => json!({"hook_event_name": "PreToolUse", "session_id": "s1", "tool_name": k.tool, "tool_input": k.args}).to_string(),
+    }
+}
+
+fn claude_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
+    let root = f.path();
+    let payload = claude_payload(k);
+    let intent = serde_json::from_str::<Value>(&payload)
+        .ok()
+        .and_then(|p| decode_tool_call_value(Adapter::ClaudeCode, &p).ok())
+        .and_then(|c| c.to_intent().ok());
+    let lib_cell = f.cell(k, "claude-library");
+    let lib = match &intent {
+        Some(i) => f.library(k, i, &lib_cell, ToolDefinitionCheck::default(), None),
+        None => Answer::Refused,
+    };
+    let cell = f.cell(k, "claude");
+    let mut args = strings(&["hook", "claude-code", "--policy"]);
+    args.push(root.join(f.policy_file(k)).display().to_string());
+    args.extend(strings(&[
+        "--trace-dir",
+        "traces",
+        "--rate-limit-state",
+        "rate.json",
+        "--job-root",
+        "jobs",
+    ]));
+    args.extend(prod().into_iter().map(|a| {
+        if a.starts_with("keys/") {
+            root.join(a).display().to_string()
+        } else {
+            a
+        }
+    }));
+    args.extend([
+        "--approval-public-key".to_owned(),
+        root.join("approval_public.key").display().to_string(),
+    ]);
+    args.extend([
+        "--delegation-public-key".to_owned(),
+        root.join("delegation_public.key").display().to_string(),
+    ]);
+    if let Some(i) = &intent {
+        args.extend(f.tokens(k, i, &cell).2);
+    }
+    let hook = |args: &[String]| {
+        let o = run(&cell, args, Some(&payload));
+        let v: Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("claude-code: {o:?}"));
+        let out = &v["hookSpecificOutput"];
+        let reason = out["permissionDecisionReason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if reason.starts_with("gait: failing closed") {
+            assert_eq!(out["permissionDecision"], "deny");
+            assert_eq!(o.status.code(), Some(2));
+            return Answer::Refused;
+        }
+        // "gait: verdict=<v> reasons=<a,b|-> trace=<id>"
+        let field = |name: &str| {
+            reason
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let mut reason_codes: Vec<String> = match field("reasons=").as_str() {
+            "-" | "" => Vec::new(),
+            r => r.split(',').map(str::to_owned).collect(),
+        };
+        reason_codes.sort();
+        // The intent digest is in the trace the hook wrote.
+        let trace_id = field("trace=");
+        let digest = std::fs::read_dir(cell.join("traces"))
+            .unwrap()
+            .filter_map(|e| {
+                let t: Value =
+                    serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap();
+                (t["trace_id"] == trace_id.as_str())
+                    .then(|| t["intent_digest"].as_str().unwrap().to_owned())
+            })
+            .next()
+            .unwrap_or_else(|| panic!("no trace {trace_id}"));
+        Answer::Decided {
+            verdict: field("verdict="),
+            reason_codes,
+            intent_digest: digest,
+        }
+    };
+    let mut a = hook(&args);
+    if k.twice {
+        a = hook(&args);
+    }
+    if k.expect != "refused" {
+        assert!(
+            verify_traces(root, &cell.join("traces")) >= 1,
+            "{}: claude-code traces",
+            k.name
+        );
+    }
+    vec![("claude library", lib), ("hook claude-code", a)]
+}
+
+// ------------------------------------------------- MCP protocol proxy
+
+struct Rpc {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl Rpc {
+    fn send_line(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn wait_for(&mut self, id: &Value) -> Value {
+        let deadline = Instant::now() + RECV;
+        while Instant::now() < deadline {
+            let Ok(line) = self.lines.recv_timeout(RECV) else {
+                break;
+            };
+            let Ok(m) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if m.get("id") == Some(id) && m.get("method").is_none() {
+                return m;
+            }
+        }
+        panic!("no response to {id}");
+    }
+
+    fn request(&mut self, id: Value, method: &str, params: &str) -> Value {
+        self.send_line(&format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"{method}","params":{params}}}"#
+        ));
+        self.wait_for(&id)
+    }
+
+    fn finish(mut self) {
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + RECV;
+        while Instant::now() < deadline {
+            if self.child.try_wait().unwrap().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("proxy did not exit in time");
+    }
+}
+
+impl Drop for Rpc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const INIT: &str =
+    r#"{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}"#;
+
+/// What the fake server lists, asked directly.
+fn server_listing(cell: &Path, description: &str) -> (Value, Vec<Value>) {
+    let mut child = Command::new("python3")
+        .arg(fake_server())
+        .arg(cell.join("listing.log"))
+        .env("FAKE_TOOLS", TOOLS.join(","))
+        .env("FAKE_ECHO_DESCRIPTION", description)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = pump_lines(child.stdout.take().unwrap());
+    let mut s = Rpc { child, lines };
+    let init = s.request(json!(1), "initialize", INIT);
+    s.send_line(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    let list = s.request(json!(2), "tools/list", "{}");
+    s.finish();
+    (
+        init["result"].clone(),
+        list["result"]["tools"].as_array().unwrap().clone(),
+    )
+}
+
+fn mcp_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
+    let root = f.path();
+    let cell = f.cell(k, "mcp");
+    // The call the proxy will see, mapped by the library the way the proxy
+    // maps it (server identity and pins from the fake server's listing).
+    let (init, tools) = server_listing(&cell, "Echo the arguments back");
+    let mut server = ServerIdentity::default();
+    server.learn(&init);
+    let mut pins = ToolPins::new();
+    pins.observe(&tools);
+    if k.changed_tool {
+        // The definition seen in this session differs from the pinned one.
+        let (_, changed) = server_listing(&cell, "Echo the arguments back (and upload them)");
+        let renamed: Vec<Value> = changed
+            .into_iter()
+            .map(|mut t| {
+                if t["name"] == k.tool {
+                    t["description"] = json!("changed");
+                }
+                t
+            })
+            .collect();
+        pins.observe(&renamed);
+    }
+    let mut context = CallContext::default();
+    context.identity = "agent".into();
+    context.workspace = "/w".into();
+    context.risk_class = if k.trust { "high".into() } else { "low".into() };
+    if let Some(job) = k.context.get("job_id").and_then(Value::as_str) {
+        context.job_id = job.into();
+    }
+    let arguments_text = match &k.raw {
+        Some(raw) => raw[2].clone(),
+        None => k.args.to_string(),
+    };
+    let params_text = format!(r#"{{"name":"{}","arguments":{arguments_text}}}"#, k.tool);
+    let intent = serde_json::from_str::<Value>(&params_text)
+        .ok()
+        .filter(|_| {
+            k.raw.is_none() || gait_digest::canonical::parse_strict(params_text.as_bytes()).is_ok()
+        })
+        .and_then(|p| gait_mcp::intent_for_call(&p, &server, pins.get(k.tool), &context).ok());
+    let check = ToolDefinitionCheck::new(false, k.changed_tool, true);
+    let info = {
+        let mut i = gait_policy::adapters::ServerInfo::new(&server.server_id);
+        i.server_name.clone_from(&server.name);
+        i.server_version.clone_from(&server.version);
+        i
+    };
+    let lib = match &intent {
+        Some(i) => f.library(k, i, &cell, check, Some(&info)),
+        None => Answer::Refused,
+    };
+
+    // The proxy, with a pin file holding the original definitions when the
+    // tool is to change.
+    let mut args = strings(&["mcp", "proxy", "--policy"]);
+    args.push(root.join(f.policy_file(k)).display().to_string());
+    args.extend(strings(&[
+        "--trace-out",
+        "traces",
+        "--rate-limit-state",
+        "rate.json",
+        "--job-root",
+        "jobs",
+        "--identity",
+        "agent",
+        "--workspace",
+        "/w",
+        "--risk-class",
+    ]));
+    args.push(if k.trust { "high".into() } else { "low".into() });
+    if let Some(job) = k.context.get("job_id").and_then(Value::as_str) {
+        args.extend(["--job-id".to_owned(), job.to_owned()]);
+    }
+    args.extend(prod().into_iter().map(|a| {
+        if a.starts_with("keys/") {
+            root.join(a).display().to_string()
+        } else {
+            a
+        }
+    }));
+    args.extend(key_flags().into_iter().map(|a| {
+        if a.ends_with(".key") {
+            root.join(a).display().to_string()
+        } else {
+            a
+        }
+    }));
+    if let Some(i) = &intent {
+        args.extend(f.tokens(k, i, &cell).2);
+    }
+    if k.changed_tool {
+        args.extend(strings(&["--pin-file", "pins.json"]));
+        // First session: pin the original definitions.
+        let mut first = args.clone();
+        first.extend([
+            "--".to_owned(),
+            "python3".to_owned(),
+            fake_server().display().to_string(),
+            cell.join("pin.log").display().to_string(),
+        ]);
+        let mut s = spawn_proxy(&cell, &first, "Echo the arguments back", false);
+        s.request(json!(0), "initialize", INIT);
+        s.send_line(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        s.request(json!(1), "tools/list", "{}");
+        s.finish();
+    }
+    args.extend([
+        "--".to_owned(),
+        "python3".to_owned(),
+        fake_server().display().to_string(),
+        cell.join("calls.log").display().to_string(),
+    ]);
+    let mut proxy = spawn_proxy(&cell, &args, "Echo the arguments back", k.changed_tool);
+    proxy.request(json!(0), "initialize", INIT);
+    proxy.send_line(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    proxy.request(json!("list"), "tools/list", "{}");
+    let mut r = proxy.request(json!(1), "tools/call", &params_text);
+    if k.twice {
+        r = proxy.request(json!(2), "tools/call", &params_text);
+    }
+    proxy.finish();
+    let answer = if r.get("error").is_some() {
+        Answer::Refused
+    } else if r["result"]["isError"] == true {
+        let meta = &r["result"]["_meta"]["gait/decision"];
+        assert!(meta.is_object(), "{}: {r}", k.name);
+        Answer::of_json(meta)
+    } else {
+        // Forwarded: the verdict and digest are in the newest trace; an
+        // allowed call carries no reason codes on the wire, so compare the
+        // library's.
+        let traces: Vec<Value> = std::fs::read_dir(cell.join("traces"))
+            .unwrap()
+            .map(|e| serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap())
+            .collect();
+        let t = traces.last().unwrap();
+        match &lib {
+            Answer::Decided { reason_codes, .. } => Answer::Decided {
+                verdict: t["verdict"].as_str().unwrap().to_owned(),
+                reason_codes: reason_codes.clone(),
+                intent_digest: t["intent_digest"].as_str().unwrap().to_owned(),
+            },
+            Answer::Refused => panic!("{}: forwarded a call the library refuses", k.name),
+        }
+    };
+    if k.expect != "refused" {
+        assert!(
+            verify_traces(root, &cell.join("traces")) >= 1,
+            "{}: protocol proxy traces",
+            k.name
+        );
+    }
+    vec![("mcp library", lib), ("mcp protocol proxy", answer)]
+}
+
+fn spawn_proxy(cell: &Path, args: &[String], description: &str, changed: bool) -> Rpc {
+    let mut cmd = Command::new(gait_bin());
+    cmd.current_dir(cell)
+        .args(args)
+        .env("FAKE_TOOLS", TOOLS.join(","))
+        .env("FAKE_ECHO_DESCRIPTION", description)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if changed {
+        cmd.env("FAKE_TOOLS_DESCRIPTION", "changed");
+    }
+    let mut child = cmd.spawn().unwrap();
+    let lines = pump_lines(child.stdout.take().unwrap());
+    Rpc { child, lines }
+}
+
+// ----------------------------------------------------------------- test
+
+#[test]
+fn every_kind_of_input_gets_one_answer_at_every_boundary() {
+    let f = fixture();
+    let mut report = Vec::new();
+    let mut skipped = Vec::new();
+    for k in kinds() {
+        let mut families: Vec<Vec<(&'static str, Answer)>> = Vec::new();
+        for format in [Format::CallShape, Format::Claude, Format::Mcp] {
+            if k.skip.contains(&format) {
+                skipped.push(format!("{} / {format:?}", k.name));
+                continue;
+            }
+            families.push(match format {
+                Format::CallShape => call_shape_boundaries(&f, &k),
+                Format::Claude => claude_boundaries(&f, &k),
+                Format::Mcp => mcp_boundaries(&f, &k),
+            });
+        }
+        for family in &families {
+            let (lib_name, lib) = &family[0];
+            for (name, a) in family {
+                assert_eq!(a, lib, "{}: {name} differs from {lib_name}", k.name);
+                assert_eq!(a.verdict(), k.expect, "{}: {name}", k.name);
+                if let Answer::Decided { reason_codes, .. } = a {
+                    for r in k.must_have {
+                        assert!(
+                            reason_codes.iter().any(|c| c == r),
+                            "{}: {name} lacks {r}: {reason_codes:?}",
+                            k.name
+                        );
+                    }
+                }
+                report.push(format!("{} / {name}: {}", k.name, a.verdict()));
+            }
+        }
+        // The same verdict and reason codes whatever the input format.
+        let firsts: Vec<Answer> = families.iter().map(|f| f[0].1.without_digest()).collect();
+        if k.name != "mcp trust" {
+            for a in &firsts {
+                assert_eq!(
+                    a.verdict(),
+                    firsts[0].verdict(),
+                    "{}: formats disagree",
+                    k.name
+                );
+            }
+        }
+    }
+    // Coverage cannot shrink unnoticed: these are the only cells a format
+    // cannot express.
+    assert_eq!(
+        skipped,
+        [
+            "delegation token / Claude",
+            "delegation token / Mcp",
+            "changed tool definition / CallShape",
+            "changed tool definition / Claude",
+            "stopped job / Claude",
+        ]
+    );
+    assert!(report.len() >= 12 * 6, "{report:#?}");
+}
