@@ -1,7 +1,6 @@
 //! `gait verify`, `gait run record|inspect|replay|diff|receipt`, `gait
 //! demo`: runpacks.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -9,8 +8,7 @@ use clap::{Args, Subcommand};
 use gait_digest::clean_path;
 use gait_pack::runpack::{
     self, DiffSummary, MAX_INPUT_BYTES, RecordInput, RecordSettings, ReplayPlan, ReplayRequest,
-    ResultRecord, RunRecorder, RunpackError, SignatureStatus, VerifyOptions, VerifyReport,
-    ticket_footer,
+    RunRecorder, RunpackError, SignatureStatus, VerifyOptions, VerifyReport, ticket_footer,
 };
 use gait_sign::{KeyConfig, KeyMode, KeySource, Trace};
 use serde_json::{Map, Value, json};
@@ -586,43 +584,9 @@ fn record(out: &Out, a: &RunRecordArgs) -> Exit {
 
 /// `verdict`, `reason_codes` and `violations` read from a result payload
 /// (raw capture), as `run inspect` shows them.
-fn result_fields(r: &ResultRecord) -> (String, Vec<String>, Vec<String>) {
-    let Some(payload) = &r.result else {
-        return (String::new(), Vec::new(), Vec::new());
-    };
-    let verdict = payload
-        .get("verdict")
-        .and_then(Value::as_str)
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default();
-    let list = |key: &str| -> Vec<String> {
-        let items: Vec<String> = match payload.get(key) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .map(|s| s.trim().to_owned())
-                .collect(),
-            Some(Value::String(s)) => vec![s.trim().to_owned()],
-            _ => Vec::new(),
-        };
-        let set: BTreeSet<String> = items.into_iter().filter(|s| !s.is_empty()).collect();
-        set.into_iter().collect()
-    };
-    (verdict, list("reason_codes"), list("violations"))
-}
-
-fn result_json(r: &ResultRecord, with_intent: bool) -> Map<String, Value> {
-    let (verdict, reasons, violations) = result_fields(r);
-    let mut m = Map::new();
-    if with_intent {
-        m.insert("intent_id".into(), Value::String(r.intent_id.clone()));
-    }
-    put_str(&mut m, "status", &r.status);
-    put_str(&mut m, "result_digest", &r.result_digest);
-    put_str(&mut m, "verdict", &verdict);
-    put_strs(&mut m, "reason_codes", &reasons);
-    put_strs(&mut m, "violations", &violations);
-    m
+/// A typed output record as JSON (these records cannot fail to serialize).
+fn to_value<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
 fn inspect(out: &Out, a: &RunInspectArgs) -> Exit {
@@ -646,79 +610,41 @@ fn inspect(out: &Out, a: &RunInspectArgs) -> Exit {
         Ok(p) => p,
         Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
     };
-    // The first result of each intent id counts; later ones are reported.
-    let mut first: BTreeMap<&str, &ResultRecord> = BTreeMap::new();
-    let mut duplicates: BTreeSet<String> = BTreeSet::new();
-    for r in &pack.results {
-        if first.contains_key(r.intent_id.as_str()) {
-            let id = r.intent_id.trim();
-            duplicates.insert(if id.is_empty() {
-                "(empty)".to_owned()
-            } else {
-                id.to_owned()
-            });
-        } else {
-            first.insert(&r.intent_id, r);
-        }
-    }
-    let intent_ids: BTreeSet<&str> = pack.intents.iter().map(|i| i.intent_id.as_str()).collect();
-    let mut entries = Vec::new();
+    let timeline = runpack::timeline(&pack);
+    let warnings = timeline.warnings();
     let mut lines = Vec::new();
-    for (index, intent) in pack.intents.iter().enumerate() {
-        let mut e = Map::new();
-        e.insert("index".into(), json!(index + 1));
-        e.insert("intent_id".into(), json!(intent.intent_id));
-        e.insert("tool_name".into(), json!(intent.tool_name));
-        e.insert(
-            "created_at".into(),
-            json!(intent.created_at.to_utc().format()),
-        );
-        put_str(&mut e, "args_digest", &intent.args_digest);
-        let mut status = String::new();
-        let mut verdict = String::new();
-        let (mut reasons, mut violations) = (Vec::new(), Vec::new());
-        if let Some(r) = first.get(intent.intent_id.as_str()) {
-            e.extend(result_json(r, false));
-            status.clone_from(&r.status);
-            (verdict, reasons, violations) = result_fields(r);
-        }
+    for e in &timeline.entries {
+        let (status, verdict) = e
+            .result
+            .as_ref()
+            .map(|r| (r.status.as_str(), r.verdict.as_str()))
+            .unwrap_or_default();
         let mut line = format!(
             "{}. intent={} tool={} status={}",
-            index + 1,
-            intent.intent_id,
-            intent.tool_name,
+            e.index,
+            e.intent_id,
+            e.tool_name,
             if status.trim().is_empty() {
                 "missing_result"
             } else {
-                status.as_str()
+                status
             }
         );
         if !verdict.is_empty() {
             line.push_str(&format!(" verdict={verdict}"));
         }
         lines.push(line);
-        if !reasons.is_empty() {
-            lines.push(format!("   reason_codes={}", reasons.join(",")));
+        if let Some(r) = &e.result {
+            if !r.reason_codes.is_empty() {
+                lines.push(format!("   reason_codes={}", r.reason_codes.join(",")));
+            }
+            if !r.violations.is_empty() {
+                lines.push(format!("   violations={}", r.violations.join(",")));
+            }
         }
-        if !violations.is_empty() {
-            lines.push(format!("   violations={}", violations.join(",")));
-        }
-        entries.push(Value::Object(e));
     }
-    let mut unmatched: Vec<&ResultRecord> = pack
-        .results
-        .iter()
-        .filter(|r| !intent_ids.contains(r.intent_id.as_str()))
-        .collect();
-    unmatched.sort_by(|x, y| {
-        x.intent_id
-            .cmp(&y.intent_id)
-            .then_with(|| x.result_digest.cmp(&y.result_digest))
-    });
-    let warnings: Vec<String> = duplicates
-        .iter()
-        .map(|id| format!("multiple result records for intent_id={id} (kept first)"))
-        .collect();
+    let entries: Vec<Value> = timeline.entries.iter().map(to_value).collect();
+    let unmatched = &timeline.unmatched;
     let path_text = path.display().to_string();
     if a.json {
         let mut m = Map::new();
@@ -735,12 +661,7 @@ fn inspect(out: &Out, a: &RunInspectArgs) -> Exit {
         if !unmatched.is_empty() {
             m.insert(
                 "unmatched_results".into(),
-                Value::Array(
-                    unmatched
-                        .iter()
-                        .map(|r| Value::Object(result_json(r, true)))
-                        .collect(),
-                ),
+                Value::Array(unmatched.iter().map(to_value).collect()),
             );
         }
         put_strs(&mut m, "warnings", &warnings);
@@ -759,13 +680,16 @@ fn inspect(out: &Out, a: &RunInspectArgs) -> Exit {
     }
     if !unmatched.is_empty() {
         stdout_line(&format!("unmatched_results={}", unmatched.len()));
-        for r in &unmatched {
+        for r in unmatched {
             let status = if r.status.trim().is_empty() {
                 "unknown"
             } else {
                 r.status.as_str()
             };
-            stdout_line(&format!("   intent={} status={status}", r.intent_id));
+            stdout_line(&format!(
+                "   intent={} status={status}",
+                r.intent_id.as_deref().unwrap_or_default()
+            ));
         }
     }
     if !warnings.is_empty() {

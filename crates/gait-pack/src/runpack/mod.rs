@@ -36,6 +36,7 @@ mod receipt;
 mod record;
 mod replay;
 mod session;
+mod timeline;
 mod verify;
 
 pub use context::{
@@ -67,6 +68,7 @@ pub use session::{
     SessionCheckpoint, checkpoint_digest, diff_session_chains, resolve_checkpoint_runpack,
     verify_chain, verify_session_chain,
 };
+pub use timeline::{ResultSummary, Timeline, TimelineEntry, timeline};
 pub use verify::{
     HashMismatch, SignatureStatus, VerifyOptions, VerifyReport, verify_runpack, verify_runpack_file,
 };
