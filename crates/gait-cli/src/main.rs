@@ -53,7 +53,7 @@ fn run(argv: &[String]) -> Exit {
         stdout_line(args::explain_text(&path));
         return Exit::Ok;
     }
-    if !first.starts_with('-') && !KNOWN_COMMANDS.contains(&first.trim()) {
+    if !first.starts_with('-') && !is_known_command(first.trim()) {
         let msg = format!("unknown command: {}", first.trim());
         if json {
             return out.json_error(&msg, Exit::InvalidInput);
@@ -122,30 +122,14 @@ fn route_verify_subcommands(rest: &[String]) -> Vec<String> {
     args
 }
 
-/// The commands this build implements.
-const KNOWN_COMMANDS: &[&str] = &[
-    "version",
-    "keys",
-    "trace",
-    "approve",
-    "delegate",
-    "policy",
-    "gate",
-    "pack",
-    "verify",
-    "run",
-    "demo",
-    "mcp-proxy",
-    "release",
-    "regress",
-    "capture",
-    "init",
-    "check",
-    "doctor",
-    "mcp",
-    "serve",
-    "hook",
-];
+/// Whether `name` is a command of this build: the top-level subcommands
+/// of the clap definition (so the list cannot drift from it).
+fn is_known_command(name: &str) -> bool {
+    use clap::CommandFactory as _;
+    Cli::command()
+        .get_subcommands()
+        .any(|c| c.get_name() == name)
+}
 
 fn render_help() -> String {
     use clap::CommandFactory as _;
