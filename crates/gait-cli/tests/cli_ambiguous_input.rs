@@ -133,6 +133,12 @@ fn mcp_proxy_call_refuses_ambiguous_payloads() {
             ),
             &["args.to_account"][..],
         ),
+        (
+            format!(
+                r#"{{"name":"tool.read","args":{{"ids":[1,123456789012345678901234]}},{CONTEXT}}}"#
+            ),
+            &["args.ids[1]", "123456789012345678901234"][..],
+        ),
     ] {
         std::fs::write(d.join("call.json"), &call).unwrap();
         let o = gait(
@@ -185,6 +191,15 @@ fn serve_stdio_and_hook_refuse_ambiguous_input() {
     }
     // The Claude Code hook fails closed (exit 2, deny) on the same input.
     let payload = r#"{"tool_name":"Read","TOOL_NAME":"Bash","tool_input":{"file_path":"/tmp/a"}}"#;
+    let o = gait(
+        d,
+        &["hook", "claude-code", "--policy", "policy.yaml"],
+        Some(payload),
+    );
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("deny"), "{o:?}");
+    let payload =
+        r#"{"tool_name":"Read","tool_input":{"file_path":"/tmp/a","n":99999999999999999999}}"#;
     let o = gait(
         d,
         &["hook", "claude-code", "--policy", "policy.yaml"],

@@ -242,6 +242,8 @@ fn ambiguous_tools_calls_are_refused_not_forwarded() {
         r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"path":"/tmp/a","PATH":"/etc/shadow"}}}"#,
         r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"to_account":12345678901234567}}}"#,
         r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","NAME":"delete_everything"}}"#,
+        // Beyond u64: parsed as a double, recognized from the text.
+        r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"echo","arguments":{"n":123456789012345678901234}}}"#,
     ];
     let input: String = calls.iter().map(|c| format!("{c}\n")).collect();
     let lines = session(
@@ -257,7 +259,7 @@ fn ambiguous_tools_calls_are_refused_not_forwarded() {
         assert_eq!(r["error"]["code"], gait_mcp::INVALID_PARAMS, "{line}");
     }
     let text = lines.join("\n");
-    for needle in ["PATH", "arguments.to_account", "NAME"] {
+    for needle in ["PATH", "arguments.to_account", "NAME", "params.arguments.n"] {
         assert!(text.contains(needle), "{needle}: {text}");
     }
 }

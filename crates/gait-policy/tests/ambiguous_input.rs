@@ -464,3 +464,34 @@ proptest! {
         prop_assert!(is_case_variant);
     }
 }
+
+#[test]
+fn wide_integer_literals_in_request_text_are_refused() {
+    use gait_policy::adapters::refuse_wide_integer_literals;
+    let body = br#"{"call":{"name":"t","args":{"ids":["123456789012345678901234",-123456789012345678901234]}}}"#;
+    // The parsed value holds a double: the value check cannot see it.
+    let value: Value = serde_json::from_slice(body).unwrap();
+    assert!(decode_tool_call_value(Adapter::Mcp, &value["call"]).is_ok());
+    match refuse_wide_integer_literals(body) {
+        Err(AdapterError::Intent(e)) => assert_eq!(
+            imprecise(&e),
+            ("call.args.ids[1]", "-123456789012345678901234")
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(refuse_wide_integer_literals(br#"{"n":18446744073709551615}"#).is_err());
+    // Digits in strings, doubles, 64-bit integers and invalid text pass.
+    for ok in [
+        &br#"{"id":"123456789012345678901234"}"#[..],
+        br#"{"n":1234567890123456789012.5}"#,
+        br#"{"n":1.234567890123456789012e21}"#,
+        br#"{"n":9007199254740991}"#,
+        br#"{"n":12345678901234567890123"#,
+    ] {
+        assert!(
+            refuse_wide_integer_literals(ok).is_ok(),
+            "{}",
+            String::from_utf8_lossy(ok)
+        );
+    }
+}

@@ -460,6 +460,13 @@ fn ambiguous_requests_are_refused_with_400() {
             ),
             &["args.to_account"][..],
         ),
+        // Beyond u64 the parsed value holds a double: found in the text.
+        (
+            format!(
+                r#"{{"call":{{"name":"tool.read","args":{{"n":-123456789012345678901234}},{ctx}}}}}"#
+            ),
+            &["call.args.n", "-123456789012345678901234"][..],
+        ),
     ] {
         let (st, body) = post(s.addr, "/v1/evaluate", &bad, "");
         assert_eq!(st, 400, "{bad}: {body}");

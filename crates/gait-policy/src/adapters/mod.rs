@@ -162,6 +162,35 @@ pub fn decode_tool_call_value(adapter: Adapter, value: &Value) -> Result<ToolCal
     decode_checked(adapter, value)
 }
 
+/// Refuses integer literals in JSON `text` beyond ±(2^53 − 1), naming
+/// their path from the document root (`call.args.n`). Only text holding 19
+/// or more digits in a row is parsed again: shorter literals fit in 64 bits,
+/// and the value check finds them.
+///
+/// A boundary that parses a request itself and decodes the parsed value
+/// ([`decode_tool_call_value`], [`Intent::from_value`]) calls this on the
+/// text first: the value holds such a literal as a double, which those
+/// functions cannot tell from a floating-point number. Everything else
+/// ambiguous is found in the value. Text that is not valid JSON passes
+/// (the caller's own parse reports it).
+///
+/// # Errors
+///
+/// [`AdapterError::Intent`] with [`IntentError::ImpreciseInteger`].
+pub fn refuse_wide_integer_literals(text: &[u8]) -> Result<(), AdapterError> {
+    if !ambiguity::may_hold_wide_integer(text) {
+        return Ok(());
+    }
+    match decode::parse(text) {
+        Ok(json) => Ok(ambiguity::check_integers(
+            &json,
+            text,
+            &FieldPath::root("request"),
+        )?),
+        Err(_) => Ok(()),
+    }
+}
+
 /// The root of a payload in error paths.
 const PAYLOAD_ROOT: FieldPath<'static> = FieldPath::root("tool call");
 
