@@ -429,6 +429,14 @@ fn client_line(shared: &Arc<Shared>, line: &[u8]) {
             return;
         }
     };
+    // An integer literal beyond the 64-bit range reaches the decision as a
+    // double that other literals share: refused here, where the text is.
+    if let Err(e) = gait_policy::adapters::refuse_wide_integer_literals(line) {
+        (shared.log)(&format!("ambiguous client message not forwarded: {e}"));
+        let id = value.get("id").cloned().unwrap_or(Value::Null);
+        write_client(shared, &error_response(&id, INVALID_PARAMS, &e.to_string()));
+        return;
+    }
     let initialized = match &value {
         Value::Object(_) => is_initialized(&value),
         Value::Array(items) => items.iter().any(is_initialized),

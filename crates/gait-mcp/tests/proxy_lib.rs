@@ -257,3 +257,33 @@ fn stuck_evaluations_are_bounded_and_every_call_is_answered() {
         );
     }
 }
+
+#[test]
+fn ambiguous_tools_calls_are_refused_not_forwarded() {
+    // Each would be forwarded (the policy allows `echo`) if the proxy
+    // decided on one reading while the server read another.
+    let calls = [
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"path":"/tmp/a","PATH":"/etc/shadow"}}}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"to_account":12345678901234567}}}"#,
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","NAME":"delete_everything"}}"#,
+        // Beyond u64: parsed as a double, recognized from the text.
+        r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"echo","arguments":{"n":123456789012345678901234}}}"#,
+    ];
+    let input: String = calls.iter().map(|c| format!("{c}\n")).collect();
+    let lines = session(
+        governor(Box::new(MemorySink::new())),
+        &input,
+        Duration::from_secs(5),
+    );
+    assert_eq!(lines.len(), calls.len(), "{lines:?}");
+    for line in &lines {
+        assert!(!calls.contains(&line.as_str()), "forwarded: {line}");
+        let r: Value = serde_json::from_str(line).unwrap();
+        // Invalid input, never a decision: a JSON-RPC error.
+        assert_eq!(r["error"]["code"], gait_mcp::INVALID_PARAMS, "{line}");
+    }
+    let text = lines.join("\n");
+    for needle in ["PATH", "arguments.to_account", "NAME", "params.arguments.n"] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+}

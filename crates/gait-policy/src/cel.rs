@@ -760,7 +760,7 @@ mod tests {
             "limit": 5,
             "ratio": 0.5,
             "whole": 7.0,
-            "big": 9007199254740993,
+            "big": 9007199254740993.0,
             "flags": ["dry", "fast"],
             "nested": {"opts": {"mode": "ro", "depth": 2}, "empty": {}},
             "none": null,
@@ -954,8 +954,9 @@ mod tests {
         holds("intent.args.nested.opts.depth < intent.args.limit");
         holds("intent.args.limit == 5 && type(intent.args.limit) == int");
         holds("intent.args.ratio == 0.5 && type(intent.args.ratio) == double");
-        // Numbers are what the digest sees: 7.0 is the integer 7, and an
-        // integer beyond 2^53 is its nearest double.
+        // Numbers are what the digest sees: 7.0 is the integer 7, and a
+        // double beyond 2^53 is its nearest double (integer literals beyond
+        // 2^53 are refused when the intent is decoded).
         holds("intent.args.whole == 7 && type(intent.args.whole) == int");
         holds("intent.args.big == 9007199254740992");
         holds("intent.args.none == null");

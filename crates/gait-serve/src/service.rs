@@ -348,6 +348,8 @@ impl DecisionService {
     pub fn handle_request(&self, body: &[u8]) -> Result<Evaluation, ServeError> {
         let value = gait_digest::canonical::parse_strict(body)
             .map_err(|e| invalid(format!("decode request: {e}")))?;
+        gait_policy::adapters::refuse_wide_integer_literals(body)
+            .map_err(|e| invalid(format!("decode request: {e}")))?;
         let obj = value
             .as_object()
             .ok_or_else(|| invalid("decode request: expected a JSON object"))?;

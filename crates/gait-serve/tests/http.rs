@@ -427,3 +427,60 @@ fn slow_bodies_time_out_and_connections_are_bounded() {
     drop(b);
     assert_eq!(waiter.join().unwrap(), 200);
 }
+
+#[test]
+fn ambiguous_requests_are_refused_with_400() {
+    let s = Server::start(strict());
+    let ctx = r#""context":{"identity":"alice","workspace":"/w","risk_class":"low"}"#;
+    for (bad, needles) in [
+        // The adapter reads `name`, Go-style decoding `NAME`.
+        (
+            format!(r#"{{"call":{{"name":"tool.write","NAME":"tool.read",{ctx}}}}}"#),
+            &["\"name\"", "\"NAME\""][..],
+        ),
+        (
+            format!(
+                r#"{{"call":{{"name":"tool.read","args":{{"path":"/tmp/a","Path":"/etc/shadow"}},{ctx}}}}}"#
+            ),
+            &["args:", "\"Path\""][..],
+        ),
+        (
+            format!(
+                r#"{{"call":{{"name":"tool.read","args":{{"to_account":12345678901234567}},{ctx}}}}}"#
+            ),
+            &["args.to_account", "12345678901234567"][..],
+        ),
+        (
+            format!(r#"{{"intent":{{"tool_name":"tool.write","TOOL_NAME":"tool.read",{ctx}}}}}"#),
+            &["\"TOOL_NAME\""][..],
+        ),
+        (
+            format!(
+                r#"{{"intent":{{"tool_name":"tool.read","args":{{"to_account":12345678901234568}},{ctx}}}}}"#
+            ),
+            &["args.to_account"][..],
+        ),
+        // Beyond u64 the parsed value holds a double: found in the text.
+        (
+            format!(
+                r#"{{"call":{{"name":"tool.read","args":{{"n":-123456789012345678901234}},{ctx}}}}}"#
+            ),
+            &["call.args.n", "-123456789012345678901234"][..],
+        ),
+    ] {
+        let (st, body) = post(s.addr, "/v1/evaluate", &bad, "");
+        assert_eq!(st, 400, "{bad}: {body}");
+        assert_eq!(body["ok"], false);
+        assert!(body.get("verdict").is_none(), "{body}");
+        let error = body["error"].as_str().unwrap();
+        for needle in needles {
+            assert!(error.contains(needle), "{needle} not in {error}");
+        }
+    }
+    // No decision, so no trace.
+    assert!(
+        std::fs::read_dir(&s.trace_dir)
+            .map(|d| d.count() == 0)
+            .unwrap_or(true)
+    );
+}

@@ -371,3 +371,37 @@ fn mcp_protocol_calls_through_the_service() {
     assert_eq!(e.output["verdict"], "block");
     assert!(e.trace_path.exists());
 }
+
+#[test]
+fn stdio_refuses_ambiguous_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = service(dir.path(), POLICY);
+    let mut call = typical_call();
+    call["NAME"] = json!("tool.read");
+    let mut big = typical_call();
+    big["args"]["to_account"] = json!(12_345_678_901_234_567_u64);
+    let input = format!(
+        "{}\n{}\n{}\n",
+        json!({"call": typical_call()}),
+        json!({"call": call}),
+        json!({"call": big}),
+    );
+    let mut out = Vec::new();
+    let n = gait_serve::stdio::serve_lines(&svc, Cursor::new(input), &mut out, 1 << 20).unwrap();
+    assert_eq!(n, 3);
+    let lines: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines[0].get("verdict").is_some(), "{}", lines[0]);
+    for (line, needle) in lines[1..].iter().zip(["\"NAME\"", "args.to_account"]) {
+        assert_eq!(line["exit_code"], 6, "{line}");
+        assert!(line.get("verdict").is_none(), "{line}");
+        assert!(line["error"].as_str().unwrap().contains(needle), "{line}");
+    }
+    // The library entry point refuses the same payloads.
+    for payload in [&call, &big] {
+        assert!(intent_from_payload(Adapter::Mcp, payload.to_string().as_bytes()).is_err());
+    }
+}

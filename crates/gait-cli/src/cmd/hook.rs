@@ -91,6 +91,8 @@ fn decide(a: &HookArgs, adapter: Adapter) -> Result<Evaluation, (String, Exit)> 
     }
     let value = gait_digest::canonical::parse_strict(&payload)
         .map_err(|e| (format!("parse hook payload: {e}"), Exit::InvalidInput))?;
+    gait_policy::adapters::refuse_wide_integer_literals(&payload)
+        .map_err(|e| (format!("hook payload: {e}"), Exit::InvalidInput))?;
     let mut cfg = build_service(policy, &a.flags, PathBuf::from(a.trace_dir.trim()))?;
     cfg.default_adapter = adapter;
     let service = DecisionService::new(cfg).map_err(|e| (e.to_string(), exit_of(e.exit_code())))?;

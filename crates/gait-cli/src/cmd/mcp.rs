@@ -457,6 +457,8 @@ fn proxy_inner(a: &McpProxyArgs) -> Result<(Map<String, Value>, Exit), Failure> 
             Exit::InvalidInput,
         )
     })?;
+    gait_policy::adapters::refuse_wide_integer_literals(&payload)
+        .map_err(|e| (format!("call payload: {e}"), Exit::InvalidInput))?;
     let cfg = build_service(&policy, &a.flags, PathBuf::new())?;
     let service = DecisionService::new(cfg).map_err(|e| serve_failure(&e))?;
     let run_id = a.run_id.clone().unwrap_or_default();

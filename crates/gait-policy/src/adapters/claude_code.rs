@@ -2,7 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use super::{AdapterError, CallTarget, ToolCall, arguments, decode_err, object, string_field};
+use super::{
+    AdapterError, CallTarget, PAYLOAD_ROOT, ToolCall, arguments, decode_err, object, string_field,
+};
 
 /// Maps a Claude Code tool name onto Gait's: `Read`, `Grep`, `Glob`,
 /// `WebFetch`, `WebSearch` → `tool.read`; `Write`, `Edit`, `NotebookEdit`
@@ -93,11 +95,11 @@ pub(super) fn decode(value: &Value) -> Result<ToolCall, AdapterError> {
     if name.is_empty() {
         return Err(decode_err("claude code tool call name is required"));
     }
-    let raw_args = match obj.get("tool_input") {
-        None | Some(Value::Null) => obj.get("input"),
-        some => some,
+    let (raw_args, key) = match obj.get("tool_input") {
+        None | Some(Value::Null) => (obj.get("input"), "input"),
+        some => (some, "tool_input"),
     };
-    let args = arguments("claude code tool_input", raw_args)?;
+    let args = arguments("claude code tool_input", raw_args, &PAYLOAD_ROOT.key(key))?;
     let mut call = ToolCall::new(&name, args);
     let session = string_field(obj, "session_id", "session_id")?;
     session.trim().clone_into(&mut call.context.session_id);

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{AdapterError, ToolCall, arguments, decode_err, object, string_field};
+use super::{AdapterError, PAYLOAD_ROOT, ToolCall, arguments, decode_err, object, string_field};
 
 /// `{"function": {"name", "arguments"}}`; `arguments` is a JSON string
 /// holding an object, or an object.
@@ -18,7 +18,12 @@ pub(super) fn openai(value: &Value) -> Result<ToolCall, AdapterError> {
         }
     };
     let name = string_field(&function, "name", "function.name")?;
-    let args = arguments("openai arguments", function.get("arguments"))?;
+    let function_path = PAYLOAD_ROOT.key("function");
+    let args = arguments(
+        "openai arguments",
+        function.get("arguments"),
+        &function_path.key("arguments"),
+    )?;
     Ok(ToolCall::new(&name, args))
 }
 
@@ -43,6 +48,10 @@ pub(super) fn anthropic(value: &Value) -> Result<ToolCall, AdapterError> {
 pub(super) fn langchain(value: &Value) -> Result<ToolCall, AdapterError> {
     let obj = object(value, "langchain")?;
     let name = string_field(obj, "tool", "tool")?;
-    let args = arguments("langchain tool_input", obj.get("tool_input"))?;
+    let args = arguments(
+        "langchain tool_input",
+        obj.get("tool_input"),
+        &PAYLOAD_ROOT.key("tool_input"),
+    )?;
     Ok(ToolCall::new(&name, args))
 }

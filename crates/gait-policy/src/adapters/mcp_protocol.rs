@@ -62,7 +62,7 @@
 use serde_json::{Map, Value};
 
 use super::{AdapterError, CallContext, CallTarget, ServerInfo, ToolCall, decode_err};
-use crate::intent::Intent;
+use crate::intent::{FieldPath, Intent};
 
 /// The `auth_context.adapter` value of protocol calls.
 pub const ADAPTER_NAME: &str = "mcp_protocol";
@@ -285,8 +285,13 @@ pub fn tool_call_listed(
 /// # Errors
 ///
 /// [`AdapterError::Decode`] when `params` is not an object with a
-/// non-empty string `name` and an object (or absent) `arguments`.
+/// non-empty string `name` and an object (or absent) `arguments`;
+/// [`AdapterError::Intent`] when `params` is ambiguous (two member names of
+/// one object differ only in letter case, or an integer is beyond
+/// ±(2^53 − 1)), see [`crate::intent`].
 pub fn split_params(params: &Value) -> Result<(&str, Map<String, Value>), AdapterError> {
+    let root = FieldPath::root("tools/call");
+    super::refuse_ambiguous(params, None, &root.key("params"))?;
     let obj = params
         .as_object()
         .ok_or_else(|| decode_err("tools/call params: expected an object"))?;

@@ -46,7 +46,7 @@ mod tool_call;
 
 use serde_json::Value;
 
-use crate::intent::{Intent, IntentError};
+use crate::intent::{FieldPath, Intent, IntentError, ambiguity, decode};
 
 pub use claude_code::claude_code_tool_name;
 pub use tool_call::{
@@ -69,7 +69,9 @@ pub enum AdapterError {
     /// The payload is not valid for the adapter (names the field).
     #[error("{0}")]
     Decode(String),
-    /// The resulting intent is invalid.
+    /// The resulting intent is invalid, or the payload is ambiguous
+    /// ([`IntentError::CaseVariantMembers`],
+    /// [`IntentError::ImpreciseInteger`]; paths relative to the payload).
     #[error(transparent)]
     Intent(#[from] IntentError),
 }
@@ -125,11 +127,15 @@ impl Adapter {
 /// Decodes a payload (JSON bytes) with `adapter`.
 ///
 /// The bytes are parsed strictly (duplicate member names, invalid UTF-8
-/// and lone surrogates are errors); unknown members are ignored.
+/// and lone surrogates are errors); unknown members are ignored. Ambiguous
+/// payloads are refused: two member names of one object that differ only
+/// in letter case, and integer literals beyond ±(2^53 − 1), anywhere in
+/// the payload (see [`crate::intent`]).
 ///
 /// # Errors
 ///
-/// [`AdapterError::Decode`] naming the offending field.
+/// [`AdapterError::Decode`] naming the offending field;
+/// [`AdapterError::Intent`] for an ambiguous payload.
 pub fn decode_tool_call(adapter: Adapter, payload: &[u8]) -> Result<ToolCall, AdapterError> {
     if payload.len() > MAX_PAYLOAD_BYTES {
         return Err(AdapterError::Decode(format!(
@@ -138,15 +144,73 @@ pub fn decode_tool_call(adapter: Adapter, payload: &[u8]) -> Result<ToolCall, Ad
     }
     let value = gait_digest::canonical::parse_strict(payload)
         .map_err(|e| AdapterError::Decode(format!("parse {} tool call: {e}", adapter.as_str())))?;
-    decode_tool_call_value(adapter, &value)
+    refuse_ambiguous(&value, Some(payload), &PAYLOAD_ROOT)?;
+    decode_checked(adapter, &value)
 }
 
 /// [`decode_tool_call`] for a payload already parsed.
 ///
+/// Without the text, an integer that `value` holds as a double (beyond the
+/// `u64` and `i64` ranges) counts as a floating-point number.
+///
 /// # Errors
 ///
-/// [`AdapterError::Decode`] naming the offending field.
+/// [`AdapterError::Decode`] naming the offending field;
+/// [`AdapterError::Intent`] for an ambiguous payload.
 pub fn decode_tool_call_value(adapter: Adapter, value: &Value) -> Result<ToolCall, AdapterError> {
+    refuse_ambiguous(value, None, &PAYLOAD_ROOT)?;
+    decode_checked(adapter, value)
+}
+
+/// Refuses integer literals in JSON `text` beyond ±(2^53 − 1), naming
+/// their path from the document root (`call.args.n`). Only text holding 19
+/// or more digits in a row is parsed again: shorter literals fit in 64 bits,
+/// and the value check finds them.
+///
+/// A boundary that parses a request itself and decodes the parsed value
+/// ([`decode_tool_call_value`], [`Intent::from_value`]) calls this on the
+/// text first: the value holds such a literal as a double, which those
+/// functions cannot tell from a floating-point number. Everything else
+/// ambiguous is found in the value. Text that is not valid JSON passes
+/// (the caller's own parse reports it).
+///
+/// # Errors
+///
+/// [`AdapterError::Intent`] with [`IntentError::ImpreciseInteger`].
+pub fn refuse_wide_integer_literals(text: &[u8]) -> Result<(), AdapterError> {
+    if !ambiguity::may_hold_wide_integer(text) {
+        return Ok(());
+    }
+    match decode::parse(text) {
+        Ok(json) => Ok(ambiguity::check_integers(
+            &json,
+            text,
+            &FieldPath::root("request"),
+        )?),
+        Err(_) => Ok(()),
+    }
+}
+
+/// The root of a payload in error paths.
+const PAYLOAD_ROOT: FieldPath<'static> = FieldPath::root("tool call");
+
+/// Refuses an ambiguous payload: case-variant member names and integers a
+/// double cannot hold (from `text`, when given, also the literals the
+/// parser held as doubles).
+fn refuse_ambiguous(
+    value: &Value,
+    text: Option<&[u8]>,
+    root: &FieldPath<'_>,
+) -> Result<(), AdapterError> {
+    let wide_double = ambiguity::check_tree(&decode::Json::from_value(value), root)?;
+    if let Some(text) = text.filter(|_| wide_double) {
+        // Rare: re-read the text in document order to see the literal.
+        ambiguity::check(&decode::parse(text)?, Some(text), root)?;
+    }
+    Ok(())
+}
+
+fn decode_checked(adapter: Adapter, value: &Value) -> Result<ToolCall, AdapterError> {
     match adapter {
         Adapter::Mcp => ToolCall::from_value(value),
         Adapter::OpenAi => frameworks::openai(value),
@@ -170,10 +234,12 @@ fn decode_err(msg: impl Into<String>) -> AdapterError {
 }
 
 /// Arguments given as an object, a JSON string holding an object, or
-/// null/empty (→ `{}`); anything else is an error.
+/// null/empty (→ `{}`); anything else is an error. A string's document is
+/// refused when ambiguous (errors name `path`).
 fn arguments(
     what: &str,
     raw: Option<&Value>,
+    path: &FieldPath<'_>,
 ) -> Result<serde_json::Map<String, Value>, AdapterError> {
     match raw {
         None | Some(Value::Null) => Ok(serde_json::Map::new()),
@@ -182,7 +248,11 @@ fn arguments(
             if s.trim().is_empty() {
                 return Ok(serde_json::Map::new());
             }
-            match gait_digest::canonical::parse_strict(s.as_bytes()) {
+            let parsed = gait_digest::canonical::parse_strict(s.as_bytes());
+            if let Ok(v) = &parsed {
+                refuse_ambiguous(v, Some(s.as_bytes()), path)?;
+            }
+            match parsed {
                 Ok(Value::Object(m)) => Ok(m),
                 Ok(Value::Null) => Ok(serde_json::Map::new()),
                 Ok(_) => Err(decode_err(format!("decode {what}: not a JSON object"))),

@@ -51,6 +51,35 @@ pub enum IntentError {
         /// The normalized value (truncated).
         value: String,
     },
+    /// Two member names of one object are equal ignoring letter case (the
+    /// reference's decoding would pick one of them by case-insensitive
+    /// matching, an exact-key reader the other). A deliberate difference
+    /// from the reference, which accepts such input.
+    #[error(
+        "{path}: member names {first:?} and {second:?} differ only in letter case; \
+         refusing the ambiguous object"
+    )]
+    CaseVariantMembers {
+        /// The object.
+        path: String,
+        /// The earlier member name (truncated).
+        first: String,
+        /// The later member name (truncated).
+        second: String,
+    },
+    /// An integer literal beyond ±(2^53 − 1), which an IEEE double (and so
+    /// the digest) cannot hold exactly. A deliberate difference from the
+    /// reference, which rounds it.
+    #[error(
+        "{path}: integer {literal} is beyond 2^53-1 and cannot be represented exactly \
+         (digests round it); send such ids as strings"
+    )]
+    ImpreciseInteger {
+        /// The number.
+        path: String,
+        /// The literal (truncated).
+        literal: String,
+    },
     /// Any other rule violation (digest format, time ordering, delegation
     /// chain continuity, raw credential material, ...).
     #[error("{path}: {reason}")]
@@ -71,7 +100,9 @@ impl IntentError {
             | IntentError::Time { path, .. }
             | IntentError::Missing { path }
             | IntentError::Unsupported { path, .. }
-            | IntentError::Invalid { path, .. } => Some(path),
+            | IntentError::Invalid { path, .. }
+            | IntentError::CaseVariantMembers { path, .. }
+            | IntentError::ImpreciseInteger { path, .. } => Some(path),
         }
     }
 
@@ -112,7 +143,9 @@ pub(crate) fn excerpt(s: &str) -> String {
 /// One step of a [`FieldPath`].
 #[derive(Debug, Clone, Copy)]
 enum Segment<'a> {
-    Root,
+    /// The document root, rendered as its label when the path is the root
+    /// alone.
+    Root(&'static str),
     Key(&'a str),
     Index(usize),
 }
@@ -127,10 +160,16 @@ pub(crate) struct FieldPath<'a> {
 
 impl FieldPath<'static> {
     /// The document root.
-    pub(crate) const ROOT: FieldPath<'static> = FieldPath {
-        parent: None,
-        segment: Segment::Root,
-    };
+    pub(crate) const ROOT: FieldPath<'static> = FieldPath::root("intent");
+
+    /// The root of another document (a tool-call payload), rendered as
+    /// `label` when the path is the root alone.
+    pub(crate) const fn root(label: &'static str) -> FieldPath<'static> {
+        FieldPath {
+            parent: None,
+            segment: Segment::Root(label),
+        }
+    }
 }
 
 impl<'a> FieldPath<'a> {
@@ -159,9 +198,10 @@ impl<'a> FieldPath<'a> {
             node = n.parent;
         }
         let mut out = String::new();
+        let mut label = "intent";
         for segment in segments.iter().rev() {
             match segment {
-                Segment::Root => {}
+                Segment::Root(l) => label = l,
                 Segment::Key(k) => {
                     if !out.is_empty() {
                         out.push('.');
@@ -176,7 +216,7 @@ impl<'a> FieldPath<'a> {
             }
         }
         if out.is_empty() {
-            out.push_str("intent");
+            out.push_str(label);
         }
         out
     }

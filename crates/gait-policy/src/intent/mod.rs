@@ -49,9 +49,17 @@
 //!   replaces bad text with U+FFFD).
 //! * Two object keys of `args` or `auth_context` that become equal after
 //!   trimming are an error: the reference keeps one of them at random.
+//! * Two member names of one object that are equal ignoring letter case
+//!   (`tool_name` and `TOOL_NAME`), at any depth, are an error: the
+//!   reference decodes one of them into the field case-insensitively,
+//!   while an exact-key reader sees the other.
+//! * Integer literals beyond ±(2^53 − 1) are an error naming their path:
+//!   digests hold numbers as doubles, so two such integers could share
+//!   one digest. Send such ids as strings.
 
+pub(crate) mod ambiguity;
 mod canon;
-mod decode;
+pub(crate) mod decode;
 mod error;
 pub(crate) mod gostr;
 mod model;
@@ -62,6 +70,7 @@ mod url;
 use gait_digest::{GoTime, Sha256Digest, digest_json};
 use serde_json::{Map, Value};
 
+pub use ambiguity::MAX_SAFE_INTEGER;
 pub use error::IntentError;
 pub use model::{
     AgentIdentity, ArgProvenance, Context, ContextEvidenceMode, CredentialAccessType,
@@ -72,7 +81,7 @@ pub use model::{
 };
 pub use normalize::MAX_SCRIPT_STEPS;
 
-use error::FieldPath;
+pub(crate) use error::FieldPath;
 
 /// The intent request schema id.
 pub const SCHEMA_ID: &str = "gait.gate.intent_request";
@@ -116,13 +125,18 @@ impl Intent {
     /// [`gait_digest::canonical::parse_strict`]), decoded like the
     /// reference's typed decoding (unknown members ignored, member names
     /// matched case-insensitively, `null` or missing `args` as `{}`), then
-    /// normalized.
+    /// normalized. Ambiguous input is refused first: two member names of
+    /// one object that differ only in letter case
+    /// ([`IntentError::CaseVariantMembers`]) and integer literals beyond
+    /// ±[`MAX_SAFE_INTEGER`] ([`IntentError::ImpreciseInteger`]), anywhere
+    /// in the document.
     ///
     /// # Errors
     ///
     /// [`IntentError`] naming the first offending field.
     pub fn from_json_slice(bytes: &[u8]) -> Result<Intent, IntentError> {
         let json = decode::parse(bytes)?;
+        ambiguity::check(&json, Some(bytes), &FieldPath::ROOT)?;
         Self::from_raw(&mut decode::decode_intent(json)?)
     }
 
@@ -138,15 +152,17 @@ impl Intent {
     /// Normalizes an intent request already held as a JSON value.
     ///
     /// Identical to [`Intent::from_json_slice`] on the value's text, except
-    /// that when two member names of one object select the same field (say
-    /// `context` and `Context`) they are applied in the value's map order
-    /// rather than in document order.
+    /// that an integer the value holds as a double (serde_json parses
+    /// integer literals beyond the `u64` and `i64` ranges so) counts as a
+    /// floating-point number, since its literal is gone.
     ///
     /// # Errors
     ///
     /// [`IntentError`] naming the first offending field.
     pub fn from_value(value: &Value) -> Result<Intent, IntentError> {
-        Self::from_raw(&mut decode::decode_intent(decode::Json::from_value(value))?)
+        let json = decode::Json::from_value(value);
+        ambiguity::check(&json, None, &FieldPath::ROOT)?;
+        Self::from_raw(&mut decode::decode_intent(json)?)
     }
 
     fn from_raw(raw: &mut decode::RawIntent) -> Result<Intent, IntentError> {
