@@ -41,11 +41,14 @@
 
 mod error;
 pub mod http;
+mod limits;
 mod service;
 mod session;
+mod slots;
 pub mod stdio;
 
 pub use error::ServeError;
+pub use limits::{DEFAULT_MAX_REQUEST_VALUES, check_json_values};
 pub use service::{
     CallOptions, DecisionService, Evaluation, ServiceConfig, normalize_run_id, verdict_exit_code,
 };
