@@ -79,7 +79,7 @@ impl VerdictStatus {
 /// | `body_timeout` | 30 s | time to send a whole body |
 /// | `max_connections` | 1,024 | connections served at once |
 /// | `evict_after` | 1 s | when every slot is taken, a new client takes the slot of the connection that has kept the server waiting longest, if for at least this long |
-/// | `queue_timeout` / `max_queued` | 1 s / 256 | a client that finds no slot waits this long (at most this many at once), then gets 503 with `Retry-After: 1` |
+/// | `queue_timeout` / `max_queued` | 2 s / 256 | a client that finds no slot waits this long (at most this many at once), then gets 503 with `Retry-After: 1` |
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct HttpConfig {
@@ -152,7 +152,7 @@ impl Default for HttpConfig {
             body_grace: Duration::from_secs(5),
             max_connections: 1024,
             evict_after: Duration::from_secs(1),
-            queue_timeout: Duration::from_secs(1),
+            queue_timeout: Duration::from_secs(2),
             max_queued: 256,
             eval_inline: false,
         }

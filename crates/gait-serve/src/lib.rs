@@ -18,7 +18,7 @@
 //!   after 5 s and within 30 s; when all 1,024 connection slots are
 //!   taken, a new client takes the slot of the connection that has kept
 //!   the server waiting longest (at least 1 s), or gets 503 with
-//!   `Retry-After: 1` after waiting 1 s;
+//!   `Retry-After: 1` after waiting 2 s;
 //! * [`stdio::serve_lines`]: one JSON request per line in, one response
 //!   per line out;
 //! * [`DecisionService::evaluate_call`]: the one-shot `gait mcp proxy`;
