@@ -279,3 +279,38 @@ proptest! {
         prop_assert!(ok.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&ok));
     }
 }
+
+#[test]
+fn stdio_refuses_lines_with_too_many_json_values() {
+    let dense = format!(
+        r#"{{"call":{{"name":"tool.read","args":{{"x":[{}0]}}}}}}"#,
+        "0,".repeat(100)
+    );
+    let input = format!("{dense}\n{}\n", r#"{"call":{"name":"tool.read"}}"#);
+    let mut out = Vec::new();
+    let n = gait_serve::stdio::serve_lines_limited(
+        &FIXTURE.service,
+        input.as_bytes(),
+        &mut out,
+        1 << 20,
+        64,
+    )
+    .unwrap();
+    assert_eq!(n, 2);
+    let lines: Vec<Value> = out
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["ok"], false);
+    assert_eq!(lines[0]["exit_code"], 6);
+    assert!(
+        lines[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("more than 64 JSON values"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1]["verdict"], "allow");
+}
