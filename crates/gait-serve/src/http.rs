@@ -247,6 +247,13 @@ struct Shared {
     evals: Semaphore,
 }
 
+/// `t + d`, or a day after `t` for a `d` too large to add.
+fn after(t: tokio::time::Instant, d: Duration) -> tokio::time::Instant {
+    t.checked_add(d)
+        .or_else(|| t.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(t)
+}
+
 /// Reads the body into one buffer, growing it (by doubling, at most to
 /// the declared length or the cap) only with space taken from the
 /// in-flight budget, and cutting off a body that arrives slower than the
@@ -266,7 +273,7 @@ async fn read_body(
         )
     };
     let started = tokio::time::Instant::now();
-    let hard = started + cfg.body_timeout;
+    let hard = after(started, cfg.body_timeout);
     let mut buf: Vec<u8> = Vec::new();
     let mut held: Option<OwnedSemaphorePermit> = None;
     loop {
@@ -512,7 +519,7 @@ const CONNECTION_BUFFER_BYTES: usize = 64 << 10;
 
 /// Waits up to `wait` for a connection slot.
 async fn wait_for_slot(slots: &Arc<Slots>, wait: Duration) -> Option<Slot> {
-    let deadline = tokio::time::Instant::now() + wait;
+    let deadline = after(tokio::time::Instant::now(), wait);
     loop {
         if let Some(slot) = slots.admit() {
             return Some(slot);
