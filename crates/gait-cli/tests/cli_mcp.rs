@@ -690,3 +690,63 @@ fn proxy_accepts_approval_tokens() {
     );
     assert_eq!(o.status.code(), Some(4));
 }
+
+#[test]
+fn serve_refuses_a_bearer_token_shorter_than_16_characters() {
+    let dir = setup();
+    let d = dir.path();
+    let run = |token: &str, stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gait"))
+            .current_dir(d)
+            .args([
+                "serve",
+                "--policy",
+                "policy.yaml",
+                "--stdio",
+                "--auth-mode",
+                "token",
+                "--auth-token-env",
+                "GAIT_TEST_SERVE_TOKEN",
+                "--json",
+            ])
+            .env("GAIT_TEST_SERVE_TOKEN", token)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        // A refused start exits before reading: a broken pipe is fine.
+        let _ = input.write_all(stdin.as_bytes());
+        drop(input);
+        child.wait_with_output().unwrap()
+    };
+    let line = format!(
+        "{}\n",
+        json!({"call": serde_json::from_str::<Value>(&call("tool.read")).unwrap()})
+    );
+    for short in [
+        "s3cret",
+        "fifteen-chars-x",
+        "  fifteen-chars-x  ",
+        "ééééééééééééééé",
+    ] {
+        let o = run(short, &line);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(o.status.code(), Some(6), "{short:?}: {text}");
+        assert!(text.contains("at least 16"), "{short:?}: {text}");
+        assert!(!text.contains(short.trim()), "the token is echoed: {text}");
+    }
+    let o = run("sixteen-chars-xx", &line);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(json_out(&o)["verdict"], "allow");
+}

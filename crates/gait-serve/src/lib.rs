@@ -11,7 +11,14 @@
 //! * [`http::serve`]: HTTP/1.1 (`GET /healthz`, `POST /v1/evaluate`, and
 //!   the reference's `/v1/evaluate/sse` and `/v1/evaluate/stream`), with
 //!   a body cap, bearer-token auth, strict or compat status codes and
-//!   graceful shutdown;
+//!   graceful shutdown. What clients can hold is bounded (defaults; see
+//!   [`http::HttpConfig`]): at most 16,384 JSON values per request
+//!   ([`check_json_values`]), 64 MiB of request bodies in flight, 8
+//!   evaluations at once, headers within 5 s, bodies at 8 KiB/s or more
+//!   after 5 s and within 30 s; when all 1,024 connection slots are
+//!   taken, a new client takes the slot of the connection that has kept
+//!   the server waiting longest (at least 1 s), or gets 503 with
+//!   `Retry-After: 1` after waiting 2 s;
 //! * [`stdio::serve_lines`]: one JSON request per line in, one response
 //!   per line out;
 //! * [`DecisionService::evaluate_call`]: the one-shot `gait mcp proxy`;
@@ -41,11 +48,14 @@
 
 mod error;
 pub mod http;
+mod limits;
 mod service;
 mod session;
+mod slots;
 pub mod stdio;
 
 pub use error::ServeError;
+pub use limits::{DEFAULT_MAX_REQUEST_VALUES, check_json_values};
 pub use service::{
     CallOptions, DecisionService, Evaluation, ServiceConfig, normalize_run_id, verdict_exit_code,
 };

@@ -406,8 +406,10 @@ impl DecisionService {
             (Some(_), Some(_)) => {
                 return Err(invalid("request must hold either call or intent, not both"));
             }
-            (Some(Value::Object(call)), None) if !call.is_empty() => {
-                self.evaluate_call(&Value::Object(call.clone()), &opts)?
+            // By reference: no copy of the call (its arguments may be
+            // most of a 1 MiB body).
+            (Some(call @ Value::Object(m)), None) if !m.is_empty() => {
+                self.evaluate_call(call, &opts)?
             }
             (Some(_), None) => return Err(invalid("request.call is required")),
             (None, Some(intent @ Value::Object(_))) => {

@@ -6,6 +6,7 @@ use std::io::{BufRead, Write};
 use serde_json::{Map, Value};
 
 use crate::error::ServeError;
+use crate::limits::{DEFAULT_MAX_REQUEST_VALUES, check_json_values};
 use crate::service::DecisionService;
 
 /// The response line of an error: `{"ok":false,"error":…,"exit_code":…}`.
@@ -18,18 +19,40 @@ pub fn error_response(e: &ServeError) -> Map<String, Value> {
 }
 
 /// Serves requests from `input` until end of input, one response line per
-/// non-blank request line, in order. A line over `max_line_bytes` is
-/// answered with an error and skipped. Returns the number of requests
-/// answered.
+/// non-blank request line, in order. A line over `max_line_bytes`, or
+/// with more than [`DEFAULT_MAX_REQUEST_VALUES`] JSON values, is answered
+/// with an error and skipped. Returns the number of requests answered.
 ///
 /// # Errors
 ///
 /// An I/O error reading `input` or writing `output`.
 pub fn serve_lines(
     service: &DecisionService,
+    input: impl BufRead,
+    output: impl Write,
+    max_line_bytes: usize,
+) -> std::io::Result<u64> {
+    serve_lines_limited(
+        service,
+        input,
+        output,
+        max_line_bytes,
+        DEFAULT_MAX_REQUEST_VALUES,
+    )
+}
+
+/// [`serve_lines`] with a limit on the JSON values of one request line
+/// ([`crate::check_json_values`]).
+///
+/// # Errors
+///
+/// An I/O error reading `input` or writing `output`.
+pub fn serve_lines_limited(
+    service: &DecisionService,
     mut input: impl BufRead,
     mut output: impl Write,
     max_line_bytes: usize,
+    max_values: usize,
 ) -> std::io::Result<u64> {
     let mut answered = 0u64;
     let mut line = Vec::new();
@@ -58,7 +81,7 @@ pub fn serve_lines(
             if text.is_empty() {
                 continue;
             }
-            match service.handle_request(text) {
+            match check_json_values(text, max_values).and_then(|()| service.handle_request(text)) {
                 Ok(eval) => eval.response(),
                 Err(e) => error_response(&e),
             }

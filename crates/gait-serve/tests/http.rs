@@ -484,3 +484,201 @@ fn ambiguous_requests_are_refused_with_400() {
             .unwrap_or(true)
     );
 }
+/// Sends `request` and reads until the server closes: (status line and
+/// headers lowercased, body text).
+fn raw_close(addr: SocketAddr, request: &[u8]) -> (String, String) {
+    let mut s = connect(addr);
+    s.write_all(request).unwrap();
+    let mut all = Vec::new();
+    let _ = s.read_to_end(&mut all);
+    let text = String::from_utf8_lossy(&all).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (head.to_ascii_lowercase(), body.to_owned())
+}
+
+/// A client that sends its headers and the first byte of a body that
+/// never comes.
+fn stalled_body(addr: SocketAddr) -> Option<TcpStream> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.write_all(
+        b"POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
+    )
+    .ok()?;
+    Some(s)
+}
+
+#[test]
+fn slow_clients_cannot_hold_every_slot() {
+    // 300 clients stall in their bodies; every one of the 32 slots is
+    // taken. On a server where a stalled body keeps its slot until the
+    // body timeout (30 s), the normal client below waits that long.
+    let mut h = strict();
+    h.max_connections = 32;
+    let s = Server::start(h);
+    let slow: Vec<TcpStream> = (0..300).filter_map(|_| stalled_body(s.addr)).collect();
+    assert!(slow.len() > 32, "{}", slow.len());
+    // Let the clients that found no slot give up (2 s), and every slot
+    // holder become "long waiting" (1 s).
+    std::thread::sleep(Duration::from_millis(2500));
+    let started = std::time::Instant::now();
+    let (st, body) = post(s.addr, "/v1/evaluate", &call("tool.read"), "");
+    let took = started.elapsed();
+    assert_eq!(
+        (st, body["verdict"].as_str()),
+        (200, Some("allow")),
+        "{body}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    drop(slow);
+}
+
+#[test]
+fn body_slower_than_the_minimum_rate_is_cut_off() {
+    let mut h = strict();
+    h.body_grace = Duration::from_millis(500);
+    h.min_body_rate = 1024;
+    let s = Server::start(h);
+    let mut c = connect(s.addr);
+    c.write_all(b"POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut w = c.try_clone().unwrap();
+    // 10 bytes every 200 ms (50 B/s), for at most 10 s.
+    let dripper = std::thread::spawn(move || {
+        for _ in 0..50 {
+            if w.write_all(b"          ").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    let (st, _) = read_response(&mut BufReader::new(c));
+    assert_eq!(st, 408);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    dripper.join().unwrap();
+}
+
+#[test]
+fn clients_that_find_every_slot_busy_get_503_with_retry_after() {
+    let mut h = strict();
+    h.max_connections = 2;
+    h.evict_after = Duration::from_secs(60);
+    h.queue_timeout = Duration::from_millis(300);
+    let s = Server::start(h);
+    let a = connect(s.addr);
+    let b = connect(s.addr);
+    std::thread::sleep(Duration::from_millis(100));
+    let started = std::time::Instant::now();
+    let (head, body) = raw_close(
+        s.addr,
+        format!(
+            "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
+            call("tool.read").len(),
+            call("tool.read")
+        )
+        .as_bytes(),
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(head.starts_with("http/1.1 503"), "{head}");
+    assert!(head.contains("\r\nretry-after: 1"), "{head}");
+    assert!(body.contains("server busy"), "{body}");
+    // Once a slot frees, clients are served again.
+    drop(a);
+    drop(b);
+    assert_eq!(
+        until(
+            || post(s.addr, "/v1/evaluate", &call("tool.read"), "").0,
+            200
+        ),
+        200
+    );
+}
+
+/// Calls `f` until it returns `want` (at most 5 s, every 100 ms); returns
+/// the last result.
+fn until<T: PartialEq>(mut f: impl FnMut() -> T, want: T) -> T {
+    let started = std::time::Instant::now();
+    loop {
+        let got = f();
+        if got == want || started.elapsed() > Duration::from_secs(5) {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn request_bodies_in_flight_share_one_budget() {
+    let mut h = strict();
+    h.max_request_bytes = 128 << 10;
+    h.max_inflight_body_bytes = 128 << 10;
+    let s = Server::start(h);
+    // A client that has sent 100 KB of a 120 KB body and stalls: its
+    // buffer holds most of the budget.
+    let stalled = || {
+        let mut a = connect(s.addr);
+        a.write_all(b"POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 120000\r\n\r\n")
+            .unwrap();
+        a.write_all(&vec![b' '; 100_000]).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        a
+    };
+    let big = format!(
+        r#"{{"call":{{"name":"tool.read","args":{{"x":"{}"}}}}}}"#,
+        "a".repeat(20_000)
+    );
+    let big_request = format!(
+        "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{big}",
+        big.len()
+    );
+    // On a loaded machine the server may not have read the stalled
+    // client's bytes yet (then the 20 KB request is served, and the
+    // stalled one may be the one refused): start over, for at most 10 s.
+    let started = std::time::Instant::now();
+    let (a, head, body) = loop {
+        let a = stalled();
+        let (head, body) = raw_close(s.addr, big_request.as_bytes());
+        if head.starts_with("http/1.1 503") || started.elapsed() > Duration::from_secs(10) {
+            break (a, head, body);
+        }
+    };
+    assert!(head.starts_with("http/1.1 503"), "{head}");
+    assert!(head.contains("\r\nretry-after: 1"), "{head}");
+    assert!(body.contains("request bodies in flight"), "{body}");
+    // Small requests still fit beside it; and once it leaves, the big one.
+    assert_eq!(post(s.addr, "/v1/evaluate", &call("tool.read"), "").0, 200);
+    drop(a);
+    assert_eq!(until(|| post(s.addr, "/v1/evaluate", &big, "").0, 200), 200);
+}
+
+#[test]
+fn requests_with_too_many_json_values_are_refused_before_evaluation() {
+    let mut h = strict();
+    h.max_request_values = 1000;
+    let s = Server::start(h);
+    let dense = format!(
+        r#"{{"call":{{"name":"tool.read","args":{{"x":[{}0]}}}}}}"#,
+        "0,".repeat(1000)
+    );
+    let (st, body) = post(s.addr, "/v1/evaluate", &dense, "");
+    assert_eq!(st, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("more than 1000 JSON values"),
+        "{body}"
+    );
+    assert!(body.get("verdict").is_none());
+    assert_eq!(
+        std::fs::read_dir(&s.trace_dir)
+            .map(|d| d.count())
+            .unwrap_or(0),
+        0
+    );
+    let fits = format!(
+        r#"{{"call":{{"name":"tool.read","args":{{"x":[{}0]}}}}}}"#,
+        "0,".repeat(900)
+    );
+    assert_eq!(post(s.addr, "/v1/evaluate", &fits, "").0, 200);
+}

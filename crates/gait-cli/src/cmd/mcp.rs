@@ -11,7 +11,7 @@ use gait_policy::mcp_trust::{default_verify_risk_class, evaluate_server_trust};
 use gait_policy::policy::ConstraintAction;
 use gait_policy::profile::Profile;
 use gait_policy::{Gate, Policy};
-use gait_serve::http::{HttpConfig, VerdictStatus, is_loopback_listen};
+use gait_serve::http::{HttpConfig, MIN_AUTH_TOKEN_CHARS, VerdictStatus, is_loopback_listen};
 use gait_serve::{CallOptions, DecisionService, ServeError, ServiceConfig};
 use gait_sign::{KeyConfig, KeyMode, KeySource, Trace};
 use serde_json::{Map, Value};
@@ -213,6 +213,17 @@ pub struct ServeArgs {
     /// stalls a worker: raise --workers instead).
     #[arg(long)]
     pub eval_inline: bool,
+    /// The most JSON values (scalars, arrays, objects, member names) one
+    /// request (or stdio line) may hold.
+    #[arg(long, default_value_t = gait_serve::DEFAULT_MAX_REQUEST_VALUES, value_name = "N")]
+    pub max_request_values: usize,
+    /// Buffer space of all request bodies in flight together; a body that
+    /// would exceed it is answered 503 with Retry-After.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    pub max_inflight_request_bytes: usize,
+    /// The most evaluations running at once (the rest wait, then 503).
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub max_concurrent_evaluations: usize,
     /// Retention flags of the reference (accepted; retention is not
     /// applied by this build).
     #[arg(long, value_name = "DUR", hide = true)]
@@ -604,6 +615,16 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
         return Err(("--max-request-bytes must be > 0".into(), Exit::InvalidInput));
     }
     let max = usize::try_from(a.max_request_bytes).unwrap_or(usize::MAX);
+    for (value, flag) in [
+        (a.max_request_values, "--max-request-values"),
+        (a.max_inflight_request_bytes, "--max-inflight-request-bytes"),
+        (a.max_concurrent_evaluations, "--max-concurrent-evaluations"),
+        (a.max_connections, "--max-connections"),
+    ] {
+        if value == 0 {
+            return Err((format!("{flag} must be > 0"), Exit::InvalidInput));
+        }
+    }
     let auth_mode = a.auth_mode.trim().to_lowercase();
     if auth_mode != "off" && auth_mode != "token" {
         return Err((
@@ -636,7 +657,17 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
                 Exit::InvalidInput,
             ));
         }
-        token = Some(value.trim().to_owned());
+        let value = value.trim();
+        let chars = value.chars().count();
+        if chars < MIN_AUTH_TOKEN_CHARS {
+            return Err((
+                format!(
+                    "--auth-token-env {var}: the bearer token has {chars} characters; at least {MIN_AUTH_TOKEN_CHARS} are required"
+                ),
+                Exit::InvalidInput,
+            ));
+        }
+        token = Some(value.to_owned());
     }
     let default_dir = if our_serve {
         "./gait-out/serve/traces"
@@ -667,8 +698,14 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
     if a.stdio {
         let stdin = std::io::stdin();
         let stdout = std::io::stdout();
-        gait_serve::stdio::serve_lines(&service, stdin.lock(), stdout.lock(), max)
-            .map_err(|e| (format!("serve --stdio: {e}"), Exit::Internal))?;
+        gait_serve::stdio::serve_lines_limited(
+            &service,
+            stdin.lock(),
+            stdout.lock(),
+            max,
+            a.max_request_values,
+        )
+        .map_err(|e| (format!("serve --stdio: {e}"), Exit::Internal))?;
         return Ok(Exit::Ok);
     }
     let mut http = HttpConfig::default();
@@ -677,6 +714,9 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
     http.auth_token = token;
     http.eval_inline = a.eval_inline;
     http.max_connections = a.max_connections;
+    http.max_request_values = a.max_request_values;
+    http.max_inflight_body_bytes = a.max_inflight_request_bytes;
+    http.max_concurrent_evaluations = a.max_concurrent_evaluations;
     http.service_name = if our_serve {
         "gait.serve"
     } else {
