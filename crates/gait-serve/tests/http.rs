@@ -484,6 +484,7 @@ fn ambiguous_requests_are_refused_with_400() {
             .unwrap_or(true)
     );
 }
+
 /// Sends `request` and reads until the server closes: (status line and
 /// headers lowercased, body text).
 fn raw_close(addr: SocketAddr, request: &[u8]) -> (String, String) {
