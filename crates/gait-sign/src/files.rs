@@ -19,12 +19,91 @@ pub const PRIVATE_FILE_MODE: u32 = 0o600;
 /// Mode of directories Gait creates for keys and artifacts.
 pub const PRIVATE_DIR_MODE: u32 = 0o750;
 
-pub(crate) fn read_key_file(path: &Path) -> Result<Zeroizing<String>, Error> {
+/// Opens `path` for reading only if it is a regular file (after following
+/// symlinks). A device (`/dev/zero`), a FIFO, a socket or a directory is
+/// refused with `not a regular file` before it is opened, so that opening
+/// a FIFO without a writer cannot block and an endless device cannot be
+/// read; the open handle is checked again.
+pub fn open_regular_file(path: &Path) -> std::io::Result<fs::File> {
+    let not_regular = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (devices, FIFOs, sockets and directories are refused)",
+        )
+    };
+    if !fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    Ok(file)
+}
+
+/// Reads a regular file ([`open_regular_file`]) of at most `limit` bytes.
+/// A larger file is an [`std::io::ErrorKind::FileTooLarge`] error naming
+/// the limit; memory never grows past `limit + 1` bytes.
+pub fn read_regular_file_limited(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let file = open_regular_file(path)?;
+    let mut buf = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
+    if buf.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("larger than {limit} bytes"),
+        ));
+    }
+    Ok(buf)
+}
+
+/// The permission bits of a private key file that give group or others
+/// any access.
+pub const PRIVATE_KEY_FORBIDDEN_MODE_BITS: u32 = 0o077;
+
+/// Refuses a private key file that group or others may read or write
+/// (`mode & 0o077 != 0`, for example 0644, 0640 or 0666), with a message
+/// that names the file and the fix (`chmod 600 <file>`). Other platforms
+/// than Unix have no such mode and pass.
+pub fn check_private_key_mode(path: &Path) -> Result<(), Error> {
+    let meta = fs::metadata(path).map_err(|e| Error::KeyRead {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    check_mode_of(path, &meta)
+}
+
+#[cfg(unix)]
+fn check_mode_of(path: &Path, meta: &fs::Metadata) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & PRIVATE_KEY_FORBIDDEN_MODE_BITS != 0 {
+        return Err(Error::InsecureKeyFile {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_mode_of(_path: &Path, _meta: &fs::Metadata) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Reads a key file: a regular file of at most [`MAX_KEY_FILE_BYTES`] of
+/// UTF-8 text. With `private`, the file must not be accessible by group or
+/// others ([`check_private_key_mode`]).
+pub(crate) fn read_key_file(path: &Path, private: bool) -> Result<Zeroizing<String>, Error> {
     let io_err = |e: std::io::Error| Error::KeyRead {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
-    let file = fs::File::open(path).map_err(io_err)?;
+    let file = open_regular_file(path).map_err(io_err)?;
+    if private {
+        let meta = file.metadata().map_err(io_err)?;
+        check_mode_of(path, &meta)?;
+    }
     let mut buf = Zeroizing::new(Vec::with_capacity(128));
     file.take(MAX_KEY_FILE_BYTES + 1)
         .read_to_end(&mut buf)
