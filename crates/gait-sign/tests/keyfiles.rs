@@ -323,3 +323,52 @@ fn key_path_that_is_a_device_or_fifo_is_refused_without_blocking() {
         }
     }
 }
+
+/// Issue 11: temporary files left by a killed atomic write are named
+/// `.<name>.tmp-<pid>-<16 hex>` and removed by the next write of the same
+/// file when their process is gone or they are old; a fresh temporary file
+/// of a live process (a write in progress) and other files are kept.
+#[test]
+fn stale_temp_files_of_killed_writes_are_removed_by_next_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let target = d.join("trace.json");
+    // A process that has exited: its pid is (almost surely) not in use.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let me = std::process::id();
+    let hex = "0123456789abcdef";
+    let dead_tmp = d.join(format!(".trace.json.tmp-{dead}-{hex}"));
+    let old_tmp = d.join(format!(".trace.json.tmp-{me}-fedcba9876543210"));
+    let live_tmp = d.join(format!(".trace.json.tmp-{me}-{hex}"));
+    let other_target = d.join(format!(".other.json.tmp-{dead}-{hex}"));
+    let not_ours = d.join(format!(".trace.json.tmp-{dead}-nothex"));
+    for p in [&dead_tmp, &old_tmp, &live_tmp, &other_target, &not_ours] {
+        std::fs::write(p, b"partial").unwrap();
+    }
+    let long_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&old_tmp)
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+
+    gait_sign::write_file_atomic(&target, b"{}\n", 0o600, true).unwrap();
+
+    assert_eq!(std::fs::read(&target).unwrap(), b"{}\n");
+    if cfg!(target_os = "linux") {
+        assert!(!dead_tmp.exists(), "temp of a dead process removed");
+    }
+    assert!(!old_tmp.exists(), "old temp removed");
+    assert!(live_tmp.exists(), "a live writer's fresh temp is kept");
+    assert!(other_target.exists(), "temps of other files are kept");
+    assert!(not_ours.exists(), "names outside the pattern are kept");
+    // The write itself leaves no temporary file behind.
+    let names: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+}
