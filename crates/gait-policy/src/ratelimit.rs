@@ -153,7 +153,7 @@ pub fn enforce(
 
 fn load(path: &Path) -> Result<BTreeMap<String, u64>, RateLimitError> {
     use std::io::Read as _;
-    let file = match std::fs::File::open(path) {
+    let file = match gait_sign::open_regular_file(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
         Err(e) => return Err(RateLimitError::State(format!("read rate limit state: {e}"))),

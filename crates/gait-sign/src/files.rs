@@ -24,7 +24,8 @@ pub const PRIVATE_DIR_MODE: u32 = 0o750;
 /// refused with `not a regular file` before it is opened, so that opening
 /// a FIFO without a writer cannot block and an endless device cannot be
 /// read; the open handle is checked again.
-pub fn open_regular_file(path: &Path) -> std::io::Result<fs::File> {
+pub fn open_regular_file<P: AsRef<Path>>(path: P) -> std::io::Result<fs::File> {
+    let path = path.as_ref();
     let not_regular = || {
         std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
@@ -44,7 +45,7 @@ pub fn open_regular_file(path: &Path) -> std::io::Result<fs::File> {
 /// Reads a regular file ([`open_regular_file`]) of at most `limit` bytes.
 /// A larger file is an [`std::io::ErrorKind::FileTooLarge`] error naming
 /// the limit; memory never grows past `limit + 1` bytes.
-pub fn read_regular_file_limited(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+pub fn read_regular_file_limited<P: AsRef<Path>>(path: P, limit: u64) -> std::io::Result<Vec<u8>> {
     let file = open_regular_file(path)?;
     let mut buf = Vec::new();
     file.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
