@@ -154,7 +154,9 @@ fn threat_model_rows_name_existing_tests() {
     let root = repo_root();
     let doc = fs::read_to_string(root.join("docs/threat_model.md")).unwrap();
     let rows = parse_table(&doc);
-    assert_eq!(rows.len(), THREATS.len(), "one row per threat: {rows:#?}");
+    // Every reference threat has a row (checked below); hardening rows
+    // for further threats may follow.
+    assert!(rows.len() >= THREATS.len(), "a row per threat: {rows:#?}");
     let fns = defined_fns(&root);
     let problems = problems(&rows, &fns, &root);
     assert!(
