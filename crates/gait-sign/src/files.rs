@@ -247,9 +247,9 @@ fn sync_parent(path: &Path) {
 /// untouched (the move is a hard link, which cannot replace a file, so the
 /// check has no race).
 ///
-/// The temporary file is named `.<name>.tmp-<pid>-<random>`; temporary
-/// files of `path` left by writes that were killed are removed first
-/// ([`remove_stale_temps`]).
+/// The temporary file is named `.<name>.tmp-<pid>-<random>`. When an
+/// existing `path` is overwritten, temporary files of `path` left by writes
+/// that were killed are removed first ([`remove_stale_temps`]).
 pub fn write_file_atomic(
     path: &Path,
     bytes: &[u8],
@@ -260,7 +260,14 @@ pub fn write_file_atomic(
         path: path.to_path_buf(),
         reason,
     };
-    remove_stale_temps(path);
+    // Rewriting a file (state, registries, a fixed trace path) sweeps the
+    // temporaries earlier killed writes of it left. A first write of a new
+    // file skips the directory scan, so writers of many uniquely named
+    // files (trace directories) pay nothing; their temporaries stay
+    // findable by name.
+    if overwrite && fs::symlink_metadata(path).is_ok() {
+        remove_stale_temps(path);
+    }
     let tmp = temp_name(path)?;
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -325,7 +325,7 @@ fn key_path_that_is_a_device_or_fifo_is_refused_without_blocking() {
 }
 
 /// Issue 11: temporary files left by a killed atomic write are named
-/// `.<name>.tmp-<pid>-<16 hex>` and removed by the next write of the same
+/// `.<name>.tmp-<pid>-<16 hex>` and removed by the next rewrite of the same
 /// file when their process is gone or they are old; a fresh temporary file
 /// of a live process (a write in progress) and other files are kept.
 #[test]
@@ -333,6 +333,7 @@ fn stale_temp_files_of_killed_writes_are_removed_by_next_write() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let target = d.join("trace.json");
+    std::fs::write(&target, b"old\n").unwrap();
     // A process that has exited: its pid is (almost surely) not in use.
     let mut child = std::process::Command::new("true").spawn().unwrap();
     let dead = child.id();
