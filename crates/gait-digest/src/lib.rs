@@ -48,6 +48,7 @@ mod error;
 pub mod go_duration;
 pub mod go_json;
 mod gotime;
+mod ident;
 mod number;
 mod omit;
 mod path;
@@ -58,6 +59,7 @@ pub use digest::{
 };
 pub use error::Error;
 pub use gotime::GoTime;
+pub use ident::{check_identifier, identifier_control_char};
 pub use number::{es_number_string, write_es_number};
 pub use omit::{GoEmpty, is_go_empty, null_as_default};
 pub use path::clean_path;

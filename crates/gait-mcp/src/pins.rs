@@ -134,7 +134,7 @@ impl ToolPins {
     /// [`Error::Config`] when the file cannot be read or is invalid.
     pub fn load(path: &Path) -> Result<Self, Error> {
         use std::io::Read as _;
-        let file = match std::fs::File::open(path) {
+        let file = match gait_sign::open_regular_file(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::new()),
             Err(e) => return Err(Error::Config(format!("pin file {}: {e}", path.display()))),

@@ -176,7 +176,7 @@ fn load_snapshot(path: &str) -> Result<Vec<Entry>, SnapshotFailure> {
     if path.is_empty() {
         return Err(SnapshotFailure::Invalid);
     }
-    let file = std::fs::File::open(path).map_err(|_| SnapshotFailure::Unavailable)?;
+    let file = gait_sign::open_regular_file(path).map_err(|_| SnapshotFailure::Unavailable)?;
     let mut bytes = Vec::new();
     file.take(MAX_SNAPSHOT_BYTES + 1)
         .read_to_end(&mut bytes)

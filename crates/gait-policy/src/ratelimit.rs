@@ -8,15 +8,20 @@
 //! update. A call whose counter has reached the limit is refused (and not
 //! counted); otherwise the counter is incremented.
 //!
-//! The lock is `<state>.lock`, created exclusively. A writer retries every
-//! 15 ms for up to 3 s, and a lock older than 15 s is considered stale and
-//! removed. Unlike the reference, the state's directory is created when
-//! missing.
+//! The lock is an operating-system file lock (`flock` on Unix, `LockFileEx`
+//! on Windows) on `<state>.lock`, taken with a non-blocking attempt every
+//! 15 ms for up to 3 s; a timeout is an error, which fails closed. The
+//! lock file itself is left in place (removing a lock file others may have
+//! open would let two writers hold "the" lock): its existence means
+//! nothing, so a lock file left behind by a killed process never blocks,
+//! and no live holder's lock is ever broken by an age rule (the reference
+//! creates the file exclusively and removes one older than 15 s). The
+//! state file's format is the reference's. Unlike the reference, the
+//! state's directory is created when missing.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use gait_digest::GoTime;
 use serde::{Deserialize, Serialize};
@@ -28,7 +33,6 @@ pub const DEFAULT_STATE_PATH: &str = ".gait-out/gate_rate_limits.json";
 
 const LOCK_RETRY: Duration = Duration::from_millis(15);
 const LOCK_TIMEOUT: Duration = Duration::from_secs(3);
-const LOCK_STALE_AFTER: Duration = Duration::from_secs(15);
 /// The largest state file read.
 const MAX_STATE_BYTES: u64 = 64 << 20;
 
@@ -149,7 +153,7 @@ pub fn enforce(
 
 fn load(path: &Path) -> Result<BTreeMap<String, u64>, RateLimitError> {
     use std::io::Read as _;
-    let file = match std::fs::File::open(path) {
+    let file = match gait_sign::open_regular_file(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
         Err(e) => return Err(RateLimitError::State(format!("read rate limit state: {e}"))),
@@ -184,63 +188,56 @@ fn store(path: &Path, counters: &BTreeMap<String, u64>) -> Result<(), RateLimitE
         .map_err(|e| RateLimitError::State(format!("write rate limit state: {e}")))
 }
 
+/// The held lock: an exclusive OS lock on the open lock file, released
+/// when the handle is closed (also when the process dies).
 struct Lock {
-    path: PathBuf,
+    _file: std::fs::File,
 }
 
 impl Lock {
     fn acquire(state_path: &Path) -> Result<Lock, RateLimitError> {
+        Self::acquire_within(state_path, LOCK_TIMEOUT)
+    }
+
+    fn lock_path(state_path: &Path) -> PathBuf {
+        let mut name = state_path.as_os_str().to_owned();
+        name.push(".lock");
+        PathBuf::from(name)
+    }
+
+    fn acquire_within(state_path: &Path, timeout: Duration) -> Result<Lock, RateLimitError> {
         if let Some(dir) = state_path.parent().filter(|d| !d.as_os_str().is_empty()) {
             gait_sign::create_private_dir(dir).map_err(|e| RateLimitError::State(e.to_string()))?;
         }
-        let mut name = state_path.as_os_str().to_owned();
-        name.push(".lock");
-        let path = PathBuf::from(name);
-        let deadline = Instant::now() + LOCK_TIMEOUT;
+        let path = Self::lock_path(state_path);
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(gait_sign::PRIVATE_FILE_MODE);
+        }
+        let file = options
+            .open(&path)
+            .map_err(|e| RateLimitError::State(format!("acquire rate limit lock: {e}")))?;
+        let deadline = Instant::now() + timeout;
         loop {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut f) => {
-                    let meta = serde_json::json!({
-                        "schema_id": "gait.gate.rate_limit_lock",
-                        "schema_version": "1.0.0",
-                        "pid": std::process::id(),
-                        "created_at": GoTime::now_utc().format(),
-                    });
-                    let _ = f.write_all(meta.to_string().as_bytes());
-                    return Ok(Lock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let stale = std::fs::metadata(&path)
-                        .and_then(|m| m.modified())
-                        .ok()
-                        .and_then(|t| SystemTime::now().duration_since(t).ok())
-                        .is_some_and(|age| age > LOCK_STALE_AFTER);
-                    if stale {
-                        let _ = std::fs::remove_file(&path);
-                        continue;
-                    }
+            match file.try_lock() {
+                Ok(()) => return Ok(Lock { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) => {
                     if Instant::now() >= deadline {
                         return Err(RateLimitError::LockTimeout(path));
                     }
                     std::thread::sleep(LOCK_RETRY);
                 }
-                Err(e) => {
+                Err(std::fs::TryLockError::Error(e)) => {
                     return Err(RateLimitError::State(format!(
-                        "acquire rate limit lock: {e}"
+                        "acquire rate limit lock {}: {e}",
+                        path.display()
                     )));
                 }
             }
         }
-    }
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -286,6 +283,127 @@ mod tests {
         assert!(
             !text.contains("2026-01-01T00:00:00Z|tool.x|alice"),
             "old bucket pruned: {text}"
+        );
+    }
+
+    /// Issue 11: a lock file left behind (by a killed process of this
+    /// build or of the reference, whose lock is the file's existence) does
+    /// not block: only a held OS lock does.
+    #[test]
+    fn leftover_lock_file_does_not_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.json");
+        std::fs::write(
+            Lock::lock_path(&state),
+            r#"{"schema_id":"gait.gate.rate_limit_lock","schema_version":"1.0.0","pid":999999}"#,
+        )
+        .unwrap();
+        let started = Instant::now();
+        let now = GoTime::parse("2026-01-01T00:00:30Z").unwrap();
+        assert!(enforce(&state, &limit(5), "t", "i", &now).unwrap().allowed);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    /// Issue 11: while another holder has the lock, a writer waits a bounded
+    /// time and then fails (closed) with a timeout; once the holder is gone
+    /// the lock is free at once.
+    #[test]
+    fn held_lock_times_out_then_frees_when_holder_drops() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.json");
+        let held = Lock::acquire(&state).unwrap();
+        let started = Instant::now();
+        let err = match Lock::acquire_within(&state, Duration::from_millis(200)) {
+            Err(e) => e,
+            Ok(_) => panic!("second holder got the lock"),
+        };
+        assert!(matches!(err, RateLimitError::LockTimeout(_)), "{err}");
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        assert!(started.elapsed() < Duration::from_secs(2));
+        drop(held);
+        assert!(Lock::acquire_within(&state, Duration::from_millis(200)).is_ok());
+    }
+
+    /// Issue 11: contending writers never lose an update: 4 threads x 25
+    /// calls count to exactly 100 (a limit of 100 is reached, not passed).
+    #[test]
+    fn contending_threads_count_every_call_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.json");
+        let now = GoTime::parse("2026-01-01T00:00:30Z").unwrap();
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let state = state.clone();
+                std::thread::spawn(move || {
+                    (0..25)
+                        .filter(|_| {
+                            enforce(&state, &limit(100), "t", "i", &now)
+                                .unwrap()
+                                .allowed
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        let allowed: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(allowed, 100);
+        assert!(
+            !enforce(&state, &limit(100), "t", "i", &now)
+                .unwrap()
+                .allowed
+        );
+    }
+
+    /// Issue 11: a process holding the lock (`flock(1)`) blocks writers
+    /// until it is killed; after `kill -9` the next writer proceeds at once.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn lock_held_by_killed_process_is_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.json");
+        let lock = Lock::lock_path(&state);
+        let ready = dir.path().join("ready");
+        use std::os::unix::process::CommandExt as _;
+        let Ok(mut child) = std::process::Command::new("flock")
+            .process_group(0)
+            .arg("--exclusive")
+            .arg(&lock)
+            .arg("sh")
+            .arg("-c")
+            .arg(format!("touch '{}' && sleep 60", ready.display()))
+            .spawn()
+        else {
+            eprintln!("flock(1) not available: skipped");
+            return;
+        };
+        let waited = Instant::now();
+        while !ready.exists() && waited.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(ready.exists());
+        assert!(matches!(
+            Lock::acquire_within(&state, Duration::from_millis(100)),
+            Err(RateLimitError::LockTimeout(_))
+        ));
+        // Kill the holder and everything it started (SIGKILL: no cleanup).
+        let group = format!("-{}", child.id());
+        let status = std::process::Command::new("kill")
+            .args(["-9", "--", &group])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        child.wait().unwrap();
+        let started = Instant::now();
+        let now = GoTime::parse("2026-01-01T00:00:30Z").unwrap();
+        assert!(enforce(&state, &limit(5), "t", "i", &now).unwrap().allowed);
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert!(
+            lock.exists(),
+            "the lock file stays; only the OS lock matters"
         );
     }
 

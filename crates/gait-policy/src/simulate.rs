@@ -222,7 +222,7 @@ impl Fixture {
             path: path.display.clone(),
             message,
         };
-        let file = std::fs::File::open(&path.path).map_err(|e| read_err(e.to_string()))?;
+        let file = gait_sign::open_regular_file(&path.path).map_err(|e| read_err(e.to_string()))?;
         let mut bytes = Vec::new();
         file.take(MAX_FIXTURE_BYTES + 1)
             .read_to_end(&mut bytes)

@@ -129,7 +129,7 @@ pub fn load_project_config(
     allow_missing: bool,
 ) -> Result<ProjectConfig, ProjectError> {
     let shown = path.display();
-    let file = match std::fs::File::open(path) {
+    let file = match gait_sign::open_regular_file(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && allow_missing => {
             return Ok(ProjectConfig::default());

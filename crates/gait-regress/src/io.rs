@@ -13,7 +13,7 @@ pub const MAX_JSON_FILE_BYTES: u64 = 16 << 20;
 /// Reads at most `limit` bytes of `path`; a missing file or one over the
 /// limit is invalid input naming the file.
 pub(crate) fn read_bounded(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>, RegressError> {
-    let file = std::fs::File::open(path)
+    let file = gait_sign::open_regular_file(path)
         .map_err(|e| RegressError::invalid(format!("read {what} {}: {e}", path.display())))?;
     let mut buf = Vec::new();
     file.take(limit.saturating_add(1))

@@ -93,7 +93,7 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     if !meta.is_file() {
         return Err("not a regular file".to_owned());
     }
-    let file = fs::File::open(path).map_err(|e| e.to_string())?;
+    let file = gait_sign::open_regular_file(path).map_err(|e| e.to_string())?;
     let mut buf = Vec::new();
     file.take(limit + 1)
         .read_to_end(&mut buf)

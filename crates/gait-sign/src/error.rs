@@ -64,6 +64,18 @@ pub enum Error {
         /// The operating system's reason.
         reason: String,
     },
+    /// A private key file may be read or written by group or others.
+    #[error(
+        "private key file {} has mode {mode:04o}: group or others may read or write it; refusing to use it (fix: chmod 600 {})",
+        path.display(),
+        path.display()
+    )]
+    InsecureKeyFile {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// A file could not be written.
     #[error("write {}: {reason}", path.display())]
     Write {

@@ -67,7 +67,9 @@ mod source;
 pub use envelope::{ALG_ED25519, SignatureEnvelope, split_embedded};
 pub use error::{Error, VerifyFailure};
 pub use files::{
-    KeyPairFiles, MAX_KEY_FILE_BYTES, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, create_private_dir,
+    KeyPairFiles, MAX_KEY_FILE_BYTES, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE,
+    PRIVATE_KEY_FORBIDDEN_MODE_BITS, STALE_TEMP_AGE, TEMP_MARKER, check_private_key_mode,
+    create_private_dir, open_regular_file, read_regular_file_limited, remove_stale_temps,
     write_file_atomic, write_key_pair,
 };
 pub use key::{KeyId, SigningKey, VerifyingKey};

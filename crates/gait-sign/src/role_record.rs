@@ -17,7 +17,6 @@
 //! accepted, and the caller warns (keys made before roles were recorded keep
 //! working).
 
-use std::fs;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
@@ -101,7 +100,7 @@ pub fn read_role_record(private_key_path: &Path) -> Result<Option<KeyRoleRecord>
         path: path.clone(),
         reason,
     };
-    let file = match fs::File::open(&path) {
+    let file = match crate::files::open_regular_file(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(bad(e.to_string())),
@@ -181,6 +180,7 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
     use super::*;
     use crate::{Release, SigningKey, Trace};
+    use std::fs;
 
     #[test]
     fn record_round_trip_and_role_checks() {

@@ -57,9 +57,9 @@ impl KeySource {
         }
     }
 
-    fn read(&self, what: &'static str) -> Result<Zeroizing<String>, Error> {
+    fn read(&self, what: &'static str, private: bool) -> Result<Zeroizing<String>, Error> {
         match self {
-            KeySource::Path(p) => read_key_file(p),
+            KeySource::Path(p) => read_key_file(p, private),
             KeySource::Env(name) => match std::env::var(name) {
                 Ok(v) if !v.trim().is_empty() => Ok(Zeroizing::new(v)),
                 Ok(_) | Err(std::env::VarError::NotPresent) => Err(Error::EnvNotSet {
@@ -74,15 +74,37 @@ impl KeySource {
         }
     }
 
-    /// Loads a private key from this source.
+    /// Loads a private key from this source, to sign for role `R`.
+    ///
+    /// A key file must be a regular file that group and others cannot
+    /// access ([`Error::InsecureKeyFile`] otherwise; environment variables
+    /// have no mode). A key file with a role record
+    /// ([`check_key_role`](crate::check_key_role)) must be recorded for
+    /// `R` and this key ([`Error::RoleMismatch`], [`Error::RoleRecord`]);
+    /// a key file without a record is accepted.
     pub fn load_signing<R: Role>(&self) -> Result<SigningKey<R>, Error> {
-        let text = self.read("private key")?;
-        SigningKey::from_private_text(&text, &self.label())
+        let text = self.read("private key", true)?;
+        let key = SigningKey::<R>::from_private_text(&text, &self.label())?;
+        if let KeySource::Path(path) = self {
+            crate::role_record::check_key_role(path, &key.key_id(), R::KIND)?;
+        }
+        Ok(key)
+    }
+
+    /// The public half of the private key at this source, for verifying
+    /// only. Nothing is signed with it, so neither the file's mode nor its
+    /// role record is enforced (callers may warn with
+    /// [`check_private_key_mode`](crate::check_private_key_mode)); the file
+    /// must still be a regular file.
+    pub fn load_public_half<R: Role>(&self) -> Result<VerifyingKey<R>, Error> {
+        let text = self.read("private key", false)?;
+        let key = SigningKey::<R>::from_private_text(&text, &self.label())?;
+        Ok(key.verifying_key().clone())
     }
 
     /// Loads a public key from this source.
     pub fn load_verifying<R: Role>(&self) -> Result<VerifyingKey<R>, Error> {
-        let text = self.read("public key")?;
+        let text = self.read("public key", false)?;
         VerifyingKey::from_public_text(&text, &self.label())
     }
 }
@@ -181,7 +203,7 @@ pub fn load_verifying_key<R: Role>(
         return public.load_verifying();
     }
     if let Some(private) = private {
-        return Ok(private.load_signing::<R>()?.verifying_key().clone());
+        return private.load_public_half::<R>();
     }
     Err(Error::Config("public key not configured".to_owned()))
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use gait_sign::{KeyConfig, KeyMode, KeySource, RoleKind, SigningKey, Trace};
+use gait_sign::{KeySource, RoleKind, SigningKey, Trace};
 use serde_json::{Map, Value};
 
 use crate::args::{KeysCommand, KeysInitArgs, KeysRotateArgs, KeysVerifyArgs};
@@ -203,14 +203,26 @@ fn verify_inner(a: &KeysVerifyArgs) -> Result<(String, String, String), (String,
             Exit::InvalidInput,
         ));
     };
-    let config = KeyConfig {
-        mode: KeyMode::Prod,
-        private: Some(private.clone()),
-        public: public.clone(),
-    };
-    let loaded = config.load_signing::<Trace>().map_err(err)?;
+    // `keys verify` signs nothing: it checks the pair, whatever role the
+    // key was made for. A key file that group or others can access is
+    // reported (signing commands refuse it).
+    let derived = private.load_public_half::<Trace>().map_err(err)?;
+    if let KeySource::Path(path) = &private {
+        if let Err(e) = gait_sign::check_private_key_mode(path) {
+            stderr_line(&format!("warning: {e}"));
+        }
+    }
+    if let Some(public) = &public {
+        let declared = public.load_verifying::<Trace>().map_err(err)?;
+        if declared != derived {
+            return Err((
+                "public key does not match private key".into(),
+                Exit::InvalidInput,
+            ));
+        }
+    }
     Ok((
-        loaded.key.key_id().to_hex(),
+        derived.key_id().to_hex(),
         private.label(),
         public.map_or_else(|| "derived".to_owned(), |p| p.label()),
     ))

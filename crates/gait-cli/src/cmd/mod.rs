@@ -74,22 +74,13 @@ pub fn optional_public_key<R: gait_sign::Role>(
 }
 
 /// Reads an input file named on the command line, at most `limit` bytes.
-/// A missing or unreadable file, or one over the limit, is invalid input.
+/// A missing or unreadable file, one that is not a regular file (a device
+/// such as `/dev/zero`, a FIFO, a socket, a directory: refused before it is
+/// opened, so nothing blocks or streams forever), or one over the limit, is
+/// invalid input.
 pub fn read_input(path: &str, what: &str, limit: u64) -> Result<Vec<u8>, (String, Exit)> {
-    use std::io::Read as _;
-    let file = std::fs::File::open(path)
-        .map_err(|e| (format!("read {what} {path}: {e}"), Exit::InvalidInput))?;
-    let mut buf = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| (format!("read {what} {path}: {e}"), Exit::InvalidInput))?;
-    if buf.len() as u64 > limit {
-        return Err((
-            format!("read {what} {path}: larger than {limit} bytes"),
-            Exit::InvalidInput,
-        ));
-    }
-    Ok(buf)
+    gait_sign::read_regular_file_limited(std::path::Path::new(path), limit)
+        .map_err(|e| (format!("read {what} {path}: {e}"), Exit::InvalidInput))
 }
 
 /// Splits a comma-separated flag value: items trimmed, empty items dropped.

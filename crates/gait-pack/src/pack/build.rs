@@ -279,7 +279,7 @@ pub fn build_run_pack(runpack: &Path, options: &BuildOptions) -> Result<BuildRes
     let runpack =
         local_or_absolute(runpack).map_err(|e| PackError::invalid(format!("runpack path: {e}")))?;
     let mut bytes = Vec::new();
-    std::fs::File::open(&runpack)
+    gait_sign::open_regular_file(&runpack)
         .and_then(|f| f.take(MAX_PACK_ENTRY_BYTES * 4 + 1).read_to_end(&mut bytes))
         .map_err(|e| {
             PackError::invalid(format!("read runpack: open {}: {e}", runpack.display()))

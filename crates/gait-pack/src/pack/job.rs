@@ -520,7 +520,7 @@ fn canonical<T: Serialize>(what: &str, value: &T) -> Result<Vec<u8>, PackError> 
 }
 
 fn read_bounded(path: &Path) -> Result<Vec<u8>, PackError> {
-    let file = std::fs::File::open(path)
+    let file = gait_sign::open_regular_file(path)
         .map_err(|e| PackError::invalid(format!("read {}: {e}", path.display())))?;
     let mut bytes = Vec::new();
     file.take(MAX_JOB_FILE_BYTES + 1)

@@ -123,7 +123,7 @@ pub(crate) fn pack_limits() -> Limits {
 /// Opens a pack file with the pack limits. A missing or unreadable file
 /// and a non-zip are bad input.
 pub(crate) fn open_path(path: &Path) -> Result<Archive<std::fs::File>, PackError> {
-    let file = std::fs::File::open(path)
+    let file = gait_sign::open_regular_file(path)
         .map_err(|e| PackError::invalid(format!("open zip: {}: {e}", path.display())))?;
     Archive::open_with(file, pack_limits()).map_err(|e| from_archive(e).context("open zip"))
 }

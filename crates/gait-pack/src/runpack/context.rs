@@ -322,7 +322,7 @@ pub(crate) fn local_path(path: &str) -> Result<PathBuf, RunpackError> {
 pub fn read_context_envelope(path: &Path) -> Result<ContextEnvelope, RunpackError> {
     let read_err =
         |e: std::io::Error| invalid(format!("read context envelope: {}: {e}", path.display()));
-    let file = std::fs::File::open(path).map_err(read_err)?;
+    let file = gait_sign::open_regular_file(path).map_err(read_err)?;
     let mut bytes = Vec::new();
     file.take(MAX_CONTEXT_ENVELOPE_BYTES + 1)
         .read_to_end(&mut bytes)

@@ -33,7 +33,7 @@ pub struct Runpack {
 
 /// Reads the runpack at `path` strictly (see [`read_runpack_from`]).
 pub fn read_runpack(path: &Path) -> Result<Runpack, RunpackError> {
-    let file = std::fs::File::open(path)
+    let file = gait_sign::open_regular_file(path)
         .map_err(|e| RunpackError::Invalid(format!("open zip: {}: {e}", path.display())))?;
     read_runpack_from(std::io::BufReader::new(file))
 }

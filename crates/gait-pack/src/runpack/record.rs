@@ -243,6 +243,9 @@ impl RecordInput {
                 "input run.run_id is required (or set --run-id)".to_owned(),
             ));
         }
+        // The run id names the runpack file and is printed in the ticket
+        // footer: a newline or other control character could forge a line.
+        gait_digest::check_identifier("run_id", &self.run.run_id).map_err(invalid)?;
         let mut capture = settings
             .capture_mode
             .as_deref()

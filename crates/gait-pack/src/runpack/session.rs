@@ -290,7 +290,7 @@ impl SessionChain {
 
 fn read_bounded(path: &Path) -> Result<Vec<u8>, RunpackError> {
     use std::io::Read as _;
-    let file = std::fs::File::open(path).map_err(|e| {
+    let file = gait_sign::open_regular_file(path).map_err(|e| {
         RunpackError::Invalid(format!("read session chain {}: {e}", path.display()))
     })?;
     let mut bytes = Vec::new();

@@ -691,7 +691,7 @@ fn normalize_context(raw: &mut RawContext, path: &FieldPath<'_>) -> Result<Conte
         let t = trim(&s);
         if t.len() == s.len() { s } else { t.to_owned() }
     };
-    Ok(Context {
+    let context = Context {
         identity,
         workspace: if workspace.contains('\\') {
             workspace.replace('\\', "/")
@@ -729,7 +729,29 @@ fn normalize_context(raw: &mut RawContext, path: &FieldPath<'_>) -> Result<Conte
         context_set_digest,
         context_evidence_mode,
         context_refs: unique_sorted(take(&mut raw.context_refs)),
-    })
+    };
+    // Identifiers name files, journal entries and log lines: a newline or
+    // other control character in one could forge a line or hide a name.
+    for (name, value) in [
+        ("identity", &context.identity),
+        ("agent_id", &context.agent_id),
+        ("run_id", &context.run_id),
+        ("workflow_id", &context.workflow_id),
+        ("job_id", &context.job_id),
+        ("session_id", &context.session_id),
+        ("request_id", &context.request_id),
+    ] {
+        if let Some(c) = gait_digest::identifier_control_char(value) {
+            return Err(IntentError::Invalid {
+                path: path.key(name).to_string(),
+                reason: format!(
+                    "contains a control character (U+{:04X}); identifiers must be one line of visible text",
+                    u32::from(c)
+                ),
+            });
+        }
+    }
+    Ok(context)
 }
 
 /// `auth_context` is normalized like `args`, checked for raw credential

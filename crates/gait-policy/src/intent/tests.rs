@@ -1367,3 +1367,42 @@ fn direct_digests_match_the_projection_for_a_full_intent() {
     minimal["targets"] = json!([]);
     assert_direct_digests(&ok(&minimal), "minimal");
 }
+
+/// Issue 11: a control character (newline, ESC, DEL, C1, U+2028/2029) in
+/// an identifier of the context is refused, naming the field; other
+/// Unicode and inner spaces are fine.
+#[test]
+fn control_characters_in_context_identifiers_are_refused() {
+    for field in [
+        "identity",
+        "agent_id",
+        "run_id",
+        "workflow_id",
+        "job_id",
+        "session_id",
+        "request_id",
+    ] {
+        for bad in [
+            "run\nforged",
+            "a\u{1b}[2Kb",
+            "x\u{7f}y",
+            "x\u{85}y",
+            "x\u{2028}y",
+            "a\u{0}b",
+        ] {
+            let v = with(|v| v["context"][field] = json!(bad));
+            let err = match norm(&v) {
+                Ok(_) => panic!("{field}={bad:?} accepted"),
+                Err(e) => e,
+            };
+            assert_eq!(
+                err.path(),
+                Some(format!("context.{field}").as_str()),
+                "{err}"
+            );
+            assert!(err.to_string().contains("control character (U+"), "{err}");
+        }
+        let v = with(|v| v["context"][field] = json!("sess 1 · ü"));
+        ok(&v);
+    }
+}

@@ -162,7 +162,9 @@ impl Policy {
             path: None,
             message: e.to_string(),
         };
-        let file = std::fs::File::open(path).map_err(io)?;
+        // Devices, FIFOs and other non-regular files are refused before
+        // they are opened: nothing blocks or streams forever.
+        let file = gait_sign::open_regular_file(path).map_err(io)?;
         let limit = MAX_POLICY_BYTES as u64;
         let mut bytes = Vec::new();
         file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;

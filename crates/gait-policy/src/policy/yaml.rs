@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::budget::BudgetBreach;
-use serde_saphyr::{DuplicateKeyPolicy, Error as YamlError, NonFiniteFloatPolicy, Spanned};
+use serde_saphyr::{DuplicateKeyPolicy, Error as YamlError, NonFiniteFloatPolicy, Spanned, Tagged};
 
 use super::error::PolicyError;
 
@@ -32,6 +32,9 @@ pub(crate) struct Node {
     pub(crate) value: Value,
     pub(crate) pos: Pos,
     defined: Option<(usize, usize)>,
+    /// The node's explicit YAML tag (`!!binary`, `!foo`, ...), resolved;
+    /// policies refuse every explicit tag ([`reject_tags`]).
+    tag: Option<String>,
 }
 
 /// The value of a [`Node`], as YAML 1.2 core-schema inference gives it.
@@ -55,6 +58,16 @@ impl Node {
         source.get(start..start.checked_add(len)?)
     }
 
+    /// A name for a non-string mapping key in messages.
+    fn source_text_or_kind(&self) -> &'static str {
+        match self.value {
+            Value::Null => "null",
+            Value::Bool(true) => "true",
+            Value::Bool(false) => "false",
+            _ => "(key)",
+        }
+    }
+
     /// A short description of the node's kind, for type errors.
     pub(crate) fn kind(&self) -> &'static str {
         match self.value {
@@ -71,7 +84,7 @@ impl Node {
 
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let spanned = Spanned::<Value>::deserialize(d)?;
+        let spanned = Spanned::<Tagged<Value>>::deserialize(d)?;
         let span = spanned.defined.span();
         let defined = match (span.byte_offset(), span.byte_len()) {
             (Some(offset), Some(len)) => {
@@ -79,8 +92,10 @@ impl<'de> Deserialize<'de> for Node {
             }
             _ => None,
         };
+        let Tagged(value, tag) = spanned.value;
         Ok(Node {
-            value: spanned.value,
+            value,
+            tag,
             pos: Pos {
                 line: spanned.referenced.line(),
                 column: spanned.referenced.column(),
@@ -209,7 +224,78 @@ pub(crate) fn parse(source: &str) -> Result<Node, PolicyError> {
             limit: MAX_POLICY_BYTES as u64,
         });
     }
-    serde_saphyr::from_str_with_options::<Node>(source, options()).map_err(yaml_error)
+    let root =
+        serde_saphyr::from_str_with_options::<Node>(source, options()).map_err(yaml_error)?;
+    reject_tags(&root, "", 0)?;
+    Ok(root)
+}
+
+/// The tag as it is usually written: `!!binary` for the YAML namespace,
+/// the resolved text otherwise.
+fn tag_display(tag: &str) -> String {
+    match tag.strip_prefix("tag:yaml.org,2002:") {
+        Some(name) => format!("!!{name}"),
+        None => tag.to_owned(),
+    }
+}
+
+/// Refuses any node with an explicit YAML tag. A policy holds plain
+/// scalars, lists and mappings only: a tag can change what a value means
+/// (`!!binary` decodes base64 into text that differs from what a reviewer
+/// reads; application tags such as `!!python/object` or `!foo` mean nothing
+/// to Gait), so every tag, including the core schema's `!!str` or `!!int`,
+/// is an error naming the line and the field. The depth is bounded by the
+/// parser's budget; `depth` guards the recursion regardless.
+fn reject_tags(node: &Node, field: &str, depth: usize) -> Result<(), PolicyError> {
+    if let Some(tag) = node.tag.as_deref() {
+        let field = if field.is_empty() {
+            "(document)"
+        } else {
+            field
+        };
+        return Err(PolicyError::Invalid {
+            path: None,
+            line: node.pos.line,
+            column: node.pos.column,
+            field: field.to_owned(),
+            message: format!(
+                "YAML tag {} is not allowed in a policy (write a plain value without a tag)",
+                tag_display(tag)
+            ),
+        });
+    }
+    if depth > 64 {
+        return Err(PolicyError::Syntax {
+            path: None,
+            line: node.pos.line,
+            column: node.pos.column,
+            message: "policy nests too deeply".to_owned(),
+        });
+    }
+    match &node.value {
+        Value::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                reject_tags(item, &format!("{field}[{i}]"), depth + 1)?;
+            }
+        }
+        Value::Map(entries) => {
+            for (key, value) in entries {
+                let name = match &key.value {
+                    Value::Str(s) => s.clone(),
+                    _ => key.source_text_or_kind().to_owned(),
+                };
+                let child = if field.is_empty() {
+                    name
+                } else {
+                    format!("{field}.{name}")
+                };
+                reject_tags(key, &child, depth + 1)?;
+                reject_tags(value, &child, depth + 1)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Converts a serde-saphyr error into ours, keeping its position and its
@@ -354,6 +440,57 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    /// Issue 11: every explicit YAML tag is refused, naming the line and the
+    /// field; untagged values (and `!` inside quoted text) still load.
+    #[test]
+    fn explicit_yaml_tags_are_refused_with_field_and_line() {
+        for (src, field, tag, line) in [
+            (
+                "rules:\n  - name: r\n    match:\n      tool_names: [!!binary dG9vbC53cml0ZQ==]\n",
+                "rules[0].match.tool_names[0]",
+                "!!binary",
+                4,
+            ),
+            (
+                "default_verdict: !!str allow\n",
+                "default_verdict",
+                "!!str",
+                1,
+            ),
+            ("a:\n  b: !foo x\n", "a.b", "!foo", 2),
+            (
+                "a: !!python/object:os.system {}\n",
+                "a",
+                "!!python/object:os.system",
+                1,
+            ),
+            ("a: !!int 3\n", "a", "!!int", 1),
+            ("a: !!null\n", "a", "!!null", 1),
+            ("a: !!bool true\n", "a", "!!bool", 1),
+            ("!!map {a: 1}\n", "(document)", "!!map", 1),
+            ("? !!str k\n: v\n", "k", "!!str", 1),
+            ("a: &x !!binary aGk=\nb: *x\n", "a", "!!binary", 1),
+        ] {
+            match parse(src) {
+                Err(PolicyError::Invalid {
+                    field: f,
+                    message,
+                    line: l,
+                    ..
+                }) => {
+                    assert_eq!(f, field, "{src}");
+                    assert_eq!(l, line, "{src}");
+                    assert!(
+                        message.contains(&format!("YAML tag {tag} ")),
+                        "{src}: {message}"
+                    );
+                }
+                other => panic!("{src}: unexpected {other:?}"),
+            }
+        }
+        parse_ok("a: '!!binary x'\nb: \"!foo\"\nc: x!y\n");
     }
 
     #[test]
