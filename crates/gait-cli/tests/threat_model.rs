@@ -20,7 +20,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The threats the reference's threat model lists; each needs a row.
-const THREATS: [&str; 8] = [
+const THREATS: [&str; 9] = [
     "Artifact tampering",
     "Wrapper bypass",
     "Policy ambiguity or missing required context evidence",
@@ -29,6 +29,7 @@ const THREATS: [&str; 8] = [
     "Unsafe replay",
     "Release artifact tampering",
     "Sensitive data leakage via raw capture",
+    "Policy condition resource exhaustion (CEL)",
 ];
 
 fn repo_root() -> PathBuf {
