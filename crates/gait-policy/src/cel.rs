@@ -164,7 +164,7 @@
 //! with the reason codes `cel_condition_error` and `cel_limit_exceeded`.
 //!
 //! Evaluation runs on the caller's thread when it has enough stack left
-//! for the deepest tree that loads (512 KiB in release builds); otherwise
+//! for the deepest tree that loads (1 MiB in release builds); otherwise
 //! on a stack segment of its own (the `stacker` crate), so a thread with a
 //! small stack (tests use 256 KiB) is safe.
 //!
@@ -1195,6 +1195,48 @@ mod tests {
                     }
                 });
             }
+        });
+    }
+
+    /// The deepest conditions that load evaluate within the stack the
+    /// evaluator keeps free ([`limits::EVAL_RED_ZONE`]): on a thread with
+    /// just that much stack (so no segment is grown), nothing overflows.
+    #[test]
+    fn the_deepest_conditions_fit_in_the_red_zone() {
+        let chain = |n: usize| format!("intent.args.limit{} == 0", " + 1".repeat(n));
+        let deepest_chain = (1..64)
+            .rev()
+            .find(|&n| Condition::compile(&chain(n)).is_ok())
+            .map(chain)
+            .unwrap();
+        let lists = format!(
+            "size({}intent.args.limit{}) == 1",
+            "[".repeat(MAX_BRACKET_NESTING - 1),
+            "]".repeat(MAX_BRACKET_NESTING - 1)
+        );
+        let macros = format!(
+            "intent.targets.all(t, intent.targets.exists(u, intent.targets.map(v, {}t.value + u.value + v.value + 'x' + 'y' + 'z'{}).size() > 0))",
+            "(".repeat(12),
+            ")".repeat(12)
+        );
+        let sources = [deepest_chain, lists, macros];
+        let i = intent(INTENT);
+        std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .stack_size(limits::EVAL_RED_ZONE + (256 << 10))
+                .spawn_scoped(s, || {
+                    for source in &sources {
+                        let condition =
+                            Condition::compile(source).unwrap_or_else(|e| panic!("{source}: {e}"));
+                        let input = input(&i);
+                        let run = || condition.evaluate_checked(&input);
+                        // Call through a few frames, as a boundary would.
+                        assert!(run().is_ok(), "{source}: {:?}", run());
+                    }
+                })
+                .unwrap()
+                .join()
+                .unwrap();
         });
     }
 

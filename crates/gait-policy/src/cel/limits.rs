@@ -40,9 +40,9 @@ pub const MAX_REGEX_PROGRAM_BYTES: usize = 1 << 18;
 /// once or twice per tree level, and unoptimized builds use far larger
 /// frames than release builds.
 pub(super) const EVAL_RED_ZONE: usize = if cfg!(debug_assertions) {
-    4 << 20
+    8 << 20
 } else {
-    512 << 10
+    1 << 20
 };
 /// Size of the stack segment an evaluation moves to when less than
 /// [`EVAL_RED_ZONE`] is left on the caller's stack.
