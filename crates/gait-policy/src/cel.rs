@@ -150,7 +150,9 @@
 //!   conversions, list and map literals, comprehension results) is
 //!   charged its size; a value over [`MAX_VALUE_UNITS`] (1 Mi units) is
 //!   refused.
-//! * `replace` is refused before it runs when its result could exceed
+//! * `indexOf` and `lastIndexOf` search in linear time (the strings
+//!   extension compares every window); `replace` is refused before it
+//!   runs when its result could exceed
 //!   [`MAX_VALUE_UNITS`], and a `matches` pattern built at run time is
 //!   refused when its program would exceed [`MAX_REGEX_PROGRAM_BYTES`].
 //! * Each charge checks the budget ([`MAX_COST`], 2,000,000 units) and the
@@ -1238,6 +1240,56 @@ mod tests {
                 .join()
                 .unwrap();
         });
+    }
+
+    /// The metered `indexOf`, `lastIndexOf` and `replace` (linear, and
+    /// checked before they build anything) give the strings extension's
+    /// results and errors.
+    #[test]
+    fn metered_string_functions_agree_with_the_extension() {
+        use proptest::prelude::*;
+        let env = environment().unwrap();
+        let raw = |source: &str| {
+            let program = env.compile(source).unwrap();
+            let context = cel::Context::with_env(Arc::clone(env));
+            program.execute(&context)
+        };
+        let i = intent(INTENT);
+        let text = "[ab\u{e9}\u{1f600}]{0,6}";
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+            cases: 64,
+            ..ProptestConfig::default()
+        });
+        runner
+            .run(&(text, text, -2i64..9, text), |(s, n, offset, r)| {
+                for call in [
+                    format!("'{s}'.indexOf('{n}')"),
+                    format!("'{s}'.lastIndexOf('{n}')"),
+                    format!("'{s}'.indexOf('{n}', {offset})"),
+                    format!("'{s}'.lastIndexOf('{n}', {offset})"),
+                    format!("'{s}'.replace('{n}', '{r}')"),
+                    format!("'{s}'.replace('{n}', '{r}', {offset})"),
+                ] {
+                    // Our result equals the extension's value, or both fail
+                    // alike.
+                    let got = match raw(&call) {
+                        Ok(CelValue::Int(n)) => format!("{call} == {n}"),
+                        Ok(CelValue::String(t)) => format!("{call} == '{t}'"),
+                        Ok(other) => panic!("{call}: {other:?}"),
+                        Err(e) => {
+                            let condition = Condition::compile(&format!("{call} == 0")).unwrap();
+                            let got = condition.evaluate(&input(&i)).unwrap_err();
+                            let range = "index out of range";
+                            prop_assert_eq!(e.to_string().contains(range), got.contains(range));
+                            continue;
+                        }
+                    };
+                    let condition = Condition::compile(&got).unwrap();
+                    prop_assert_eq!(condition.evaluate(&input(&i)), Ok(true), "{}", got);
+                }
+                Ok(())
+            })
+            .unwrap();
     }
 
     /// Building the input and evaluating one condition stays in the

@@ -206,6 +206,14 @@ fn costly_conditions_stop_within_the_budget() {
         format!(
             "{commas}.split(',').map(a, {commas}.split(',').map(b, {commas}.split(',').map(c, a + b + c + {commas}))).size() == 0"
         ),
+        // Quadratic substring searches (see
+        // `substring_searches_take_linear_time`), repeated: the loop
+        // overruns the budget within milliseconds.
+        format!(
+            "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10].all(i, ('a'{x}{x}{x}).indexOf(('a'{x}{x}{y}) + 'b') == -1)",
+            x = ".replace('a', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa')",
+            y = ".replace('a', 'aaaaaaaaaaaaaaaaaaaaaaaaaa')"
+        ),
         // A pattern built at run time whose program is enormous.
         "'a'.matches('((a{10' + '00}){1000}){1000}')".to_owned(),
         // Growing a string eightfold per level of nested comprehensions.
@@ -233,6 +241,37 @@ fn costly_conditions_stop_within_the_budget() {
                 .to_string()
                 .contains("CEL resource limit"),
             "{source:.80}"
+        );
+    }
+}
+
+#[test]
+fn substring_searches_take_linear_time() {
+    // Searching a 70 KB needle of `a`s then `b` in a 140 KB haystack of
+    // `a`s: billions of comparisons window by window, a few milliseconds
+    // in linear time.
+    let x = ".replace('a', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa')";
+    let y = ".replace('a', 'aaaaaaaaaaaaaaaaaaaaaaaaaa')";
+    let source = format!(
+        "('a'{x}{x}{x}).indexOf(('a'{x}{x}{y}) + 'b') == -1 \
+         && ('a'{x}{x}{x}).lastIndexOf('b' + ('a'{x}{x}{y})) == -1 \
+         && ('a'{x}{x}{x}).indexOf('a'{x}{x}{y}, 3) == 3 \
+         && ('a'{x}{x}{x}).lastIndexOf('a'{x}{x}{y}) == 70304"
+    );
+    // One search per evaluation: each stays far below the wall-time limit
+    // even in unoptimized builds.
+    for search in source.split("&&") {
+        let condition = Condition::compile(search.trim()).unwrap();
+        let start = Instant::now();
+        assert_eq!(
+            eval_checked(&condition, &intent("low")),
+            Ok(true),
+            "{search:.60}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
         );
     }
 }

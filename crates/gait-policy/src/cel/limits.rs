@@ -59,6 +59,8 @@ pub(super) const SIZE_FN: &str = "@gait_size";
 pub(super) const RANGE_FN: &str = "@gait_range";
 pub(super) const REPLACE_FN: &str = "@gait_replace";
 pub(super) const PATTERN_FN: &str = "@gait_pattern";
+pub(super) const INDEX_OF_FN: &str = "@gait_index_of";
+pub(super) const LAST_INDEX_OF_FN: &str = "@gait_last_index_of";
 
 /// A condition that breaks a load-time limit: the message says which.
 pub(super) fn prescan(source: &str) -> Result<(), String> {
@@ -252,6 +254,9 @@ fn count_nodes(root: &IdedExpr) -> usize {
 ///   literals, comprehension results, ...) become `@gait_size(x)`;
 /// * `s.replace(a, b)` becomes `@gait_replace(s, a, b)`, which refuses a
 ///   result larger than [`MAX_VALUE_UNITS`] before building it;
+/// * `s.indexOf(n)` and `s.lastIndexOf(n)` become `@gait_index_of(s, n)`
+///   and `@gait_last_index_of(s, n)`, which search in linear time (the
+///   strings extension compares every window: quadratic);
 /// * a `matches` pattern becomes `@gait_pattern(p)`, which refuses a
 ///   pattern compiling to more than [`MAX_REGEX_PROGRAM_BYTES`].
 ///
@@ -271,6 +276,20 @@ pub(super) fn rewrite(e: IdedExpr) -> IdedExpr {
                     let mut args = vec![rewrite(*target)];
                     args.extend(call.args.into_iter().map(rewrite));
                     return sized(wrap(REPLACE_FN, args));
+                }
+            }
+            let search = match call.func_name.as_str() {
+                "indexOf" => Some(INDEX_OF_FN),
+                "lastIndexOf" => Some(LAST_INDEX_OF_FN),
+                _ => None,
+            };
+            if let Some(search) = search {
+                if (1..=2).contains(&call.args.len()) {
+                    if let Some(target) = call.target.take() {
+                        let mut args = vec![rewrite(*target)];
+                        args.extend(call.args.into_iter().map(rewrite));
+                        return wrap(search, args);
+                    }
                 }
             }
             if call.func_name == "matches" {
@@ -593,6 +612,90 @@ fn replace_fn<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, Execu
     Ok(CowVal::owned(CelString::from(replaced)))
 }
 
+/// `@gait_index_of(s, needle[, offset])`: `s.indexOf(needle[, offset])`
+/// of the strings extension (code-point indices), searching in linear
+/// time (the extension compares every window).
+fn index_of_fn<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    search(args, "indexOf", false)
+}
+
+/// `@gait_last_index_of(s, needle[, offset])`: `s.lastIndexOf(needle[,
+/// offset])`, in linear time.
+fn last_index_of_fn<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    search(args, "lastIndexOf", true)
+}
+
+fn search<'b, 'v>(
+    args: Vec<CowVal<'b, 'v>>,
+    function: &str,
+    last: bool,
+) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    let text = |i: usize| {
+        args.get(i)
+            .and_then(|a| a.downcast_ref::<CelString>())
+            .map(|s| s.inner())
+    };
+    let offset = match args.get(2) {
+        None => Some(None),
+        Some(o) => o.downcast_ref::<CelInt>().map(|o| Some(*o.inner())),
+    };
+    let (Some(s), Some(needle), Some(offset), 2..=3) = (text(0), text(1), offset, args.len())
+    else {
+        return Err(ExecutionError::no_such_member_overload(
+            function,
+            args.iter()
+                .map(|a| a.get_type().name().to_owned())
+                .collect(),
+        ));
+    };
+    charge(s.len() as u64 + needle.len() as u64 + 1)?;
+    let index = match (offset, last) {
+        (None, false) => s.find(needle).map(|b| char_index(s, b)),
+        (None, true) => s.rfind(needle).map(|b| char_index(s, b)),
+        (Some(offset), _) => {
+            let out_of_range = || {
+                ExecutionError::function_error(function, format!("index out of range: {offset}"))
+            };
+            let Ok(start) = usize::try_from(offset) else {
+                return Err(out_of_range());
+            };
+            let len = s.chars().count();
+            if needle.is_empty() {
+                return Ok(CowVal::owned(CelInt::from(
+                    i64::try_from(start.min(len)).unwrap_or(i64::MAX),
+                )));
+            }
+            if start >= len {
+                return Err(out_of_range());
+            }
+            let byte = byte_index(s, start);
+            if last {
+                // The last occurrence starting at or before `start`.
+                let end = byte.saturating_add(needle.len()).min(s.len());
+                s.get(..end)
+                    .and_then(|prefix| prefix.rfind(needle))
+                    .map(|b| char_index(s, b))
+            } else {
+                s.get(byte..)
+                    .and_then(|rest| rest.find(needle))
+                    .map(|b| start + char_index(&s[byte..], b))
+            }
+        }
+    };
+    let index = index.map_or(-1, |i| i64::try_from(i).unwrap_or(i64::MAX));
+    Ok(CowVal::owned(CelInt::from(index)))
+}
+
+/// The code-point index of byte offset `byte` (a char boundary) of `s`.
+fn char_index(s: &str, byte: usize) -> usize {
+    s.get(..byte).map_or(0, |p| p.chars().count())
+}
+
+/// The byte offset of code point `index` of `s` (its length past the end).
+fn byte_index(s: &str, index: usize) -> usize {
+    s.char_indices().nth(index).map_or(s.len(), |(b, _)| b)
+}
+
 /// `@gait_pattern(p)`: refuses a `matches()` pattern whose program would
 /// exceed [`MAX_REGEX_PROGRAM_BYTES`]; hands anything else back (an
 /// invalid pattern is reported by `matches` itself).
@@ -636,5 +739,17 @@ pub(super) fn declare(env: &mut Env) -> Result<(), DeclarationError> {
         replace_fn,
     )?;
     env.add_overload(PATTERN_FN, PATTERN_FN, vec![DYN_TYPE], pattern_fn)?;
+    for (name, op) in [
+        (INDEX_OF_FN, index_of_fn as cel::common::functions::Function),
+        (LAST_INDEX_OF_FN, last_index_of_fn),
+    ] {
+        env.add_overload(name, &format!("{name}_2"), vec![DYN_TYPE, DYN_TYPE], op)?;
+        env.add_overload(
+            name,
+            &format!("{name}_3"),
+            vec![DYN_TYPE, DYN_TYPE, DYN_TYPE],
+            op,
+        )?;
+    }
     Ok(())
 }
