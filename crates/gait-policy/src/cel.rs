@@ -166,9 +166,10 @@
 //! with the reason codes `cel_condition_error` and `cel_limit_exceeded`.
 //!
 //! Evaluation runs on the caller's thread when it has enough stack left
-//! for the deepest tree that loads (1 MiB in release builds); otherwise
-//! on a stack segment of its own (the `stacker` crate), so a thread with a
-//! small stack (tests use 256 KiB) is safe.
+//! for the condition's depth (in release builds 128 KiB plus 16 KiB per
+//! level of the metered tree, at most about 1.2 MiB); otherwise on a
+//! stack segment of twice that size (the `stacker` crate), so a thread
+//! with a small stack (tests use 256 KiB) is safe.
 //!
 //! Why not an interpreter of our own with a step counter: it would have to
 //! repeat the `cel` crate's semantics (error absorption, optionals,
@@ -232,6 +233,8 @@ struct Compiled {
     /// The checked expression with its metering calls
     /// (see [`limits::rewrite`]).
     expr: IdedExpr,
+    /// The stack its evaluation keeps free ([`limits::stack_need`]).
+    stack: usize,
 }
 
 /// Why a condition could not be evaluated.
@@ -279,11 +282,17 @@ impl Condition {
         limits::prescan(source)?;
         // The generated parser recurses deeply on long sources: parse, and
         // drop a refused tree, on a stack segment of known size.
-        let expr = stacker::grow(limits::COMPILE_STACK, || compile_tree(env, source))?;
+        // (`stacker` panics when it cannot map the segment: a load error.)
+        let expr = catch_unwind(AssertUnwindSafe(|| {
+            stacker::grow(limits::COMPILE_STACK, || compile_tree(env, source))
+        }))
+        .map_err(|_| "no stack could be mapped to compile this condition".to_owned())??;
+        let stack = limits::stack_need(limits::depth(&expr));
         Ok(Condition {
             inner: Arc::new(Compiled {
                 source: source.to_owned(),
                 expr,
+                stack,
             }),
         })
     }
@@ -319,12 +328,21 @@ impl Condition {
             context.set_variable_resolver(input);
             CelValue::resolve(&self.inner.expr, &context)
         };
-        // The depth limits bound the interpreter's recursion; the red zone
-        // covers it, on whatever thread this runs.
-        let (outcome, exceeded) =
-            stacker::maybe_grow(limits::EVAL_RED_ZONE, limits::EVAL_STACK, || {
+        // The depth limits bound the interpreter's recursion: keep the
+        // stack it needs free, on whatever thread this runs (`stacker`
+        // panics when it cannot map a segment: a limit error, so the gate
+        // blocks).
+        let stack = self.inner.stack;
+        let (outcome, exceeded) = catch_unwind(AssertUnwindSafe(|| {
+            stacker::maybe_grow(stack, stack.saturating_mul(2), || {
                 limits::metered(|| catch_unwind(AssertUnwindSafe(run)))
-            });
+            })
+        }))
+        .map_err(|_| {
+            EvalError::LimitExceeded(
+                "no stack could be mapped to evaluate this condition".to_owned(),
+            )
+        })?;
         if let Some(reason) = exceeded {
             return Err(EvalError::LimitExceeded(reason));
         }
@@ -1201,8 +1219,9 @@ mod tests {
     }
 
     /// The deepest conditions that load evaluate within the stack the
-    /// evaluator keeps free ([`limits::EVAL_RED_ZONE`]): on a thread with
-    /// just that much stack (so no segment is grown), nothing overflows.
+    /// evaluator keeps free for them ([`limits::stack_need`]): on a thread
+    /// with just that much stack (so no segment is grown), nothing
+    /// overflows.
     #[test]
     fn the_deepest_conditions_fit_in_the_red_zone() {
         let chain = |n: usize| format!("intent.args.limit{} == 0", " + 1".repeat(n));
@@ -1223,23 +1242,26 @@ mod tests {
         );
         let sources = [deepest_chain, lists, macros];
         let i = intent(INTENT);
-        std::thread::scope(|s| {
-            std::thread::Builder::new()
-                .stack_size(limits::EVAL_RED_ZONE + (256 << 10))
-                .spawn_scoped(s, || {
-                    for source in &sources {
-                        let condition =
-                            Condition::compile(source).unwrap_or_else(|e| panic!("{source}: {e}"));
+        for source in &sources {
+            let condition = Condition::compile(source).unwrap_or_else(|e| panic!("{source}: {e}"));
+            std::thread::scope(|s| {
+                std::thread::Builder::new()
+                    .stack_size(condition.inner.stack + (64 << 10))
+                    .spawn_scoped(s, || {
                         let input = input(&i);
-                        let run = || condition.evaluate_checked(&input);
-                        // Call through a few frames, as a boundary would.
-                        assert!(run().is_ok(), "{source}: {:?}", run());
-                    }
-                })
-                .unwrap()
-                .join()
-                .unwrap();
-        });
+                        assert!(
+                            stacker::remaining_stack()
+                                .is_some_and(|left| left >= condition.inner.stack),
+                            "no segment is grown"
+                        );
+                        let result = condition.evaluate_checked(&input);
+                        assert!(result.is_ok(), "{source}: {result:?}");
+                    })
+                    .unwrap()
+                    .join()
+                    .unwrap();
+            });
+        }
     }
 
     /// The metered `indexOf`, `lastIndexOf` and `replace` (linear, and
@@ -1257,7 +1279,7 @@ mod tests {
         let i = intent(INTENT);
         let text = "[ab\u{e9}\u{1f600}]{0,6}";
         let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-            cases: 64,
+            cases: 200,
             ..ProptestConfig::default()
         });
         runner

@@ -36,17 +36,65 @@ pub const MAX_EVAL_TIME: Duration = Duration::from_millis(100);
 /// `regex` crate's own default is 10 MiB).
 pub const MAX_REGEX_PROGRAM_BYTES: usize = 1 << 18;
 
-/// Stack kept free when an evaluation starts: the interpreter recurses
-/// once or twice per tree level, and unoptimized builds use far larger
-/// frames than release builds.
-pub(super) const EVAL_RED_ZONE: usize = if cfg!(debug_assertions) {
-    8 << 20
+/// Stack an evaluation needs per level of the (metered) expression tree:
+/// the interpreter recurses once or twice per level, and unoptimized
+/// builds use far larger frames than release builds.
+const STACK_PER_LEVEL: usize = if cfg!(debug_assertions) {
+    96 << 10
 } else {
-    1 << 20
+    16 << 10
 };
-/// Size of the stack segment an evaluation moves to when less than
-/// [`EVAL_RED_ZONE`] is left on the caller's stack.
-pub(super) const EVAL_STACK: usize = EVAL_RED_ZONE * 2;
+/// Stack an evaluation needs besides the tree's levels.
+const STACK_BASE: usize = if cfg!(debug_assertions) {
+    512 << 10
+} else {
+    128 << 10
+};
+
+/// The stack kept free to evaluate a tree of `depth` levels: the
+/// evaluation moves to a segment of twice that size when less is left.
+pub(super) fn stack_need(depth: usize) -> usize {
+    STACK_BASE.saturating_add(depth.saturating_mul(STACK_PER_LEVEL))
+}
+
+/// The depth of a tree, measured without recursion.
+pub(super) fn depth(root: &IdedExpr) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(root, 1usize)];
+    while let Some((e, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        let next = d + 1;
+        match &e.expr {
+            Expr::Unspecified | Expr::Literal(_) | Expr::Ident(_) => {}
+            Expr::Select(s) => stack.push((&s.operand, next)),
+            Expr::Call(c) => {
+                stack.extend(c.target.as_deref().map(|t| (t, next)));
+                stack.extend(c.args.iter().map(|a| (a, next)));
+            }
+            Expr::Comprehension(c) => stack.extend(
+                [
+                    &c.iter_range,
+                    &c.accu_init,
+                    &c.loop_cond,
+                    &c.loop_step,
+                    &c.result,
+                ]
+                .map(|x| (x, next)),
+            ),
+            Expr::List(l) => stack.extend(l.elements.iter().map(|x| (x, next))),
+            Expr::Map(m) => {
+                for entry in &m.entries {
+                    if let EntryExpr::MapEntry(me) = &entry.expr {
+                        stack.extend([(&me.key, next), (&me.value, next)]);
+                    }
+                }
+            }
+            Expr::Struct(_) => {}
+        }
+    }
+    deepest
+}
+
 /// Stack of the segment a condition is parsed and checked on (a source of
 /// [`MAX_SOURCE_BYTES`] makes the generated parser recurse deeply before
 /// the tree can be measured).
@@ -670,11 +718,17 @@ fn search<'b, 'v>(
             }
             let byte = byte_index(s, start);
             if last {
-                // The last occurrence starting at or before `start`.
-                let end = byte.saturating_add(needle.len()).min(s.len());
-                s.get(..end)
-                    .and_then(|prefix| prefix.rfind(needle))
-                    .map(|b| char_index(s, b))
+                // The last occurrence starting at or before `start`: one
+                // that ends by code point `start + size(needle)`.
+                let chars = needle.chars().count();
+                if chars > len {
+                    None
+                } else {
+                    let end = byte_index(s, start.min(len - chars) + chars);
+                    s.get(..end)
+                        .and_then(|prefix| prefix.rfind(needle))
+                        .map(|b| char_index(s, b))
+                }
             } else {
                 s.get(byte..)
                     .and_then(|rest| rest.find(needle))
