@@ -347,8 +347,11 @@ pub(super) fn rewrite(e: IdedExpr) -> IdedExpr {
                     .into_iter()
                     .enumerate()
                     .map(|(i, a)| {
+                        // A literal pattern was checked when the condition
+                        // compiled.
+                        let literal = matches!(a.expr, Expr::Literal(_));
                         let a = rewrite(a);
-                        if i == index {
+                        if i == index && !literal {
                             wrap(PATTERN_FN, vec![a])
                         } else {
                             a
