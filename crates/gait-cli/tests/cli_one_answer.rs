@@ -101,11 +101,21 @@ rules:
       when: CEL_CONDITION
 ";
 
-/// A condition that loads but exceeds the evaluation budget.
-const CEL_CONDITION: &str = "[0,1,2,3,4,5,6,7,8,9].map(a, [0,1,2,3,4,5,6,7,8,9].map(b, [0,1,2,3,4,5,6,7,8,9].map(c, [0,1,2,3,4,5,6,7,8,9].map(d, a + b + c + d)))).size() > 0";
+/// A condition that loads (three nested macros, within every load-time
+/// limit) but exceeds the evaluation budget (a million iterations).
+fn cel_condition() -> String {
+    let hundred = format!(
+        "[{}]",
+        (0..100)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    format!("{hundred}.map(a, {hundred}.map(b, {hundred}.map(c, 1))).size() == 0")
+}
 
 fn policy_text() -> String {
-    POLICY.replace("CEL_CONDITION", &format!("'{CEL_CONDITION}'"))
+    POLICY.replace("CEL_CONDITION", &format!("'{}'", cel_condition()))
 }
 
 fn trust_policy(snapshot: &Path) -> String {

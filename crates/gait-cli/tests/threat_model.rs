@@ -20,7 +20,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The threats the reference's threat model lists; each needs a row.
-const THREATS: [&str; 9] = [
+const THREATS: [&str; 10] = [
     "Artifact tampering",
     "Wrapper bypass",
     "Policy ambiguity or missing required context evidence",
@@ -30,6 +30,7 @@ const THREATS: [&str; 9] = [
     "Release artifact tampering",
     "Sensitive data leakage via raw capture",
     "Ambiguous input",
+    "Policy condition resource exhaustion (CEL)",
 ];
 
 fn repo_root() -> PathBuf {

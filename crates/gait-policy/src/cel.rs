@@ -102,10 +102,80 @@
 //! * `Ok(false)`: the rule does not match;
 //! * `Err(_)`: the rule does not match, the decision carries the reason
 //!   code `cel_condition_error`, and for a `high` or `critical` risk class
-//!   the gate fails closed (blocks).
+//!   the gate fails closed (blocks);
+//! * an evaluation limit exceeded (see [Limits](#limits)): the decision
+//!   blocks whatever the risk class, with the reason codes
+//!   `cel_condition_error` and `cel_limit_exceeded`.
 //!
 //! Error messages may quote values of the intent: treat them like the
 //! intent itself when logging.
+//!
+//! # Limits
+//!
+//! A policy is input too: no condition that loads may overflow a stack or
+//! run without end on any boundary (the CLI, `serve` on tokio worker
+//! threads, the MCP proxy threads). The `cel` crate's parser and
+//! interpreter recurse on the expression tree and have no step hook, so
+//! conditions are bounded in two ways.
+//!
+//! **When a condition loads** ([`Condition::compile`]), it is refused
+//! (and the policy with it, naming the rule and `match.when`) when:
+//!
+//! * its source is longer than [`MAX_SOURCE_BYTES`] (4,096 bytes);
+//! * `(`, `[` and `{` nest more than [`MAX_BRACKET_NESTING`] (24) deep,
+//!   found by a scan before the parser runs;
+//! * its tree (after macro expansion) is deeper than [`MAX_DEPTH`] (32
+//!   levels: a chain of more than about 30 `+` terms; `&&` and `||`
+//!   chains are balanced and count about `log2` of their length) or has
+//!   more than [`MAX_NODES`] (1,000) nodes, measured without recursion;
+//! * comprehension macros (`all`, `exists`, `exists_one`, `map`,
+//!   `filter`) nest more than [`MAX_COMPREHENSION_NESTING`] (3) deep;
+//! * a literal `matches` pattern compiles to more than
+//!   [`MAX_REGEX_PROGRAM_BYTES`] (256 KiB).
+//!
+//! Parsing runs on a stack segment of its own (64 MiB, mapped lazily), so
+//! that even a refused source cannot overflow the caller's stack.
+//!
+//! **While a condition evaluates**, it is metered rather than
+//! reinterpreted: the loader adds calls to internal functions (their names
+//! start with `@`, which CEL source cannot write) around the places where
+//! work or memory can multiply, keeping every shape the interpreter
+//! recognises. Costs are counted in *units*: one per scalar, list element
+//! and map entry, plus one per byte of a string.
+//!
+//! * Before a comprehension runs, its range is charged: its size, plus
+//!   the loop body's node count per element.
+//! * Every iteration is charged the size of what its body yields, and
+//!   every value that can grow (`+`, `format`, `join`, `split`, `quote`,
+//!   conversions, list and map literals, comprehension results) is
+//!   charged its size; a value over [`MAX_VALUE_UNITS`] (1 Mi units) is
+//!   refused.
+//! * `indexOf` and `lastIndexOf` search in linear time (the strings
+//!   extension compares every window); `replace` is refused before it
+//!   runs when its result could exceed
+//!   [`MAX_VALUE_UNITS`], and a `matches` pattern built at run time is
+//!   refused when its program would exceed [`MAX_REGEX_PROGRAM_BYTES`].
+//! * Each charge checks the budget ([`MAX_COST`], 2,000,000 units) and the
+//!   wall time ([`MAX_EVAL_TIME`], 100 ms).
+//!
+//! Between two charges the interpreter evaluates at most the nodes of one
+//! loop body on values of at most [`MAX_VALUE_UNITS`], so the time past a
+//! limit is bounded. Exceeding a limit is [`EvalError::LimitExceeded`],
+//! even where `&&`, `||` or a macro would absorb an ordinary error. The
+//! evaluator then fails closed at every risk class: the decision blocks,
+//! with the reason codes `cel_condition_error` and `cel_limit_exceeded`.
+//!
+//! Evaluation runs on the caller's thread when it has enough stack left
+//! for the condition's depth (in release builds 128 KiB plus 16 KiB per
+//! level of the metered tree, at most about 1.2 MiB); otherwise on a
+//! stack segment of twice that size (the `stacker` crate), so a thread
+//! with a small stack (tests use 256 KiB) is safe.
+//!
+//! Why not an interpreter of our own with a step counter: it would have to
+//! repeat the `cel` crate's semantics (error absorption, optionals,
+//! overloads, number equality) and keep them in step with it; metering
+//! keeps the crate's results unchanged for every condition within the
+//! limits.
 //!
 //! # Cost
 //!
@@ -133,11 +203,18 @@ use cel::common::types::{
 };
 use cel::common::value::{CowVal, Val};
 use cel::context::VariableResolver;
-use cel::{Env, Program, Value as CelValue};
+use cel::{Env, Value as CelValue};
 use gait_digest::Sha256Digest;
 use serde_json::{Map, Number, Value};
 
 use crate::intent::{ArgProvenance, Context, Target};
+
+mod limits;
+
+pub use limits::{
+    MAX_BRACKET_NESTING, MAX_COMPREHENSION_NESTING, MAX_COST, MAX_DEPTH, MAX_EVAL_TIME, MAX_NODES,
+    MAX_REGEX_PROGRAM_BYTES, MAX_SOURCE_BYTES, MAX_VALUE_UNITS,
+};
 
 /// The one variable a condition may reference.
 pub const INTENT_VARIABLE: &str = "intent";
@@ -153,8 +230,44 @@ pub struct Condition {
 
 struct Compiled {
     source: String,
-    program: Program,
+    /// The checked expression with its metering calls
+    /// (see [`limits::rewrite`]).
+    expr: IdedExpr,
+    /// The stack its evaluation keeps free ([`limits::stack_need`]).
+    stack: usize,
 }
+
+/// Why a condition could not be evaluated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// Evaluation failed (a missing key, a type mismatch, ...) or did not
+    /// yield a `bool`.
+    Failed(String),
+    /// The evaluation exceeded its cost budget ([`MAX_COST`]), its time
+    /// limit ([`MAX_EVAL_TIME`]) or the size of a value
+    /// ([`MAX_VALUE_UNITS`], [`MAX_REGEX_PROGRAM_BYTES`]). The evaluator
+    /// blocks whatever the risk class.
+    LimitExceeded(String),
+}
+
+impl EvalError {
+    /// Whether this is [`EvalError::LimitExceeded`].
+    pub fn is_limit_exceeded(&self) -> bool {
+        matches!(self, EvalError::LimitExceeded(_))
+    }
+}
+
+impl fmt::Display for EvalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EvalError::Failed(message) => f.write_str(message),
+            EvalError::LimitExceeded(message) => write!(f, "CEL resource limit: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for EvalError {}
 
 impl Condition {
     /// Compiles `source` (used as given: the policy loader trims it first).
@@ -166,28 +279,20 @@ impl Condition {
     /// `matches` pattern (see the [module documentation](self)).
     pub fn compile(source: &str) -> Result<Condition, String> {
         let env = environment()?;
-        let program = catch_unwind(AssertUnwindSafe(|| env.compile(source)))
-            .map_err(|_| "the CEL parser failed on this expression".to_owned())?
-            .map_err(|errors| {
-                let messages: Vec<String> = errors
-                    .errors
-                    .iter()
-                    .map(|e| {
-                        let msg = e.msg.strip_prefix("Syntax error: ").unwrap_or(&e.msg);
-                        format!("syntax error at {}:{}: {msg}", e.pos.0, e.pos.1)
-                    })
-                    .collect();
-                if messages.is_empty() {
-                    "syntax error".to_owned()
-                } else {
-                    messages.join("; ")
-                }
-            })?;
-        Checker::new(env).check(program.expression(), &mut Vec::new())?;
+        limits::prescan(source)?;
+        // The generated parser recurses deeply on long sources: parse, and
+        // drop a refused tree, on a stack segment of known size.
+        // (`stacker` panics when it cannot map the segment: a load error.)
+        let expr = catch_unwind(AssertUnwindSafe(|| {
+            stacker::grow(limits::COMPILE_STACK, || compile_tree(env, source))
+        }))
+        .map_err(|_| "no stack could be mapped to compile this condition".to_owned())??;
+        let stack = limits::stack_need(limits::depth(&expr));
         Ok(Condition {
             inner: Arc::new(Compiled {
                 source: source.to_owned(),
-                program,
+                expr,
+                stack,
             }),
         })
     }
@@ -205,21 +310,79 @@ impl Condition {
     /// evaluator maps this to no match plus the reason code
     /// `cel_condition_error` (failing closed on high and critical risk).
     pub fn evaluate(&self, input: &CelInput<'_>) -> Result<bool, String> {
+        self.evaluate_checked(input).map_err(|e| e.to_string())
+    }
+
+    /// Evaluates the condition against one intent within the evaluation
+    /// limits (see [Limits](self#limits)).
+    ///
+    /// # Errors
+    ///
+    /// [`EvalError::LimitExceeded`] when a limit is reached (whatever
+    /// `&&`, `||` or a macro made of the error), else
+    /// [`EvalError::Failed`] when evaluation fails or the result is not a
+    /// `bool`.
+    pub fn evaluate_checked(&self, input: &CelInput<'_>) -> Result<bool, EvalError> {
         let run = || {
             let mut context = cel::Context::with_env(Arc::clone(&shared_env().env));
             context.set_variable_resolver(input);
-            self.inner.program.execute(&context)
+            CelValue::resolve(&self.inner.expr, &context)
         };
-        match catch_unwind(AssertUnwindSafe(run)) {
+        // The depth limits bound the interpreter's recursion: keep the
+        // stack it needs free, on whatever thread this runs (`stacker`
+        // panics when it cannot map a segment: a limit error, so the gate
+        // blocks).
+        let stack = self.inner.stack;
+        let (outcome, exceeded) = catch_unwind(AssertUnwindSafe(|| {
+            stacker::maybe_grow(stack, stack.saturating_mul(2), || {
+                limits::metered(|| catch_unwind(AssertUnwindSafe(run)))
+            })
+        }))
+        .map_err(|_| {
+            EvalError::LimitExceeded(
+                "no stack could be mapped to evaluate this condition".to_owned(),
+            )
+        })?;
+        if let Some(reason) = exceeded {
+            return Err(EvalError::LimitExceeded(reason));
+        }
+        match outcome {
             Ok(Ok(CelValue::Bool(b))) => Ok(b),
-            Ok(Ok(other)) => Err(format!(
+            Ok(Ok(other)) => Err(EvalError::Failed(format!(
                 "condition evaluated to a {}, not a bool",
                 other.type_of()
+            ))),
+            Ok(Err(e)) => Err(EvalError::Failed(e.to_string())),
+            Err(_) => Err(EvalError::Failed(
+                "the CEL interpreter failed on this condition".to_owned(),
             )),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("the CEL interpreter failed on this condition".to_owned()),
         }
     }
+}
+
+/// Parses `source`, checks the tree's shape, names and patterns, and adds
+/// the metering calls.
+fn compile_tree(env: &Arc<Env>, source: &str) -> Result<IdedExpr, String> {
+    let parsed = catch_unwind(AssertUnwindSafe(|| env.parser().parse(source)))
+        .map_err(|_| "the CEL parser failed on this expression".to_owned())?
+        .map_err(|errors| {
+            let messages: Vec<String> = errors
+                .errors
+                .iter()
+                .map(|e| {
+                    let msg = e.msg.strip_prefix("Syntax error: ").unwrap_or(&e.msg);
+                    format!("syntax error at {}:{}: {msg}", e.pos.0, e.pos.1)
+                })
+                .collect();
+            if messages.is_empty() {
+                "syntax error".to_owned()
+            } else {
+                messages.join("; ")
+            }
+        })?;
+    limits::check_shape(&parsed)?;
+    Checker::new(env).check(&parsed, &mut Vec::new())?;
+    Ok(limits::rewrite(parsed))
 }
 
 impl fmt::Debug for Condition {
@@ -389,6 +552,7 @@ fn shared_env() -> &'static SharedEnv {
         let mut env = Env::stdlib();
         let error = env
             .add_extension(cel::extensions::strings)
+            .and_then(|()| limits::declare(&mut env))
             .err()
             .map(|e| format!("CEL environment: {e}"));
         SharedEnv {
@@ -498,7 +662,7 @@ impl<'e> Checker<'e> {
                         ..
                     }) = pattern
                     {
-                        regex::Regex::new(p.inner())
+                        limits::bounded_regex(p.inner())
                             .map_err(|e| format!("invalid matches() pattern: {e}"))?;
                     }
                 }
@@ -1053,6 +1217,102 @@ mod tests {
                 });
             }
         });
+    }
+
+    /// The deepest conditions that load evaluate within the stack the
+    /// evaluator keeps free for them ([`limits::stack_need`]): on a thread
+    /// with just that much stack (so no segment is grown), nothing
+    /// overflows.
+    #[test]
+    fn the_deepest_conditions_fit_in_the_red_zone() {
+        let chain = |n: usize| format!("intent.args.limit{} == 0", " + 1".repeat(n));
+        let deepest_chain = (1..64)
+            .rev()
+            .find(|&n| Condition::compile(&chain(n)).is_ok())
+            .map(chain)
+            .unwrap();
+        let lists = format!(
+            "size({}intent.args.limit{}) == 1",
+            "[".repeat(MAX_BRACKET_NESTING - 1),
+            "]".repeat(MAX_BRACKET_NESTING - 1)
+        );
+        let macros = format!(
+            "intent.targets.all(t, intent.targets.exists(u, intent.targets.map(v, {}t.value + u.value + v.value + 'x' + 'y' + 'z'{}).size() > 0))",
+            "(".repeat(12),
+            ")".repeat(12)
+        );
+        let sources = [deepest_chain, lists, macros];
+        let i = intent(INTENT);
+        for source in &sources {
+            let condition = Condition::compile(source).unwrap_or_else(|e| panic!("{source}: {e}"));
+            std::thread::scope(|s| {
+                std::thread::Builder::new()
+                    .stack_size(condition.inner.stack + (64 << 10))
+                    .spawn_scoped(s, || {
+                        let input = input(&i);
+                        assert!(
+                            stacker::remaining_stack()
+                                .is_some_and(|left| left >= condition.inner.stack),
+                            "no segment is grown"
+                        );
+                        let result = condition.evaluate_checked(&input);
+                        assert!(result.is_ok(), "{source}: {result:?}");
+                    })
+                    .unwrap()
+                    .join()
+                    .unwrap();
+            });
+        }
+    }
+
+    /// The metered `indexOf`, `lastIndexOf` and `replace` (linear, and
+    /// checked before they build anything) give the strings extension's
+    /// results and errors.
+    #[test]
+    fn metered_string_functions_agree_with_the_extension() {
+        use proptest::prelude::*;
+        let env = environment().unwrap();
+        let raw = |source: &str| {
+            let program = env.compile(source).unwrap();
+            let context = cel::Context::with_env(Arc::clone(env));
+            program.execute(&context)
+        };
+        let i = intent(INTENT);
+        let text = "[ab\u{e9}\u{1f600}]{0,6}";
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+            cases: 200,
+            ..ProptestConfig::default()
+        });
+        runner
+            .run(&(text, text, -2i64..9, text), |(s, n, offset, r)| {
+                for call in [
+                    format!("'{s}'.indexOf('{n}')"),
+                    format!("'{s}'.lastIndexOf('{n}')"),
+                    format!("'{s}'.indexOf('{n}', {offset})"),
+                    format!("'{s}'.lastIndexOf('{n}', {offset})"),
+                    format!("'{s}'.replace('{n}', '{r}')"),
+                    format!("'{s}'.replace('{n}', '{r}', {offset})"),
+                ] {
+                    // Our result equals the extension's value, or both fail
+                    // alike.
+                    let got = match raw(&call) {
+                        Ok(CelValue::Int(n)) => format!("{call} == {n}"),
+                        Ok(CelValue::String(t)) => format!("{call} == '{t}'"),
+                        Ok(other) => panic!("{call}: {other:?}"),
+                        Err(e) => {
+                            let condition = Condition::compile(&format!("{call} == 0")).unwrap();
+                            let got = condition.evaluate(&input(&i)).unwrap_err();
+                            let range = "index out of range";
+                            prop_assert_eq!(e.to_string().contains(range), got.contains(range));
+                            continue;
+                        }
+                    };
+                    let condition = Condition::compile(&got).unwrap();
+                    prop_assert_eq!(condition.evaluate(&input(&i)), Ok(true), "{}", got);
+                }
+                Ok(())
+            })
+            .unwrap();
     }
 
     /// Building the input and evaluating one condition stays in the

@@ -30,8 +30,8 @@ pub(crate) struct View<'a> {
     pub(crate) delegation: Option<&'a Delegation>,
     target_binding: OnceCell<String>,
     cel: OnceCell<crate::cel::CelInput<'a>>,
-    /// CEL conditions that failed to evaluate (rule name: error).
-    cel_errors: RefCell<Vec<String>>,
+    /// Errors of the CEL conditions that failed to evaluate.
+    cel_errors: RefCell<Vec<crate::cel::EvalError>>,
 }
 
 impl<'a> View<'a> {
@@ -208,7 +208,7 @@ fn rule_matches(m: &RuleMatch, v: &View<'_>) -> bool {
             let input = v.cel.get_or_init(|| {
                 crate::cel::CelInput::new(v.tool_name, v.args, v.targets, v.provenance, v.context)
             });
-            match cond.evaluate(input) {
+            match cond.evaluate_checked(input) {
                 Ok(b) => b,
                 Err(e) => {
                     // An error is a non-match; the caller records it.
@@ -449,12 +449,21 @@ impl Partial {
 
 fn evaluate_single(policy: &Policy, v: &View<'_>, now: &GoTime) -> Partial {
     let mut p = evaluate_tier(policy, v, now);
-    if !v.cel_errors.borrow().is_empty() {
+    let errors = v.cel_errors.borrow();
+    if !errors.is_empty() {
         // A condition that cannot be evaluated never matches; it is
-        // reported, and for high and critical risk it fails closed.
+        // reported, and for high and critical risk it fails closed. A
+        // condition that exceeded its evaluation limits fails closed at
+        // every risk class: its outcome is unknown, and a policy must not
+        // be made to skip a rule by a costly input.
         merge_sorted(&mut p.reasons, ["cel_condition_error".to_owned()]);
+        let limit = errors.iter().any(crate::cel::EvalError::is_limit_exceeded);
+        if limit {
+            merge_sorted(&mut p.reasons, ["cel_limit_exceeded".to_owned()]);
+            merge_sorted(&mut p.violations, ["cel_limit_exceeded".to_owned()]);
+        }
         let risk = lower(v.context.risk_class.trim());
-        if risk == "high" || risk == "critical" {
+        if limit || risk == "high" || risk == "critical" {
             p.verdict = Verdict::Block;
             merge_sorted(&mut p.violations, ["cel_condition_error".to_owned()]);
             p.min_approvals = 0;
