@@ -54,7 +54,7 @@ use gait_policy::mcp_trust::{TrustDecision, apply_trust, evaluate_server_trust};
 use gait_policy::registry::ApprovedScriptEntry;
 use gait_policy::token::{ApprovalToken, DelegationToken};
 use gait_policy::wrkr::WrkrInventory;
-use gait_policy::{Decision, EvalOptions, Gate, Intent, Verdict};
+use gait_policy::{Decision, Gate, Intent, Verdict};
 use gait_sign::{Approval, Delegation, SigningKey, Trace, VerifyingKey};
 
 use crate::build::{TraceOptions, build_trace};
@@ -445,13 +445,11 @@ impl Decider {
     pub fn decide(&self, request: &DecisionRequest<'_>) -> Result<Decided, DecideError> {
         let started = Instant::now();
         let intent = request.intent;
+        // The gate's inputs carry its producer version and Wrkr inventory;
+        // only the evaluation time may change.
         let mut inputs = self.gate.inputs(intent);
         if let Some(t) = request.evaluation_time {
-            let wrkr = inputs.eval.wrkr.take();
-            inputs.eval = EvalOptions::at(t).with_producer_version(&self.producer_version);
-            inputs.eval.wrkr = wrkr;
-        } else {
-            inputs.eval = inputs.eval.with_producer_version(&self.producer_version);
+            inputs.eval.now = t.to_utc();
         }
         inputs.approval_tokens = request.approval_tokens;
         inputs.approval_key = self.approval_key.as_ref();
