@@ -214,6 +214,11 @@ fn fold(c: char) -> char {
 }
 
 fn fold_eq(a: &str, b: &str) -> bool {
+    // The common case, ASCII names: folding is ASCII lowercasing, and
+    // equal names have equal lengths (checked first).
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
     a.chars().map(fold).eq(b.chars().map(fold))
 }
 
@@ -224,13 +229,27 @@ fn case_variants(
     path: &FieldPath<'_>,
 ) -> Result<(), IntentError> {
     let found = if members.len() <= PAIRWISE_MEMBERS {
+        // Whether each name is ASCII, found once: two ASCII names are
+        // equal once folded only if their byte lengths are equal, so most
+        // pairs cost a length comparison.
+        let mut ascii = [false; PAIRWISE_MEMBERS];
+        for (flag, (name, _)) in ascii.iter_mut().zip(members) {
+            *flag = name.is_ascii();
+        }
         members.iter().enumerate().find_map(|(j, (b, _))| {
+            let b_ascii = *ascii.get(j)?;
             members
-                .get(..j)
-                .unwrap_or_default()
                 .iter()
-                .find(|(a, _)| fold_eq(a, b))
-                .map(|(a, _)| (a, b))
+                .zip(&ascii)
+                .take(j)
+                .find(|((a, _), a_ascii)| {
+                    if **a_ascii && b_ascii {
+                        a.len() == b.len() && a.eq_ignore_ascii_case(b)
+                    } else {
+                        fold_eq(a, b)
+                    }
+                })
+                .map(|((a, _), _)| (a, b))
         })
     } else {
         let mut seen: HashMap<String, usize> = HashMap::with_capacity(members.len());
