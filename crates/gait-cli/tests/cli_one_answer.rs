@@ -593,22 +593,20 @@ fn call_shape(k: &Kind) -> Value {
     call
 }
 
-fn prod() -> Vec<String> {
-    strings(&[
-        "--key-mode",
-        "prod",
-        "--private-key",
-        "keys/gait_private.key",
-    ])
-}
-
-fn key_flags() -> Vec<String> {
-    strings(&[
-        "--approval-public-key",
-        "approval_public.key",
-        "--delegation-public-key",
-        "delegation_public.key",
-    ])
+/// The signing and verify key flags every boundary takes, with paths
+/// under the fixture root (the boundaries run in their own folders).
+fn key_args(root: &Path) -> Vec<String> {
+    let path = |p: &str| root.join(p).display().to_string();
+    vec![
+        "--key-mode".to_owned(),
+        "prod".to_owned(),
+        "--private-key".to_owned(),
+        path("keys/gait_private.key"),
+        "--approval-public-key".to_owned(),
+        path("approval_public.key"),
+        "--delegation-public-key".to_owned(),
+        path("delegation_public.key"),
+    ]
 }
 
 fn verify_traces(root: &Path, dir: &Path) -> usize {
@@ -687,21 +685,7 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "jobs",
         "--json",
     ]));
-    args.extend(prod().into_iter().map(|a| {
-        if a.starts_with("keys/") {
-            root.join(a).display().to_string()
-        } else {
-            a
-        }
-    }));
-    args.extend([
-        "--approval-public-key".to_owned(),
-        root.join("approval_public.key").display().to_string(),
-    ]);
-    args.extend([
-        "--delegation-public-key".to_owned(),
-        root.join("delegation_public.key").display().to_string(),
-    ]);
+    args.extend(key_args(root));
     if let Some(i) = &lib_intent {
         let (_, _, t) = f.tokens(k, i, &cell);
         let mut it = t.into_iter();
@@ -747,21 +731,7 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "jobs",
         "--json",
     ]));
-    args.extend(prod().into_iter().map(|a| {
-        if a.starts_with("keys/") {
-            root.join(a).display().to_string()
-        } else {
-            a
-        }
-    }));
-    args.extend([
-        "--approval-public-key".to_owned(),
-        root.join("approval_public.key").display().to_string(),
-    ]);
-    args.extend([
-        "--delegation-public-key".to_owned(),
-        root.join("delegation_public.key").display().to_string(),
-    ]);
+    args.extend(key_args(root));
     args.extend(token_args(&cell));
     let proxy = |args: &[String]| {
         let o = run(&cell, args, None);
@@ -828,21 +798,7 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "--job-root",
         "jobs",
     ]));
-    args.extend(prod().into_iter().map(|a| {
-        if a.starts_with("keys/") {
-            root.join(a).display().to_string()
-        } else {
-            a
-        }
-    }));
-    args.extend([
-        "--approval-public-key".to_owned(),
-        root.join("approval_public.key").display().to_string(),
-    ]);
-    args.extend([
-        "--delegation-public-key".to_owned(),
-        root.join("delegation_public.key").display().to_string(),
-    ]);
+    args.extend(key_args(root));
     let o = run(&cell, &args, Some(&lines));
     let last: Value = String::from_utf8_lossy(&o.stdout)
         .lines()
@@ -885,21 +841,7 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "--job-root",
         "jobs",
     ]));
-    args.extend(prod().into_iter().map(|a| {
-        if a.starts_with("keys/") {
-            root.join(a).display().to_string()
-        } else {
-            a
-        }
-    }));
-    args.extend([
-        "--approval-public-key".to_owned(),
-        root.join("approval_public.key").display().to_string(),
-    ]);
-    args.extend([
-        "--delegation-public-key".to_owned(),
-        root.join("delegation_public.key").display().to_string(),
-    ]);
+    args.extend(key_args(root));
     let answers = serve_http(&cell, &args, &bodies);
     out.push(("serve http", answers.last().unwrap().clone()));
     if k.expect != "refused" {
@@ -922,21 +864,7 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "--job-root",
         "jobs",
     ]));
-    args.extend(prod().into_iter().map(|a| {
-        if a.starts_with("keys/") {
-            root.join(a).display().to_string()
-        } else {
-            a
-        }
-    }));
-    args.extend([
-        "--approval-public-key".to_owned(),
-        root.join("approval_public.key").display().to_string(),
-    ]);
-    args.extend([
-        "--delegation-public-key".to_owned(),
-        root.join("delegation_public.key").display().to_string(),
-    ]);
+    args.extend(key_args(root));
     args.extend(token_args(&cell));
     let hook = |args: &[String]| {
         let o = run(&cell, args, Some(&payload_text));
@@ -1061,21 +989,7 @@ fn claude_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "--job-root",
         "jobs",
     ]));
-    args.extend(prod().into_iter().map(|a| {
-        if a.starts_with("keys/") {
-            root.join(a).display().to_string()
-        } else {
-            a
-        }
-    }));
-    args.extend([
-        "--approval-public-key".to_owned(),
-        root.join("approval_public.key").display().to_string(),
-    ]);
-    args.extend([
-        "--delegation-public-key".to_owned(),
-        root.join("delegation_public.key").display().to_string(),
-    ]);
+    args.extend(key_args(root));
     if let Some(i) = &intent {
         args.extend(f.tokens(k, i, &cell).2);
     }
@@ -1298,20 +1212,7 @@ fn mcp_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
     if let Some(job) = k.context.get("job_id").and_then(Value::as_str) {
         args.extend(["--job-id".to_owned(), job.to_owned()]);
     }
-    args.extend(prod().into_iter().map(|a| {
-        if a.starts_with("keys/") {
-            root.join(a).display().to_string()
-        } else {
-            a
-        }
-    }));
-    args.extend(key_flags().into_iter().map(|a| {
-        if a.ends_with(".key") {
-            root.join(a).display().to_string()
-        } else {
-            a
-        }
-    }));
+    args.extend(key_args(root));
     if let Some(i) = &intent {
         args.extend(f.tokens(k, i, &cell).2);
     }
