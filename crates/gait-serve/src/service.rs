@@ -364,6 +364,10 @@ impl DecisionService {
             emit_pack: req_bool(obj, "emit_pack")?,
             ..CallOptions::default()
         };
+        // The session id is echoed into responses and exports: one line of
+        // visible text (the run id is sanitized as the reference does).
+        gait_digest::check_identifier("request.session_id", &opts.session_id)
+            .map_err(|e| invalid(format!("decode request: {e}")))?;
         let adapter = req_str(obj, "adapter")?;
         if !adapter.is_empty() {
             opts.adapter = Some(Adapter::parse(&adapter).map_err(|e| invalid(e.to_string()))?);

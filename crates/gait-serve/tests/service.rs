@@ -405,3 +405,17 @@ fn stdio_refuses_ambiguous_requests() {
         assert!(intent_from_payload(Adapter::Mcp, payload.to_string().as_bytes()).is_err());
     }
 }
+
+#[test]
+fn session_ids_with_control_characters_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = service(dir.path(), "default_verdict: allow\n");
+    let err = svc
+        .handle_request(br#"{"call":{"name":"t"},"session_id":"s1\nforged: line"}"#)
+        .unwrap_err();
+    assert!(err.to_string().contains("request.session_id"), "{err}");
+    assert!(
+        svc.handle_request(br#"{"call":{"name":"t"},"session_id":"s1"}"#)
+            .is_ok()
+    );
+}
