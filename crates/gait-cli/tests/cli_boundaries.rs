@@ -22,11 +22,10 @@
     reason = "test code: a failure should panic"
 )]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use gait_mcp::{CallContext, ServerIdentity, ToolPins};
@@ -34,6 +33,9 @@ use gait_policy::adapters::ServerInfo;
 use gait_policy::adapters::mcp_protocol::{self, ListedTool};
 use gait_policy::{Gate, Policy};
 use serde_json::{Value, json};
+
+mod common;
+use common::{fake_server, gait_bin, pump_all, pump_lines};
 
 const RECV: Duration = Duration::from_secs(15);
 
@@ -52,14 +54,6 @@ rules:
     match:
       tool_names: [write_file]
 ";
-
-fn gait_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_gait")
-}
-
-fn fake_server() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fake_mcp_server.py")
-}
 
 fn run(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(gait_bin())
@@ -100,29 +94,6 @@ fn wait_output(mut child: Child) -> Output {
         stdout: out.recv_timeout(RECV).unwrap(),
         stderr: err.recv_timeout(RECV).unwrap(),
     }
-}
-
-fn pump_all(mut r: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
-        let _ = tx.send(buf);
-    });
-    rx
-}
-
-fn pump_lines(r: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(r).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
 }
 
 fn json_of(o: &Output) -> Value {
@@ -248,75 +219,28 @@ fn server_listing(dir: &Path) -> (Value, Vec<Value>) {
 /// The HTTP boundary: `gait serve` on an ephemeral loopback port, one
 /// POST per body, then SIGTERM and a bounded wait.
 fn serve_http(dir: &Path, bodies: &[String]) -> Vec<Value> {
-    let mut child = Command::new(gait_bin())
-        .current_dir(dir)
-        .args([
-            "serve",
-            "--policy",
-            "policy.yaml",
-            "--listen",
-            "127.0.0.1:0",
-            "--key-mode",
-            "prod",
-            "--private-key",
-            "keys/gait_private.key",
-            "--trace-dir",
-            "serve-http-traces",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = pump_lines(child.stdout.take().unwrap());
-    let first = lines.recv_timeout(RECV).unwrap_or_else(|_| {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("serve did not report its address in time");
-    });
-    let addr = first
-        .split("listening=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
-    let mut out = Vec::new();
-    for body in bodies {
-        let mut s = TcpStream::connect(&addr).unwrap();
-        s.set_read_timeout(Some(RECV)).unwrap();
-        s.set_write_timeout(Some(RECV)).unwrap();
-        s.write_all(
-            format!(
-                "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            )
-            .as_bytes(),
-        )
-        .unwrap();
-        let mut resp = String::new();
-        s.read_to_string(&mut resp).unwrap();
-        let body = resp.split("\r\n\r\n").nth(1).unwrap().trim();
-        out.push(serde_json::from_str(body).unwrap());
-    }
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let mut status = None;
-    for _ in 0..400 {
-        if let Some(s) = child.try_wait().unwrap() {
-            status = Some(s);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    let status = status.unwrap_or_else(|| {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("serve did not stop on SIGTERM");
-    });
+    let args: Vec<String> = [
+        "serve",
+        "--policy",
+        "policy.yaml",
+        "--listen",
+        "127.0.0.1:0",
+        "--key-mode",
+        "prod",
+        "--private-key",
+        "keys/gait_private.key",
+        "--trace-dir",
+        "serve-http-traces",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let (answers, status) = common::serve_http(dir, &args, bodies);
     assert_eq!(status.code(), Some(0));
-    out
+    answers
+        .into_iter()
+        .map(|(_, body)| serde_json::from_str(&body).unwrap())
+        .collect()
 }
 
 fn verify_all(dir: &Path, traces: &str) -> Vec<Value> {

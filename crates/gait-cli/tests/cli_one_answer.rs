@@ -34,12 +34,11 @@
     reason = "test code: a failure should panic"
 )]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use gait_digest::GoTime;
@@ -57,7 +56,9 @@ use gait_trace::{
 };
 use serde_json::{Value, json};
 
-const RECV: Duration = Duration::from_secs(20);
+mod common;
+use common::{RECV, fake_server, gait_bin, pump_all, pump_lines};
+
 const HOUR: i128 = 3_600_000_000_000;
 
 const POLICY: &str = "\
@@ -134,38 +135,7 @@ const TOOLS: &[&str] = &[
     "tool.cel",
 ];
 
-fn gait_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_gait")
-}
-
-fn fake_server() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fake_mcp_server.py")
-}
-
 // ------------------------------------------------------------ processes
-
-fn pump_all(mut r: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
-        let _ = tx.send(buf);
-    });
-    rx
-}
-
-fn pump_lines(r: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(r).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
-}
 
 fn run(dir: &Path, args: &[String], stdin: Option<&str>) -> Output {
     let mut child = Command::new(gait_bin())
@@ -893,68 +863,20 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
 }
 
 fn serve_http(cell: &Path, args: &[String], bodies: &[String]) -> Vec<Answer> {
-    let mut child = Command::new(gait_bin())
-        .current_dir(cell)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = pump_lines(child.stdout.take().unwrap());
-    let first = lines.recv_timeout(RECV).unwrap_or_else(|_| {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("serve did not report its address in time");
-    });
-    let addr = first
-        .split("listening=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
-    let mut out = Vec::new();
-    for body in bodies {
-        let mut s = TcpStream::connect(&addr).unwrap();
-        s.set_read_timeout(Some(RECV)).unwrap();
-        s.set_write_timeout(Some(RECV)).unwrap();
-        s.write_all(
-            format!(
-                "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            )
-            .as_bytes(),
-        )
-        .unwrap();
-        let mut resp = String::new();
-        s.read_to_string(&mut resp).unwrap();
-        let status: u16 = resp
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let body = resp.split("\r\n\r\n").nth(1).unwrap_or_default().trim();
-        if status == 400 {
-            out.push(Answer::Refused);
-        } else {
-            out.push(Answer::of_json(
-                &serde_json::from_str(body).unwrap_or_else(|_| panic!("http {status}: {resp}")),
-            ));
-        }
-    }
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    for _ in 0..400 {
-        if child.try_wait().unwrap().is_some() {
-            return out;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("serve did not stop on SIGTERM");
+    let (answers, _) = common::serve_http(cell, args, bodies);
+    answers
+        .into_iter()
+        .map(|(status, body)| {
+            if status == 400 {
+                Answer::Refused
+            } else {
+                Answer::of_json(
+                    &serde_json::from_str(&body)
+                        .unwrap_or_else(|_| panic!("http {status}: {body}")),
+                )
+            }
+        })
+        .collect()
 }
 
 // --------------------------------------------------------- Claude Code
