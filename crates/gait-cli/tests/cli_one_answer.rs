@@ -292,6 +292,13 @@ fn kind(name: &'static str, tool: &'static str, expect: &'static str) -> Kind {
     }
 }
 
+/// Runs a boundary once, or twice for a kind decided on its second call
+/// (the rate limit), and returns the last answer.
+fn decided<T>(k: &Kind, mut call: impl FnMut() -> T) -> T {
+    let first = call();
+    if k.twice { call() } else { first }
+}
+
 fn kinds() -> Vec<Kind> {
     let case_variant = [
         r#"{"name":"tool.read","NAME":"tool.write","args":{},"context":{"identity":"agent","workspace":"/w","risk_class":"low"}}"#.to_owned(),
@@ -676,10 +683,7 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
             )
         }
     };
-    let mut a = gate(&args);
-    if k.twice {
-        a = gate(&args);
-    }
+    let a = decided(k, || gate(&args));
     out.push(("gate eval", a));
     assert!(
         k.expect == "refused" || verify_traces(root, &cell) >= 1,
@@ -714,10 +718,7 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
             )
         }
     };
-    let mut a = proxy(&args);
-    if k.twice {
-        a = proxy(&args);
-    }
+    let a = decided(k, || proxy(&args));
     out.push(("mcp proxy --call", a));
     if k.expect != "refused" {
         assert!(
@@ -847,10 +848,7 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
             Answer::of_json(&v)
         }
     };
-    let mut a = hook(&args);
-    if k.twice {
-        a = hook(&args);
-    }
+    let a = decided(k, || hook(&args));
     out.push(("hook pre-tool", a));
     if k.expect != "refused" {
         assert!(
@@ -960,10 +958,7 @@ fn claude_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
             intent_digest: digest,
         }
     };
-    let mut a = hook(&args);
-    if k.twice {
-        a = hook(&args);
-    }
+    let a = decided(k, || hook(&args));
     if k.expect != "refused" {
         assert!(
             verify_traces(root, &cell.join("traces")) >= 1,
