@@ -60,6 +60,11 @@ pub enum Command {
         after_help = "Examples:\n  gait gate eval --policy gait.policy.yaml --intent intent.json --json"
     )]
     Gate(crate::cmd::gate::GateCommand),
+    #[command(subcommand, name = "kill-switch")]
+    #[command(
+        after_help = "Examples:\n  gait kill-switch add --state ks.json --tool-name tool.exec --reason incident-4711 --json\n  gait kill-switch list --state ks.json --json\n  gait kill-switch disable --state ks.json --entry-id <id>\n  gait gate eval --policy policy.yaml --intent intent.json --kill-switch-state ks.json --json"
+    )]
+    KillSwitch(crate::cmd::kill_switch::KillSwitchCommand),
     /// Build, verify, inspect and diff PackSpec v1 evidence packs.
     #[command(subcommand)]
     #[command(
@@ -575,6 +580,9 @@ fn long_flag_names() -> Vec<String> {
 pub fn explain_text(path: &[&str]) -> &'static str {
     match path {
         ["version"] => "Prints the version of this gait binary.",
+        ["kill-switch", ..] => {
+            "Adds, lists, disables and expires kill-switch entries: operator switches that block matching tool calls at every gate boundary without a policy change."
+        }
         ["release"] => {
             "Signs release directories (checksums, provenance) with a release key and verifies them offline."
         }

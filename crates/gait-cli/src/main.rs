@@ -76,6 +76,7 @@ fn run(argv: &[String]) -> Exit {
         Command::Delegate(d) => cmd::delegate::run(&out, d),
         Command::Policy(p) => cmd::policy::run(&out, p),
         Command::Gate(g) => cmd::gate::run(&out, g),
+        Command::KillSwitch(k) => cmd::kill_switch::run(&out, k),
         Command::Pack(p) => cmd::pack::run(&out, p),
         Command::Verify(v) => cmd::runpack::verify(&out, v),
         Command::Run(r) => cmd::runpack::run(&out, r),

@@ -27,6 +27,10 @@ use gait_sign::{Approval, Delegation, VerifyingKey};
 
 use crate::eval::{Decision, EvalOptions, evaluate};
 use crate::intent::{Intent, Phase};
+use crate::killswitch::{
+    KillSwitchCheck, KillSwitchDecision, REASON_KILL_SWITCH_ACTIVE,
+    REASON_KILL_SWITCH_STATE_UNAVAILABLE,
+};
 use crate::policy::{Policy, Verdict};
 use crate::ratelimit::{self, RateLimitDecision, RateLimitError};
 use crate::token::{
@@ -65,6 +69,8 @@ pub struct GateInputs<'a> {
     pub wrkr: Option<(std::sync::Arc<crate::wrkr::WrkrInventory>, String)>,
     /// Verified approved-script registry entries.
     pub approved_scripts: &'a [crate::registry::ApprovedScriptEntry],
+    /// The kill switch, when one is configured.
+    pub kill_switch: Option<crate::killswitch::KillSwitchCheck>,
 }
 
 impl<'a> GateInputs<'a> {
@@ -84,6 +90,7 @@ impl<'a> GateInputs<'a> {
             simulate: false,
             wrkr: None,
             approved_scripts: &[],
+            kill_switch: None,
         }
     }
 }
@@ -218,6 +225,8 @@ pub struct GateOutcome {
     pub registry_reason: String,
     /// Non-fatal notes for the operator.
     pub warnings: Vec<String>,
+    /// The kill switch's part, when one is configured and was consulted.
+    pub kill_switch: Option<KillSwitchDecision>,
 }
 
 /// Why a gate run could not complete. No verdict is produced; callers must
@@ -342,6 +351,40 @@ pub fn run(inputs: &GateInputs<'_>) -> Result<GateOutcome, GateError> {
     };
     let prepared = &prepared;
     let ctx = prepared.context();
+
+    // 0. The kill switch. Not consulted when the fail-closed field check
+    // has already blocked; consulted on the approved-script fast path too
+    // (stricter than the reference, which skips it there).
+    let kill_switch = match &inputs.kill_switch {
+        Some(check)
+            if pre_approved
+                || crate::eval::single::fail_closed_reasons(inputs.policy, prepared).is_none() =>
+        {
+            let now = inputs.eval.now;
+            match check {
+                KillSwitchCheck::Unavailable => {
+                    // Before any rule: exactly this code, no matched rule.
+                    decision = crate::eval::single::failed(
+                        inputs.policy,
+                        prepared,
+                        &eval_opts,
+                        REASON_KILL_SWITCH_STATE_UNAVAILABLE,
+                    );
+                    Some(KillSwitchDecision::unavailable(now))
+                }
+                KillSwitchCheck::State(state) => {
+                    let ks = state.evaluate(prepared, now);
+                    if ks.is_active() {
+                        decision.verdict = Verdict::Block;
+                        decision.add_reasons(ks.reason_codes.iter().cloned());
+                        decision.add_violations([REASON_KILL_SWITCH_ACTIVE.to_owned()]);
+                    }
+                    Some(ks)
+                }
+            }
+        }
+        _ => None,
+    };
 
     // 1. Rate limit and destructive budget.
     let mut rate_limit = None;
@@ -552,6 +595,7 @@ pub fn run(inputs: &GateInputs<'_>) -> Result<GateOutcome, GateError> {
         pattern_id,
         registry_reason,
         warnings,
+        kill_switch,
     })
 }
 
@@ -586,6 +630,7 @@ impl GateOutcome {
             pattern_id: String::new(),
             registry_reason: String::new(),
             warnings: Vec::new(),
+            kill_switch: None,
         }
     }
 }

@@ -54,6 +54,7 @@ pub mod cel;
 pub mod eval;
 pub mod gate;
 pub mod intent;
+pub mod killswitch;
 pub mod mcp_trust;
 pub mod policy;
 pub mod profile;

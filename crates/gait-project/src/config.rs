@@ -61,14 +61,11 @@ pub struct GateDefaults {
 }
 
 impl GateDefaults {
-    /// The first default this build cannot honour, if any: a kill-switch
-    /// state file, or a credential broker other than `off`. Such a default
+    /// The first default this build cannot honour, if any: a credential
+    /// broker other than `off`. Such a default
     /// must be refused, never dropped, so a configured control does not go
     /// missing silently.
     pub fn unsupported(&self) -> Option<&'static str> {
-        if !self.kill_switch_state.trim().is_empty() {
-            return Some("kill_switch_state");
-        }
         let broker = self.credential_broker.trim();
         if !broker.is_empty() && !broker.eq_ignore_ascii_case("off") {
             return Some("credential_broker");
@@ -259,7 +256,8 @@ mod unsupported_tests {
         assert_eq!(g.unsupported(), None);
         g.credential_broker = "env".into();
         assert_eq!(g.unsupported(), Some("credential_broker"));
+        g.credential_broker = "off".into();
         g.kill_switch_state = "ks.json".into();
-        assert_eq!(g.unsupported(), Some("kill_switch_state"));
+        assert_eq!(g.unsupported(), None);
     }
 }

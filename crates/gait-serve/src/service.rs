@@ -84,6 +84,10 @@ pub struct ServiceConfig {
     /// The job runtime root: calls naming `context.job_id` are blocked
     /// when that job is emergency-stopped or its state cannot be read.
     pub job_root: Option<PathBuf>,
+    /// The kill switch, consulted on every decision (a file store re-reads
+    /// its state when the file changes, so an operator's `gait
+    /// kill-switch add` applies without a restart).
+    pub kill_switch: Option<Arc<dyn gait_policy::killswitch::KillSwitchStore>>,
     /// The adapter of requests that name none.
     pub default_adapter: Adapter,
     /// The producer version written into traces.
@@ -115,6 +119,7 @@ impl ServiceConfig {
             approval_key: None,
             delegation_key: None,
             job_root: None,
+            kill_switch: None,
             default_adapter: Adapter::Mcp,
             producer_version: "0.0.0-dev".to_owned(),
             allow_client_artifact_paths: false,
@@ -324,7 +329,8 @@ impl DecisionService {
         .with_rate_limits(rate_limits)
         .with_approval_key(cfg.approval_key.clone())
         .with_delegation_key(cfg.delegation_key.clone())
-        .with_job_store(jobs);
+        .with_job_store(jobs)
+        .with_kill_switch(cfg.kill_switch.clone(), cfg.oss_prod);
         Ok(Self {
             cfg,
             decider,
@@ -514,18 +520,25 @@ impl DecisionService {
             trace_path: opts.trace_path.as_deref(),
             written: Mutex::new(None),
         };
-        let request = DecisionRequest::new(&intent, Boundary::DecisionService)
+        let mut request = DecisionRequest::new(&intent, Boundary::DecisionService)
             .with_approval_tokens(&opts.approval_tokens)
             .with_delegation_tokens(&opts.delegation_tokens)
             .with_server(call.and_then(|c| c.server.as_ref()))
             .with_sink(&sink);
+        // The kill-switch state is required by the call's own risk class
+        // (a call without one is evaluated as high risk, but does not make
+        // a broken state a block rather than an error).
+        request.declared_risk_class = call.map(|c| c.context.risk_class.as_str());
         // INVARIANT: nothing is returned (least of all a verdict) unless
         // the signed trace is durably written (the decision core records it
         // through `sink` before answering).
-        let decided = self
-            .decider
-            .decide(&request)
-            .map_err(|e| ServeError::Internal(e.to_string()))?;
+        let decided = self.decider.decide(&request).map_err(|e| match e {
+            gait_trace::DecideError::KillSwitchState { .. }
+            | gait_trace::DecideError::KillSwitchJournal { .. } => {
+                ServeError::InvalidInput(e.to_string())
+            }
+            _ => ServeError::Internal(e.to_string()),
+        })?;
         let mut warnings = self.cfg.warnings.clone();
         warnings.extend(decided.warnings.iter().cloned());
         let trust = decided.trust;
@@ -596,6 +609,9 @@ impl DecisionService {
         put_str(&mut out, "verdict", verdict.as_str());
         put_strs(&mut out, "reason_codes", decision.reason_codes());
         put_strs(&mut out, "violations", decision.violations());
+        if let Some(ks) = &outcome.kill_switch {
+            out.insert("kill_switch".into(), ks.to_json());
+        }
         put_str(&mut out, "policy_digest", &trace.policy_digest);
         put_str(&mut out, "policy_id", &trace.policy_id);
         put_str(&mut out, "policy_version", &trace.policy_version);

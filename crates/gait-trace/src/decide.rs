@@ -50,6 +50,9 @@ use std::time::Instant;
 use gait_digest::GoTime;
 use gait_policy::adapters::ServerInfo;
 use gait_policy::gate::{GateInputs, GateOutcome, RateLimitStore};
+use gait_policy::killswitch::{
+    KillSwitchCheck, KillSwitchError, KillSwitchJournalEntry, KillSwitchStore,
+};
 use gait_policy::mcp_trust::{TrustDecision, apply_trust, evaluate_server_trust};
 use gait_policy::registry::ApprovedScriptEntry;
 use gait_policy::token::{ApprovalToken, DelegationToken};
@@ -191,6 +194,11 @@ pub struct DecisionRequest<'a> {
     pub approval_token_ref: &'a str,
     /// Where this call's trace goes (default: the decider's sink).
     pub sink: Option<&'a dyn TraceSink>,
+    /// The risk class the caller declared, when it differs from the
+    /// intent's (an MCP call without `risk_class` is evaluated as high
+    /// risk, but does not make the kill-switch state required). `None`:
+    /// the intent's `context.risk_class`.
+    pub declared_risk_class: Option<&'a str>,
 }
 
 impl std::fmt::Debug for DecisionRequest<'_> {
@@ -220,6 +228,7 @@ impl<'a> DecisionRequest<'a> {
             correlation_id: "",
             approval_token_ref: "",
             sink: None,
+            declared_risk_class: None,
         }
     }
 
@@ -322,23 +331,61 @@ pub enum DecideError {
         #[source]
         source: TraceError,
     },
+    /// A kill-switch state is configured but cannot be used, and this
+    /// call does not require it (low risk, standard profile): the command
+    /// fails rather than ignore the state. When the call requires it, the
+    /// decision is a `block` instead.
+    #[error("kill switch state: {source}")]
+    KillSwitchState {
+        /// The intent digest (hex).
+        intent_digest: String,
+        /// Why.
+        #[source]
+        source: KillSwitchError,
+    },
+    /// The kill-switch journal line of an active switch could not be
+    /// written (the trace is already recorded).
+    #[error("kill switch journal: {source}")]
+    KillSwitchJournal {
+        /// The intent digest (hex).
+        intent_digest: String,
+        /// Why.
+        #[source]
+        source: KillSwitchError,
+    },
 }
 
 impl DecideError {
     /// The intent digest (hex) of the call.
     pub fn intent_digest(&self) -> &str {
         match self {
-            Self::Sign { intent_digest, .. } | Self::Record { intent_digest, .. } => intent_digest,
+            Self::Sign { intent_digest, .. }
+            | Self::Record { intent_digest, .. }
+            | Self::KillSwitchState { intent_digest, .. }
+            | Self::KillSwitchJournal { intent_digest, .. } => intent_digest,
         }
     }
 
-    /// The reason code boundaries report: `trace_sign_failed` or
-    /// `trace_write_failed`.
+    /// The reason code boundaries report: `trace_sign_failed`,
+    /// `trace_write_failed`, `kill_switch_state_unavailable` or
+    /// `kill_switch_journal_failed`.
     pub fn reason_code(&self) -> &'static str {
         match self {
             Self::Sign { .. } => "trace_sign_failed",
             Self::Record { .. } => "trace_write_failed",
+            Self::KillSwitchState { .. } => "kill_switch_state_unavailable",
+            Self::KillSwitchJournal { .. } => "kill_switch_journal_failed",
         }
+    }
+
+    /// Whether the cause is the caller's input (a configured kill-switch
+    /// state that cannot be used, a journal that cannot be written where
+    /// the state says): exit 6 at the CLI, not an internal error.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(
+            self,
+            Self::Record { .. } | Self::KillSwitchState { .. } | Self::KillSwitchJournal { .. }
+        )
     }
 }
 
@@ -353,6 +400,8 @@ pub struct Decider {
     approval_key: Option<VerifyingKey<Approval>>,
     delegation_key: Option<VerifyingKey<Delegation>>,
     jobs: Option<Arc<dyn JobStore>>,
+    kill_switch: Option<Arc<dyn KillSwitchStore>>,
+    kill_switch_always_required: bool,
 }
 
 impl std::fmt::Debug for Decider {
@@ -362,6 +411,7 @@ impl std::fmt::Debug for Decider {
             .field("signed", &self.signer.is_some())
             .field("rate_limits", &self.rate_limits)
             .field("jobs", &self.jobs)
+            .field("kill_switch", &self.kill_switch)
             .finish_non_exhaustive()
     }
 }
@@ -380,6 +430,8 @@ impl Decider {
             approval_key: None,
             delegation_key: None,
             jobs: None,
+            kill_switch: None,
+            kill_switch_always_required: false,
         }
     }
 
@@ -426,6 +478,24 @@ impl Decider {
         self
     }
 
+    /// Consults the kill switch in `store` on every decision.
+    ///
+    /// A state that cannot be read blocks the call
+    /// (`kill_switch_state_unavailable`) when `always_required` (the
+    /// `oss-prod` profile) or the call's risk class is `high` or
+    /// `critical`; otherwise the decision fails with
+    /// [`DecideError::KillSwitchState`]. It is never ignored.
+    #[must_use]
+    pub fn with_kill_switch(
+        mut self,
+        store: Option<Arc<dyn KillSwitchStore>>,
+        always_required: bool,
+    ) -> Self {
+        self.kill_switch = store;
+        self.kill_switch_always_required = always_required;
+        self
+    }
+
     /// The gate.
     pub fn gate(&self) -> &Gate {
         &self.gate
@@ -461,6 +531,22 @@ impl Decider {
             inputs.wrkr.clone_from(&request.wrkr);
         }
         inputs.approved_scripts = request.approved_scripts;
+        let mut kill_switch_warning = None;
+        if let Some(store) = &self.kill_switch {
+            inputs.kill_switch = Some(match store.load() {
+                Ok(state) => KillSwitchCheck::State(state),
+                Err(source) if self.kill_switch_required(request) => {
+                    kill_switch_warning = Some(format!("kill_switch_state_unavailable={source}"));
+                    KillSwitchCheck::Unavailable
+                }
+                Err(source) => {
+                    return Err(DecideError::KillSwitchState {
+                        intent_digest: intent.intent_digest().to_hex(),
+                        source,
+                    });
+                }
+            });
+        }
 
         let (mut outcome, evaluation_error) = match self.gate.run(&inputs) {
             Ok(o) => (o, None),
@@ -470,6 +556,7 @@ impl Decider {
             ),
         };
         let mut warnings = std::mem::take(&mut outcome.warnings);
+        warnings.extend(kill_switch_warning);
         let trust = self.overlay_trust(&mut outcome, request, &inputs);
         overlay_tool_definition(&mut outcome.decision, request.tool_definition);
         self.overlay_emergency_stop(&mut outcome, request.boundary, &mut warnings);
@@ -486,6 +573,7 @@ impl Decider {
             &opts,
         );
         trace.mcp_trust = trust.as_ref().map(TrustDecision::to_json);
+        trace.kill_switch = outcome.kill_switch.as_ref().map(|k| k.to_json());
         let intent_digest = || outcome.decision.intent_digest().to_hex();
         if let Some(signer) = &self.signer {
             signer
@@ -505,6 +593,30 @@ impl Decider {
             intent_digest: intent_digest(),
             source,
         })?;
+        // An active switch leaves its journal line after the trace; a line
+        // that cannot be written fails the call (the trace stays).
+        if let (Some(store), Some(ks)) = (&self.kill_switch, &outcome.kill_switch) {
+            if ks.is_active() {
+                let source = match request.boundary {
+                    Boundary::GateEval => "gate_eval",
+                    _ => "mcp_proxy",
+                };
+                let line = KillSwitchJournalEntry::new(
+                    ks,
+                    &outcome.prepared_intent,
+                    outcome.decision.created_at(),
+                    &self.producer_version,
+                    source,
+                    &trace.trace_id,
+                );
+                store
+                    .journal(&line)
+                    .map_err(|source| DecideError::KillSwitchJournal {
+                        intent_digest: intent_digest(),
+                        source,
+                    })?;
+            }
+        }
         outcome.warnings.clone_from(&warnings);
         Ok(Decided {
             outcome,
@@ -513,6 +625,18 @@ impl Decider {
             warnings,
             evaluation_error,
         })
+    }
+
+    fn kill_switch_required(&self, request: &DecisionRequest<'_>) -> bool {
+        if self.kill_switch_always_required {
+            return true;
+        }
+        let risk = request
+            .declared_risk_class
+            .unwrap_or(&request.intent.context().risk_class)
+            .trim()
+            .to_ascii_lowercase();
+        risk == "high" || risk == "critical"
     }
 
     fn overlay_trust(

@@ -14,9 +14,7 @@ use gait_policy::registry::RegistryLoadError;
 use gait_policy::token::{ApprovalToken, DelegationToken};
 use gait_sign::{Approval, Delegation, KeyConfig, KeyMode, KeySource, Role, Trace, VerifyingKey};
 use gait_trace::explain::ProofRefs;
-use gait_trace::{
-    Boundary, DecideError, Decider, DecisionRequest, FileJobStore, FileSink, JobStore,
-};
+use gait_trace::{Boundary, Decider, DecisionRequest, FileJobStore, FileSink, JobStore};
 use serde_json::{Map, Value, json};
 
 use crate::cmd::{read_input, sign_error_exit, tokens};
@@ -137,6 +135,11 @@ pub struct GateEvalArgs {
     /// read.
     #[arg(long, value_name = "DIR")]
     pub job_root: Option<String>,
+    /// Kill-switch state (`gait kill-switch add`): a call matching an
+    /// active entry is blocked. A state that cannot be read blocks under
+    /// oss-prod or for high/critical risk, and is an error otherwise.
+    #[arg(long, value_name = "PATH")]
+    pub kill_switch_state: Option<String>,
     /// With --json: print the `gait.gate.policy_explain` document of the
     /// decision instead of the usual output (the decision, its trace and
     /// exit code are unchanged).
@@ -370,6 +373,7 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(|root| Arc::new(FileJobStore::new(root)) as Arc<dyn JobStore>);
+    let kill_switch = crate::cmd::kill_switch::store(a.kill_switch_state.as_deref())?;
     let trace_out = a
         .trace_out
         .as_deref()
@@ -390,7 +394,8 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         .with_rate_limits(Some(Arc::new(FileRateLimitStore::new(rate_limit_state))))
         .with_approval_key(Some(approval_key))
         .with_delegation_key(Some(delegation_key))
-        .with_job_store(jobs);
+        .with_job_store(jobs)
+        .with_kill_switch(kill_switch, profile.is_oss_prod());
     let mut request = DecisionRequest::new(&intent, Boundary::GateEval)
         .with_approval_tokens(&approval_tokens)
         .with_delegation_tokens(&delegation_tokens);
@@ -403,8 +408,8 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
     request.approval_token_ref = a.approval_token_ref.as_deref().unwrap_or_default();
     // The signed trace is always written, whatever the verdict.
     let decided = decider.decide(&request).map_err(|e| match e {
-        DecideError::Record { .. } => (e.to_string(), Exit::InvalidInput),
-        _ => (e.to_string(), Exit::Internal),
+        e if e.is_invalid_input() => (e.to_string(), Exit::InvalidInput),
+        e => (e.to_string(), Exit::Internal),
     })?;
     if let Some(err) = &decided.evaluation_error {
         return Err((err.clone(), Exit::Internal));
@@ -671,6 +676,9 @@ impl Report<'_> {
         }
         if let Some(sb) = d.sandbox() {
             m.insert("sandbox".into(), json!(sb));
+        }
+        if let Some(ks) = &o.kill_switch {
+            m.insert("kill_switch".into(), ks.to_json());
         }
         m
     }

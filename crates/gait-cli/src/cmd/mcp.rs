@@ -65,7 +65,8 @@ pub struct EvalFlags {
     /// that job is emergency-stopped or its state cannot be read.
     #[arg(long, default_value = "./gait-out/jobs", value_name = "DIR")]
     pub job_root: String,
-    /// Kill-switch state (not supported by this build).
+    /// Kill-switch state (`gait kill-switch add`), re-read when it
+    /// changes: a call matching an active entry is blocked.
     #[arg(long, value_name = "PATH")]
     pub kill_switch_state: Option<String>,
     /// Rate-limit state file (without one, calls under a rate-limited rule
@@ -326,10 +327,7 @@ pub fn build_service(
         .profile
         .parse()
         .map_err(|e: gait_policy::profile::ProfileError| (e.to_string(), Exit::InvalidInput))?;
-    for (flag, value) in [
-        ("--context-envelope", &flags.context_envelope),
-        ("--kill-switch-state", &flags.kill_switch_state),
-    ] {
+    for (flag, value) in [("--context-envelope", &flags.context_envelope)] {
         if value.as_deref().is_some_and(|v| !v.trim().is_empty()) {
             return Err((
                 format!("{flag} is not supported by this build"),
@@ -402,6 +400,7 @@ pub fn build_service(
     }
     cfg.otel_export = path(&flags.export_otel_out);
     cfg.job_root = Some(PathBuf::from(flags.job_root.trim()));
+    cfg.kill_switch = crate::cmd::kill_switch::store(flags.kill_switch_state.as_deref())?;
     Ok(cfg)
 }
 

@@ -6,6 +6,7 @@ pub mod delegate;
 pub mod gate;
 pub mod hook;
 pub mod keys;
+pub mod kill_switch;
 pub mod mcp;
 pub mod mcp_proxy;
 pub mod onboard;

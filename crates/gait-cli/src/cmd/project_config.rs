@@ -44,6 +44,7 @@ pub fn apply_gate_defaults(a: &GateEvalArgs) -> Result<GateEvalArgs, (String, Ex
     fill(&mut a.approval_private_key, &g.approval_private_key);
     fill(&mut a.approval_private_key_env, &g.approval_private_key_env);
     fill(&mut a.rate_limit_state, &g.rate_limit_state);
+    fill(&mut a.kill_switch_state, &g.kill_switch_state);
     fill(&mut a.trace_out, &g.trace_path);
     fill(&mut a.wrkr_inventory, &g.wrkr_inventory_path);
     Ok(a)

@@ -556,7 +556,10 @@ fn step_risk(targets: &[Target]) -> &'static str {
     risk
 }
 
-fn fail_closed_reasons(policy: &Policy, intent: &Intent) -> Option<(Vec<String>, Vec<String>)> {
+pub(crate) fn fail_closed_reasons(
+    policy: &Policy,
+    intent: &Intent,
+) -> Option<(Vec<String>, Vec<String>)> {
     let fc = policy.fail_closed();
     let ctx = intent.context();
     if !fc.enabled
