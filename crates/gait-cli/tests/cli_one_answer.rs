@@ -3,7 +3,9 @@
 //! Each kind of input (plain allow and block, an approval token, a
 //! delegation token, a rate limit, MCP trust, a changed tool definition, a
 //! job id naming a stopped job, a malformed call, a case-variant duplicate
-//! key, an oversized integer, a CEL budget overrun) goes through every
+//! key, an oversized integer, a CEL budget overrun; issue 12: an active
+//! kill-switch entry, an expired one, an unreadable state for a high- and
+//! a low-risk call) goes through every
 //! boundary that can express it:
 //!
 //! * the library (`gait_trace::Decider`, the decision core itself);
@@ -24,7 +26,10 @@
 //! A kind that an input format cannot carry (a Claude Code payload has no
 //! job id and no delegation; only the protocol proxy pins tool
 //! definitions) is skipped for that format, and the skips are asserted so
-//! that coverage cannot shrink unnoticed.
+//! that coverage cannot shrink unnoticed. The MCP protocol proxy has no
+//! exit code per call, so the kind the other boundaries refuse with exit 6
+//! (an unreadable kill-switch state that a low-risk call does not require)
+//! is skipped there; the proxy refuses that call unrun (`gait-mcp` tests).
 
 #![allow(
     clippy::unwrap_used,
@@ -45,6 +50,7 @@ use gait_digest::GoTime;
 use gait_mcp::{CallContext, ServerIdentity, ToolPins};
 use gait_policy::adapters::{Adapter, decode_tool_call_value};
 use gait_policy::gate::{FileRateLimitStore, RateLimitStore};
+use gait_policy::killswitch::FileKillSwitchStore;
 use gait_policy::token::{
     ApprovalMint, ApprovalToken, DelegationMint, DelegationToken, mint_approval_token,
     mint_delegation_token,
@@ -234,6 +240,11 @@ impl Answer {
 
 // --------------------------------------------------------------- kinds
 
+const EMPTY_KILL_SWITCH: &str = r#"{"schema_id":"gait.gate.kill_switch_state","schema_version":"1.0.0","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","entries":[]}"#;
+const ACTIVE_KILL_SWITCH: &str = r#"{"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","entries":[{"entry_id":"freeze-read","enabled":true,"tool_name":"TOOL.READ","reason":"incident","created_at":"2026-01-01T00:00:00Z"}]}"#;
+const EXPIRED_KILL_SWITCH: &str = r#"{"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","entries":[{"entry_id":"old","enabled":true,"tool_name":"tool.read","created_at":"2020-01-01T00:00:00Z","expires_at":"2020-01-02T00:00:00Z"}]}"#;
+const CORRUPT_KILL_SWITCH: &str = r#"{"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","entries":[{"entry_id":"x","target_kind":"ip","created_at":"2026-01-01T00:00:00Z"}"#;
+
 /// One kind of input.
 struct Kind {
     name: &'static str,
@@ -250,6 +261,9 @@ struct Kind {
     twice: bool,
     /// A stopped job of this id exists under the job root.
     stopped_job: Option<&'static str>,
+    /// The kill-switch state every boundary is given (default: a valid
+    /// state with no entries).
+    kill_switch: &'static str,
     /// The MCP trust policy instead of the main one.
     trust: bool,
     /// The protocol proxy sees the tool's definition change (pins).
@@ -283,6 +297,7 @@ fn kind(name: &'static str, tool: &'static str, expect: &'static str) -> Kind {
         delegate: false,
         twice: false,
         stopped_job: None,
+        kill_switch: EMPTY_KILL_SWITCH,
         trust: false,
         changed_tool: false,
         raw: None,
@@ -377,6 +392,39 @@ fn kinds() -> Vec<Kind> {
             must_have: &["cel_limit_exceeded"],
             ..kind("CEL budget overrun", "tool.cel", "block")
         },
+        Kind {
+            kill_switch: ACTIVE_KILL_SWITCH,
+            must_have: &[
+                "kill_switch_active",
+                "kill_switch_tool_name_active",
+                "matched_rule_reads",
+            ],
+            ..kind("kill switch: active entry", "tool.read", "block")
+        },
+        Kind {
+            kill_switch: EXPIRED_KILL_SWITCH,
+            must_have: &["matched_rule_reads"],
+            ..kind("kill switch: expired entry", "tool.read", "allow")
+        },
+        Kind {
+            kill_switch: CORRUPT_KILL_SWITCH,
+            // A high-risk call requires the state: blocked, with a trace.
+            context: json!({"risk_class": "high"}),
+            must_have: &["kill_switch_state_unavailable"],
+            skip: &[Format::Claude],
+            ..kind("kill switch: unreadable state", "tool.read", "block")
+        },
+        Kind {
+            kill_switch: CORRUPT_KILL_SWITCH,
+            // A low-risk call does not: the command fails rather than
+            // ignore the configured state.
+            skip: &[Format::Mcp],
+            ..kind(
+                "kill switch: unreadable state, low risk",
+                "tool.read",
+                "refused",
+            )
+        },
     ]
 }
 
@@ -447,6 +495,7 @@ impl Fixture {
             .collect();
         let cell = self.path().join(format!("{slug}-{boundary}"));
         std::fs::create_dir_all(&cell).unwrap();
+        std::fs::write(cell.join("ks.json"), k.kill_switch).unwrap();
         if let Some(job) = k.stopped_job {
             let jd = cell.join("jobs").join(job);
             std::fs::create_dir_all(&jd).unwrap();
@@ -523,6 +572,7 @@ impl Fixture {
         cell: &Path,
         check: ToolDefinitionCheck,
         server: Option<&gait_policy::adapters::ServerInfo>,
+        declared_risk_class: Option<&str>,
     ) -> Answer {
         let (approvals, delegations) = self.mint(k, intent);
         let store: Arc<dyn RateLimitStore> =
@@ -533,13 +583,20 @@ impl Fixture {
             .with_rate_limits(Some(store))
             .with_approval_key(Some(self.approver.verifying_key().clone()))
             .with_delegation_key(Some(self.delegator.verifying_key().clone()))
-            .with_job_store(Some(jobs));
-        let request = DecisionRequest::new(intent, Boundary::Library)
+            .with_job_store(Some(jobs))
+            .with_kill_switch(
+                Some(Arc::new(FileKillSwitchStore::new(cell.join("ks.json")))),
+                false,
+            );
+        let mut request = DecisionRequest::new(intent, Boundary::Library)
             .with_approval_tokens(&approvals)
             .with_delegation_tokens(&delegations)
             .with_tool_definition(check)
             .with_server(server);
-        let mut d = decider.decide(&request).unwrap();
+        request.declared_risk_class = declared_risk_class;
+        let Ok(mut d) = decider.decide(&request) else {
+            return Answer::Refused;
+        };
         if k.twice {
             d = decider.decide(&request).unwrap();
         }
@@ -638,7 +695,14 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         .and_then(|p| decode_tool_call_value(Adapter::Mcp, &p).ok())
         .and_then(|c| c.to_intent().ok());
     let lib = match &lib_intent {
-        Some(i) => f.library(k, i, &lib_cell, ToolDefinitionCheck::default(), None),
+        Some(i) => f.library(
+            k,
+            i,
+            &lib_cell,
+            ToolDefinitionCheck::default(),
+            None,
+            Some(i.context().risk_class.as_str()),
+        ),
         None => Answer::Refused,
     };
     out.push(("library", lib.clone()));
@@ -660,6 +724,8 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "rate.json",
         "--job-root",
         "jobs",
+        "--kill-switch-state",
+        "ks.json",
         "--json",
     ]));
     args.extend(key_args(root));
@@ -703,6 +769,8 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "rate.json",
         "--job-root",
         "jobs",
+        "--kill-switch-state",
+        "ks.json",
         "--json",
     ]));
     args.extend(key_args(root));
@@ -768,6 +836,8 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "rate.json",
         "--job-root",
         "jobs",
+        "--kill-switch-state",
+        "ks.json",
     ]));
     args.extend(key_args(root));
     let o = run(&cell, &args, Some(&lines));
@@ -811,6 +881,8 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "rate.json",
         "--job-root",
         "jobs",
+        "--kill-switch-state",
+        "ks.json",
     ]));
     args.extend(key_args(root));
     let answers = serve_http(&cell, &args, &bodies);
@@ -834,6 +906,8 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "rate.json",
         "--job-root",
         "jobs",
+        "--kill-switch-state",
+        "ks.json",
     ]));
     args.extend(key_args(root));
     args.extend(token_args(&cell));
@@ -895,7 +969,16 @@ fn claude_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         .and_then(|c| c.to_intent().ok());
     let lib_cell = f.cell(k, "claude-library");
     let lib = match &intent {
-        Some(i) => f.library(k, i, &lib_cell, ToolDefinitionCheck::default(), None),
+        // A Claude Code payload declares no risk class (its intent gets the
+        // default, high, but the kill-switch state is not required by it).
+        Some(i) => f.library(
+            k,
+            i,
+            &lib_cell,
+            ToolDefinitionCheck::default(),
+            None,
+            Some(""),
+        ),
         None => Answer::Refused,
     };
     let cell = f.cell(k, "claude");
@@ -908,6 +991,8 @@ fn claude_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "rate.json",
         "--job-root",
         "jobs",
+        "--kill-switch-state",
+        "ks.json",
     ]));
     args.extend(key_args(root));
     if let Some(i) = &intent {
@@ -1081,7 +1166,8 @@ fn mcp_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
     let mut context = CallContext::default();
     context.identity = "agent".into();
     context.workspace = "/w".into();
-    context.risk_class = if k.trust { "high".into() } else { "low".into() };
+    let high = k.trust || k.context.get("risk_class") == Some(&json!("high"));
+    context.risk_class = if high { "high".into() } else { "low".into() };
     if let Some(job) = k.context.get("job_id").and_then(Value::as_str) {
         context.job_id = job.into();
     }
@@ -1104,7 +1190,7 @@ fn mcp_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         i
     };
     let lib = match &intent {
-        Some(i) => f.library(k, i, &cell, check, Some(&info)),
+        Some(i) => f.library(k, i, &cell, check, Some(&info), None),
         None => Answer::Refused,
     };
 
@@ -1119,13 +1205,15 @@ fn mcp_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "rate.json",
         "--job-root",
         "jobs",
+        "--kill-switch-state",
+        "ks.json",
         "--identity",
         "agent",
         "--workspace",
         "/w",
         "--risk-class",
     ]));
-    args.push(if k.trust { "high".into() } else { "low".into() });
+    args.push(if high { "high".into() } else { "low".into() });
     if let Some(job) = k.context.get("job_id").and_then(Value::as_str) {
         args.extend(["--job-id".to_owned(), job.to_owned()]);
     }
@@ -1275,6 +1363,8 @@ fn every_kind_of_input_gets_one_answer_at_every_boundary() {
             "changed tool definition / CallShape",
             "changed tool definition / Claude",
             "stopped job / Claude",
+            "kill switch: unreadable state / Claude",
+            "kill switch: unreadable state, low risk / Mcp",
         ]
     );
     assert!(report.len() >= 12 * 6, "{report:#?}");

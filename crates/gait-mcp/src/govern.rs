@@ -222,6 +222,20 @@ impl Governor {
         self
     }
 
+    /// Consults the kill switch in `store` on every call: a call matching
+    /// an active entry is blocked. A state that cannot be read blocks the
+    /// call when `always_required` (the `oss-prod` profile) or the call's
+    /// risk class is `high` or `critical`, and refuses it otherwise.
+    #[must_use]
+    pub fn with_kill_switch(
+        mut self,
+        store: Arc<dyn gait_policy::killswitch::KillSwitchStore>,
+        always_required: bool,
+    ) -> Self {
+        self.decider = self.decider.with_kill_switch(Some(store), always_required);
+        self
+    }
+
     /// Presents these tokens with every call (each only counts for the
     /// call whose intent and policy digests it is bound to), verified with
     /// these keys (without a key no token is valid).

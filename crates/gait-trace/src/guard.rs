@@ -368,6 +368,20 @@ impl Guard {
         self
     }
 
+    /// Consults the kill switch in `store` on every call: a call matching
+    /// an active entry is blocked. A state that cannot be read blocks the
+    /// call when `always_required` (the `oss-prod` profile) or the call's
+    /// risk class is `high` or `critical`, and refuses it otherwise.
+    #[must_use]
+    pub fn with_kill_switch(
+        mut self,
+        store: Arc<dyn gait_policy::killswitch::KillSwitchStore>,
+        always_required: bool,
+    ) -> Self {
+        self.decider = self.decider.with_kill_switch(Some(store), always_required);
+        self
+    }
+
     /// Records `version` as the producer of traces.
     #[must_use]
     pub fn with_producer_version(mut self, version: &str) -> Self {

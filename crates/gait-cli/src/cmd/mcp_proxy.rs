@@ -68,6 +68,10 @@ pub struct McpProtocolProxyArgs {
     /// Job runtime root consulted for the job id's state.
     #[arg(long, value_name = "DIR", default_value = "./gait-out/jobs")]
     pub job_root: String,
+    /// Kill-switch state (`gait kill-switch add`), re-read when it
+    /// changes: a call matching an active entry is refused.
+    #[arg(long, value_name = "PATH")]
+    pub kill_switch_state: Option<String>,
     /// Rate-limit state file.
     #[arg(
         long,
@@ -232,8 +236,9 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
         "delegation public key",
         a.delegation_public_key.as_deref(),
     )?;
+    let kill_switch = crate::cmd::kill_switch::store(a.kill_switch_state.as_deref())?;
     let gate = Gate::new(policy).with_producer_version(crate::cmd::version::VERSION);
-    let governor = Governor::new(gate, signer.key, Box::new(DirectorySink::new(trace_dir)))
+    let mut governor = Governor::new(gate, signer.key, Box::new(DirectorySink::new(trace_dir)))
         .map_err(|e| (e.to_string(), Exit::InvalidInput))?
         .with_producer_version(crate::cmd::version::VERSION)
         .with_rate_limit_state(a.rate_limit_state.trim())
@@ -244,6 +249,9 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
             (delegation_tokens, delegation_key),
         )
         .with_context(context);
+    if let Some(store) = kill_switch {
+        governor = governor.with_kill_switch(store, false);
+    }
 
     let mut config = ProxyConfig::new(a.command.clone());
     config.server_id = a
