@@ -100,6 +100,13 @@ rules:
       window: hour
     match:
       tool_names: [tool.limited]
+  - name: contextual
+    priority: 9
+    effect: allow
+    require_context_evidence: true
+    max_context_age_seconds: 60
+    match:
+      tool_names: [tool.ctx]
   - name: computed
     priority: 8
     effect: allow
@@ -139,6 +146,7 @@ const TOOLS: &[&str] = &[
     "tool.delegated",
     "tool.limited",
     "tool.cel",
+    "tool.ctx",
 ];
 
 // ------------------------------------------------------------ processes
@@ -243,6 +251,36 @@ impl Answer {
 const EMPTY_KILL_SWITCH: &str = r#"{"schema_id":"gait.gate.kill_switch_state","schema_version":"1.0.0","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","entries":[]}"#;
 const ACTIVE_KILL_SWITCH: &str = r#"{"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","entries":[{"entry_id":"freeze-read","enabled":true,"tool_name":"TOOL.READ","reason":"incident","created_at":"2026-01-01T00:00:00Z"}]}"#;
 const EXPIRED_KILL_SWITCH: &str = r#"{"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","entries":[{"entry_id":"old","enabled":true,"tool_name":"tool.read","created_at":"2020-01-01T00:00:00Z","expires_at":"2020-01-02T00:00:00Z"}]}"#;
+/// A context envelope whose one record was retrieved at `retrieved_at`;
+/// with `digest`, that declared `context_set_digest`.
+fn envelope(retrieved_at: &str, digest: Option<&str>) -> String {
+    let mut e = json!({
+        "schema_id": "gait.context.envelope",
+        "schema_version": "1.0.0",
+        "created_at": "2026-01-01T00:00:00Z",
+        "context_set_id": "ctx-1",
+        "evidence_mode": "required",
+        "records": [{
+            "ref_id": "runbook-7", "source_type": "wiki", "source_locator": "wiki://ops/7",
+            "query_digest": "a".repeat(64), "content_digest": "b".repeat(64),
+            "retrieved_at": retrieved_at, "redaction_mode": "none", "immutability": "immutable"
+        }]
+    });
+    if let Some(d) = digest {
+        e["context_set_digest"] = json!(d);
+    }
+    e.to_string()
+}
+
+/// `--context-envelope env.json` for a kind with an envelope.
+fn envelope_args(k: &Kind) -> Vec<String> {
+    if k.envelope.is_some() {
+        strings(&["--context-envelope", "env.json"])
+    } else {
+        Vec::new()
+    }
+}
+
 const CORRUPT_KILL_SWITCH: &str = r#"{"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","entries":[{"entry_id":"x","target_kind":"ip","created_at":"2026-01-01T00:00:00Z"}"#;
 
 /// One kind of input.
@@ -264,6 +302,14 @@ struct Kind {
     /// The kill-switch state every boundary is given (default: a valid
     /// state with no entries).
     kill_switch: &'static str,
+    /// A context envelope every boundary is given.
+    envelope: Option<String>,
+    /// The bound context age (whole seconds since a record was retrieved)
+    /// is part of the intent digest, so boundaries asked seconds apart
+    /// have different digests: compare verdicts and reason codes only.
+    clock_digest: bool,
+    /// Servers refuse to start (exit 6) rather than answer a call.
+    refused_at_startup: bool,
     /// The MCP trust policy instead of the main one.
     trust: bool,
     /// The protocol proxy sees the tool's definition change (pins).
@@ -298,6 +344,9 @@ fn kind(name: &'static str, tool: &'static str, expect: &'static str) -> Kind {
         twice: false,
         stopped_job: None,
         kill_switch: EMPTY_KILL_SWITCH,
+        envelope: None,
+        clock_digest: false,
+        refused_at_startup: false,
         trust: false,
         changed_tool: false,
         raw: None,
@@ -415,6 +464,25 @@ fn kinds() -> Vec<Kind> {
             ..kind("kill switch: unreadable state", "tool.read", "block")
         },
         Kind {
+            envelope: Some(envelope("2099-01-01T00:00:00Z", None)),
+            must_have: &["matched_rule_contextual"],
+            ..kind("context envelope: fresh", "tool.ctx", "allow")
+        },
+        Kind {
+            envelope: Some(envelope("2020-01-01T00:00:00Z", None)),
+            clock_digest: true,
+            must_have: &["context_freshness_exceeded"],
+            ..kind("context envelope: stale", "tool.ctx", "block")
+        },
+        Kind {
+            envelope: Some(envelope("2099-01-01T00:00:00Z", Some(&"c".repeat(64)))),
+            // Servers and the protocol proxy refuse to start (exit 6)
+            // before any call.
+            refused_at_startup: true,
+            skip: &[Format::Mcp],
+            ..kind("context envelope: wrong digest", "tool.ctx", "refused")
+        },
+        Kind {
             kill_switch: CORRUPT_KILL_SWITCH,
             // A low-risk call does not: the command fails rather than
             // ignore the configured state.
@@ -496,6 +564,9 @@ impl Fixture {
         let cell = self.path().join(format!("{slug}-{boundary}"));
         std::fs::create_dir_all(&cell).unwrap();
         std::fs::write(cell.join("ks.json"), k.kill_switch).unwrap();
+        if let Some(e) = &k.envelope {
+            std::fs::write(cell.join("env.json"), e).unwrap();
+        }
         if let Some(job) = k.stopped_job {
             let jd = cell.join("jobs").join(job);
             std::fs::create_dir_all(&jd).unwrap();
@@ -594,6 +665,16 @@ impl Fixture {
             .with_tool_definition(check)
             .with_server(server);
         request.declared_risk_class = declared_risk_class;
+        let evidence = match &k.envelope {
+            Some(_) => match gait_serve::load_context_evidence(
+                &cell.join("env.json").display().to_string(),
+            ) {
+                Ok(e) => Some(e),
+                Err(_) => return Answer::Refused,
+            },
+            None => None,
+        };
+        request.context_evidence = evidence.as_ref();
         let Ok(mut d) = decider.decide(&request) else {
             return Answer::Refused;
         };
@@ -729,6 +810,7 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "--json",
     ]));
     args.extend(key_args(root));
+    args.extend(envelope_args(k));
     if let Some(i) = &lib_intent {
         let (_, _, t) = f.tokens(k, i, &cell);
         let mut it = t.into_iter();
@@ -774,6 +856,7 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "--json",
     ]));
     args.extend(key_args(root));
+    args.extend(envelope_args(k));
     args.extend(token_args(&cell));
     let proxy = |args: &[String]| {
         let o = run(&cell, args, None);
@@ -840,20 +923,24 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "ks.json",
     ]));
     args.extend(key_args(root));
+    args.extend(envelope_args(k));
     let o = run(&cell, &args, Some(&lines));
-    let last: Value = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .last()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .unwrap_or_else(|| panic!("serve --stdio answered nothing: {o:?}"));
-    out.push((
-        "serve --stdio",
+    let stdio = if k.refused_at_startup {
+        assert_eq!(o.status.code(), Some(6), "{}: serve --stdio: {o:?}", k.name);
+        Answer::Refused
+    } else {
+        let last: Value = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .last()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .unwrap_or_else(|| panic!("serve --stdio answered nothing: {o:?}"));
         if last["ok"] == false {
             Answer::Refused
         } else {
             Answer::of_json(&last)
-        },
-    ));
+        }
+    };
+    out.push(("serve --stdio", stdio));
     if k.expect != "refused" {
         assert!(
             verify_traces(root, &cell.join("traces")) >= 1,
@@ -885,8 +972,15 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "ks.json",
     ]));
     args.extend(key_args(root));
-    let answers = serve_http(&cell, &args, &bodies);
-    out.push(("serve http", answers.last().unwrap().clone()));
+    args.extend(envelope_args(k));
+    let http = if k.refused_at_startup {
+        let o = run(&cell, &args, None);
+        assert_eq!(o.status.code(), Some(6), "{}: serve: {o:?}", k.name);
+        Answer::Refused
+    } else {
+        serve_http(&cell, &args, &bodies).last().unwrap().clone()
+    };
+    out.push(("serve http", http));
     if k.expect != "refused" {
         assert!(
             verify_traces(root, &cell.join("traces")) >= 1,
@@ -910,6 +1004,7 @@ fn call_shape_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "ks.json",
     ]));
     args.extend(key_args(root));
+    args.extend(envelope_args(k));
     args.extend(token_args(&cell));
     let hook = |args: &[String]| {
         let o = run(&cell, args, Some(&payload_text));
@@ -995,6 +1090,7 @@ fn claude_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         "ks.json",
     ]));
     args.extend(key_args(root));
+    args.extend(envelope_args(k));
     if let Some(i) = &intent {
         args.extend(f.tokens(k, i, &cell).2);
     }
@@ -1218,6 +1314,7 @@ fn mcp_boundaries(f: &Fixture, k: &Kind) -> Vec<(&'static str, Answer)> {
         args.extend(["--job-id".to_owned(), job.to_owned()]);
     }
     args.extend(key_args(root));
+    args.extend(envelope_args(k));
     if let Some(i) = &intent {
         args.extend(f.tokens(k, i, &cell).2);
     }
@@ -1326,7 +1423,16 @@ fn every_kind_of_input_gets_one_answer_at_every_boundary() {
         for family in &families {
             let (lib_name, lib) = &family[0];
             for (name, a) in family {
-                assert_eq!(a, lib, "{}: {name} differs from {lib_name}", k.name);
+                if k.clock_digest {
+                    assert_eq!(
+                        a.without_digest(),
+                        lib.without_digest(),
+                        "{}: {name} differs from {lib_name}",
+                        k.name
+                    );
+                } else {
+                    assert_eq!(a, lib, "{}: {name} differs from {lib_name}", k.name);
+                }
                 assert_eq!(a.verdict(), k.expect, "{}: {name}", k.name);
                 if let Answer::Decided { reason_codes, .. } = a {
                     for r in k.must_have {
@@ -1364,6 +1470,7 @@ fn every_kind_of_input_gets_one_answer_at_every_boundary() {
             "changed tool definition / Claude",
             "stopped job / Claude",
             "kill switch: unreadable state / Claude",
+            "context envelope: wrong digest / Mcp",
             "kill switch: unreadable state, low risk / Mcp",
         ]
     );

@@ -152,6 +152,7 @@ pub struct Governor {
     context: CallContext,
     approval_tokens: Vec<ApprovalToken>,
     delegation_tokens: Vec<DelegationToken>,
+    context_evidence: Option<gait_policy::context_evidence::ContextEvidence>,
 }
 
 impl std::fmt::Debug for Governor {
@@ -193,6 +194,7 @@ impl Governor {
             context: CallContext::default(),
             approval_tokens: Vec::new(),
             delegation_tokens: Vec::new(),
+            context_evidence: None,
         }
     }
 
@@ -233,6 +235,16 @@ impl Governor {
         always_required: bool,
     ) -> Self {
         self.decider = self.decider.with_kill_switch(Some(store), always_required);
+        self
+    }
+
+    /// Binds this verified context envelope to every call's intent.
+    #[must_use]
+    pub fn with_context_evidence(
+        mut self,
+        evidence: gait_policy::context_evidence::ContextEvidence,
+    ) -> Self {
+        self.context_evidence = Some(evidence);
         self
     }
 
@@ -313,11 +325,12 @@ impl Governor {
         );
         let intent = intent_for_call(params, server, tool, &self.context)?;
         let info = server_info(server);
-        let request = DecisionRequest::new(&intent, Boundary::McpProtocolProxy)
+        let mut request = DecisionRequest::new(&intent, Boundary::McpProtocolProxy)
             .with_server(info.as_ref())
             .with_tool_definition(check)
             .with_approval_tokens(&self.approval_tokens)
             .with_delegation_tokens(&self.delegation_tokens);
+        request.context_evidence = self.context_evidence.as_ref();
         let policy_digest = self.policy_digest();
         let decided = match self.decider.decide(&request) {
             Ok(d) => d,

@@ -71,6 +71,10 @@ pub struct GateInputs<'a> {
     pub approved_scripts: &'a [crate::registry::ApprovedScriptEntry],
     /// The kill switch, when one is configured.
     pub kill_switch: Option<crate::killswitch::KillSwitchCheck>,
+    /// The intent is bound to a verified context envelope
+    /// ([`crate::context_evidence::ContextEvidence::bind`]): its context
+    /// claims are the envelope's and are kept, not stripped.
+    pub context_bound: bool,
 }
 
 impl<'a> GateInputs<'a> {
@@ -91,6 +95,7 @@ impl<'a> GateInputs<'a> {
             wrkr: None,
             approved_scripts: &[],
             kill_switch: None,
+            context_bound: false,
         }
     }
 }
@@ -288,7 +293,7 @@ fn set_block(d: &mut Decision, reasons: &[&str], violations: &[&str]) {
 pub fn run(inputs: &GateInputs<'_>) -> Result<GateOutcome, GateError> {
     let intent = inputs.intent;
     let mut warnings = Vec::new();
-    let mut prepared = if intent.has_context_evidence_claims() {
+    let mut prepared = if !inputs.context_bound && intent.has_context_evidence_claims() {
         intent.prepared()
     } else {
         intent.clone()
@@ -346,9 +351,18 @@ pub fn run(inputs: &GateInputs<'_>) -> Result<GateOutcome, GateError> {
                     context_source = wrkr_source(source);
                 }
             }
-            evaluate(inputs.policy, &prepared, &eval_opts)
+            crate::eval::single::evaluate_prepared(inputs.policy, &prepared, &eval_opts)
         }
     };
+    if inputs.context_bound {
+        context_source = if context_source.is_empty() {
+            "context_envelope".to_owned()
+        } else {
+            let mut sources = ["context_envelope".to_owned(), context_source];
+            sources.sort();
+            sources.join(",")
+        };
+    }
     let prepared = &prepared;
     let ctx = prepared.context();
 
@@ -605,12 +619,28 @@ impl GateOutcome {
     /// as given. Every boundary records it like any other decision, so an
     /// error never becomes an `allow` and still leaves a signed trace.
     pub fn failed(inputs: &GateInputs<'_>, reason: &str) -> GateOutcome {
-        let prepared = if inputs.intent.has_context_evidence_claims() {
+        Self::failed_with(inputs, &[reason], &[reason])
+    }
+
+    /// Like [`GateOutcome::failed`], with these reason codes and
+    /// violations.
+    pub fn failed_with(
+        inputs: &GateInputs<'_>,
+        reasons: &[&str],
+        violations: &[&str],
+    ) -> GateOutcome {
+        let prepared = if !inputs.context_bound && inputs.intent.has_context_evidence_claims() {
             inputs.intent.prepared()
         } else {
             inputs.intent.clone()
         };
-        let decision = crate::eval::single::failed(inputs.policy, &prepared, &inputs.eval, reason);
+        let decision = crate::eval::single::failed_with(
+            inputs.policy,
+            &prepared,
+            &inputs.eval,
+            reasons,
+            violations,
+        );
         GateOutcome {
             decision,
             required_approvals: 0,

@@ -51,6 +51,7 @@
 
 pub mod adapters;
 pub mod cel;
+pub mod context_evidence;
 pub mod eval;
 pub mod gate;
 pub mod intent;

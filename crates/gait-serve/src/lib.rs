@@ -46,6 +46,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod envelope;
 mod error;
 pub mod http;
 mod limits;
@@ -54,6 +55,7 @@ mod session;
 mod slots;
 pub mod stdio;
 
+pub use envelope::{EnvelopeError, evidence_of, load_context_evidence, local_envelope_path};
 pub use error::ServeError;
 pub use limits::{DEFAULT_MAX_REQUEST_VALUES, check_json_values};
 pub use service::{

@@ -88,6 +88,9 @@ pub struct ServiceConfig {
     /// its state when the file changes, so an operator's `gait
     /// kill-switch add` applies without a restart).
     pub kill_switch: Option<Arc<dyn gait_policy::killswitch::KillSwitchStore>>,
+    /// The verified context envelope given at startup, bound to every
+    /// call's intent.
+    pub context_evidence: Option<Arc<gait_policy::context_evidence::ContextEvidence>>,
     /// The adapter of requests that name none.
     pub default_adapter: Adapter,
     /// The producer version written into traces.
@@ -120,6 +123,7 @@ impl ServiceConfig {
             delegation_key: None,
             job_root: None,
             kill_switch: None,
+            context_evidence: None,
             default_adapter: Adapter::Mcp,
             producer_version: "0.0.0-dev".to_owned(),
             allow_client_artifact_paths: false,
@@ -529,12 +533,14 @@ impl DecisionService {
         // (a call without one is evaluated as high risk, but does not make
         // a broken state a block rather than an error).
         request.declared_risk_class = call.map(|c| c.context.risk_class.as_str());
+        request.context_evidence = self.cfg.context_evidence.as_deref();
         // INVARIANT: nothing is returned (least of all a verdict) unless
         // the signed trace is durably written (the decision core records it
         // through `sink` before answering).
         let decided = self.decider.decide(&request).map_err(|e| match e {
             gait_trace::DecideError::KillSwitchState { .. }
-            | gait_trace::DecideError::KillSwitchJournal { .. } => {
+            | gait_trace::DecideError::KillSwitchJournal { .. }
+            | gait_trace::DecideError::ContextEvidence { .. } => {
                 ServeError::InvalidInput(e.to_string())
             }
             _ => ServeError::Internal(e.to_string()),

@@ -49,6 +49,7 @@ use std::time::Instant;
 
 use gait_digest::GoTime;
 use gait_policy::adapters::ServerInfo;
+use gait_policy::context_evidence::{ContextBindError, ContextEvidence};
 use gait_policy::gate::{GateInputs, GateOutcome, RateLimitStore};
 use gait_policy::killswitch::{
     KillSwitchCheck, KillSwitchError, KillSwitchJournalEntry, KillSwitchStore,
@@ -69,6 +70,11 @@ use crate::guard::TraceSink;
 use crate::record::TraceRecord;
 use crate::verify::TraceError;
 
+/// Reason code: the intent's context claims contradict the envelope, under
+/// `fail_closed` (the decision is `block`).
+pub const REASON_FAIL_CLOSED_INTENT_INVALID: &str = "fail_closed_intent_invalid";
+/// Violation of [`REASON_FAIL_CLOSED_INTENT_INVALID`].
+pub const VIOLATION_INTENT_NOT_EVALUABLE: &str = "intent_not_evaluable";
 /// Reason code: the gate run could not complete (the decision is `block`).
 pub const REASON_GATE_EVALUATION_ERROR: &str = "gate_evaluation_error";
 /// Reason code: the tool's definition differs from the one pinned when it
@@ -199,6 +205,9 @@ pub struct DecisionRequest<'a> {
     /// risk, but does not make the kill-switch state required). `None`:
     /// the intent's `context.risk_class`.
     pub declared_risk_class: Option<&'a str>,
+    /// A verified context envelope given at the boundary, bound to the
+    /// intent before it is evaluated.
+    pub context_evidence: Option<&'a ContextEvidence>,
 }
 
 impl std::fmt::Debug for DecisionRequest<'_> {
@@ -229,6 +238,7 @@ impl<'a> DecisionRequest<'a> {
             approval_token_ref: "",
             sink: None,
             declared_risk_class: None,
+            context_evidence: None,
         }
     }
 
@@ -343,6 +353,17 @@ pub enum DecideError {
         #[source]
         source: KillSwitchError,
     },
+    /// The intent's own context claims contradict the envelope given at
+    /// the boundary, and the policy's `fail_closed` does not cover its
+    /// risk class (when it does, the decision is a `block` instead).
+    #[error("{source}")]
+    ContextEvidence {
+        /// The intent digest (hex).
+        intent_digest: String,
+        /// Why.
+        #[source]
+        source: ContextBindError,
+    },
     /// The kill-switch journal line of an active switch could not be
     /// written (the trace is already recorded).
     #[error("kill switch journal: {source}")]
@@ -362,6 +383,7 @@ impl DecideError {
             Self::Sign { intent_digest, .. }
             | Self::Record { intent_digest, .. }
             | Self::KillSwitchState { intent_digest, .. }
+            | Self::ContextEvidence { intent_digest, .. }
             | Self::KillSwitchJournal { intent_digest, .. } => intent_digest,
         }
     }
@@ -374,6 +396,7 @@ impl DecideError {
             Self::Sign { .. } => "trace_sign_failed",
             Self::Record { .. } => "trace_write_failed",
             Self::KillSwitchState { .. } => "kill_switch_state_unavailable",
+            Self::ContextEvidence { .. } => "context_evidence_invalid",
             Self::KillSwitchJournal { .. } => "kill_switch_journal_failed",
         }
     }
@@ -384,7 +407,10 @@ impl DecideError {
     pub fn is_invalid_input(&self) -> bool {
         matches!(
             self,
-            Self::Record { .. } | Self::KillSwitchState { .. } | Self::KillSwitchJournal { .. }
+            Self::Record { .. }
+                | Self::KillSwitchState { .. }
+                | Self::KillSwitchJournal { .. }
+                | Self::ContextEvidence { .. }
         )
     }
 }
@@ -514,10 +540,45 @@ impl Decider {
     /// call must not run then.
     pub fn decide(&self, request: &DecisionRequest<'_>) -> Result<Decided, DecideError> {
         let started = Instant::now();
-        let intent = request.intent;
+        let given = request.intent;
+        // A context envelope given at the boundary is bound first; an
+        // intent whose claims contradict it is not evaluable.
+        let bound;
+        let mut bind_failed = false;
+        let intent = match request.context_evidence {
+            None => given,
+            Some(evidence) => {
+                let now = request.evaluation_time.unwrap_or_else(GoTime::now_utc);
+                match evidence.bind(given, now) {
+                    Ok(b) => {
+                        bound = b;
+                        &bound
+                    }
+                    Err(_)
+                        if self
+                            .gate
+                            .policy()
+                            .fail_closed()
+                            .covers(&given.context().risk_class) =>
+                    {
+                        bind_failed = true;
+                        given
+                    }
+                    Err(source) => {
+                        return Err(DecideError::ContextEvidence {
+                            intent_digest: given.intent_digest().to_hex(),
+                            source,
+                        });
+                    }
+                }
+            }
+        };
         // The gate's inputs carry its producer version and Wrkr inventory;
         // only the evaluation time may change.
         let mut inputs = self.gate.inputs(intent);
+        // Bound, or not evaluable against the envelope: the intent's
+        // claims are kept as they are either way (never stripped).
+        inputs.context_bound = request.context_evidence.is_some();
         if let Some(t) = request.evaluation_time {
             inputs.eval.now = t.to_utc();
         }
@@ -548,7 +609,16 @@ impl Decider {
             });
         }
 
-        let (mut outcome, evaluation_error) = match self.gate.run(&inputs) {
+        let run = if bind_failed {
+            Ok(GateOutcome::failed_with(
+                &inputs,
+                &[REASON_FAIL_CLOSED_INTENT_INVALID],
+                &[VIOLATION_INTENT_NOT_EVALUABLE],
+            ))
+        } else {
+            self.gate.run(&inputs)
+        };
+        let (mut outcome, evaluation_error) = match run {
             Ok(o) => (o, None),
             Err(e) => (
                 GateOutcome::failed(&inputs, REASON_GATE_EVALUATION_ERROR),

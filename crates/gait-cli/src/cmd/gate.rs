@@ -140,6 +140,10 @@ pub struct GateEvalArgs {
     /// oss-prod or for high/critical risk, and is an error otherwise.
     #[arg(long, value_name = "PATH")]
     pub kill_switch_state: Option<String>,
+    /// A context evidence envelope (`gait.context.envelope`), verified and
+    /// bound to the intent: the only way context evidence reaches a rule.
+    #[arg(long, value_name = "PATH")]
+    pub context_envelope: Option<String>,
     /// With --json: print the `gait.gate.policy_explain` document of the
     /// decision instead of the usual output (the decision, its trace and
     /// exit code are unchanged).
@@ -374,6 +378,8 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         .filter(|p| !p.is_empty())
         .map(|root| Arc::new(FileJobStore::new(root)) as Arc<dyn JobStore>);
     let kill_switch = crate::cmd::kill_switch::store(a.kill_switch_state.as_deref())?;
+    let context_evidence =
+        crate::cmd::kill_switch::context_evidence(a.context_envelope.as_deref())?;
     let trace_out = a
         .trace_out
         .as_deref()
@@ -403,6 +409,7 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
     request.simulate = a.simulate;
     request.wrkr = wrkr;
     request.approved_scripts = &approved_scripts;
+    request.context_evidence = context_evidence.as_ref();
     let correlation = out.correlation();
     request.correlation_id = correlation;
     request.approval_token_ref = a.approval_token_ref.as_deref().unwrap_or_default();
@@ -590,7 +597,9 @@ impl Report<'_> {
         s("pattern_id", &o.pattern_id);
         s("registry_reason", &o.registry_reason);
         s("phase", self.intent.context().phase.as_str());
-        let ctx = self.intent.context();
+        // The context as evaluated: claims stripped, or bound to the
+        // envelope.
+        let ctx = o.prepared_intent.context();
         s(
             "context_set_digest",
             &ctx.context_set_digest

@@ -319,3 +319,17 @@ pub fn store(path: Option<&str>) -> Result<Option<Arc<dyn KillSwitchStore>>, (St
     }
     Ok(Some(Arc::new(FileKillSwitchStore::new(cleaned))))
 }
+
+/// The verified context evidence of a deciding command's
+/// `--context-envelope` (exit 6 for a path outside the working folder or
+/// an unreadable or invalid envelope).
+pub fn context_evidence(
+    path: Option<&str>,
+) -> Result<Option<gait_policy::context_evidence::ContextEvidence>, (String, Exit)> {
+    let Some(path) = path.map(str::trim).filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    gait_serve::load_context_evidence(path)
+        .map(Some)
+        .map_err(|e| (e.to_string(), Exit::InvalidInput))
+}

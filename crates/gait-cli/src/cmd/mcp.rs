@@ -54,8 +54,8 @@ pub struct EvalFlags {
     /// claude_code.
     #[arg(long, default_value = "mcp", value_name = "NAME")]
     pub adapter: String,
-    /// Context evidence envelope applied at the boundary (not supported
-    /// by this build).
+    /// Context evidence envelope (`gait.context.envelope`), read and
+    /// verified at startup and bound to every call's intent.
     #[arg(long, value_name = "PATH")]
     pub context_envelope: Option<String>,
     /// Runtime profile: standard or oss-prod.
@@ -327,14 +327,6 @@ pub fn build_service(
         .profile
         .parse()
         .map_err(|e: gait_policy::profile::ProfileError| (e.to_string(), Exit::InvalidInput))?;
-    for (flag, value) in [("--context-envelope", &flags.context_envelope)] {
-        if value.as_deref().is_some_and(|v| !v.trim().is_empty()) {
-            return Err((
-                format!("{flag} is not supported by this build"),
-                Exit::InvalidInput,
-            ));
-        }
-    }
     let adapter =
         Adapter::parse(&flags.adapter).map_err(|e| (e.to_string(), Exit::InvalidInput))?;
     let key_mode =
@@ -401,6 +393,8 @@ pub fn build_service(
     cfg.otel_export = path(&flags.export_otel_out);
     cfg.job_root = Some(PathBuf::from(flags.job_root.trim()));
     cfg.kill_switch = crate::cmd::kill_switch::store(flags.kill_switch_state.as_deref())?;
+    cfg.context_evidence =
+        crate::cmd::kill_switch::context_evidence(flags.context_envelope.as_deref())?.map(Arc::new);
     Ok(cfg)
 }
 

@@ -72,6 +72,10 @@ pub struct McpProtocolProxyArgs {
     /// changes: a call matching an active entry is refused.
     #[arg(long, value_name = "PATH")]
     pub kill_switch_state: Option<String>,
+    /// A context evidence envelope, verified at startup and bound to every
+    /// call's intent.
+    #[arg(long, value_name = "PATH")]
+    pub context_envelope: Option<String>,
     /// Rate-limit state file.
     #[arg(
         long,
@@ -237,6 +241,8 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
         a.delegation_public_key.as_deref(),
     )?;
     let kill_switch = crate::cmd::kill_switch::store(a.kill_switch_state.as_deref())?;
+    let context_evidence =
+        crate::cmd::kill_switch::context_evidence(a.context_envelope.as_deref())?;
     let gate = Gate::new(policy).with_producer_version(crate::cmd::version::VERSION);
     let mut governor = Governor::new(gate, signer.key, Box::new(DirectorySink::new(trace_dir)))
         .map_err(|e| (e.to_string(), Exit::InvalidInput))?
@@ -251,6 +257,9 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
         .with_context(context);
     if let Some(store) = kill_switch {
         governor = governor.with_kill_switch(store, false);
+    }
+    if let Some(evidence) = context_evidence {
+        governor = governor.with_context_evidence(evidence);
     }
 
     let mut config = ProxyConfig::new(a.command.clone());

@@ -208,6 +208,22 @@ pub(crate) fn context_evidence(rule: &Rule, v: &View<'_>) -> Option<Fired> {
             );
         }
     }
+    // Stricter than the reference: an envelope without records (its
+    // digest is that of `[]`) is no evidence, so a rule requiring evidence
+    // never passes on it. (Reported only when nothing else fired, so the
+    // reference's codes are kept whenever it blocks too.)
+    let no_records = ctx.context_refs.is_empty()
+        && ctx
+            .context_set_digest
+            .is_some_and(|d| d.to_hex() == crate::context_evidence::EMPTY_RECORDS_DIGEST);
+    if reasons.is_empty() && no_records && (rule.require_context_evidence || mode_required) {
+        push2(
+            &mut reasons,
+            &mut violations,
+            "context_evidence_missing",
+            "missing_context_evidence",
+        );
+    }
     Fired::block(reasons, violations)
 }
 

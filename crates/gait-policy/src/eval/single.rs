@@ -734,11 +734,19 @@ pub(crate) fn failed(
     opts: &EvalOptions,
     reason: &str,
 ) -> Decision {
-    let p = Partial::verdict_only(
-        Verdict::Block,
-        vec![reason.to_owned()],
-        vec![reason.to_owned()],
-    );
+    failed_with(policy, intent, opts, &[reason], &[reason])
+}
+
+/// Like [`failed`], with these reason codes and violations.
+pub(crate) fn failed_with(
+    policy: &Policy,
+    intent: &Intent,
+    opts: &EvalOptions,
+    reasons: &[&str],
+    violations: &[&str],
+) -> Decision {
+    let own = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let p = Partial::verdict_only(Verdict::Block, own(reasons), own(violations));
     finish(policy, intent, opts, p, None)
 }
 

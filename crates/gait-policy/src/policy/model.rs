@@ -186,6 +186,15 @@ pub struct FailClosed {
     pub required_high_risk_fields: Vec<String>,
 }
 
+impl FailClosed {
+    /// Whether fail-closed handling applies to an intent of `risk_class`
+    /// (compared trimmed and lowercased).
+    pub fn covers(&self, risk_class: &str) -> bool {
+        let risk = crate::intent::gostr::lower(risk_class.trim());
+        self.enabled && self.risk_classes.contains(&risk)
+    }
+}
+
 /// `mcp_trust`: trust requirements on MCP servers (used by the MCP proxy,
 /// not by `gate eval`). Present only when any of its fields is set.
 #[derive(Clone, Debug, PartialEq)]
