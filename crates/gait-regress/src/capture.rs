@@ -45,7 +45,7 @@ pub fn resolve_session_checkpoint(
     checkpoint: &str,
 ) -> Result<SessionCheckpoint, RegressError> {
     let (cp, report) = gait_pack::runpack::resolve_checkpoint_runpack(Path::new(chain), checkpoint)
-        .map_err(|e| RegressError::Invalid(e.to_string()))?;
+        .map_err(RegressError::SessionChain)?;
     let n = cp.checkpoint_index;
     let runpack_path = PathBuf::from(&cp.runpack_path);
     Ok(SessionCheckpoint {
@@ -116,7 +116,7 @@ pub fn resolve_source(from: &str, checkpoint: Option<&str>) -> Result<Source, Re
     checkpoint_without_chain(checkpoint)?;
     resolve_runpack_path(from)
         .map(Source::runpack)
-        .map_err(|e| RegressError::from_runpack("resolve --from", &e))
+        .map_err(|e| RegressError::from_runpack("resolve --from", e))
 }
 
 /// A capture receipt (field order as the reference writes it).
@@ -204,10 +204,10 @@ pub fn capture(from: &str, checkpoint: Option<&str>) -> Result<CaptureReceipt, R
     }
     checkpoint_without_chain(checkpoint)?;
     let path =
-        resolve_runpack_path(from).map_err(|e| RegressError::from_runpack("resolve --from", &e))?;
+        resolve_runpack_path(from).map_err(|e| RegressError::from_runpack("resolve --from", e))?;
     let bytes = read_bounded(&path, "runpack", crate::init::MAX_SOURCE_BYTES)?;
     let report = verify_runpack(Cursor::new(&bytes), &VerifyOptions::default())
-        .map_err(|e| RegressError::from_runpack(&format!("verify {}", path.display()), &e))?;
+        .map_err(|e| RegressError::from_runpack(&format!("verify {}", path.display()), e))?;
     Ok(CaptureReceipt::new(
         from,
         "runpack",
