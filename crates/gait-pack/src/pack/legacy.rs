@@ -56,7 +56,7 @@ pub(crate) fn verify_legacy_runpack(
             })
             .collect(),
         undeclared_files: r.undeclared_files,
-        signature_status: r.signature_status.as_str().into(),
+        signature_status: r.signature_status,
         signature_errors: r.signature_errors,
         signatures_total: r.signatures_total,
         signatures_valid: r.signatures_valid,
