@@ -36,8 +36,16 @@
 //!
 //! * [`runpack::RunpackError`]: `Invalid` (bad input, exit 6),
 //!   `Verification` (the evidence does not verify, exit 2), `Io` and
-//!   `Internal` (exit 1), `Unsafe` (an unsafe replay refused, exit 8).
-//! * [`pack::PackError`]: `Invalid` (6), `Verification` (2), `Io` (1).
+//!   `Internal` (exit 1), `Unsafe` (an unsafe replay refused, exit 8), and
+//!   `Archive`, which keeps the zip layer's error as its source and takes
+//!   its class from it.
+//! * [`pack::PackError`]: `Invalid` (6), `Verification` (2), `Io` (1), and
+//!   `Archive` and `Runpack`, which keep the zip layer's or the runpack
+//!   reader's error as their source and take its class.
+//!
+//! Ask an error for its class with `is_verification_failure`, `is_io`
+//! (and, for runpacks, `is_internal`, `is_unsafe`): the CLI maps those to
+//! exit codes in one place.
 //! * [`pack::ContractError`]: why a payload entry, job record or guard
 //!   manifest breaks its contract, with the JSON error as its source; the
 //!   verifier reports it as a verification failure.

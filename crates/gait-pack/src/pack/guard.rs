@@ -235,7 +235,7 @@ pub(crate) fn verify_guard_pack<R: Read + Seek>(
         }
         let (actual, _) = archive
             .sha256(&entry.path)
-            .map_err(|e| from_archive(e).context(&format!("hash {}", entry.path)))?;
+            .map_err(|e| from_archive(format!("hash {}", entry.path), e))?;
         let actual = actual.to_hex();
         if !actual.eq_ignore_ascii_case(&entry.sha256) {
             report.hash_mismatches.push(HashMismatch {

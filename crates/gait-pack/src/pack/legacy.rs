@@ -15,12 +15,9 @@ pub(crate) enum LegacySource<'a> {
 }
 
 pub(crate) fn runpack_error(e: RunpackError) -> PackError {
-    if e.is_verification_failure() {
-        PackError::Verification(e.to_string())
-    } else if e.is_io() {
-        PackError::Io(e.to_string())
-    } else {
-        PackError::Invalid(e.to_string())
+    PackError::Runpack {
+        context: String::new(),
+        source: e,
     }
 }
 

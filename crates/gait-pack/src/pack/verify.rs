@@ -125,12 +125,12 @@ pub(crate) fn pack_limits() -> Limits {
 pub(crate) fn open_path(path: &Path) -> Result<Archive<std::fs::File>, PackError> {
     let file = gait_sign::open_regular_file(path)
         .map_err(|e| PackError::invalid(format!("open zip: {}: {e}", path.display())))?;
-    Archive::open_with(file, pack_limits()).map_err(|e| from_archive(e).context("open zip"))
+    Archive::open_with(file, pack_limits()).map_err(|e| from_archive("open zip", e))
 }
 
 pub(crate) fn open_bytes(bytes: &[u8]) -> Result<Archive<std::io::Cursor<&[u8]>>, PackError> {
     Archive::open_with(std::io::Cursor::new(bytes), pack_limits())
-        .map_err(|e| from_archive(e).context("open zip"))
+        .map_err(|e| from_archive("open zip", e))
 }
 
 /// Duplicate names fail closed.
@@ -177,7 +177,7 @@ fn verify_archive<R: Read + Seek>(
     }
     let manifest_bytes = archive
         .read(MANIFEST_FILE, MAX_PACK_ENTRY_BYTES)
-        .map_err(|e| from_archive(e).context(&format!("read {MANIFEST_FILE}")))?;
+        .map_err(|e| from_archive(format!("read {MANIFEST_FILE}"), e))?;
     let manifest = match PackManifest::parse(&manifest_bytes) {
         Ok(m) => m,
         Err(e) => {
@@ -212,7 +212,7 @@ fn verify_archive<R: Read + Seek>(
         }
         let (actual, _) = archive
             .sha256(&entry.path)
-            .map_err(|e| from_archive(e).context(&format!("hash {}", entry.path)))?;
+            .map_err(|e| from_archive(format!("hash {}", entry.path), e))?;
         let actual = actual.to_hex();
         if !actual.eq_ignore_ascii_case(&entry.sha256) {
             report.hash_mismatches.push(HashMismatch {
@@ -237,7 +237,7 @@ fn verify_archive<R: Read + Seek>(
     if archive.entry(PROOF_RECORDS_FILE).is_some() && !proof_mismatch {
         let raw = archive
             .read(PROOF_RECORDS_FILE, MAX_PACK_ENTRY_BYTES)
-            .map_err(|e| from_archive(e).context(&format!("read {PROOF_RECORDS_FILE}")))?;
+            .map_err(|e| from_archive(format!("read {PROOF_RECORDS_FILE}"), e))?;
         let (n, errors) =
             verify_proof_records(&raw, options.public_key.as_ref(), options.require_signature)
                 .map_err(|e| PackError::verification(format!("{PROOF_RECORDS_FILE}: {e}")))?;
