@@ -30,6 +30,15 @@ pub enum RegressError {
         #[source]
         source: RunpackError,
     },
+    /// A gate trace given as a capture source is not a valid record.
+    #[error("{path} is not a valid gate trace record: {source}")]
+    TraceRecord {
+        /// The trace file as given.
+        path: String,
+        /// What is wrong with it.
+        #[source]
+        source: crate::capture::TraceRecordError,
+    },
     /// A session chain or its checkpoint does not resolve or verify.
     #[error("{0}")]
     SessionChain(#[source] RunpackError),

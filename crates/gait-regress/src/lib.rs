@@ -77,7 +77,7 @@ mod run;
 
 pub use capture::{
     CAPTURE_SCHEMA_ID, CAPTURE_SCHEMA_VERSION, CaptureReceipt, DEFAULT_CAPTURE_PATH,
-    SessionCheckpoint, Source, capture, read_capture_receipt, resolve_add_source,
+    SessionCheckpoint, Source, TraceRecordError, capture, read_capture_receipt, resolve_add_source,
     resolve_session_checkpoint, resolve_source, write_capture_receipt,
 };
 pub use error::RegressError;
