@@ -253,18 +253,18 @@ pub(crate) fn assemble(
 
 /// Cleans a path argument and refuses relative paths that climb out of the
 /// working directory (`..`), as the reference does.
-pub(crate) fn local_or_absolute(path: &Path) -> Result<PathBuf, String> {
+pub(crate) fn local_or_absolute(path: &Path) -> Result<PathBuf, &'static str> {
     let text = path.to_string_lossy();
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        return Err("path is required".into());
+        return Err("path is required");
     }
     let cleaned = gait_digest::clean_path(trimmed);
     if cleaned == "." || cleaned == "/" {
-        return Err("path is required".into());
+        return Err("path is required");
     }
     if !cleaned.starts_with('/') && cleaned.split('/').any(|s| s == "..") {
-        return Err("relative paths must not traverse parent directories".into());
+        return Err("relative paths must not traverse parent directories");
     }
     Ok(PathBuf::from(cleaned))
 }
