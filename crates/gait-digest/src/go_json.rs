@@ -15,15 +15,25 @@ use crate::number::write_es_number;
 /// Compact JSON with sorted keys and Go's escaping (no trailing newline).
 pub fn to_sorted_string(value: &Value) -> String {
     let mut out = Vec::with_capacity(256);
-    write(&mut out, value);
+    write(&mut out, value, false);
     // Only valid UTF-8 is ever written.
     String::from_utf8(out).unwrap_or_default()
 }
 
-fn write(out: &mut Vec<u8>, value: &Value) {
+/// Appends `value` as [`to_sorted_string`] writes it, except that integers
+/// are printed exactly (as Go prints `int64` fields) instead of through a
+/// double.
+pub fn write_sorted_exact_integers(out: &mut Vec<u8>, value: &Value) {
+    write(out, value, true);
+}
+
+fn write(out: &mut Vec<u8>, value: &Value, exact_integers: bool) {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Number(n) if exact_integers && (n.is_i64() || n.is_u64()) => {
+            out.extend_from_slice(n.to_string().as_bytes());
+        }
         Value::Number(n) => write_es_number(out, n.as_f64().unwrap_or(0.0)),
         Value::String(s) => write_go_string(out, s),
         Value::Array(items) => {
@@ -32,7 +42,7 @@ fn write(out: &mut Vec<u8>, value: &Value) {
                 if i > 0 {
                     out.push(b',');
                 }
-                write(out, item);
+                write(out, item, exact_integers);
             }
             out.push(b']');
         }
@@ -46,7 +56,7 @@ fn write(out: &mut Vec<u8>, value: &Value) {
                 }
                 write_go_string(out, k);
                 out.push(b':');
-                write(out, v);
+                write(out, v, exact_integers);
             }
             out.push(b'}');
         }

@@ -198,12 +198,12 @@ fn signed_build_verifies_with_its_key_only() {
     };
     let r = verify_pack_bytes(&built.bytes, &opts(1, true)).unwrap();
     assert!(r.ok(true), "{r:?}");
-    assert_eq!(r.signature_status, "verified");
+    assert_eq!(r.signature_status.as_str(), "verified");
     assert_eq!(r.proof_records, 3);
     for require in [false, true] {
         let r = verify_pack_bytes(&built.bytes, &opts(2, require)).unwrap();
         assert!(!r.ok(require));
-        assert_eq!(r.signature_status, "failed");
+        assert_eq!(r.signature_status.as_str(), "failed");
     }
     // Dropping the manifest signature but keeping signed proof records:
     // the pack id still matches (signatures are not part of it), the
@@ -223,7 +223,7 @@ fn signed_build_verifies_with_its_key_only() {
     let stripped = rezip(list);
     let r = verify_pack_bytes(&stripped, &opts(1, false)).unwrap();
     assert!(r.ok(false));
-    assert_eq!(r.signature_status, "missing");
+    assert_eq!(r.signature_status.as_str(), "missing");
     assert!(
         !verify_pack_bytes(&stripped, &opts(1, true))
             .unwrap()

@@ -15,6 +15,7 @@ use gait_pack::pack::{
     GUARD_MANIFEST_SCHEMA_ID, GuardControl, GuardEvidence, GuardManifest, GuardWindow, PackEntry,
     PackSignature, VerifyOptions, verify_pack, verify_pack_bytes,
 };
+use gait_pack::runpack::SignatureStatus;
 use gait_sign::{SigningKey, Trace};
 
 const FILES: [(&str, &[u8]); 3] = [
@@ -104,12 +105,12 @@ fn unsigned_guard_pack_verifies() {
     assert_eq!(r.pack_id, "pack_0123456789abcdef");
     assert_eq!(r.source_ref, "run_guard");
     assert_eq!(r.files_checked, 3);
-    assert_eq!(r.signature_status, "missing");
+    assert_eq!(r.signature_status, SignatureStatus::Missing);
     assert!(r.signature_errors.is_empty());
     // Required signatures: still `missing`, with the guard verifier's error.
     let r = verify_pack_bytes(&zip(&manifest(), &FILES), &with_key(1, true)).unwrap();
     assert!(!r.ok(true));
-    assert_eq!(r.signature_status, "missing");
+    assert_eq!(r.signature_status, SignatureStatus::Missing);
     assert_eq!(r.signature_errors, ["pack manifest has no signatures"]);
 }
 
@@ -119,7 +120,7 @@ fn signed_guard_pack_verifies_with_its_key() {
     let bytes = zip(&m, &FILES);
     let r = verify_pack_bytes(&bytes, &with_key(1, true)).unwrap();
     assert!(r.ok(true), "{r:?}");
-    assert_eq!(r.signature_status, "verified");
+    assert_eq!(r.signature_status, SignatureStatus::Verified);
     assert_eq!((r.signatures_total, r.signatures_valid), (1, 1));
     let v = r.to_value();
     assert_eq!(v["pack_type"], "guard");
@@ -134,7 +135,7 @@ fn signed_guard_pack_verifies_with_its_key() {
 
     // Without a key: skipped, not failed.
     let r = verify_pack_bytes(&bytes, &VerifyOptions::default()).unwrap();
-    assert_eq!(r.signature_status, "skipped");
+    assert_eq!(r.signature_status, SignatureStatus::Skipped);
     assert_eq!(r.signature_errors, ["public key not configured"]);
     assert!(r.ok(false));
 }
@@ -143,7 +144,7 @@ fn signed_guard_pack_verifies_with_its_key() {
 fn wrong_key_fails_the_signature() {
     let bytes = zip(&sign(manifest(), &key(1)), &FILES);
     let r = verify_pack_bytes(&bytes, &with_key(2, false)).unwrap();
-    assert_eq!(r.signature_status, "failed");
+    assert_eq!(r.signature_status, SignatureStatus::Failed);
     assert_eq!(r.signatures_valid, 0);
     assert!(!r.signature_errors.is_empty());
     assert!(!r.ok(false));
@@ -164,7 +165,7 @@ fn signature_covers_the_projection() {
     );
     m.signatures[0].sig.clone_from(&other.signatures[0].sig);
     let r = verify_pack_bytes(&zip(&m, &FILES), &with_key(1, false)).unwrap();
-    assert_eq!(r.signature_status, "failed");
+    assert_eq!(r.signature_status, SignatureStatus::Failed);
     assert_eq!(r.signature_errors, ["signature verification failed"]);
 
     // Editing a signed member after signing breaks the signature.
@@ -177,7 +178,7 @@ fn signature_covers_the_projection() {
         let mut m = sign(manifest(), &k);
         edit(&mut m);
         let r = verify_pack_bytes(&zip(&m, &FILES), &with_key(1, false)).unwrap();
-        assert_eq!(r.signature_status, "failed", "{m:?}");
+        assert_eq!(r.signature_status, SignatureStatus::Failed, "{m:?}");
         assert!(
             r.signature_errors
                 .iter()
@@ -220,7 +221,7 @@ fn tampered_and_missing_entries_fail() {
         sha256(b"{\"run_id\":\"forged\"}\n").to_hex()
     );
     // The manifest itself is intact: its signature still verifies.
-    assert_eq!(r.signature_status, "verified");
+    assert_eq!(r.signature_status, SignatureStatus::Verified);
 
     let r = verify_pack_bytes(&zip(&m, &[FILES[0]]), &VerifyOptions::default()).unwrap();
     assert!(!r.ok(false));

@@ -126,7 +126,7 @@ fn deterministic_and_signed() {
     };
     let r = verify_pack_bytes(&signed.bytes, &opts).unwrap();
     assert!(r.ok(true), "{r:?}");
-    assert_eq!(r.signature_status, "verified");
+    assert_eq!(r.signature_status.as_str(), "verified");
 }
 
 #[test]

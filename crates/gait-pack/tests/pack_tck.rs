@@ -69,7 +69,7 @@ fn tck1_build_then_verify() {
         (r.pack_type.as_str(), r.source_ref.as_str()),
         ("run", "run_tck")
     );
-    assert_eq!(r.signature_status, "missing");
+    assert_eq!(r.signature_status.as_str(), "missing");
 }
 
 /// TCK 2: Signed with key A, verified with key B: not ok, status failed.
@@ -87,7 +87,7 @@ fn tck2_wrong_key_fails() {
     )
     .unwrap();
     assert!(!r.ok(false));
-    assert_eq!(r.signature_status, "failed");
+    assert_eq!(r.signature_status.as_str(), "failed");
 }
 
 /// TCK 4: a legacy runpack verifies through `pack verify` with

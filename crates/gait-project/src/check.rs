@@ -54,18 +54,13 @@ pub struct InitReport {
 /// Writes the repo policy: a short header naming the project paths, then
 /// the template. An existing file is kept unless `force`.
 pub fn init_policy(template: &str, out: &str, force: bool) -> Result<InitReport, ProjectError> {
-    let t = templates::resolve(template).ok_or_else(|| {
-        ProjectError::Invalid(format!(
-            "unknown template: {} (one of: {})",
-            templates::lookup_key(template),
-            templates::names()
-        ))
+    let t = templates::resolve(template).ok_or_else(|| ProjectError::UnknownTemplate {
+        name: templates::lookup_key(template),
+        known: templates::names(),
     })?;
     let out = out.trim();
     if out.is_empty() {
-        return Err(ProjectError::Invalid(
-            "output path must not be empty".into(),
-        ));
+        return Err(ProjectError::EmptyOutputPath);
     }
     let path = Path::new(out);
     let body = format!(
@@ -77,16 +72,17 @@ pub fn init_policy(template: &str, out: &str, force: bool) -> Result<InitReport,
         .parent()
         .filter(|p| !p.as_os_str().is_empty() && *p != Path::new("."))
     {
-        gait_sign::create_private_dir(parent)
-            .map_err(|e| ProjectError::Io(format!("create {}: {e}", parent.display())))?;
+        gait_sign::create_private_dir(parent).map_err(|source| ProjectError::CreateDir {
+            path: parent.to_path_buf(),
+            source,
+        })?;
     }
     gait_sign::write_file_atomic(path, body.as_bytes(), gait_sign::PRIVATE_FILE_MODE, force)
         .map_err(|e| match e {
-            gait_sign::Error::AlreadyExists { .. } => ProjectError::Invalid(format!(
-                "output path already exists (use --force to overwrite): {out}"
-            )),
-            e if e.is_io() => ProjectError::Io(e.to_string()),
-            e => ProjectError::Invalid(e.to_string()),
+            gait_sign::Error::AlreadyExists { .. } => ProjectError::OutputExists {
+                path: out.to_owned(),
+            },
+            e => ProjectError::Write(e),
         })?;
     Ok(InitReport {
         template: t.name,
@@ -122,7 +118,7 @@ pub struct CheckReport {
     /// The policy checked.
     pub policy_path: String,
     /// Its default verdict.
-    pub default_verdict: &'static str,
+    pub default_verdict: Verdict,
     /// Its number of rules.
     pub rule_count: usize,
     /// Its digest.
@@ -142,12 +138,12 @@ pub struct CheckReport {
 pub fn check_policy(policy_path: &str) -> Result<CheckReport, ProjectError> {
     let path = policy_path.trim();
     if path.is_empty() {
-        return Err(ProjectError::Invalid(
-            "policy path must not be empty".into(),
-        ));
+        return Err(ProjectError::EmptyPolicyPath);
     }
-    let policy = Policy::from_path(Path::new(path))
-        .map_err(|e| ProjectError::Invalid(format!("{path}: {e}")))?;
+    let policy = Policy::from_path(Path::new(path)).map_err(|source| ProjectError::Policy {
+        path: path.to_owned(),
+        source: Box::new(source),
+    })?;
     let mut findings = Vec::new();
     if policy.rules().is_empty() {
         findings.push(Finding {
@@ -194,7 +190,7 @@ pub fn check_policy(policy_path: &str) -> Result<CheckReport, ProjectError> {
     );
     Ok(CheckReport {
         policy_path: path.to_owned(),
-        default_verdict: policy.default_verdict().as_str(),
+        default_verdict: policy.default_verdict(),
         rule_count: policy.rules().len(),
         policy_digest: policy.digest().to_hex(),
         findings,

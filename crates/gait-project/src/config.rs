@@ -125,35 +125,42 @@ pub fn load_project_config(
     path: &Path,
     allow_missing: bool,
 ) -> Result<ProjectConfig, ProjectError> {
-    let shown = path.display();
     let file = match gait_sign::open_regular_file(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && allow_missing => {
             return Ok(ProjectConfig::default());
         }
-        Err(e) => {
-            return Err(ProjectError::Invalid(format!(
-                "read project config {shown}: {e}"
-            )));
+        Err(source) => {
+            return Err(ProjectError::ReadConfig {
+                path: path.to_path_buf(),
+                source,
+            });
         }
     };
     let mut buf = Vec::new();
     file.take(MAX_CONFIG_BYTES + 1)
         .read_to_end(&mut buf)
-        .map_err(|e| ProjectError::Invalid(format!("read project config {shown}: {e}")))?;
+        .map_err(|source| ProjectError::ReadConfig {
+            path: path.to_path_buf(),
+            source,
+        })?;
     if buf.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(ProjectError::Invalid(format!(
-            "read project config {shown}: larger than {MAX_CONFIG_BYTES} bytes"
-        )));
+        return Err(ProjectError::ConfigTooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_CONFIG_BYTES,
+        });
     }
-    let text = std::str::from_utf8(&buf)
-        .map_err(|_| ProjectError::Invalid(format!("parse project config {shown}: not UTF-8")))?;
+    let text = std::str::from_utf8(&buf).map_err(|_| ProjectError::ConfigNotUtf8 {
+        path: path.to_path_buf(),
+    })?;
     if text.trim().is_empty() {
         return Ok(ProjectConfig::default());
     }
-    let parsed: Option<ProjectConfig> =
-        serde_saphyr::from_str_with_options(text, yaml_options())
-            .map_err(|e| ProjectError::Invalid(format!("parse project config {shown}: {e}")))?;
+    let parsed: Option<ProjectConfig> = serde_saphyr::from_str_with_options(text, yaml_options())
+        .map_err(|source| ProjectError::ParseConfig {
+        path: path.to_path_buf(),
+        source: Box::new(source),
+    })?;
     let mut c = parsed.unwrap_or_default();
     c.normalize();
     Ok(c)

@@ -14,9 +14,50 @@ use crate::config::{
     DEFAULT_CONFIG_PATH, LEGACY_POLICY_SCAFFOLD_PATH, REPO_POLICY_PATH, load_project_config,
 };
 
-const PASS: &str = "pass";
-const WARN: &str = "warn";
-const FAIL: &str = "fail";
+const PASS: CheckStatus = CheckStatus::Pass;
+const WARN: CheckStatus = CheckStatus::Warn;
+const FAIL: CheckStatus = CheckStatus::Fail;
+
+/// The outcome of a check, and of the whole report: `pass`, `warn` or
+/// `fail` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    /// The check held.
+    Pass,
+    /// Works, but not as recommended.
+    Warn,
+    /// The check failed.
+    Fail,
+}
+
+impl CheckStatus {
+    /// `pass`, `warn` or `fail`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Pass => "pass",
+            CheckStatus::Warn => "warn",
+            CheckStatus::Fail => "fail",
+        }
+    }
+}
+
+impl std::fmt::Display for CheckStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which group a check belongs to: `universal` or `production_readiness`
+/// on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckScope {
+    /// Checked on every run.
+    Universal,
+    /// Checked with `--production-readiness` only.
+    ProductionReadiness,
+}
 
 /// What to check.
 #[derive(Debug, Clone)]
@@ -68,9 +109,9 @@ pub struct DoctorCheck {
     /// A stable name such as `output_dir`.
     pub name: &'static str,
     /// `universal` or `production_readiness`.
-    pub scope: &'static str,
+    pub scope: CheckScope,
     /// `pass`, `warn` or `fail`.
-    pub status: &'static str,
+    pub status: CheckStatus,
     /// What was found.
     pub message: String,
     /// A shell command that fixes it, when there is one.
@@ -81,10 +122,10 @@ pub struct DoctorCheck {
     pub non_fixable: bool,
 }
 
-fn check(name: &'static str, status: &'static str, message: impl Into<String>) -> DoctorCheck {
+fn check(name: &'static str, status: CheckStatus, message: impl Into<String>) -> DoctorCheck {
     DoctorCheck {
         name,
-        scope: "universal",
+        scope: CheckScope::Universal,
         status,
         message: message.into(),
         fix_command: String::new(),
@@ -114,7 +155,7 @@ pub struct DoctorReport {
     /// Always `installed_binary` (this is not a reference Go checkout).
     pub onboarding_mode: &'static str,
     /// `fail` if any check failed, else `warn` if any warned, else `pass`.
-    pub status: &'static str,
+    pub status: CheckStatus,
     /// Some failure cannot be fixed by a command.
     pub non_fixable: bool,
     /// One-line summary.
@@ -469,7 +510,7 @@ fn production_checks(
         Some(p) => check("production_policy", PASS, format!("default_verdict is {}", p.default_verdict().as_str())),
     });
     for c in &mut out {
-        c.scope = "production_readiness";
+        c.scope = CheckScope::ProductionReadiness;
     }
     out
 }

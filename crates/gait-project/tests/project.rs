@@ -9,7 +9,8 @@
 )]
 
 use gait_project::{
-    DoctorOptions, ProjectError, check_policy, init_policy, load_project_config, run_doctor,
+    CheckStatus, DoctorOptions, ProjectError, check_policy, init_policy, load_project_config,
+    run_doctor,
 };
 
 #[test]
@@ -28,7 +29,7 @@ fn init_then_check_every_template() {
         let text = std::fs::read_to_string(out).unwrap();
         assert!(text.starts_with("# gait init: starter repo policy"));
         let c = check_policy(out).unwrap();
-        assert_eq!(c.default_verdict, verdict, "{template}");
+        assert_eq!(c.default_verdict.as_str(), verdict, "{template}");
         assert!(c.rule_count > 0);
         assert_eq!(
             c.findings.iter().any(|f| f.code == "policy.default_allow"),
@@ -38,7 +39,7 @@ fn init_then_check_every_template() {
         // Existing files are kept unless forced.
         assert!(matches!(
             init_policy(template, out, false),
-            Err(ProjectError::Invalid(_))
+            Err(ProjectError::OutputExists { .. })
         ));
         init_policy(template, out, true).unwrap();
     }
@@ -88,13 +89,13 @@ fn doctor_reports_key_problems() {
             .map(|c| c.status)
             .unwrap()
     };
-    assert_eq!(status("key_config"), "fail");
+    assert_eq!(status("key_config"), CheckStatus::Fail);
     #[cfg(unix)]
     {
-        assert_eq!(status("key_permissions"), "fail");
+        assert_eq!(status("key_permissions"), CheckStatus::Fail);
         assert!(r.fix_commands.contains(&"chmod 600 k.key".to_owned()));
     }
-    assert_eq!(r.status, "fail");
+    assert_eq!(r.status, CheckStatus::Fail);
     assert!(!r.non_fixable);
 
     o.key_mode = "sideways".into();
@@ -102,7 +103,7 @@ fn doctor_reports_key_problems() {
     assert!(
         r.checks
             .iter()
-            .any(|c| c.name == "key_config" && c.status == "fail")
+            .any(|c| c.name == "key_config" && c.status == CheckStatus::Fail)
     );
     o.key_mode = "dev".into();
     o.private_key_env = Some("X".into());
@@ -110,7 +111,7 @@ fn doctor_reports_key_problems() {
     assert!(
         r.checks
             .iter()
-            .any(|c| c.name == "key_source_ambiguity" && c.status == "fail")
+            .any(|c| c.name == "key_source_ambiguity" && c.status == CheckStatus::Fail)
     );
 }
 

@@ -45,7 +45,7 @@ pub fn resolve_session_checkpoint(
     checkpoint: &str,
 ) -> Result<SessionCheckpoint, RegressError> {
     let (cp, report) = gait_pack::runpack::resolve_checkpoint_runpack(Path::new(chain), checkpoint)
-        .map_err(|e| RegressError::Invalid(e.to_string()))?;
+        .map_err(RegressError::SessionChain)?;
     let n = cp.checkpoint_index;
     let runpack_path = PathBuf::from(&cp.runpack_path);
     Ok(SessionCheckpoint {
@@ -116,7 +116,7 @@ pub fn resolve_source(from: &str, checkpoint: Option<&str>) -> Result<Source, Re
     checkpoint_without_chain(checkpoint)?;
     resolve_runpack_path(from)
         .map(Source::runpack)
-        .map_err(|e| RegressError::from_runpack("resolve --from", &e))
+        .map_err(|e| RegressError::from_runpack("resolve --from", e))
 }
 
 /// A capture receipt (field order as the reference writes it).
@@ -192,8 +192,9 @@ pub fn capture(from: &str, checkpoint: Option<&str>) -> Result<CaptureReceipt, R
             return Ok(receipt);
         }
         checkpoint_without_chain(checkpoint)?;
-        validate_trace_record(&value).map_err(|e| {
-            RegressError::invalid(format!("{from} is not a valid gate trace record: {e}"))
+        validate_trace_record(&value).map_err(|source| RegressError::TraceRecord {
+            path: from.to_owned(),
+            source,
         })?;
         return Ok(CaptureReceipt::new(
             from,
@@ -204,10 +205,10 @@ pub fn capture(from: &str, checkpoint: Option<&str>) -> Result<CaptureReceipt, R
     }
     checkpoint_without_chain(checkpoint)?;
     let path =
-        resolve_runpack_path(from).map_err(|e| RegressError::from_runpack("resolve --from", &e))?;
+        resolve_runpack_path(from).map_err(|e| RegressError::from_runpack("resolve --from", e))?;
     let bytes = read_bounded(&path, "runpack", crate::init::MAX_SOURCE_BYTES)?;
     let report = verify_runpack(Cursor::new(&bytes), &VerifyOptions::default())
-        .map_err(|e| RegressError::from_runpack(&format!("verify {}", path.display()), &e))?;
+        .map_err(|e| RegressError::from_runpack(&format!("verify {}", path.display()), e))?;
     Ok(CaptureReceipt::new(
         from,
         "runpack",
@@ -275,9 +276,30 @@ fn is_sha256_lower_hex(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// Why a gate trace record is not accepted as a capture source.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TraceRecordError {
+    /// `schema_id` is not `gait.gate.trace`.
+    #[error("unexpected trace schema_id {0:?}")]
+    SchemaId(String),
+    /// A required field is empty.
+    #[error("trace {0} must not be empty")]
+    Empty(&'static str),
+    /// `created_at` is not an RFC 3339 time.
+    #[error("trace created_at must be an RFC 3339 time")]
+    CreatedAt,
+    /// A digest field is not lowercase SHA-256 hex.
+    #[error("trace {0} must be a 64-character lowercase hex sha256")]
+    Digest(&'static str),
+    /// The verdict is not one a gate writes.
+    #[error("unsupported trace verdict {0:?}")]
+    Verdict(String),
+}
+
 /// The structural checks the reference applies before accepting a trace
 /// record as a capture source.
-fn validate_trace_record(v: &Value) -> Result<(), String> {
+fn validate_trace_record(v: &Value) -> Result<(), TraceRecordError> {
     let s = |k: &str| {
         v.get(k)
             .and_then(Value::as_str)
@@ -285,7 +307,7 @@ fn validate_trace_record(v: &Value) -> Result<(), String> {
             .unwrap_or_default()
     };
     if s("schema_id") != "gait.gate.trace" {
-        return Err(format!("unexpected trace schema_id {:?}", s("schema_id")));
+        return Err(TraceRecordError::SchemaId(s("schema_id").to_owned()));
     }
     for field in [
         "schema_version",
@@ -294,26 +316,85 @@ fn validate_trace_record(v: &Value) -> Result<(), String> {
         "tool_name",
     ] {
         if s(field).is_empty() {
-            return Err(format!("trace {field} must not be empty"));
+            return Err(TraceRecordError::Empty(field));
         }
     }
-    let created = gait_digest::GoTime::parse(s("created_at"))
-        .map_err(|_| "trace created_at must be an RFC 3339 time".to_owned())?;
+    let created =
+        gait_digest::GoTime::parse(s("created_at")).map_err(|_| TraceRecordError::CreatedAt)?;
     if created.is_zero() {
-        return Err("trace created_at must not be empty".to_owned());
+        return Err(TraceRecordError::Empty("created_at"));
     }
     for field in ["args_digest", "intent_digest", "policy_digest"] {
         if !is_sha256_lower_hex(s(field)) {
-            return Err(format!(
-                "trace {field} must be a 64-character lowercase hex sha256"
-            ));
+            return Err(TraceRecordError::Digest(field));
         }
     }
     if !matches!(
         s("verdict"),
         "allow" | "block" | "dry_run" | "require_approval"
     ) {
-        return Err(format!("unsupported trace verdict {:?}", s("verdict")));
+        return Err(TraceRecordError::Verdict(s("verdict").to_owned()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    fn trace() -> Value {
+        let h = "ab".repeat(32);
+        serde_json::json!({
+            "schema_id": "gait.gate.trace",
+            "schema_version": "1.0.0",
+            "producer_version": "0.0.0-dev",
+            "trace_id": "t1",
+            "tool_name": "tool.read",
+            "created_at": "2026-02-05T00:00:00Z",
+            "args_digest": h,
+            "intent_digest": h,
+            "policy_digest": h,
+            "verdict": "allow",
+        })
+    }
+
+    #[test]
+    fn trace_record_errors_name_the_field_in_the_reference_words() {
+        assert_eq!(validate_trace_record(&trace()), Ok(()));
+        let with = |k: &str, v: &str| {
+            let mut t = trace();
+            t[k] = Value::String(v.to_owned());
+            validate_trace_record(&t).unwrap_err()
+        };
+        let cases = [
+            (with("schema_id", "x"), "unexpected trace schema_id \"x\""),
+            (with("trace_id", " "), "trace trace_id must not be empty"),
+            (
+                with("created_at", "yesterday"),
+                "trace created_at must be an RFC 3339 time",
+            ),
+            (
+                with("intent_digest", &"AB".repeat(32)),
+                "trace intent_digest must be a 64-character lowercase hex sha256",
+            ),
+            (
+                with("verdict", "maybe"),
+                "unsupported trace verdict \"maybe\"",
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.to_string(), want);
+        }
+        let e = RegressError::TraceRecord {
+            path: "t.json".into(),
+            source: TraceRecordError::Verdict("maybe".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "t.json is not a valid gate trace record: unsupported trace verdict \"maybe\""
+        );
+        assert!(!e.is_io());
+        assert!(std::error::Error::source(&e).is_some());
+    }
 }

@@ -21,7 +21,7 @@ pub const CONFIG_SCHEMA_ID: &str = "gait.regress.config";
 /// `fixture.json` `schema_id`.
 pub const FIXTURE_SCHEMA_ID: &str = "gait.regress.fixture";
 /// Schema version of the config and fixture files.
-pub const SCHEMA_VERSION: &str = "1.0.0";
+pub(crate) const SCHEMA_VERSION: &str = "1.0.0";
 /// The fixture set name `gait regress init` writes.
 pub const DEFAULT_FIXTURE_SET: &str = "default";
 
@@ -291,11 +291,11 @@ fn load_fixture_entries(root: &Path) -> Result<Vec<ConfigFixture>, RegressError>
     let entries = match std::fs::read_dir(root) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(RegressError::Io(format!("list fixtures: {e}"))),
+        Err(e) => return Err(RegressError::ListFixtures(e)),
     };
     let mut out = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| RegressError::Io(format!("list fixtures: {e}")))?;
+        let entry = entry.map_err(RegressError::ListFixtures)?;
         let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
             continue;

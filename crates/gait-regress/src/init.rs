@@ -84,7 +84,7 @@ pub struct InitResult {
 pub fn init_fixture(opts: &InitOptions) -> Result<InitResult, RegressError> {
     let bytes = materialize_source(&opts.source)?;
     let report = verify_runpack(Cursor::new(&bytes), &VerifyOptions::default())
-        .map_err(|e| RegressError::from_runpack("verify source runpack", &e))?;
+        .map_err(|e| RegressError::from_runpack("verify source runpack", e))?;
     if !report.missing_files.is_empty()
         || !report.hash_mismatches.is_empty()
         || !report.undeclared_files.is_empty()
@@ -163,24 +163,27 @@ fn materialize_source(path: &Path) -> Result<Vec<u8>, RegressError> {
     let is_pack = gait_pack::pack::verify_pack_bytes(&bytes, &pack_opts)
         .is_ok_and(|r| r.ok(false) && r.legacy_type.is_empty());
     if is_pack {
-        let mut archive = gait_pack::archive::Archive::open(Cursor::new(&bytes))
-            .map_err(|e| RegressError::invalid(format!("open pack {}: {e}", path.display())))?;
+        let mut archive =
+            gait_pack::archive::Archive::open(Cursor::new(&bytes)).map_err(|source| {
+                RegressError::Archive {
+                    context: format!("open pack {}", path.display()),
+                    source,
+                }
+            })?;
         if archive
             .entry(gait_pack::pack::SOURCE_RUNPACK_FILE)
             .is_some()
         {
             return archive
                 .read(gait_pack::pack::SOURCE_RUNPACK_FILE, MAX_SOURCE_BYTES)
-                .map_err(|e| {
-                    RegressError::invalid(format!(
-                        "read embedded runpack of {}: {e}",
-                        path.display()
-                    ))
+                .map_err(|source| RegressError::Archive {
+                    context: format!("read embedded runpack of {}", path.display()),
+                    source,
                 });
         }
     }
     Err(RegressError::from_runpack(
         &format!("verify source runpack {}", path.display()),
-        &runpack_err,
+        runpack_err,
     ))
 }

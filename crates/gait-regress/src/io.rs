@@ -8,17 +8,20 @@ use serde::Serialize;
 use crate::RegressError;
 
 /// The largest `gait.yaml`, `fixture.json` or capture receipt read.
-pub const MAX_JSON_FILE_BYTES: u64 = 16 << 20;
+pub(crate) const MAX_JSON_FILE_BYTES: u64 = 16 << 20;
 
 /// Reads at most `limit` bytes of `path`; a missing file or one over the
 /// limit is invalid input naming the file.
 pub(crate) fn read_bounded(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>, RegressError> {
-    let file = gait_sign::open_regular_file(path)
-        .map_err(|e| RegressError::invalid(format!("read {what} {}: {e}", path.display())))?;
+    let read_err = |source| RegressError::Read {
+        context: format!("read {what} {}", path.display()),
+        source,
+    };
+    let file = gait_sign::open_regular_file(path).map_err(read_err)?;
     let mut buf = Vec::new();
     file.take(limit.saturating_add(1))
         .read_to_end(&mut buf)
-        .map_err(|e| RegressError::invalid(format!("read {what} {}: {e}", path.display())))?;
+        .map_err(read_err)?;
     if buf.len() as u64 > limit {
         return Err(RegressError::invalid(format!(
             "read {what} {}: larger than {limit} bytes",
@@ -35,10 +38,9 @@ pub fn to_go_indented_json<T: Serialize>(value: &T) -> Result<Vec<u8>, RegressEr
     let mut buf = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"  ");
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    value
-        .serialize(&mut ser)
-        .map_err(|e| RegressError::Io(format!("encode json: {e}")))?;
-    let text = String::from_utf8(buf).map_err(|e| RegressError::Io(format!("encode json: {e}")))?;
+    value.serialize(&mut ser).map_err(RegressError::Encode)?;
+    // serde_json writes UTF-8 only.
+    let text = String::from_utf8_lossy(&buf);
     // These characters only occur inside strings in JSON text.
     let mut out = text
         .replace('<', "\\u003c")
@@ -54,8 +56,10 @@ pub fn to_go_indented_json<T: Serialize>(value: &T) -> Result<Vec<u8>, RegressEr
 /// Writes `bytes` atomically with mode 0600, creating missing parent
 /// directories with mode 0750.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], what: &str) -> Result<(), RegressError> {
-    let io =
-        |e: gait_sign::Error| RegressError::Io(format!("write {what} {}: {e}", path.display()));
+    let io = |source| RegressError::Write {
+        context: format!("write {what} {}", path.display()),
+        source,
+    };
     if let Some(parent) = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty() && *p != Path::new("."))

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::run::{RegressResult, STATUS_FAIL};
+use crate::run::{RegressResult, Status};
 
 /// Escapes text as Go's `xml.EscapeText` does.
 fn escape(out: &mut String, s: &str) {
@@ -42,7 +42,7 @@ pub fn render_junit(result: &RegressResult) -> String {
     let failures = result
         .graders
         .iter()
-        .filter(|g| g.status == STATUS_FAIL)
+        .filter(|g| g.status == Status::Fail)
         .count();
     let suite = if result.fixture_set.is_empty() {
         "gait.regress".to_owned()
@@ -69,7 +69,7 @@ pub fn render_junit(result: &RegressResult) -> String {
             esc(grader),
             esc(fixture)
         );
-        if g.status == STATUS_FAIL {
+        if g.status == Status::Fail {
             let mut reasons: Vec<&str> = g
                 .reason_codes
                 .iter()
@@ -103,7 +103,7 @@ pub fn render_junit(result: &RegressResult) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
     use super::*;
-    use crate::run::{GraderResult, STATUS_PASS};
+    use crate::run::{GraderResult, Status};
     use proptest::prelude::*;
 
     fn result(graders: Vec<(String, bool, Vec<String>)>) -> RegressResult {
@@ -113,12 +113,12 @@ mod tests {
             created_at: "2026-02-05T00:00:00Z".into(),
             producer_version: "0.0.0-dev".into(),
             fixture_set: "default".into(),
-            status: STATUS_PASS.into(),
+            status: Status::Pass,
             graders: graders
                 .into_iter()
                 .map(|(name, pass, reasons)| GraderResult {
                     name,
-                    status: if pass { STATUS_PASS } else { STATUS_FAIL }.into(),
+                    status: if pass { Status::Pass } else { Status::Fail },
                     reason_codes: reasons,
                     context_conformance: String::new(),
                     details: Default::default(),

@@ -23,10 +23,32 @@ use crate::junit::render_junit;
 pub const RESULT_SCHEMA_ID_REGRESS: &str = "gait.regress.result";
 /// Where results go by default.
 pub const DEFAULT_OUTPUT: &str = "regress_result.json";
-/// `status` of a passing result or grader.
-pub const STATUS_PASS: &str = "pass";
-/// `status` of a failing result or grader.
-pub const STATUS_FAIL: &str = "fail";
+/// The `status` of a result or grader: `pass` or `fail` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every check held.
+    Pass,
+    /// At least one check failed (a regression: exit 5).
+    Fail,
+}
+
+impl Status {
+    /// `pass` or `fail`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The replay exit code when results are missing.
 const REPLAY_MISSING_EXIT: i64 = 2;
 
@@ -85,7 +107,7 @@ pub struct RegressResult {
     /// The fixture set.
     pub fixture_set: String,
     /// `pass` or `fail`.
-    pub status: String,
+    pub status: Status,
     /// One result per fixture and grader, sorted by name.
     pub graders: Vec<GraderResult>,
 }
@@ -97,7 +119,7 @@ pub struct GraderResult {
     /// `<fixture>/<grader>`.
     pub name: String,
     /// `pass` or `fail`.
-    pub status: String,
+    pub status: Status,
     /// Sorted, deduplicated reason codes.
     pub reason_codes: Vec<String>,
     /// `none`, `runtime_only`, `semantic` or `missing` (context grader).
@@ -109,10 +131,10 @@ pub struct GraderResult {
 }
 
 impl GraderResult {
-    fn new(name: &str, status: &str, reasons: &[&str], details: BTreeMap<String, Value>) -> Self {
+    fn new(name: &str, status: Status, reasons: &[&str], details: BTreeMap<String, Value>) -> Self {
         Self {
             name: name.to_owned(),
-            status: status.to_owned(),
+            status,
             reason_codes: reasons.iter().map(|s| (*s).to_owned()).collect(),
             context_conformance: String::new(),
             details,
@@ -120,7 +142,7 @@ impl GraderResult {
     }
 
     fn fail(name: &str, reason: &str, details: BTreeMap<String, Value>) -> Self {
-        Self::new(name, STATUS_FAIL, &[reason], details)
+        Self::new(name, Status::Fail, &[reason], details)
     }
 
     fn with_context(mut self, c: &str) -> Self {
@@ -130,7 +152,7 @@ impl GraderResult {
 
     /// Whether the grader passed.
     pub fn passed(&self) -> bool {
-        self.status == STATUS_PASS
+        self.status == Status::Pass
     }
 }
 
@@ -151,7 +173,7 @@ pub struct RunResult {
 impl RunResult {
     /// Whether every grader passed.
     pub fn passed(&self) -> bool {
-        self.result.status == STATUS_PASS
+        self.result.status == Status::Pass
     }
 
     /// The first reason code of the first failing grader (by name).
@@ -361,9 +383,6 @@ pub fn run_regress(
                 r.name = g.name().to_owned();
             }
             r.name = format!("{}/{}", fixture.name, r.name);
-            if r.status.is_empty() {
-                r.status = STATUS_FAIL.to_owned();
-            }
             r.reason_codes = unique_sorted(&r.reason_codes);
             r.details.insert("fixture".into(), json!(fixture.name));
             r.details.insert("run_id".into(), json!(fixture.run_id));
@@ -384,7 +403,11 @@ pub fn run_regress(
             opts.producer_version.clone()
         },
         fixture_set,
-        status: if failed > 0 { STATUS_FAIL } else { STATUS_PASS }.to_owned(),
+        status: if failed > 0 {
+            Status::Fail
+        } else {
+            Status::Pass
+        },
         graders: results,
     };
     write_atomic(
@@ -486,7 +509,7 @@ impl Grader for SchemaValidation {
             Ok(p) => p,
             Err(e) => {
                 reasons.push("runpack_parse_error");
-                return GraderResult::new(name, STATUS_FAIL, &reasons, error_details(e));
+                return GraderResult::new(name, Status::Fail, &reasons, error_details(e));
             }
         };
         let ids = |id: &str, v: &str, want: &str| id == want && v == SCHEMA_VERSION;
@@ -534,9 +557,9 @@ impl Grader for SchemaValidation {
             ("reference_receipts", json!(pack.refs.receipts.len())),
         ]);
         let status = if reasons.is_empty() {
-            STATUS_PASS
+            Status::Pass
         } else {
-            STATUS_FAIL
+            Status::Fail
         };
         GraderResult::new(name, status, &reasons, d)
     }
@@ -572,9 +595,9 @@ impl Grader for ExpectedExitCode {
             ("missing_results", json!(replay.missing_results)),
         ]);
         if actual == expected {
-            GraderResult::new(name, STATUS_PASS, &[], d)
+            GraderResult::new(name, Status::Pass, &[], d)
         } else {
-            GraderResult::new(name, STATUS_FAIL, &["unexpected_exit_code"], d)
+            GraderResult::new(name, Status::Fail, &["unexpected_exit_code"], d)
         }
     }
 }
@@ -640,14 +663,14 @@ impl Grader for Trajectory {
             d.insert("verdict_sequence_actual_at_mismatch".into(), json!(a));
         }
         if !reasons.is_empty() {
-            return GraderResult::new(name, STATUS_FAIL, &reasons, d);
+            return GraderResult::new(name, Status::Fail, &reasons, d);
         }
         let pass = if expected_tools.is_empty() && expected_verdicts.is_empty() {
             "trajectory_not_required"
         } else {
             "trajectory_match"
         };
-        GraderResult::new(name, STATUS_PASS, &[pass], d)
+        GraderResult::new(name, Status::Pass, &[pass], d)
     }
 }
 
@@ -692,10 +715,10 @@ impl Grader for Diff {
             ("allowed_files", json!(allowed)),
         ]);
         if unexpected.is_empty() {
-            GraderResult::new(name, STATUS_PASS, &[], d)
+            GraderResult::new(name, Status::Pass, &[], d)
         } else {
             d.insert("unexpected_files".into(), json!(unexpected));
-            GraderResult::new(name, STATUS_FAIL, &["unexpected_diff"], d)
+            GraderResult::new(name, Status::Fail, &["unexpected_diff"], d)
         }
     }
 }
@@ -763,7 +786,7 @@ impl Grader for ContextConformance {
                 .with_context("semantic");
         }
         if !enforce {
-            return GraderResult::new(name, STATUS_PASS, &["context_conformance_not_required"], d)
+            return GraderResult::new(name, Status::Pass, &["context_conformance_not_required"], d)
                 .with_context(classification);
         }
         if candidate.refs.context_set_digest.trim().is_empty() {
@@ -776,7 +799,7 @@ impl Grader for ContextConformance {
             return GraderResult::fail(name, "context_runtime_drift_blocked", d)
                 .with_context("runtime_only");
         }
-        GraderResult::new(name, STATUS_PASS, &["context_conformance_pass"], d)
+        GraderResult::new(name, Status::Pass, &["context_conformance_pass"], d)
             .with_context(classification)
     }
 }

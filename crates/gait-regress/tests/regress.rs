@@ -142,7 +142,10 @@ fn session_chain_checkpoints_resolve_to_verified_runpacks() {
     assert_eq!(first.run_id, "run_sess_cp_0001");
     for bad in ["3", "0", "-1", "x"] {
         let err = gait_regress::resolve_session_checkpoint(p, bad).unwrap_err();
-        assert!(matches!(err, RegressError::Invalid(_)), "{bad}");
+        assert!(
+            matches!(err, RegressError::SessionChain(_)) && !err.is_io(),
+            "{bad}"
+        );
     }
     let src = gait_regress::resolve_source(p, None).unwrap();
     assert_eq!(src.session_chain, Some((p.to_owned(), 2)));
@@ -165,7 +168,10 @@ fn session_chain_checkpoints_resolve_to_verified_runpacks() {
 fn no_fixtures_and_missing_config_are_invalid() {
     let dir = tempfile::tempdir().unwrap();
     let err = run_regress(&options(dir.path()), &mut |_, _| {}).unwrap_err();
-    assert!(matches!(err, RegressError::Invalid(_)), "{err}");
+    assert!(
+        matches!(err, RegressError::Read { .. }) && !err.is_io(),
+        "{err}"
+    );
     std::fs::write(dir.path().join("gait.yaml"), r#"{"fixtures":[]}"#).unwrap();
     let err = run_regress(&options(dir.path()), &mut |_, _| {}).unwrap_err();
     assert!(err.to_string().contains("no fixtures"), "{err}");

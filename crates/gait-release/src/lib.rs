@@ -15,6 +15,17 @@
 //! it against a public key and reports every failure with the file it
 //! concerns; a verification failure is a report, not an error.
 //!
+//! # Errors
+//!
+//! [`Error`] stops signing or verifying altogether and names the file or
+//! field concerned ([`Error::is_io`] tells a failure of the local
+//! environment, exit 1, from bad input, exit 6); the errors below it are
+//! kept as its [`source`](std::error::Error::source): [`FileError`] (a file
+//! that could not be read or hashed) and [`BuildInfoError`] (an invalid
+//! [`BuildInfo`] field). The parsers [`parse_sums`] and [`subjects`] give
+//! [`SumsError`] and [`ProvenanceError`]; [`verify_release`] reports those
+//! as failures of the file they concern.
+//!
 //! # Example
 //!
 //! ```
@@ -38,12 +49,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![deny(unreachable_pub)]
+
 mod error;
 mod provenance;
 mod release;
 mod sums;
 
-pub use error::Error;
+pub use error::{BuildInfoError, Error, FileError, ProvenanceError, SumsError};
 pub use provenance::{BUILD_TYPE, BuildInfo, PREDICATE_TYPE, STATEMENT_TYPE, statement, subjects};
 pub use release::{
     Failure, FileCheck, FileStatus, GENERATED_FILES, PROVENANCE_FILE, PROVENANCE_SIG_FILE,

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::error::{BuildInfoError, ProvenanceError};
 use crate::sums::ChecksumEntry;
 
 /// `_type` of an in-toto Statement v1.
@@ -41,22 +42,22 @@ impl BuildInfo {
 
     /// Checks the fields: a builder id is required, a source commit must be
     /// 40 or 64 hex characters and the `Cargo.lock` digest 64 hex
-    /// characters when given. Returns the name of the bad field and why.
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+    /// characters when given. The error names the bad field
+    /// ([`BuildInfoError::field`]).
+    pub fn validate(&self) -> Result<(), BuildInfoError> {
         if self.builder_id.trim().is_empty() {
-            return Err(("builder_id", "must not be empty".to_owned()));
+            return Err(BuildInfoError::EmptyBuilderId);
         }
         let hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
         let commit = self.source_commit.trim();
         if !commit.is_empty() && (!(commit.len() == 40 || commit.len() == 64) || !hex(commit)) {
-            return Err((
-                "source_commit",
-                format!("must be a 40 or 64 hex character git commit id, found {commit:?}"),
-            ));
+            return Err(BuildInfoError::SourceCommit {
+                commit: commit.to_owned(),
+            });
         }
         let lock = self.cargo_lock_sha256.trim();
         if !lock.is_empty() && (lock.len() != 64 || !hex(lock)) {
-            return Err(("cargo_lock_sha256", "must be 64 hex characters".to_owned()));
+            return Err(BuildInfoError::CargoLockDigest);
         }
         Ok(())
     }
@@ -118,15 +119,15 @@ pub fn statement(entries: &[ChecksumEntry], build: &BuildInfo) -> Value {
 /// The subjects of a statement as `(name, sha256 hex)` pairs, or why the
 /// statement is not one this crate accepts (wrong `_type` or
 /// `predicateType`, malformed subjects).
-pub fn subjects(statement: &Value) -> Result<Vec<(String, String)>, String> {
+pub fn subjects(statement: &Value) -> Result<Vec<(String, String)>, ProvenanceError> {
     if statement.get("_type").and_then(Value::as_str) != Some(STATEMENT_TYPE) {
-        return Err(format!("_type must be {STATEMENT_TYPE}"));
+        return Err(ProvenanceError::StatementType);
     }
     if statement.get("predicateType").and_then(Value::as_str) != Some(PREDICATE_TYPE) {
-        return Err(format!("predicateType must be {PREDICATE_TYPE}"));
+        return Err(ProvenanceError::PredicateType);
     }
     let Some(list) = statement.get("subject").and_then(Value::as_array) else {
-        return Err("subject must be an array".to_owned());
+        return Err(ProvenanceError::SubjectNotArray);
     };
     let mut out = Vec::with_capacity(list.len());
     for (i, s) in list.iter().enumerate() {
@@ -137,7 +138,7 @@ pub fn subjects(statement: &Value) -> Result<Vec<(String, String)>, String> {
             .and_then(Value::as_str);
         match (name, digest) {
             (Some(n), Some(d)) => out.push((n.to_owned(), d.to_owned())),
-            _ => return Err(format!("subject[{i}] needs name and digest.sha256")),
+            _ => return Err(ProvenanceError::Subject { index: i }),
         }
     }
     out.sort();

@@ -9,7 +9,7 @@ use gait_sign::{Release, SignatureEnvelope, SigningKey, VerifyingKey};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::Error;
+use crate::error::{Error, FileError};
 use crate::provenance::{self, BuildInfo};
 use crate::sums::{self, ChecksumEntry};
 
@@ -39,13 +39,6 @@ const MAX_PROVENANCE_BYTES: u64 = 4 << 20;
 /// Mode of the files written into a release (they are public).
 const PUBLIC_FILE_MODE: u32 = 0o644;
 
-fn input(path: &Path, reason: impl Into<String>) -> Error {
-    Error::Input {
-        path: path.to_path_buf(),
-        reason: reason.into(),
-    }
-}
-
 /// One directory entry: its name, if it is valid UTF-8, and whether it is a
 /// regular file (symlinks are not followed).
 struct DirEntry {
@@ -54,13 +47,19 @@ struct DirEntry {
 }
 
 fn read_dir(dir: &Path) -> Result<Vec<DirEntry>, Error> {
-    let meta = fs::symlink_metadata(dir).map_err(|e| input(dir, e.to_string()))?;
+    let read_err = |source| Error::ReadDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let meta = fs::symlink_metadata(dir).map_err(read_err)?;
     if !meta.is_dir() {
-        return Err(input(dir, "not a directory"));
+        return Err(Error::NotADirectory {
+            path: dir.to_path_buf(),
+        });
     }
     let mut out = Vec::new();
-    for entry in fs::read_dir(dir).map_err(|e| input(dir, e.to_string()))? {
-        let entry = entry.map_err(|e| input(dir, e.to_string()))?;
+    for entry in fs::read_dir(dir).map_err(read_err)? {
+        let entry = entry.map_err(read_err)?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let regular = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
         out.push(DirEntry { name, regular });
@@ -70,16 +69,16 @@ fn read_dir(dir: &Path) -> Result<Vec<DirEntry>, Error> {
 }
 
 /// SHA-256 of a regular file, streamed; `None` if it cannot be opened.
-fn hash_file(path: &Path) -> Result<Sha256Digest, String> {
-    let meta = fs::symlink_metadata(path).map_err(|e| e.to_string())?;
+fn hash_file(path: &Path) -> Result<Sha256Digest, FileError> {
+    let meta = fs::symlink_metadata(path).map_err(FileError::Io)?;
     if !meta.is_file() {
-        return Err("not a regular file".to_owned());
+        return Err(FileError::NotRegular);
     }
-    let mut file = fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut file = fs::File::open(path).map_err(FileError::Io)?;
     let mut hasher = Sha256Hasher::new();
     let mut buf = vec![0u8; 64 << 10];
     loop {
-        let n = file.read(&mut buf).map_err(|e| e.to_string())?;
+        let n = file.read(&mut buf).map_err(FileError::Io)?;
         if n == 0 {
             break;
         }
@@ -88,18 +87,18 @@ fn hash_file(path: &Path) -> Result<Sha256Digest, String> {
     Ok(hasher.finalize())
 }
 
-fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    let meta = fs::symlink_metadata(path).map_err(|e| e.to_string())?;
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
+    let meta = fs::symlink_metadata(path).map_err(FileError::Io)?;
     if !meta.is_file() {
-        return Err("not a regular file".to_owned());
+        return Err(FileError::NotRegular);
     }
-    let file = gait_sign::open_regular_file(path).map_err(|e| e.to_string())?;
+    let file = gait_sign::open_regular_file(path).map_err(FileError::Io)?;
     let mut buf = Vec::new();
     file.take(limit + 1)
         .read_to_end(&mut buf)
-        .map_err(|e| e.to_string())?;
+        .map_err(FileError::Io)?;
     if buf.len() as u64 > limit {
-        return Err(format!("larger than {limit} bytes"));
+        return Err(FileError::TooLarge { limit });
     }
     Ok(buf)
 }
@@ -116,22 +115,24 @@ pub fn list_release_files(dir: &Path) -> Result<Vec<ChecksumEntry>, Error> {
         }
         let path = dir.join(&entry.name);
         if !entry.regular {
-            return Err(input(
-                &path,
-                "a release holds regular files only (no subdirectory, symlink or special file)",
-            ));
+            return Err(Error::NotARegularFile { path });
         }
         if !sums::valid_file_name(&entry.name) {
-            return Err(input(&path, "file name cannot be listed in SHA256SUMS"));
+            return Err(Error::UnlistableName { path });
         }
-        let sha256 = hash_file(&path).map_err(|e| input(&path, e))?;
+        let sha256 = hash_file(&path).map_err(|source| Error::Hash {
+            path: path.clone(),
+            source,
+        })?;
         out.push(ChecksumEntry {
             name: entry.name,
             sha256,
         });
     }
     if out.is_empty() {
-        return Err(input(dir, "no release file to sign"));
+        return Err(Error::NoReleaseFile {
+            path: dir.to_path_buf(),
+        });
     }
     Ok(out)
 }
@@ -154,9 +155,11 @@ pub struct SignedRelease {
 
 fn write_public(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
     let path = dir.join(name);
-    gait_sign::write_file_atomic(&path, bytes, PUBLIC_FILE_MODE, true).map_err(|e| Error::Io {
-        path: path.clone(),
-        reason: e.to_string(),
+    gait_sign::write_file_atomic(&path, bytes, PUBLIC_FILE_MODE, true).map_err(|source| {
+        Error::Write {
+            path: path.clone(),
+            source,
+        }
     })
 }
 
@@ -181,9 +184,7 @@ pub fn sign_release(
     key: &SigningKey<Release>,
     build: &BuildInfo,
 ) -> Result<SignedRelease, Error> {
-    if let Err((field, reason)) = build.validate() {
-        return Err(input(Path::new(field), reason));
-    }
+    build.validate()?;
     let entries = list_release_files(dir)?;
     let sums_text = sums::render(&entries);
     let sums_digest = gait_digest::sha256(sums_text.as_bytes());
@@ -386,7 +387,7 @@ pub fn verify_release(dir: &Path, key: &VerifyingKey<Release>) -> Result<VerifyR
         Ok(bytes) => {
             match sums::parse(&bytes) {
                 Ok(parsed) => entries = parsed,
-                Err(e) => fail(&mut failures, SUMS_FILE, e),
+                Err(e) => fail(&mut failures, SUMS_FILE, e.to_string()),
             }
             checksums_signature_ok = check_signature(
                 dir,
@@ -478,7 +479,7 @@ pub fn verify_release(dir: &Path, key: &VerifyingKey<Release>) -> Result<VerifyR
                         Err("not in canonical (RFC 8785) form".to_owned())
                     }
                 })
-                .and_then(|v| provenance::subjects(&v));
+                .and_then(|v| provenance::subjects(&v).map_err(|e| e.to_string()));
             match content {
                 Err(e) => fail(&mut failures, PROVENANCE_FILE, e),
                 Ok(subjects) => {
@@ -519,5 +520,8 @@ pub fn verify_release(dir: &Path, key: &VerifyingKey<Release>) -> Result<VerifyR
 pub fn file_sha256(path: &Path) -> Result<String, Error> {
     hash_file(path)
         .map(|d| d.to_hex())
-        .map_err(|e| input(path, e))
+        .map_err(|source| Error::Hash {
+            path: path.to_path_buf(),
+            source,
+        })
 }

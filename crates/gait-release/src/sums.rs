@@ -2,6 +2,8 @@
 
 use gait_digest::Sha256Digest;
 
+use crate::error::SumsError;
+
 /// One line of a checksum file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ChecksumEntry {
@@ -43,38 +45,41 @@ pub fn render(entries: &[ChecksumEntry]) -> String {
 /// Parses a checksum file strictly: UTF-8, every line
 /// `<64 lowercase hex>  <name>` ending in `\n`, valid names, names strictly
 /// increasing (so sorted and unique). The error says which line is wrong.
-pub fn parse(bytes: &[u8]) -> Result<Vec<ChecksumEntry>, String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_owned())?;
+pub fn parse(bytes: &[u8]) -> Result<Vec<ChecksumEntry>, SumsError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| SumsError::NotUtf8)?;
     if text.is_empty() {
-        return Err("empty: no file is listed".to_owned());
+        return Err(SumsError::Empty);
     }
     let Some(body) = text.strip_suffix('\n') else {
-        return Err("last line does not end with a newline".to_owned());
+        return Err(SumsError::MissingFinalNewline);
     };
     let mut entries: Vec<ChecksumEntry> = Vec::new();
     for (i, line) in body.split('\n').enumerate() {
         let n = i + 1;
         let (hex, name) = line
             .split_once("  ")
-            .ok_or_else(|| format!("line {n}: expected `<sha256 hex>  <name>`"))?;
+            .ok_or(SumsError::Malformed { line: n })?;
         if hex.len() != 64
             || !hex
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         {
-            return Err(format!(
-                "line {n}: digest is not 64 lowercase hex characters"
-            ));
+            return Err(SumsError::Digest { line: n });
         }
-        let sha256 = Sha256Digest::parse_hex(hex).map_err(|e| format!("line {n}: {e}"))?;
+        let sha256 = Sha256Digest::parse_hex(hex)
+            .map_err(|source| SumsError::DigestParse { line: n, source })?;
         if !valid_file_name(name) {
-            return Err(format!("line {n}: invalid file name {name:?}"));
+            return Err(SumsError::InvalidName {
+                line: n,
+                name: name.to_owned(),
+            });
         }
         if let Some(prev) = entries.last() {
             if prev.name.as_bytes() >= name.as_bytes() {
-                return Err(format!(
-                    "line {n}: {name:?} is out of order or listed twice"
-                ));
+                return Err(SumsError::OutOfOrder {
+                    line: n,
+                    name: name.to_owned(),
+                });
             }
         }
         entries.push(ChecksumEntry {

@@ -152,7 +152,7 @@ pub fn check(out: &Out, a: &CheckArgs) -> Exit {
             if a.json {
                 m.insert("ok".into(), Value::Bool(true));
                 put_str(&mut m, "policy_path", &r.policy_path);
-                put_str(&mut m, "default_verdict", r.default_verdict);
+                put_str(&mut m, "default_verdict", r.default_verdict.as_str());
                 put_int(
                     &mut m,
                     "rule_count",
@@ -215,7 +215,7 @@ pub fn doctor(out: &Out, a: &DoctorArgs) -> Exit {
     let r = gait_project::run_doctor(&opts);
     let (ok, exit) = if r.non_fixable {
         (false, Exit::MissingDependency)
-    } else if a.production_readiness && r.status == "fail" {
+    } else if a.production_readiness && r.status == gait_project::CheckStatus::Fail {
         (false, Exit::VerifyFailed)
     } else {
         (true, Exit::Ok)

@@ -8,12 +8,10 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use gait_pack::pack::export::{
-    DEFAULT_POSTGRES_TABLE, PostgresSqlOptions, build_export_record, postgres_index_sql,
-    write_otel_jsonl, write_output,
-};
 use gait_pack::pack::{
-    BuildOptions, PackError, VerifyOptions, build_run_pack, diff_packs, inspect_pack, verify_pack,
+    BuildOptions, DEFAULT_POSTGRES_TABLE, PackError, PostgresSqlOptions, VerifyOptions,
+    build_export_record, build_run_pack, diff_packs, inspect_pack, postgres_index_sql, verify_pack,
+    write_otel_jsonl, write_output,
 };
 use gait_sign::{KeyConfig, KeyMode, KeySource, Trace};
 use serde_json::{Map, Value};

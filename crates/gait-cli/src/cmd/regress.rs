@@ -289,7 +289,7 @@ fn next_command(config: &str) -> String {
 fn run_fields(m: &mut Map<String, Value>, r: &RunResult, config: &str) -> Exit {
     let ok = r.passed();
     m.insert("ok".into(), Value::Bool(ok));
-    put_str(m, "status", &r.result.status);
+    put_str(m, "status", r.result.status.as_str());
     put_int(m, "failed", i64::try_from(r.failed).unwrap_or(i64::MAX));
     if let Some(top) = r.top_failure_reason() {
         put_str(m, "top_failure_reason", &top);

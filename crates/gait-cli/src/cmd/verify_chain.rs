@@ -201,7 +201,7 @@ fn verify_pack(path: &str, setup: &VerifySetup) -> Result<Part, (String, Exit)> 
         );
     }
     put_strs(&mut m, "undeclared_files", &report.undeclared_files);
-    put_str(&mut m, "signature_status", &report.signature_status);
+    put_str(&mut m, "signature_status", report.signature_status.as_str());
     put_strs(&mut m, "signature_errors", &report.signature_errors);
     put_int(&mut m, "signatures_total", report.signatures_total as i64);
     put_int(&mut m, "signatures_valid", report.signatures_valid as i64);

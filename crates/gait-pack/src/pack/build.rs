@@ -54,12 +54,9 @@ pub struct BuildResult {
 }
 
 fn runpack_error(e: RunpackError) -> PackError {
-    if e.is_verification_failure() {
-        PackError::Verification(format!("read runpack: {e}"))
-    } else if e.is_io() {
-        PackError::Io(format!("read runpack: {e}"))
-    } else {
-        PackError::Invalid(format!("read runpack: {e}"))
+    PackError::Runpack {
+        context: "read runpack".to_owned(),
+        source: e,
     }
 }
 
@@ -75,7 +72,7 @@ fn normalize_zip<R: Read + Seek>(mut archive: Archive<R>) -> Result<Vec<u8>, Pac
     for (name, mode) in infos {
         let data = archive
             .read(&name, MAX_PACK_ENTRY_BYTES)
-            .map_err(|e| from_archive(e).context(&format!("read zip entry {name}")))?;
+            .map_err(|e| from_archive(format!("read zip entry {name}"), e))?;
         entries.push(NewEntry {
             name,
             data,
@@ -151,7 +148,7 @@ pub fn build_run_pack_bytes(
     let data =
         crate::runpack::read_runpack_from(std::io::Cursor::new(runpack)).map_err(runpack_error)?;
     let archive = Archive::open_with(std::io::Cursor::new(runpack), pack_limits())
-        .map_err(|e| from_archive(e).context("normalize runpack bytes"))?;
+        .map_err(|e| from_archive("normalize runpack bytes", e))?;
     let source = normalize_zip(archive)?;
     build_from_parts(&data, source, producer_version, signing_key)
 }
@@ -256,18 +253,18 @@ pub(crate) fn assemble(
 
 /// Cleans a path argument and refuses relative paths that climb out of the
 /// working directory (`..`), as the reference does.
-pub(crate) fn local_or_absolute(path: &Path) -> Result<PathBuf, String> {
+pub(crate) fn local_or_absolute(path: &Path) -> Result<PathBuf, &'static str> {
     let text = path.to_string_lossy();
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        return Err("path is required".into());
+        return Err("path is required");
     }
     let cleaned = gait_digest::clean_path(trimmed);
     if cleaned == "." || cleaned == "/" {
-        return Err("path is required".into());
+        return Err("path is required");
     }
     if !cleaned.starts_with('/') && cleaned.split('/').any(|s| s == "..") {
-        return Err("relative paths must not traverse parent directories".into());
+        return Err("relative paths must not traverse parent directories");
     }
     Ok(PathBuf::from(cleaned))
 }

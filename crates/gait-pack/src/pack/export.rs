@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use gait_digest::GoTime;
-use gait_digest::go_json::write_go_string;
+use gait_digest::go_json::write_sorted_exact_integers;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -127,7 +127,7 @@ pub fn build_export_record(path: &Path) -> Result<ExportRecord, PackError> {
         hash_mismatches: report.hash_mismatches.len(),
         missing_files: report.missing_files.len(),
         undeclared_files: report.undeclared_files.len(),
-        signature_status: report.signature_status.trim().to_owned(),
+        signature_status: report.signature_status.as_str().to_owned(),
         signatures_total: report.signatures_total,
         signatures_valid: report.signatures_valid,
         created_at: created_at(&inspect),
@@ -317,44 +317,6 @@ fn otel_ids(record: &ExportRecord) -> (String, String) {
     (seed[..32].to_owned(), seed[32..48].to_owned())
 }
 
-/// Compact JSON with byte-sorted keys, Go's string escaping, integers
-/// exact and floats in Go's shortest form.
-fn write_json(out: &mut Vec<u8>, value: &Value) {
-    match value {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Number(n) if n.is_i64() || n.is_u64() => {
-            out.extend_from_slice(n.to_string().as_bytes());
-        }
-        Value::Number(n) => gait_digest::write_es_number(out, n.as_f64().unwrap_or(0.0)),
-        Value::String(s) => write_go_string(out, s),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json(out, item);
-            }
-            out.push(b']');
-        }
-        Value::Object(map) => {
-            let mut members: Vec<_> = map.iter().collect();
-            members.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push(b'{');
-            for (i, (k, v)) in members.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_go_string(out, k);
-                out.push(b':');
-                write_json(out, v);
-            }
-            out.push(b'}');
-        }
-    }
-}
-
 /// The OTEL-style JSONL lines of a record: one `gait.pack.verify` span, one
 /// `gait.pack.export.metadata` event and six `gait.pack.*` metrics, each
 /// line ending in `\n`.
@@ -457,7 +419,8 @@ pub fn otel_jsonl(record: &ExportRecord) -> Vec<u8> {
     }
     let mut out = Vec::new();
     for line in &lines {
-        write_json(&mut out, line);
+        // Compact, byte-sorted keys, Go's escaping, integers exact.
+        write_sorted_exact_integers(&mut out, line);
         out.push(b'\n');
     }
     out
@@ -506,7 +469,7 @@ impl Default for PostgresSqlOptions {
 }
 
 /// Whether `s` matches `^[A-Za-z_][A-Za-z0-9_]*$`.
-pub fn is_plain_identifier(s: &str) -> bool {
+pub(crate) fn is_plain_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     chars
         .next()
@@ -515,7 +478,7 @@ pub fn is_plain_identifier(s: &str) -> bool {
 }
 
 /// A double-quoted PostgreSQL identifier.
-pub fn quote_identifier(s: &str) -> String {
+pub(crate) fn quote_identifier(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
@@ -523,7 +486,7 @@ pub fn quote_identifier(s: &str) -> String {
 /// (which PostgreSQL text cannot hold) is dropped. With
 /// `standard_conforming_strings` (the default since 9.1) backslashes are
 /// literal.
-pub fn sql_string_literal(s: &str) -> String {
+pub(crate) fn sql_string_literal(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('\'');
     for c in s.chars() {
@@ -538,7 +501,7 @@ pub fn sql_string_literal(s: &str) -> String {
 }
 
 /// The quoted table and the index-name prefix (lower-cased table name).
-pub fn postgres_table(raw: &str) -> Result<(String, String), PackError> {
+pub(crate) fn postgres_table(raw: &str) -> Result<(String, String), PackError> {
     let table = match raw.trim() {
         "" => DEFAULT_POSTGRES_TABLE,
         t => t,

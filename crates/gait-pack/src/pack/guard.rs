@@ -14,6 +14,7 @@ use super::error::{PackError, from_archive};
 use super::manifest::{PackEntry, PackSignature};
 use super::verify::{HashMismatch, PackReport, VerifyOptions};
 use crate::archive::Archive;
+use crate::runpack::SignatureStatus;
 
 /// `schema_id` of a legacy guard pack manifest.
 pub const GUARD_MANIFEST_SCHEMA_ID: &str = "gait.guard.pack_manifest";
@@ -171,9 +172,8 @@ impl GuardManifest {
     /// Decodes a guard manifest: duplicate members, unknown members and
     /// trailing values are refused (a signed document must not carry
     /// content its signature does not cover).
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let value = gait_digest::canonical::parse_strict(bytes).map_err(|e| e.to_string())?;
-        serde_json::from_value(value).map_err(|e| e.to_string())
+    pub fn parse(bytes: &[u8]) -> Result<Self, super::ContractError> {
+        super::error::parse_strict(bytes)
     }
 
     /// The declared entries.
@@ -223,7 +223,7 @@ pub(crate) fn verify_guard_pack<R: Read + Seek>(
         pack_type: "guard".into(),
         source_ref: manifest.run_id.clone(),
         files_checked: entries.len(),
-        signature_status: "missing".into(),
+        signature_status: SignatureStatus::Missing,
         signatures_total: manifest.signatures.len(),
         legacy_type: "guard".into(),
         ..PackReport::default()
@@ -235,7 +235,7 @@ pub(crate) fn verify_guard_pack<R: Read + Seek>(
         }
         let (actual, _) = archive
             .sha256(&entry.path)
-            .map_err(|e| from_archive(e).context(&format!("hash {}", entry.path)))?;
+            .map_err(|e| from_archive(format!("hash {}", entry.path), e))?;
         let actual = actual.to_hex();
         if !actual.eq_ignore_ascii_case(&entry.sha256) {
             report.hash_mismatches.push(HashMismatch {
@@ -271,7 +271,7 @@ fn check_guard_signatures(
         return;
     }
     let Some(key) = options.public_key.as_ref() else {
-        report.signature_status = "skipped".into();
+        report.signature_status = SignatureStatus::Skipped;
         report
             .signature_errors
             .push("public key not configured".into());
@@ -289,7 +289,11 @@ fn check_guard_signatures(
         }
     }
     report.signatures_valid = valid;
-    report.signature_status = if valid > 0 { "verified" } else { "failed" }.into();
+    report.signature_status = if valid > 0 {
+        SignatureStatus::Verified
+    } else {
+        SignatureStatus::Failed
+    };
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::build::{BuildOptions, BuildResult, BuiltPack, assemble, write_built};
-use super::error::PackError;
+use super::error::{ContractError, PackError, parse_strict};
 use super::manifest::is_sha256_hex;
 
 /// `job_payload.json`.
@@ -264,15 +264,10 @@ pub struct JobLineage {
     pub checkpoint_refs: Vec<JobCheckpointRef>,
 }
 
-fn parse_strict<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, String> {
-    let value = gait_digest::canonical::parse_strict(bytes).map_err(|e| e.to_string())?;
-    serde_json::from_value(value).map_err(|e| e.to_string())
-}
-
 impl JobPayload {
     /// Parses a payload strictly (one JSON value, unknown and repeated
     /// members rejected).
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+    pub fn parse(bytes: &[u8]) -> Result<Self, ContractError> {
         parse_strict(bytes)
     }
 
@@ -300,8 +295,8 @@ impl JobPayload {
     }
 
     /// The contract every job payload must meet.
-    pub fn validate(&self) -> Result<(), String> {
-        let fail = |m: &str| Err(m.to_owned());
+    pub fn validate(&self) -> Result<(), ContractError> {
+        let fail = |m: &'static str| Err(ContractError::Rule(m));
         if self.schema_id != JOB_PAYLOAD_SCHEMA_ID {
             return fail("job payload schema_id must be gait.pack.job");
         }
@@ -342,13 +337,13 @@ impl JobPayload {
 
 impl JobState {
     /// Parses a state strictly.
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+    pub fn parse(bytes: &[u8]) -> Result<Self, ContractError> {
         parse_strict(bytes)
     }
 
     /// The contract every packed job state must meet.
-    pub fn validate(&self) -> Result<(), String> {
-        let fail = |m: &str| Err(m.to_owned());
+    pub fn validate(&self) -> Result<(), ContractError> {
+        let fail = |m: &'static str| Err(ContractError::Rule(m));
         if self.job_id.trim().is_empty() {
             return fail("job_state job_id is required");
         }
@@ -377,7 +372,7 @@ impl JobState {
 
 /// Parses `job_events.jsonl` (blank lines skipped, every other line one
 /// strict event of at most [`MAX_JOB_EVENT_LINE_BYTES`]).
-pub fn parse_job_events(bytes: &[u8]) -> Result<Vec<JobEvent>, String> {
+pub fn parse_job_events(bytes: &[u8]) -> Result<Vec<JobEvent>, ContractError> {
     let mut events = Vec::new();
     for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
         let line = line.trim_ascii();
@@ -386,10 +381,12 @@ pub fn parse_job_events(bytes: &[u8]) -> Result<Vec<JobEvent>, String> {
         }
         let n = i.saturating_add(1);
         if line.len() > MAX_JOB_EVENT_LINE_BYTES {
-            return Err(format!("parse job_events.jsonl line {n}: line too long"));
+            return Err(ContractError::EventLineTooLong { line: n });
         }
-        let event: JobEvent =
-            parse_strict(line).map_err(|e| format!("parse job_events.jsonl line {n}: {e}"))?;
+        let event: JobEvent = parse_strict(line).map_err(|e| ContractError::Event {
+            line: n,
+            source: Box::new(e),
+        })?;
         events.push(event);
     }
     Ok(events)
@@ -402,30 +399,40 @@ pub fn check_job_contract(
     payload: Option<&[u8]>,
     state: Option<&[u8]>,
     events: Option<&[u8]>,
-) -> Result<(), String> {
-    let payload = payload.ok_or_else(|| format!("missing {JOB_PAYLOAD_FILE}"))?;
-    let state = state.ok_or_else(|| format!("missing {JOB_STATE_FILE}"))?;
-    let events = events.ok_or_else(|| format!("missing {JOB_EVENTS_FILE}"))?;
+) -> Result<(), ContractError> {
+    let payload = payload.ok_or(ContractError::MissingEntry(JOB_PAYLOAD_FILE))?;
+    let state = state.ok_or(ContractError::MissingEntry(JOB_STATE_FILE))?;
+    let events = events.ok_or(ContractError::MissingEntry(JOB_EVENTS_FILE))?;
     let payload =
-        JobPayload::parse(payload).map_err(|e| format!("parse {JOB_PAYLOAD_FILE}: {e}"))?;
+        JobPayload::parse(payload).map_err(|e| ContractError::parse(JOB_PAYLOAD_FILE, e))?;
     payload.validate()?;
-    let state = JobState::parse(state).map_err(|e| format!("parse {JOB_STATE_FILE}: {e}"))?;
+    let state = JobState::parse(state).map_err(|e| ContractError::parse(JOB_STATE_FILE, e))?;
     state.validate()?;
     let events = parse_job_events(events)?;
     if payload.job_id != source_ref.trim() {
-        return Err("job payload job_id does not match manifest source_ref".into());
+        return Err(ContractError::Rule(
+            "job payload job_id does not match manifest source_ref",
+        ));
     }
     if state.job_id != payload.job_id {
-        return Err("job_state job_id does not match job payload".into());
+        return Err(ContractError::Rule(
+            "job_state job_id does not match job payload",
+        ));
     }
     if usize::try_from(payload.checkpoint_count).ok() != Some(state.checkpoints.len()) {
-        return Err("job payload checkpoint_count does not match job_state".into());
+        return Err(ContractError::Rule(
+            "job payload checkpoint_count does not match job_state",
+        ));
     }
     if usize::try_from(payload.approval_count).ok() != Some(state.approvals.len()) {
-        return Err("job payload approval_count does not match job_state".into());
+        return Err(ContractError::Rule(
+            "job payload approval_count does not match job_state",
+        ));
     }
     if events.iter().any(|e| e.job_id.trim() != payload.job_id) {
-        return Err("job event job_id does not match job payload".into());
+        return Err(ContractError::Rule(
+            "job event job_id does not match job payload",
+        ));
     }
     Ok(())
 }
@@ -480,8 +487,12 @@ pub fn build_job_pack_bytes(
         ));
     }
     let payload = JobPayload::from_state(&state);
-    payload.validate().map_err(PackError::invalid)?;
-    state.validate().map_err(PackError::invalid)?;
+    payload
+        .validate()
+        .map_err(|e| PackError::invalid(e.to_string()))?;
+    state
+        .validate()
+        .map_err(|e| PackError::invalid(e.to_string()))?;
     if let Some(e) = events.iter().find(|e| e.job_id.trim() != state.job_id) {
         return Err(PackError::invalid(format!(
             "job event of job {:?} in the events of job {:?}",

@@ -15,12 +15,9 @@ pub(crate) enum LegacySource<'a> {
 }
 
 pub(crate) fn runpack_error(e: RunpackError) -> PackError {
-    if e.is_verification_failure() {
-        PackError::Verification(e.to_string())
-    } else if e.is_io() {
-        PackError::Io(e.to_string())
-    } else {
-        PackError::Invalid(e.to_string())
+    PackError::Runpack {
+        context: String::new(),
+        source: e,
     }
 }
 
@@ -56,7 +53,7 @@ pub(crate) fn verify_legacy_runpack(
             })
             .collect(),
         undeclared_files: r.undeclared_files,
-        signature_status: r.signature_status.as_str().into(),
+        signature_status: r.signature_status,
         signature_errors: r.signature_errors,
         signatures_total: r.signatures_total,
         signatures_valid: r.signatures_valid,

@@ -12,7 +12,9 @@
 //!   [`PackReport`] (or a [`PackError`] classified for exit codes).
 //! * [`build_run_pack`]: a run pack from a runpack.
 //! * [`inspect_pack`] and [`diff_packs`]: read-only views.
-//! * [`export`]: index records as OTEL-style JSONL or PostgreSQL SQL.
+//! * [`build_export_record`], [`otel_jsonl`] and [`postgres_index_sql`]
+//!   (`gait pack export`): index records as OTEL-style JSONL or PostgreSQL
+//!   SQL.
 //!
 //! Only `run` packs are built and have their payload contract checked;
 //! `job`, `call` and `authorization` packs fail verification as
@@ -22,7 +24,7 @@
 
 mod build;
 mod error;
-pub mod export;
+mod export;
 mod guard;
 mod job;
 mod legacy;
@@ -36,7 +38,11 @@ pub use build::{
     BuildOptions, BuildResult, BuiltPack, DEFAULT_PRODUCER_VERSION, build_run_pack,
     build_run_pack_bytes,
 };
-pub use error::PackError;
+pub use error::{ContractError, PackError};
+pub use export::{
+    DEFAULT_POSTGRES_TABLE, ExportMetrics, ExportRecord, PostgresSqlOptions, build_export_record,
+    otel_jsonl, postgres_index_sql, write_otel_jsonl, write_output,
+};
 pub use guard::{
     GUARD_MANIFEST_SCHEMA_ID, GuardControl, GuardEvidence, GuardManifest, GuardRendered,
     GuardWindow,

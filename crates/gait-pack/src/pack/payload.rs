@@ -5,6 +5,7 @@ use gait_digest::{GoTime, null_as_default};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::error::ContractError;
 use super::manifest::{deterministic_time, is_sha256_hex};
 
 /// `schema_id` of a run payload.
@@ -84,14 +85,13 @@ fn is_zero(n: &i64) -> bool {
 impl RunPayload {
     /// Decodes strictly (duplicates, unknown members and trailing values
     /// refused).
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let value = gait_digest::canonical::parse_strict(bytes).map_err(|e| e.to_string())?;
-        serde_json::from_value(value).map_err(|e| e.to_string())
+    pub fn parse(bytes: &[u8]) -> Result<Self, ContractError> {
+        super::error::parse_strict(bytes)
     }
 
     /// The contract every run payload must meet.
-    pub fn validate(&self) -> Result<(), String> {
-        let fail = |m: &str| Err(m.to_owned());
+    pub fn validate(&self) -> Result<(), ContractError> {
+        let fail = |m: &'static str| Err(ContractError::Rule(m));
         if self.schema_id != RUN_PAYLOAD_SCHEMA_ID {
             return fail("run payload schema_id must be gait.pack.run");
         }
@@ -226,14 +226,18 @@ fn record_value(r: &ContextReceipt) -> Value {
 /// trimmed and lowercased, must carry 64-hex digests and a known
 /// immutability, and are sorted; a declared context set digest must equal
 /// the recomputed one.
-pub fn context_envelope(refs: &ContextRefs) -> Result<Option<Value>, String> {
+pub fn context_envelope(refs: &ContextRefs) -> Result<Option<Value>, ContractError> {
     let mode = refs.context_evidence_mode.trim().to_ascii_lowercase();
     if !mode.is_empty() && mode != "best_effort" && mode != "required" {
-        return Err("context evidence mode must be best_effort or required".into());
+        return Err(ContractError::Rule(
+            "context evidence mode must be best_effort or required",
+        ));
     }
     let declared = refs.context_set_digest.trim().to_ascii_lowercase();
     if !declared.is_empty() && !is_lower_hex64(&declared) {
-        return Err("refs context_set_digest must be sha256 hex".into());
+        return Err(ContractError::Rule(
+            "refs context_set_digest must be sha256 hex",
+        ));
     }
     if declared.is_empty() && refs.receipts.is_empty() {
         return Ok(None);
@@ -253,16 +257,22 @@ pub fn context_envelope(refs: &ContextRefs) -> Result<Option<Value>, String> {
             || n.source_locator.is_empty()
             || n.redaction_mode.is_empty()
         {
-            return Err("context record fields ref_id/source_type/source_locator/redaction_mode are required".into());
+            return Err(ContractError::Rule(
+                "context record fields ref_id/source_type/source_locator/redaction_mode are required",
+            ));
         }
         if !is_lower_hex64(&n.query_digest) || !is_lower_hex64(&n.content_digest) {
-            return Err("context record digests must be sha256 hex".into());
+            return Err(ContractError::Rule(
+                "context record digests must be sha256 hex",
+            ));
         }
         match n.immutability.as_str() {
             "" | "unknown" => n.immutability = "unknown".into(),
             "mutable" | "immutable" => {}
             _ => {
-                return Err("context record immutability must be unknown|mutable|immutable".into());
+                return Err(ContractError::Rule(
+                    "context record immutability must be unknown|mutable|immutable",
+                ));
             }
         }
         n.retrieved_at = if n.retrieved_at.is_zero() {
@@ -271,7 +281,9 @@ pub fn context_envelope(refs: &ContextRefs) -> Result<Option<Value>, String> {
             n.retrieved_at.to_utc()
         };
         if n.freshness_sla_seconds < 0 {
-            return Err("context record freshness_sla_seconds must be >= 0".into());
+            return Err(ContractError::Rule(
+                "context record freshness_sla_seconds must be >= 0",
+            ));
         }
         records.push(n);
     }
@@ -292,11 +304,11 @@ pub fn context_envelope(refs: &ContextRefs) -> Result<Option<Value>, String> {
     let records: Vec<Value> = records.iter().map(record_value).collect();
     let computed = gait_digest::digest_json(&Value::Array(records.clone())).to_hex();
     if !declared.is_empty() && declared != computed {
-        return Err("context_set_digest mismatch".into());
+        return Err(ContractError::Rule("context_set_digest mismatch"));
     }
     let set_id = refs.run_id.trim();
     if set_id.is_empty() {
-        return Err("context_set_id is required".into());
+        return Err(ContractError::Rule("context_set_id is required"));
     }
     let created_at = if refs.created_at.is_zero() {
         deterministic_time()
@@ -405,7 +417,7 @@ mod tests {
         assert!(context_envelope(&refs).is_ok());
         refs.context_set_digest = "0".repeat(64);
         assert_eq!(
-            context_envelope(&refs).unwrap_err(),
+            context_envelope(&refs).unwrap_err().to_string(),
             "context_set_digest mismatch"
         );
         refs.context_set_digest.clear();

@@ -6,11 +6,12 @@ use std::path::Path;
 use gait_sign::{Trace, VerifyFailure, VerifyingKey};
 use serde::Serialize;
 
-use super::error::{PackError, from_archive};
+use super::error::{ContractError, PackError, from_archive};
 use super::manifest::{MANIFEST_FILE, PackManifest};
 use super::payload::{RUN_PAYLOAD_FILE, RunPayload, SOURCE_RUNPACK_FILE};
 use super::proof::{PROOF_RECORDS_FILE, verify_proof_records};
 use crate::archive::{Archive, Limits};
+use crate::runpack::SignatureStatus;
 
 /// The largest entry a pack reader accepts (100 MiB, as the reference).
 pub const MAX_PACK_ENTRY_BYTES: u64 = 100 << 20;
@@ -69,8 +70,7 @@ pub struct PackReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub undeclared_files: Vec<String>,
     /// `verified`, `failed`, `missing` or `skipped`.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub signature_status: String,
+    pub signature_status: SignatureStatus,
     /// Why signatures failed, sorted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub signature_errors: Vec<String>,
@@ -94,9 +94,9 @@ impl PackReport {
             && self.hash_mismatches.is_empty()
             && self.undeclared_files.is_empty();
         let signed = if require_signature {
-            self.signature_status == "verified"
+            self.signature_status == SignatureStatus::Verified
         } else {
-            self.signature_status != "failed"
+            self.signature_status != SignatureStatus::Failed
         };
         intact && signed
     }
@@ -125,12 +125,12 @@ pub(crate) fn pack_limits() -> Limits {
 pub(crate) fn open_path(path: &Path) -> Result<Archive<std::fs::File>, PackError> {
     let file = gait_sign::open_regular_file(path)
         .map_err(|e| PackError::invalid(format!("open zip: {}: {e}", path.display())))?;
-    Archive::open_with(file, pack_limits()).map_err(|e| from_archive(e).context("open zip"))
+    Archive::open_with(file, pack_limits()).map_err(|e| from_archive("open zip", e))
 }
 
 pub(crate) fn open_bytes(bytes: &[u8]) -> Result<Archive<std::io::Cursor<&[u8]>>, PackError> {
     Archive::open_with(std::io::Cursor::new(bytes), pack_limits())
-        .map_err(|e| from_archive(e).context("open zip"))
+        .map_err(|e| from_archive("open zip", e))
 }
 
 /// Duplicate names fail closed.
@@ -177,7 +177,7 @@ fn verify_archive<R: Read + Seek>(
     }
     let manifest_bytes = archive
         .read(MANIFEST_FILE, MAX_PACK_ENTRY_BYTES)
-        .map_err(|e| from_archive(e).context(&format!("read {MANIFEST_FILE}")))?;
+        .map_err(|e| from_archive(format!("read {MANIFEST_FILE}"), e))?;
     let manifest = match PackManifest::parse(&manifest_bytes) {
         Ok(m) => m,
         Err(e) => {
@@ -200,7 +200,7 @@ fn verify_archive<R: Read + Seek>(
         pack_type: manifest.pack_type.clone(),
         source_ref: manifest.source_ref.clone(),
         files_checked: manifest.contents.len(),
-        signature_status: "missing".into(),
+        signature_status: SignatureStatus::Missing,
         signatures_total: manifest.signatures.len(),
         ..PackReport::default()
     };
@@ -212,7 +212,7 @@ fn verify_archive<R: Read + Seek>(
         }
         let (actual, _) = archive
             .sha256(&entry.path)
-            .map_err(|e| from_archive(e).context(&format!("hash {}", entry.path)))?;
+            .map_err(|e| from_archive(format!("hash {}", entry.path), e))?;
         let actual = actual.to_hex();
         if !actual.eq_ignore_ascii_case(&entry.sha256) {
             report.hash_mismatches.push(HashMismatch {
@@ -237,7 +237,7 @@ fn verify_archive<R: Read + Seek>(
     if archive.entry(PROOF_RECORDS_FILE).is_some() && !proof_mismatch {
         let raw = archive
             .read(PROOF_RECORDS_FILE, MAX_PACK_ENTRY_BYTES)
-            .map_err(|e| from_archive(e).context(&format!("read {PROOF_RECORDS_FILE}")))?;
+            .map_err(|e| from_archive(format!("read {PROOF_RECORDS_FILE}"), e))?;
         let (n, errors) =
             verify_proof_records(&raw, options.public_key.as_ref(), options.require_signature)
                 .map_err(|e| PackError::verification(format!("{PROOF_RECORDS_FILE}: {e}")))?;
@@ -249,12 +249,13 @@ fn verify_archive<R: Read + Seek>(
         && report.hash_mismatches.is_empty()
         && report.undeclared_files.is_empty()
     {
-        check_payload_contract(&mut archive, &manifest).map_err(PackError::verification)?;
+        check_payload_contract(&mut archive, &manifest)
+            .map_err(|e| PackError::verification(e.to_string()))?;
     }
 
     check_signatures(&manifest, options, &mut report);
     if options.require_signature && !proof_signature_errors.is_empty() {
-        report.signature_status = "failed".into();
+        report.signature_status = SignatureStatus::Failed;
         report.signature_errors.extend(proof_signature_errors);
     }
 
@@ -271,7 +272,7 @@ fn verify_archive<R: Read + Seek>(
 /// failed`.
 fn check_signatures(manifest: &PackManifest, options: &VerifyOptions, report: &mut PackReport) {
     if manifest.signatures.is_empty() {
-        report.signature_status = "missing".into();
+        report.signature_status = SignatureStatus::Missing;
         if options.require_signature {
             report
                 .signature_errors
@@ -280,7 +281,7 @@ fn check_signatures(manifest: &PackManifest, options: &VerifyOptions, report: &m
         return;
     }
     let Some(key) = options.public_key.as_ref() else {
-        report.signature_status = "skipped".into();
+        report.signature_status = SignatureStatus::Skipped;
         report
             .signature_errors
             .push("public key not configured".into());
@@ -299,9 +300,9 @@ fn check_signatures(manifest: &PackManifest, options: &VerifyOptions, report: &m
     }
     report.signatures_valid = valid;
     if valid > 0 {
-        report.signature_status = "verified".into();
+        report.signature_status = SignatureStatus::Verified;
     } else {
-        report.signature_status = "failed".into();
+        report.signature_status = SignatureStatus::Failed;
         report
             .signature_errors
             .push("signature verification failed".into());
@@ -313,35 +314,43 @@ fn check_signatures(manifest: &PackManifest, options: &VerifyOptions, report: &m
 fn check_payload_contract<R: Read + Seek>(
     archive: &mut Archive<R>,
     manifest: &PackManifest,
-) -> Result<(), String> {
+) -> Result<(), ContractError> {
     match manifest.pack_type.as_str() {
         "run" => {
             if archive.entry(RUN_PAYLOAD_FILE).is_none() {
-                return Err(format!("missing {RUN_PAYLOAD_FILE}"));
+                return Err(ContractError::MissingEntry(RUN_PAYLOAD_FILE));
             }
             if archive.entry(SOURCE_RUNPACK_FILE).is_none() {
-                return Err(format!("missing {SOURCE_RUNPACK_FILE}"));
+                return Err(ContractError::MissingEntry(SOURCE_RUNPACK_FILE));
             }
             let bytes = archive
                 .read(RUN_PAYLOAD_FILE, MAX_PACK_ENTRY_BYTES)
-                .map_err(|e| format!("read {RUN_PAYLOAD_FILE}: {e}"))?;
+                .map_err(|source| ContractError::Read {
+                    entry: RUN_PAYLOAD_FILE.to_owned(),
+                    source,
+                })?;
             let payload =
-                RunPayload::parse(&bytes).map_err(|e| format!("parse {RUN_PAYLOAD_FILE}: {e}"))?;
+                RunPayload::parse(&bytes).map_err(|e| ContractError::parse(RUN_PAYLOAD_FILE, e))?;
             payload.validate()?;
             if payload.run_id != manifest.source_ref.trim() {
-                return Err("run payload run_id does not match manifest source_ref".into());
+                return Err(ContractError::Rule(
+                    "run payload run_id does not match manifest source_ref",
+                ));
             }
             Ok(())
         }
         "job" => {
-            let mut read = |name: &str| -> Result<Option<Vec<u8>>, String> {
+            let mut read = |name: &str| -> Result<Option<Vec<u8>>, ContractError> {
                 if archive.entry(name).is_none() {
                     return Ok(None);
                 }
                 archive
                     .read(name, MAX_PACK_ENTRY_BYTES)
                     .map(Some)
-                    .map_err(|e| format!("read {name}: {e}"))
+                    .map_err(|source| ContractError::Read {
+                        entry: name.to_owned(),
+                        source,
+                    })
             };
             let payload = read(super::JOB_PAYLOAD_FILE)?;
             let state = read(super::JOB_STATE_FILE)?;
@@ -353,7 +362,7 @@ fn check_payload_contract<R: Read + Seek>(
                 events.as_deref(),
             )
         }
-        other => Err(format!("pack type {other} not supported by this build")),
+        other => Err(ContractError::UnsupportedType(other.to_owned())),
     }
 }
 

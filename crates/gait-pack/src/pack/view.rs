@@ -144,7 +144,7 @@ fn open_manifest<R: Read + Seek>(
     }
     let bytes = archive
         .read(MANIFEST_FILE, MAX_PACK_ENTRY_BYTES)
-        .map_err(|e| from_archive(e).context("read manifest"))?;
+        .map_err(|e| from_archive("read manifest", e))?;
     let manifest = PackManifest::parse(&bytes).map_err(|e| PackError::invalid(e.0))?;
     Ok(Some((bytes, manifest)))
 }

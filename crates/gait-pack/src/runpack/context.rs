@@ -210,7 +210,7 @@ pub fn parse_context_envelope(bytes: &[u8]) -> Result<ContextEnvelope, RunpackEr
         context_evidence_mode: evidence_mode.as_str().to_owned(),
         receipts: raw.records.into_iter().map(context_receipt).collect(),
     })
-    .map_err(invalid)?;
+    .map_err(|e| invalid(e.to_string()))?;
     let (records, computed) = match built {
         None => (
             Vec::new(),

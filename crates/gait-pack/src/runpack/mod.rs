@@ -104,7 +104,9 @@ pub const MAX_JSONL_LINE_BYTES: usize = 10 << 20;
 /// does not verify (exit 2), [`Io`](Self::Io) is a failure of the local
 /// environment and [`Internal`](Self::Internal) a broken internal contract
 /// (both exit 1), [`Unsafe`](Self::Unsafe) an unsafe operation refused
-/// (exit 8).
+/// (exit 8). An [`Archive`](Self::Archive) error keeps the zip layer's
+/// error as its source and takes its class from it (unsafe zip: 2, I/O: 1,
+/// else 6); the `is_*` methods answer for every variant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RunpackError {
@@ -125,17 +127,40 @@ pub enum RunpackError {
     /// interlocks).
     #[error("{0}")]
     Unsafe(String),
+    /// The zip layer refused the runpack: an unsafe archive is a
+    /// verification failure, an I/O error a failure of the environment,
+    /// anything else bad input.
+    #[error("{context}: {source}")]
+    Archive {
+        /// What was being done (`open zip`, `read run.json`).
+        context: String,
+        /// The archive error.
+        #[source]
+        source: crate::archive::ArchiveError,
+    },
 }
 
 impl RunpackError {
     /// Whether this is a verification failure (exit 2).
     pub fn is_verification_failure(&self) -> bool {
-        matches!(self, RunpackError::Verification(_))
+        match self {
+            RunpackError::Verification(_) => true,
+            RunpackError::Archive { source, .. } => {
+                matches!(source, crate::archive::ArchiveError::Unsafe(_))
+            }
+            _ => false,
+        }
     }
 
     /// Whether this is an I/O failure of the local environment (exit 1).
     pub fn is_io(&self) -> bool {
-        matches!(self, RunpackError::Io(_))
+        match self {
+            RunpackError::Io(_) => true,
+            RunpackError::Archive { source, .. } => {
+                matches!(source, crate::archive::ArchiveError::Io(_))
+            }
+            _ => false,
+        }
     }
 
     /// Whether an internal contract failed (exit 1).
@@ -162,12 +187,9 @@ pub(crate) fn open_archive<R: std::io::Read + std::io::Seek>(
 }
 
 pub(crate) fn archive_error(what: &str, e: crate::archive::ArchiveError) -> RunpackError {
-    match e {
-        crate::archive::ArchiveError::Unsafe(_) => {
-            RunpackError::Verification(format!("{what}: {e}"))
-        }
-        crate::archive::ArchiveError::Io(_) => RunpackError::Io(format!("{what}: {e}")),
-        _ => RunpackError::Invalid(format!("{what}: {e}")),
+    RunpackError::Archive {
+        context: what.to_owned(),
+        source: e,
     }
 }
 
@@ -265,6 +287,20 @@ mod tests {
         // A directory is not a runpack.
         let d = dir.display().to_string() + "/";
         assert!(resolve_runpack_path(&d).is_err());
+    }
+
+    #[test]
+    fn archive_errors_take_their_class_from_the_source() {
+        use crate::archive::ArchiveError;
+        use std::error::Error as _;
+        let e = archive_error("open zip", ArchiveError::Unsafe("dup".into()));
+        assert!(e.is_verification_failure() && !e.is_io());
+        assert_eq!(e.to_string(), "open zip: unsafe zip archive: dup");
+        assert!(e.source().is_some());
+        let e = archive_error("read run.json", ArchiveError::Io("eio".into()));
+        assert!(e.is_io() && !e.is_verification_failure());
+        let e = archive_error("open zip", ArchiveError::NotAnArchive("eof".into()));
+        assert!(!e.is_io() && !e.is_verification_failure() && !e.is_unsafe());
     }
 
     #[test]

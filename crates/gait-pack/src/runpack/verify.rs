@@ -38,10 +38,11 @@ impl VerifyOptions {
 }
 
 /// The outcome of the signature checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SignatureStatus {
     /// The manifest carries no signature.
+    #[default]
     Missing,
     /// Signatures are present but no key was given.
     Skipped,
@@ -60,6 +61,12 @@ impl SignatureStatus {
             SignatureStatus::Verified => "verified",
             SignatureStatus::Failed => "failed",
         }
+    }
+}
+
+impl std::fmt::Display for SignatureStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
