@@ -174,7 +174,7 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
     let eval_timeout = Duration::from_nanos(u64::try_from(eval_ns).unwrap_or(u64::MAX));
     for (flag, value) in [("--run-id", &a.run_id), ("--session-id", &a.session_id)] {
         gait_digest::check_identifier(flag, value.as_deref().unwrap_or_default())
-            .map_err(|m| (m, Exit::InvalidInput))?;
+            .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
     }
     if a.max_message_bytes < 1024 {
         return Err((
