@@ -57,7 +57,7 @@ pub use decide::{
     Boundary, DecideError, Decided, Decider, DecisionRequest, REASON_GATE_EVALUATION_ERROR,
     REASON_TOOL_CHANGED, REASON_TOOL_NAME_AMBIGUOUS, ToolDefinitionCheck, TraceSigner,
 };
-pub use emergency::{FileJobStore, JobStatus, JobStore};
+pub use emergency::{FileJobStore, JobError, JobStatus, JobStore};
 pub use guard::{
     CallRecorder, DirectorySink, FileSink, Guard, GuardMode, Guarded, MemorySink, RecordedCall,
     Refusal, TraceSink, refusal_message,
