@@ -162,7 +162,7 @@ pub enum Error {
     },
     /// The operating system's random number generator failed.
     #[error("generate keypair: {0}")]
-    Random(#[source] getrandom::Error),
+    Random(#[source] std::io::Error),
     /// A document could not be canonicalized.
     #[error(transparent)]
     Canonical(#[from] gait_digest::Error),

@@ -153,7 +153,7 @@ const MAX_TEMP_SCAN_ENTRIES: usize = 10_000;
 
 fn temp_name(path: &Path) -> Result<PathBuf, Error> {
     let mut rnd = [0u8; 8];
-    getrandom::fill(&mut rnd).map_err(Error::Random)?;
+    getrandom::fill(&mut rnd).map_err(|e| Error::Random(std::io::Error::other(e)))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
