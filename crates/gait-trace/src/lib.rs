@@ -24,6 +24,7 @@
 //!
 //! ```
 //! use gait_sign::{SigningKey, Trace};
+//! use gait_policy::Verdict;
 //! use gait_trace::{SignatureStatus, TraceRecord, verify_trace_bytes};
 //!
 //! let key = SigningKey::<Trace>::generate()?;
@@ -32,7 +33,7 @@
 //!     &"a".repeat(64),
 //!     &"b".repeat(64),
 //!     &"c".repeat(64),
-//!     "allow",
+//!     Verdict::Allow,
 //! );
 //! record.sign(&key)?;
 //! let bytes = record.to_pretty_json();
@@ -41,6 +42,8 @@
 //! assert_eq!(report.verdict, "allow");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+
+#![deny(unreachable_pub)]
 
 mod build;
 mod decide;

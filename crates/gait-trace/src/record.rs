@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use gait_digest::{GoTime, is_go_empty, sha256};
+use gait_policy::Verdict;
 use gait_sign::{SignatureEnvelope, SigningKey, Trace};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -58,7 +59,7 @@ impl StepVerdict {
     pub fn new(
         index: i64,
         tool_name: &str,
-        verdict: &str,
+        verdict: Verdict,
         reason_codes: Vec<String>,
         violations: Vec<String>,
         matched_rule: &str,
@@ -66,7 +67,7 @@ impl StepVerdict {
         Self {
             index,
             tool_name: tool_name.to_owned(),
-            verdict: verdict.to_owned(),
+            verdict: verdict.as_str().to_owned(),
             reason_codes,
             violations,
             matched_rule: matched_rule.to_owned(),
@@ -255,8 +256,9 @@ impl TraceRecord {
         args_digest: &str,
         intent_digest: &str,
         policy_digest: &str,
-        verdict: &str,
+        verdict: Verdict,
     ) -> Self {
+        let verdict = verdict.as_str();
         Self {
             schema_id: TRACE_SCHEMA_ID.to_owned(),
             schema_version: TRACE_SCHEMA_VERSION.to_owned(),
