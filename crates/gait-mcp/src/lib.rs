@@ -77,6 +77,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![deny(unreachable_pub)]
+
 mod error;
 pub mod frame;
 mod govern;
