@@ -496,7 +496,7 @@ impl Guard {
     ) -> Result<Guarded<T>, TraceError> {
         let d = self
             .decide(intent, &[])
-            .map_err(|r| TraceError::Write(r.message))?;
+            .map_err(|r| TraceError::Write(Box::new(r)))?;
         let executed = self.runs(&d.decision);
         // INVARIANT: the trace is durably recorded before the tool runs.
         let output = executed.then(tool);

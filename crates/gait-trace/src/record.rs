@@ -278,7 +278,7 @@ impl TraceRecord {
     pub fn signable(&self) -> Result<Value, TraceError> {
         let mut copy = self.clone();
         copy.signature = None;
-        serde_json::to_value(&copy).map_err(|e| TraceError::Encode(e.to_string()))
+        serde_json::to_value(&copy).map_err(TraceError::Encode)
     }
 
     /// Signs the record with the trace key (replacing any signature).
@@ -302,13 +302,10 @@ impl TraceRecord {
 pub fn write_trace(path: &Path, record: &TraceRecord) -> Result<(), TraceError> {
     let text = path.to_string_lossy();
     if path.is_relative() && text.split(['/', '\\']).any(|seg| seg == "..") {
-        return Err(TraceError::Path(format!(
-            "trace path must not contain '..': {}",
-            path.display()
-        )));
+        return Err(TraceError::PathEscapes(path.to_path_buf()));
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        gait_sign::create_private_dir(parent).map_err(|e| TraceError::Write(e.to_string()))?;
+        gait_sign::create_private_dir(parent).map_err(|e| TraceError::Write(Box::new(e)))?;
     }
     gait_sign::write_file_atomic(
         path,
@@ -316,5 +313,5 @@ pub fn write_trace(path: &Path, record: &TraceRecord) -> Result<(), TraceError> 
         gait_sign::PRIVATE_FILE_MODE,
         true,
     )
-    .map_err(|e| TraceError::Write(e.to_string()))
+    .map_err(|e| TraceError::Write(Box::new(e)))
 }
