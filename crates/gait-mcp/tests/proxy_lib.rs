@@ -185,7 +185,7 @@ fn empty_command_is_a_config_error() {
         std::io::sink(),
         Arc::new(|_: &str| {}),
     );
-    assert!(matches!(r, Err(gait_mcp::Error::Config(_))));
+    assert!(matches!(r, Err(gait_mcp::Error::NoServerCommand)));
 }
 
 proptest! {

@@ -267,7 +267,7 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
     let report = gait_mcp::run(config, governor, std::io::stdin(), std::io::stdout(), log)
         .map_err(|e| match e {
             gait_mcp::Error::Spawn { .. } => (e.to_string(), Exit::MissingDependency),
-            gait_mcp::Error::Config(_) => (e.to_string(), Exit::InvalidInput),
+            _ if e.is_config() => (e.to_string(), Exit::InvalidInput),
             _ => (e.to_string(), Exit::Internal),
         })?;
     let exit = if report.server_died {
