@@ -57,10 +57,10 @@ pub struct ApprovedScriptEntry {
     pub signature: Option<SignatureEnvelope>,
 }
 
-/// Why a registry file or one of its entries is unusable.
+/// Why a registry entry is invalid or does not verify.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum RegistryError {
+pub enum EntryError {
     /// An entry's `schema_id` is not [`ENTRY_SCHEMA_ID`].
     #[error("unsupported approved script schema_id: {0}")]
     UnsupportedSchemaId(String),
@@ -82,6 +82,12 @@ pub enum RegistryError {
     /// The entry's signature does not verify.
     #[error("verify approved script entry signature: {0}")]
     Signature(#[source] gait_sign::Error),
+}
+
+/// Why a registry file is unusable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
     /// The registry file could not be read.
     #[error("read approved script registry {}: {source}", path.display())]
     Read {
@@ -125,7 +131,7 @@ pub enum RegistryError {
         index: usize,
         /// What is wrong with it.
         #[source]
-        source: Box<RegistryError>,
+        source: EntryError,
     },
 }
 
@@ -134,20 +140,20 @@ impl ApprovedScriptEntry {
     ///
     /// # Errors
     ///
-    /// [`RegistryError`] naming the invalid field.
-    pub fn normalized(&self) -> Result<ApprovedScriptEntry, RegistryError> {
+    /// [`EntryError`] naming the invalid field.
+    pub fn normalized(&self) -> Result<ApprovedScriptEntry, EntryError> {
         let mut e = self.clone();
         if e.schema_id.trim().is_empty() {
             ENTRY_SCHEMA_ID.clone_into(&mut e.schema_id);
         }
         if e.schema_id.trim() != ENTRY_SCHEMA_ID {
-            return Err(RegistryError::UnsupportedSchemaId(e.schema_id));
+            return Err(EntryError::UnsupportedSchemaId(e.schema_id));
         }
         if e.schema_version.trim().is_empty() {
             "1.0.0".clone_into(&mut e.schema_version);
         }
         if e.schema_version.trim() != "1.0.0" {
-            return Err(RegistryError::UnsupportedSchemaVersion(e.schema_version));
+            return Err(EntryError::UnsupportedSchemaVersion(e.schema_version));
         }
         e.pattern_id = e.pattern_id.trim().to_owned();
         e.policy_digest = lower(e.policy_digest.trim());
@@ -161,22 +167,22 @@ impl ApprovedScriptEntry {
             e.created_at = GoTime::from_unix(315_532_800, 0);
         }
         if e.pattern_id.is_empty() {
-            return Err(RegistryError::MissingField("pattern_id"));
+            return Err(EntryError::MissingField("pattern_id"));
         }
         if !is_digest_hex(&e.policy_digest) {
-            return Err(RegistryError::NotDigest("policy_digest"));
+            return Err(EntryError::NotDigest("policy_digest"));
         }
         if !is_digest_hex(&e.script_hash) {
-            return Err(RegistryError::NotDigest("script_hash"));
+            return Err(EntryError::NotDigest("script_hash"));
         }
         if e.tool_sequence.is_empty() {
-            return Err(RegistryError::MissingField("tool_sequence"));
+            return Err(EntryError::MissingField("tool_sequence"));
         }
         if e.approver_identity.is_empty() {
-            return Err(RegistryError::MissingField("approver_identity"));
+            return Err(EntryError::MissingField("approver_identity"));
         }
         if e.expires_at.is_zero() || !e.expires_at.is_after(&e.created_at) {
-            return Err(RegistryError::ExpiryNotAfterCreation);
+            return Err(EntryError::ExpiryNotAfterCreation);
         }
         Ok(e)
     }
@@ -185,21 +191,21 @@ impl ApprovedScriptEntry {
     ///
     /// # Errors
     ///
-    /// [`RegistryError`]: the entry is invalid, unsigned, expired, or its
+    /// [`EntryError`]: the entry is invalid, unsigned, expired, or its
     /// signature does not verify.
-    pub fn verify(&self, key: &VerifyingKey<Approval>, now: &GoTime) -> Result<(), RegistryError> {
+    pub fn verify(&self, key: &VerifyingKey<Approval>, now: &GoTime) -> Result<(), EntryError> {
         let normalized = self.normalized()?;
         let envelope = normalized
             .signature
             .clone()
-            .ok_or(RegistryError::MissingField("signature"))?;
+            .ok_or(EntryError::MissingField("signature"))?;
         if !normalized.expires_at.is_after(now) {
-            return Err(RegistryError::Expired);
+            return Err(EntryError::Expired);
         }
         let mut signable = normalized;
         signable.signature = None;
         key.verify_serialize(&signable, &envelope)
-            .map_err(RegistryError::Signature)
+            .map_err(EntryError::Signature)
     }
 }
 
@@ -233,7 +239,7 @@ pub enum RegistryLoadError<E: std::error::Error + 'static> {
         index: usize,
         /// Why it failed.
         #[source]
-        source: RegistryError,
+        source: EntryError,
     },
     /// The verify key could not be loaded.
     #[error(transparent)]
@@ -355,10 +361,10 @@ pub fn read_registry(bytes: &[u8]) -> Result<Vec<ApprovedScriptEntry>, RegistryE
     for (i, item) in items.into_iter().enumerate() {
         let e: ApprovedScriptEntry = serde_json::from_value(item)
             .map_err(|source| RegistryError::EntryDecode { index: i, source })?;
-        entries.push(e.normalized().map_err(|e| RegistryError::Entry {
-            index: i,
-            source: Box::new(e),
-        })?);
+        entries.push(
+            e.normalized()
+                .map_err(|source| RegistryError::Entry { index: i, source })?,
+        );
     }
     Ok(entries)
 }
