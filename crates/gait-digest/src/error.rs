@@ -42,6 +42,39 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// An identifier holds a character with no place in one line of
+    /// visible text (see [`crate::identifier_control_char`]).
+    #[error(
+        "{field} contains a control character (U+{:04X}); identifiers must be one line of visible text",
+        u32::from(*.found)
+    )]
+    ControlCharacter {
+        /// The field (or flag) the identifier came from.
+        field: String,
+        /// The first refused character.
+        found: char,
+    },
+    /// A duration is not Go `time.ParseDuration` syntax, or overflows
+    /// Go's `int64` nanoseconds.
+    #[error("time: invalid duration {input:?}")]
+    InvalidDuration {
+        /// The whole duration text.
+        input: String,
+    },
+    /// A number of a duration has no unit.
+    #[error("time: missing unit in duration {input:?}")]
+    MissingDurationUnit {
+        /// The whole duration text.
+        input: String,
+    },
+    /// A duration names a unit Go does not know.
+    #[error("time: unknown unit {unit:?} in duration {input:?}")]
+    UnknownDurationUnit {
+        /// The unit as written.
+        unit: String,
+        /// The whole duration text.
+        input: String,
+    },
 }
 
 pub(crate) fn excerpt(s: &str) -> String {

@@ -13,6 +13,8 @@
 //! assert!(parse_go_duration("1d").is_err());
 //! ```
 
+use crate::Error;
+
 const NANOSECOND: u64 = 1;
 const MICROSECOND: u64 = 1_000 * NANOSECOND;
 const MILLISECOND: u64 = 1_000 * MICROSECOND;
@@ -42,8 +44,15 @@ fn unit_nanos(unit: &str) -> Option<u64> {
 /// Returns nanoseconds (always within the range of Go's `int64`), or the
 /// reference's error message (`time: invalid duration "…"`, `time: missing
 /// unit in duration "…"`, `time: unknown unit "…" in duration "…"`).
-pub fn parse_go_duration(orig: &str) -> Result<i128, String> {
-    let invalid = || format!("time: invalid duration {orig:?}");
+///
+/// # Errors
+///
+/// [`Error::InvalidDuration`], [`Error::MissingDurationUnit`] or
+/// [`Error::UnknownDurationUnit`].
+pub fn parse_go_duration(orig: &str) -> Result<i128, Error> {
+    let invalid = || Error::InvalidDuration {
+        input: orig.to_owned(),
+    };
     let mut s = orig;
     let mut negative = false;
     if let Some(rest) = s.strip_prefix('-') {
@@ -113,12 +122,17 @@ pub fn parse_go_duration(orig: &str) -> Result<i128, String> {
             .take_while(|&b| b != b'.' && !b.is_ascii_digit())
             .count();
         if unit_len == 0 {
-            return Err(format!("time: missing unit in duration {orig:?}"));
+            return Err(Error::MissingDurationUnit {
+                input: orig.to_owned(),
+            });
         }
         let (unit, rest) = s.split_at(unit_len);
         s = rest;
         let Some(unit_ns) = unit_nanos(unit) else {
-            return Err(format!("time: unknown unit {unit:?} in duration {orig:?}"));
+            return Err(Error::UnknownDurationUnit {
+                unit: unit.to_owned(),
+                input: orig.to_owned(),
+            });
         };
         if whole > LIMIT / unit_ns {
             return Err(invalid());
@@ -239,15 +253,15 @@ mod tests {
         assert!(parse_go_duration(" 1h").is_err());
         assert!(parse_go_duration("9999999999h").is_err());
         assert_eq!(
-            parse_go_duration("1d").unwrap_err(),
+            parse_go_duration("1d").unwrap_err().to_string(),
             "time: unknown unit \"d\" in duration \"1d\""
         );
         assert_eq!(
-            parse_go_duration("10").unwrap_err(),
+            parse_go_duration("10").unwrap_err().to_string(),
             "time: missing unit in duration \"10\""
         );
         assert_eq!(
-            parse_go_duration("x").unwrap_err(),
+            parse_go_duration("x").unwrap_err().to_string(),
             "time: invalid duration \"x\""
         );
     }

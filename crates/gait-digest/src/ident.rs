@@ -1,6 +1,8 @@
 //! Identifiers (run, session and job ids, identities) must be one line of
 //! visible text.
 
+use crate::Error;
+
 /// The first character of `value` that has no place in an identifier: a C0
 /// control (U+0000–U+001F, including newline and tab), DEL (U+007F), a C1
 /// control (U+0080–U+009F), or the Unicode line and paragraph separators
@@ -14,13 +16,18 @@ pub fn identifier_control_char(value: &str) -> Option<char> {
 
 /// `Err` with a message naming `field` and the character (as `U+XXXX`)
 /// when `value` holds a character [`identifier_control_char`] refuses.
-pub fn check_identifier(field: &str, value: &str) -> Result<(), String> {
+///
+/// # Errors
+///
+/// [`Error::ControlCharacter`] naming `field` and the first refused
+/// character.
+pub fn check_identifier(field: &str, value: &str) -> Result<(), Error> {
     match identifier_control_char(value) {
         None => Ok(()),
-        Some(c) => Err(format!(
-            "{field} contains a control character (U+{:04X}); identifiers must be one line of visible text",
-            u32::from(c)
-        )),
+        Some(found) => Err(Error::ControlCharacter {
+            field: field.to_owned(),
+            found,
+        }),
     }
 }
 
@@ -43,7 +50,9 @@ mod tests {
             "\u{2029}",
         ] {
             assert!(identifier_control_char(bad).is_some(), "{bad:?}");
-            let msg = check_identifier("context.run_id", bad).unwrap_err();
+            let msg = check_identifier("context.run_id", bad)
+                .unwrap_err()
+                .to_string();
             assert!(
                 msg.starts_with("context.run_id contains a control character (U+"),
                 "{msg}"
@@ -54,7 +63,7 @@ mod tests {
             assert!(check_identifier("x", good).is_ok());
         }
         assert_eq!(
-            check_identifier("run_id", "a\nb").unwrap_err(),
+            check_identifier("run_id", "a\nb").unwrap_err().to_string(),
             "run_id contains a control character (U+000A); identifiers must be one line of visible text"
         );
     }

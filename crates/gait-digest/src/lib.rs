@@ -42,6 +42,8 @@
 //! # Ok::<(), gait_digest::Error>(())
 //! ```
 
+#![deny(unreachable_pub)]
+
 pub mod canonical;
 mod digest;
 mod error;

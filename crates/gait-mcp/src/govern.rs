@@ -47,14 +47,12 @@ impl PinChangeMode {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for anything else.
+    /// [`Error::UnsupportedPinChangeMode`] for anything else.
     pub fn parse(text: &str) -> Result<Self, Error> {
         match text.trim().to_lowercase().as_str() {
             "block" => Ok(Self::Block),
             "warn" => Ok(Self::Warn),
-            other => Err(Error::Config(format!(
-                "unsupported tool-change mode {other:?} (expected block or warn)"
-            ))),
+            other => Err(Error::UnsupportedPinChangeMode(other.to_owned())),
         }
     }
 }

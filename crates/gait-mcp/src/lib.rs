@@ -77,6 +77,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![deny(unreachable_pub)]
+
 mod error;
 pub mod frame;
 mod govern;
@@ -85,7 +87,7 @@ mod pins;
 mod proxy;
 mod visibility;
 
-pub use error::Error;
+pub use error::{Error, PinFileError};
 pub use gait_policy::adapters::{
     CallContext, DEFAULT_CREATED_AT as FIXED_CREATED_AT, DEFAULT_IDENTITY, DEFAULT_RISK_CLASS,
     DEFAULT_WORKSPACE,

@@ -107,7 +107,7 @@ pub fn intent_for_call(
     server.version.clone_into(&mut info.server_version);
     let listed = tool.map(|t| ListedTool::new(t.hints).with_pin(&t.pinned.to_hex(), t.changed()));
     mcp_protocol::intent_from_tools_call_listed(params, &info, listed.as_ref(), ctx)
-        .map_err(|e| Error::Call(e.to_string()))
+        .map_err(Error::Call)
 }
 
 #[cfg(test)]

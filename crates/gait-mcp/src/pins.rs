@@ -6,8 +6,8 @@ use std::path::Path;
 use gait_digest::Sha256Digest;
 use serde_json::{Map, Value, json};
 
-use crate::Error;
 use crate::mapping::{Hints, ToolInfo, tool_definition_digest};
+use crate::{Error, PinFileError};
 
 /// The schema id of a pin file.
 pub const PINS_SCHEMA_ID: &str = "gait.mcp.tool_pins";
@@ -78,30 +78,32 @@ impl ToolPins {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] naming the file and field when the file is not a
+    /// [`Error::PinFile`] naming the file and field when the file is not a
     /// pin file.
     pub fn from_json_slice(bytes: &[u8], file: &str) -> Result<Self, Error> {
-        let bad = |what: &str| Error::Config(format!("pin file {file}: {what}"));
-        let v = gait_digest::canonical::parse_strict(bytes).map_err(|e| bad(&e.to_string()))?;
+        let bad = |problem: PinFileError| Error::PinFile {
+            file: file.to_owned(),
+            problem,
+        };
+        let v =
+            gait_digest::canonical::parse_strict(bytes).map_err(|e| bad(PinFileError::Json(e)))?;
         if v.get("schema_id").and_then(Value::as_str) != Some(PINS_SCHEMA_ID) {
-            return Err(bad(&format!("schema_id must be {PINS_SCHEMA_ID}")));
+            return Err(bad(PinFileError::SchemaId));
         }
         if v.get("schema_version").and_then(Value::as_str) != Some(PINS_SCHEMA_VERSION) {
-            return Err(bad(&format!(
-                "schema_version must be {PINS_SCHEMA_VERSION}"
-            )));
+            return Err(bad(PinFileError::SchemaVersion));
         }
         let tools = v
             .get("tools")
             .and_then(Value::as_object)
-            .ok_or_else(|| bad("tools must be an object"))?;
+            .ok_or_else(|| bad(PinFileError::ToolsNotObject))?;
         let mut out = Self::new();
         for (name, entry) in tools {
             let digest = entry
                 .get("digest")
                 .and_then(Value::as_str)
                 .and_then(|d| Sha256Digest::parse_hex(d).ok())
-                .ok_or_else(|| bad(&format!("tools.{name}.digest must be a SHA-256 in hex")))?;
+                .ok_or_else(|| bad(PinFileError::BadDigest(name.clone())))?;
             let flag = |k: &str| {
                 entry
                     .get("hints")
@@ -131,23 +133,24 @@ impl ToolPins {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when the file cannot be read or is invalid.
+    /// [`Error::PinFile`] when the file cannot be read or is invalid.
     pub fn load(path: &Path) -> Result<Self, Error> {
         use std::io::Read as _;
+        let bad = |problem: PinFileError| Error::PinFile {
+            file: path.display().to_string(),
+            problem,
+        };
         let file = match gait_sign::open_regular_file(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::new()),
-            Err(e) => return Err(Error::Config(format!("pin file {}: {e}", path.display()))),
+            Err(e) => return Err(bad(PinFileError::Read(e))),
         };
         let mut bytes = Vec::new();
         file.take(MAX_PIN_FILE_BYTES + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| Error::Config(format!("pin file {}: {e}", path.display())))?;
+            .map_err(|e| bad(PinFileError::Read(e)))?;
         if bytes.len() as u64 > MAX_PIN_FILE_BYTES {
-            return Err(Error::Config(format!(
-                "pin file {}: larger than {MAX_PIN_FILE_BYTES} bytes",
-                path.display()
-            )));
+            return Err(bad(PinFileError::TooLarge));
         }
         Self::from_json_slice(&bytes, &path.display().to_string())
     }
@@ -181,17 +184,20 @@ impl ToolPins {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] when the file cannot be written.
+    /// [`Error::EncodePins`] or [`Error::WritePins`] when the file cannot
+    /// be written.
     pub fn save(&self, path: &Path) -> Result<(), Error> {
-        let mut bytes = serde_json::to_vec_pretty(&self.to_json())
-            .map_err(|e| Error::Io(format!("encode pins: {e}")))?;
+        let mut bytes = serde_json::to_vec_pretty(&self.to_json()).map_err(Error::EncodePins)?;
         bytes.push(b'\n');
+        let write = |source: gait_sign::Error| Error::WritePins {
+            path: path.to_path_buf(),
+            source,
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            gait_sign::create_private_dir(dir)
-                .map_err(|e| Error::Io(format!("pin file {}: {e}", path.display())))?;
+            gait_sign::create_private_dir(dir).map_err(write)?;
         }
         gait_sign::write_file_atomic(path, &bytes, gait_sign::PRIVATE_FILE_MODE, true)
-            .map_err(|e| Error::Io(format!("pin file {}: {e}", path.display())))
+            .map_err(write)
     }
 
     /// Records the tools of one `tools/list` result (`result.tools`),

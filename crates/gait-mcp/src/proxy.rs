@@ -174,8 +174,10 @@ impl Drop for ChildGuard {
 ///
 /// # Errors
 ///
-/// [`Error::Config`] for an empty command, [`Error::Spawn`] when the server
-/// cannot start, [`Error::Io`] when a relay thread cannot start.
+/// [`Error::NoServerCommand`] for an empty command (and the other
+/// configuration errors, [`Error::is_config`]), [`Error::Spawn`] when the
+/// server cannot start, [`Error::RelayThread`] when a relay thread cannot
+/// start.
 pub fn run<R, W>(
     config: ProxyConfig,
     governor: Governor,
@@ -188,12 +190,10 @@ where
     W: Write + Send + 'static,
 {
     let Some((program, args)) = config.command.split_first() else {
-        return Err(Error::Config("no MCP server command given".into()));
+        return Err(Error::NoServerCommand);
     };
     if config.max_message_bytes == 0 {
-        return Err(Error::Config(
-            "the message size limit must be positive".into(),
-        ));
+        return Err(Error::ZeroMessageLimit);
     }
     let pins = match config.pin_file.as_deref() {
         Some(path) => ToolPins::load(path)?,
@@ -205,15 +205,15 @@ where
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| Error::Spawn {
+        .map_err(|source| Error::Spawn {
             command: program.clone(),
-            message: e.to_string(),
+            source,
         })?;
     let server_in = child.stdin.take();
     let server_out = child.stdout.take();
     let mut child = ChildGuard(child);
     let Some(server_out) = server_out else {
-        return Err(Error::Io("server standard output unavailable".into()));
+        return Err(Error::ServerOutputUnavailable);
     };
     let mut state = State {
         pins: Arc::new(pins),
@@ -245,7 +245,7 @@ where
             server_loop(&s, server_out);
             let _ = tx_server.send(Event::ServerClosed);
         })
-        .map_err(|e| Error::Io(format!("start relay thread: {e}")))?;
+        .map_err(Error::RelayThread)?;
     let c = Arc::clone(&shared);
     std::thread::Builder::new()
         .name("gait-mcp-client".into())
@@ -253,7 +253,7 @@ where
             client_loop(&c, client_in);
             let _ = tx.send(Event::ClientClosed);
         })
-        .map_err(|e| Error::Io(format!("start relay thread: {e}")))?;
+        .map_err(Error::RelayThread)?;
 
     let grace = shared.config.shutdown_grace;
     let server_died = match rx.recv() {

@@ -185,7 +185,7 @@ fn empty_command_is_a_config_error() {
         std::io::sink(),
         Arc::new(|_: &str| {}),
     );
-    assert!(matches!(r, Err(gait_mcp::Error::Config(_))));
+    assert!(matches!(r, Err(gait_mcp::Error::NoServerCommand)));
 }
 
 proptest! {
@@ -286,4 +286,33 @@ fn ambiguous_tools_calls_are_refused_not_forwarded() {
     for needle in ["PATH", "arguments.to_account", "NAME", "params.arguments.n"] {
         assert!(text.contains(needle), "{needle}: {text}");
     }
+}
+
+#[test]
+fn pin_file_and_config_errors_are_variants_with_the_same_texts() {
+    use std::error::Error as _;
+    let e = gait_mcp::ToolPins::from_json_slice(
+        br#"{"schema_id":"gait.mcp.tool_pins","schema_version":"1.0.0","tools":[]}"#,
+        "p.json",
+    )
+    .unwrap_err();
+    assert!(e.is_config());
+    assert!(matches!(
+        &e,
+        gait_mcp::Error::PinFile {
+            problem: gait_mcp::PinFileError::ToolsNotObject,
+            ..
+        }
+    ));
+    assert_eq!(
+        e.to_string(),
+        "invalid proxy configuration: pin file p.json: tools must be an object"
+    );
+    assert!(e.source().is_some());
+    let e = gait_mcp::PinChangeMode::parse("maybe").unwrap_err();
+    assert!(e.is_config());
+    assert_eq!(
+        e.to_string(),
+        "invalid proxy configuration: unsupported tool-change mode \"maybe\" (expected block or warn)"
+    );
 }

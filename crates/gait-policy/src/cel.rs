@@ -237,6 +237,100 @@ struct Compiled {
     stack: usize,
 }
 
+/// Why a condition does not compile ([`Condition::compile`]).
+///
+/// The texts are one line each; the policy loader quotes them in its
+/// `invalid CEL condition for <rule>: ...` message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompileError {
+    /// The CEL environment could not be built (then nothing compiles).
+    #[error("CEL environment: {0}")]
+    Environment(String),
+    /// The source is longer than [`MAX_SOURCE_BYTES`].
+    #[error("condition too long: {bytes} bytes (at most {max})", max = MAX_SOURCE_BYTES)]
+    TooLong {
+        /// The source's length in bytes.
+        bytes: usize,
+    },
+    /// Brackets nest deeper than [`MAX_BRACKET_NESTING`].
+    #[error(
+        "condition nested too deeply: more than {max} levels of brackets",
+        max = MAX_BRACKET_NESTING
+    )]
+    BracketsTooDeep,
+    /// The tree has more than [`MAX_NODES`] nodes.
+    #[error("condition too large: more than {max} expression nodes", max = MAX_NODES)]
+    TooManyNodes,
+    /// The tree is deeper than [`MAX_DEPTH`].
+    #[error(
+        "condition nested too deeply: more than {max} levels of expressions",
+        max = MAX_DEPTH
+    )]
+    TooDeep,
+    /// Comprehension macros nest deeper than
+    /// [`MAX_COMPREHENSION_NESTING`].
+    #[error(
+        "condition nests comprehension macros (all, exists, exists_one, map, filter) more than {max} deep",
+        max = MAX_COMPREHENSION_NESTING
+    )]
+    ComprehensionsTooDeep,
+    /// No stack segment could be mapped for the parser.
+    #[error("no stack could be mapped to compile this condition")]
+    StackUnavailable,
+    /// The parser itself failed.
+    #[error("the CEL parser failed on this expression")]
+    ParserFailed,
+    /// The source is not CEL.
+    #[error("{}", syntax_text(.0))]
+    Syntax(Vec<SyntaxError>),
+    /// A variable other than `intent` (or one a macro binds).
+    #[error("undeclared variable {0:?}: conditions can only refer to `intent`")]
+    UndeclaredVariable(String),
+    /// A function or method the environment does not declare.
+    #[error("undeclared function {0:?}")]
+    UndeclaredFunction(String),
+    /// A message type the environment does not declare.
+    #[error("undeclared type {0:?}")]
+    UndeclaredType(String),
+    /// A literal `matches()` pattern is not a valid (bounded) regular
+    /// expression.
+    #[error("invalid matches() pattern: {0}")]
+    InvalidPattern(#[source] regex::Error),
+}
+
+/// One syntax error of a condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// The parser's line.
+    pub line: isize,
+    /// The parser's column.
+    pub column: isize,
+    /// What the parser says, without its `Syntax error: ` prefix.
+    pub message: String,
+}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "syntax error at {}:{}: {}",
+            self.line, self.column, self.message
+        )
+    }
+}
+
+fn syntax_text(errors: &[SyntaxError]) -> String {
+    if errors.is_empty() {
+        return "syntax error".to_owned();
+    }
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Why a condition could not be evaluated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -274,10 +368,11 @@ impl Condition {
     ///
     /// # Errors
     ///
-    /// A one-line message for a syntax error, a reference to a variable
-    /// other than `intent`, an undeclared function, or an invalid literal
-    /// `matches` pattern (see the [module documentation](self)).
-    pub fn compile(source: &str) -> Result<Condition, String> {
+    /// A [`CompileError`] for a syntax error, a load-time limit, a
+    /// reference to a variable other than `intent`, an undeclared function,
+    /// or an invalid literal `matches` pattern (see the
+    /// [module documentation](self)).
+    pub fn compile(source: &str) -> Result<Condition, CompileError> {
         let env = environment()?;
         limits::prescan(source)?;
         // The generated parser recurses deeply on long sources: parse, and
@@ -286,7 +381,7 @@ impl Condition {
         let expr = catch_unwind(AssertUnwindSafe(|| {
             stacker::grow(limits::COMPILE_STACK, || compile_tree(env, source))
         }))
-        .map_err(|_| "no stack could be mapped to compile this condition".to_owned())??;
+        .map_err(|_| CompileError::StackUnavailable)??;
         let stack = limits::stack_need(limits::depth(&expr));
         Ok(Condition {
             inner: Arc::new(Compiled {
@@ -302,17 +397,6 @@ impl Condition {
         &self.inner.source
     }
 
-    /// Evaluates the condition against one intent.
-    ///
-    /// # Errors
-    ///
-    /// A message when evaluation fails or the result is not a `bool`. The
-    /// evaluator maps this to no match plus the reason code
-    /// `cel_condition_error` (failing closed on high and critical risk).
-    pub fn evaluate(&self, input: &CelInput<'_>) -> Result<bool, String> {
-        self.evaluate_checked(input).map_err(|e| e.to_string())
-    }
-
     /// Evaluates the condition against one intent within the evaluation
     /// limits (see [Limits](self#limits)).
     ///
@@ -321,8 +405,10 @@ impl Condition {
     /// [`EvalError::LimitExceeded`] when a limit is reached (whatever
     /// `&&`, `||` or a macro made of the error), else
     /// [`EvalError::Failed`] when evaluation fails or the result is not a
-    /// `bool`.
-    pub fn evaluate_checked(&self, input: &CelInput<'_>) -> Result<bool, EvalError> {
+    /// `bool`. The evaluator maps an error to no match plus the reason
+    /// code `cel_condition_error` (failing closed on high and critical
+    /// risk, and on any exceeded limit).
+    pub fn evaluate(&self, input: &CelInput<'_>) -> Result<bool, EvalError> {
         let run = || {
             let mut context = cel::Context::with_env(Arc::clone(&shared_env().env));
             context.set_variable_resolver(input);
@@ -362,23 +448,25 @@ impl Condition {
 
 /// Parses `source`, checks the tree's shape, names and patterns, and adds
 /// the metering calls.
-fn compile_tree(env: &Arc<Env>, source: &str) -> Result<IdedExpr, String> {
+fn compile_tree(env: &Arc<Env>, source: &str) -> Result<IdedExpr, CompileError> {
     let parsed = catch_unwind(AssertUnwindSafe(|| env.parser().parse(source)))
-        .map_err(|_| "the CEL parser failed on this expression".to_owned())?
+        .map_err(|_| CompileError::ParserFailed)?
         .map_err(|errors| {
-            let messages: Vec<String> = errors
-                .errors
-                .iter()
-                .map(|e| {
-                    let msg = e.msg.strip_prefix("Syntax error: ").unwrap_or(&e.msg);
-                    format!("syntax error at {}:{}: {msg}", e.pos.0, e.pos.1)
-                })
-                .collect();
-            if messages.is_empty() {
-                "syntax error".to_owned()
-            } else {
-                messages.join("; ")
-            }
+            CompileError::Syntax(
+                errors
+                    .errors
+                    .iter()
+                    .map(|e| SyntaxError {
+                        line: e.pos.0,
+                        column: e.pos.1,
+                        message: e
+                            .msg
+                            .strip_prefix("Syntax error: ")
+                            .unwrap_or(&e.msg)
+                            .to_owned(),
+                    })
+                    .collect(),
+            )
         })?;
     limits::check_shape(&parsed)?;
     Checker::new(env).check(&parsed, &mut Vec::new())?;
@@ -554,7 +642,7 @@ fn shared_env() -> &'static SharedEnv {
             .add_extension(cel::extensions::strings)
             .and_then(|()| limits::declare(&mut env))
             .err()
-            .map(|e| format!("CEL environment: {e}"));
+            .map(|e| e.to_string());
         SharedEnv {
             env: Arc::new(env),
             error,
@@ -562,10 +650,10 @@ fn shared_env() -> &'static SharedEnv {
     })
 }
 
-fn environment() -> Result<&'static Arc<Env>, String> {
+fn environment() -> Result<&'static Arc<Env>, CompileError> {
     let shared = shared_env();
     match &shared.error {
-        Some(e) => Err(e.clone()),
+        Some(e) => Err(CompileError::Environment(e.clone())),
         None => Ok(&shared.env),
     }
 }
@@ -619,7 +707,7 @@ impl<'e> Checker<'e> {
         BUILTIN_CALLS.contains(&name) || self.probe.add_function(name, || false).is_err()
     }
 
-    fn check(&mut self, e: &IdedExpr, bound: &mut Vec<String>) -> Result<(), String> {
+    fn check(&mut self, e: &IdedExpr, bound: &mut Vec<String>) -> Result<(), CompileError> {
         match &e.expr {
             Expr::Unspecified | Expr::Literal(_) => Ok(()),
             Expr::Ident(name) => {
@@ -630,9 +718,7 @@ impl<'e> Checker<'e> {
                 {
                     Ok(())
                 } else {
-                    Err(format!(
-                        "undeclared variable {name:?}: conditions can only refer to `intent`"
-                    ))
+                    Err(CompileError::UndeclaredVariable(name.to_owned()))
                 }
             }
             Expr::Select(select) => self.check(&select.operand, bound),
@@ -650,7 +736,7 @@ impl<'e> Checker<'e> {
                     }
                 }
                 if !self.is_function(&call.func_name) {
-                    return Err(format!("undeclared function {:?}", call.func_name));
+                    return Err(CompileError::UndeclaredFunction(call.func_name.clone()));
                 }
                 if call.func_name == "matches" {
                     let pattern = match &call.target {
@@ -662,8 +748,7 @@ impl<'e> Checker<'e> {
                         ..
                     }) = pattern
                     {
-                        limits::bounded_regex(p.inner())
-                            .map_err(|e| format!("invalid matches() pattern: {e}"))?;
+                        limits::bounded_regex(p.inner()).map_err(CompileError::InvalidPattern)?;
                     }
                 }
                 if let Some(target) = &call.target {
@@ -695,7 +780,7 @@ impl<'e> Checker<'e> {
             }),
             Expr::Struct(s) => {
                 if self.env.types().find_struct(&s.type_name).is_none() {
-                    return Err(format!("undeclared type {:?}", s.type_name));
+                    return Err(CompileError::UndeclaredType(s.type_name.clone()));
                 }
                 s.entries.iter().try_for_each(|entry| match &entry.expr {
                     EntryExpr::StructField(f) => self.check(&f.value, bound),
@@ -960,7 +1045,7 @@ mod tests {
     fn eval(source: &str) -> Result<bool, String> {
         let i = intent(INTENT);
         let condition = Condition::compile(source).unwrap_or_else(|e| panic!("{source}: {e}"));
-        condition.evaluate(&input(&i))
+        condition.evaluate(&input(&i)).map_err(|e| e.to_string())
     }
 
     fn holds(source: &str) {
@@ -980,7 +1065,7 @@ mod tests {
 
     fn rejected(source: &str) -> String {
         match Condition::compile(source) {
-            Err(e) => e,
+            Err(e) => e.to_string(),
             Ok(_) => panic!("{source}: expected a compile error"),
         }
     }
@@ -1255,7 +1340,7 @@ mod tests {
                                 .is_some_and(|left| left >= condition.inner.stack),
                             "no segment is grown"
                         );
-                        let result = condition.evaluate_checked(&input);
+                        let result = condition.evaluate(&input);
                         assert!(result.is_ok(), "{source}: {result:?}");
                     })
                     .unwrap()
@@ -1301,7 +1386,7 @@ mod tests {
                         Ok(other) => panic!("{call}: {other:?}"),
                         Err(e) => {
                             let condition = Condition::compile(&format!("{call} == 0")).unwrap();
-                            let got = condition.evaluate(&input(&i)).unwrap_err();
+                            let got = condition.evaluate(&input(&i)).unwrap_err().to_string();
                             let range = "index out of range";
                             prop_assert_eq!(e.to_string().contains(range), got.contains(range));
                             continue;

@@ -244,7 +244,7 @@ pub enum GateError {
     RateLimit(#[from] RateLimitError),
     /// Enriching the intent with Wrkr metadata produced an invalid intent.
     #[error("apply wrkr context: {0}")]
-    Enrich(String),
+    Enrich(#[source] crate::intent::IntentError),
 }
 
 fn script_aware_destructive(intent: &Intent) -> bool {
@@ -347,7 +347,7 @@ pub fn run(inputs: &GateInputs<'_>) -> Result<GateOutcome, GateError> {
                 } else if let Some(entries) = inventory.auth_entries(prepared.tool_name()) {
                     prepared = prepared
                         .with_auth_context_entries(entries)
-                        .map_err(|e| GateError::Enrich(e.to_string()))?;
+                        .map_err(GateError::Enrich)?;
                     context_source = wrkr_source(source);
                 }
             }

@@ -49,6 +49,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![deny(unreachable_pub)]
+
 pub mod adapters;
 pub mod cel;
 pub mod context_evidence;

@@ -30,6 +30,49 @@ pub const SNAPSHOT_SCHEMA_VERSION: &str = "1.0.0";
 /// The largest snapshot read (16 MiB).
 pub const MAX_SNAPSHOT_BYTES: u64 = 16 << 20;
 
+/// The status of a trust decision (`mcp_trust.status`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TrustStatus {
+    /// `trusted`: every check passed.
+    Trusted,
+    /// `missing`: no server identifier, or no snapshot.
+    Missing,
+    /// `invalid`: the snapshot is invalid, or registry verification failed.
+    Invalid,
+    /// `unknown`: the snapshot does not list the server.
+    Unknown,
+    /// `untrusted`: the entry's status or publisher is not trusted (and
+    /// the status until a decision is made).
+    #[default]
+    Untrusted,
+    /// `stale`: the entry is older than `max_age`.
+    Stale,
+    /// `below_threshold`: the entry's score is below `min_score`.
+    BelowThreshold,
+}
+
+impl TrustStatus {
+    /// The wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TrustStatus::Trusted => "trusted",
+            TrustStatus::Missing => "missing",
+            TrustStatus::Invalid => "invalid",
+            TrustStatus::Unknown => "unknown",
+            TrustStatus::Untrusted => "untrusted",
+            TrustStatus::Stale => "stale",
+            TrustStatus::BelowThreshold => "below_threshold",
+        }
+    }
+}
+
+impl std::fmt::Display for TrustStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The trust decision (`mcp_trust` of outputs and traces).
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
@@ -42,9 +85,8 @@ pub struct TrustDecision {
     pub publisher: String,
     /// `source` (lowercased).
     pub source: String,
-    /// `trusted`, `missing`, `invalid`, `unknown`, `untrusted`, `stale`,
-    /// `below_threshold`.
-    pub status: String,
+    /// The outcome of the checks.
+    pub status: TrustStatus,
     /// The snapshot path, or the entry's evidence path.
     pub decision_source: String,
     /// The entry's score.
@@ -76,7 +118,7 @@ impl TrustDecision {
             ("server_name", &self.server_name),
             ("publisher", &self.publisher),
             ("source", &self.source),
-            ("status", &self.status),
+            ("status", &self.status.as_str().to_owned()),
             ("decision_source", &self.decision_source),
         ] {
             if !v.is_empty() {
@@ -241,13 +283,12 @@ fn duration_seconds(d: Option<Duration>) -> i64 {
     d.map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-fn status_for(reasons: &[&str]) -> &'static str {
+fn status_for(reasons: &[&str]) -> TrustStatus {
     match reasons.first().copied() {
-        Some("mcp_trust_publisher_untrusted" | "mcp_trust_status_untrusted") => "untrusted",
-        Some("mcp_trust_registry_unverified") => "invalid",
-        Some("mcp_trust_stale") => "stale",
-        Some("mcp_trust_below_threshold") => "below_threshold",
-        _ => "untrusted",
+        Some("mcp_trust_registry_unverified") => TrustStatus::Invalid,
+        Some("mcp_trust_stale") => TrustStatus::Stale,
+        Some("mcp_trust_below_threshold") => TrustStatus::BelowThreshold,
+        _ => TrustStatus::Untrusted,
     }
 }
 
@@ -276,28 +317,30 @@ pub fn evaluate_server_trust(
         d.publisher = s.publisher.trim().to_lowercase();
         d.source = s.source.trim().to_lowercase();
     }
-    let fail = |mut d: TrustDecision, status: &str, reason: &str| {
-        status.clone_into(&mut d.status);
+    let fail = |mut d: TrustDecision, status: TrustStatus, reason: &str| {
+        d.status = status;
         d.reason_codes = vec![reason.to_owned()];
         d.enforced = d.required;
         d
     };
     let key = server_key(&d.server_id, &d.server_name);
     if key.is_empty() {
-        return fail(d, "missing", "mcp_trust_identifier_missing");
+        return fail(d, TrustStatus::Missing, "mcp_trust_identifier_missing");
     }
     let entries = match load_snapshot(&policy.snapshot_path) {
         Ok(e) => e,
-        Err(SnapshotFailure::Invalid) => return fail(d, "invalid", "mcp_trust_snapshot_invalid"),
+        Err(SnapshotFailure::Invalid) => {
+            return fail(d, TrustStatus::Invalid, "mcp_trust_snapshot_invalid");
+        }
         Err(SnapshotFailure::Unavailable) => {
-            return fail(d, "missing", "mcp_trust_snapshot_unavailable");
+            return fail(d, TrustStatus::Missing, "mcp_trust_snapshot_unavailable");
         }
     };
     let Some(entry) = entries
         .into_iter()
         .find(|e| server_key(&e.server_id, &e.server_name) == key)
     else {
-        return fail(d, "unknown", "mcp_trust_server_unknown");
+        return fail(d, TrustStatus::Unknown, "mcp_trust_server_unknown");
     };
     d.server_id.clone_from(&entry.server_id);
     d.server_name.clone_from(&entry.server_name);
@@ -340,11 +383,11 @@ pub fn evaluate_server_trust(
         reasons.push("mcp_trust_below_threshold");
     }
     if reasons.is_empty() {
-        "trusted".clone_into(&mut d.status);
+        d.status = TrustStatus::Trusted;
         d.reason_codes = vec!["mcp_trust_verified".to_owned()];
         return d;
     }
-    status_for(&reasons).clone_into(&mut d.status);
+    d.status = status_for(&reasons);
     let mut codes: Vec<String> = reasons.iter().map(|s| (*s).to_owned()).collect();
     codes.sort();
     codes.dedup();

@@ -57,27 +57,103 @@ pub struct ApprovedScriptEntry {
     pub signature: Option<SignatureEnvelope>,
 }
 
+/// Why a registry entry is invalid or does not verify.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EntryError {
+    /// An entry's `schema_id` is not [`ENTRY_SCHEMA_ID`].
+    #[error("unsupported approved script schema_id: {0}")]
+    UnsupportedSchemaId(String),
+    /// An entry's `schema_version` is not `1.0.0`.
+    #[error("unsupported approved script schema_version: {0}")]
+    UnsupportedSchemaVersion(String),
+    /// A required entry field is empty (or the signature is absent).
+    #[error("{0} is required")]
+    MissingField(&'static str),
+    /// A digest field is not 64 hex characters.
+    #[error("{0} must be sha256 hex")]
+    NotDigest(&'static str),
+    /// `expires_at` is unset or not after `created_at`.
+    #[error("expires_at must be after created_at")]
+    ExpiryNotAfterCreation,
+    /// The entry has expired.
+    #[error("approved script entry is expired")]
+    Expired,
+    /// The entry's signature does not verify.
+    #[error("verify approved script entry signature: {0}")]
+    Signature(#[source] gait_sign::Error),
+}
+
+/// Why a registry file is unusable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// The registry file could not be read.
+    #[error("read approved script registry {}: {source}", path.display())]
+    Read {
+        /// The registry file.
+        path: std::path::PathBuf,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The registry path is not a regular file.
+    #[error("read approved script registry {}: not a regular file", path.display())]
+    NotRegularFile {
+        /// The registry path.
+        path: std::path::PathBuf,
+    },
+    /// The registry is larger than [`MAX_REGISTRY_BYTES`].
+    #[error("parse approved script registry: larger than {max} bytes", max = MAX_REGISTRY_BYTES)]
+    TooLarge,
+    /// The registry is not strict JSON.
+    #[error("parse approved script registry: {0}")]
+    Json(#[source] gait_digest::Error),
+    /// `entries` is not an array.
+    #[error("parse approved script registry: entries must be an array")]
+    EntriesNotArray,
+    /// The document is neither an array nor `{"entries": [...]}`.
+    #[error("parse approved script registry: expected an array or {{\"entries\": [...]}}")]
+    NotRegistry,
+    /// An entry does not decode as an entry.
+    #[error("parse approved script registry: entries[{index}]: {source}")]
+    EntryDecode {
+        /// The entry's index.
+        index: usize,
+        /// The decoder's reason.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An entry is invalid.
+    #[error("approved script entries[{index}]: {source}")]
+    Entry {
+        /// The entry's index.
+        index: usize,
+        /// What is wrong with it.
+        #[source]
+        source: EntryError,
+    },
+}
+
 impl ApprovedScriptEntry {
     /// The normalized entry, or why it is invalid.
-    pub fn normalized(&self) -> Result<ApprovedScriptEntry, String> {
+    ///
+    /// # Errors
+    ///
+    /// [`EntryError`] naming the invalid field.
+    pub fn normalized(&self) -> Result<ApprovedScriptEntry, EntryError> {
         let mut e = self.clone();
         if e.schema_id.trim().is_empty() {
             ENTRY_SCHEMA_ID.clone_into(&mut e.schema_id);
         }
         if e.schema_id.trim() != ENTRY_SCHEMA_ID {
-            return Err(format!(
-                "unsupported approved script schema_id: {}",
-                e.schema_id
-            ));
+            return Err(EntryError::UnsupportedSchemaId(e.schema_id));
         }
         if e.schema_version.trim().is_empty() {
             "1.0.0".clone_into(&mut e.schema_version);
         }
         if e.schema_version.trim() != "1.0.0" {
-            return Err(format!(
-                "unsupported approved script schema_version: {}",
-                e.schema_version
-            ));
+            return Err(EntryError::UnsupportedSchemaVersion(e.schema_version));
         }
         e.pattern_id = e.pattern_id.trim().to_owned();
         e.policy_digest = lower(e.policy_digest.trim());
@@ -91,40 +167,45 @@ impl ApprovedScriptEntry {
             e.created_at = GoTime::from_unix(315_532_800, 0);
         }
         if e.pattern_id.is_empty() {
-            return Err("pattern_id is required".into());
+            return Err(EntryError::MissingField("pattern_id"));
         }
         if !is_digest_hex(&e.policy_digest) {
-            return Err("policy_digest must be sha256 hex".into());
+            return Err(EntryError::NotDigest("policy_digest"));
         }
         if !is_digest_hex(&e.script_hash) {
-            return Err("script_hash must be sha256 hex".into());
+            return Err(EntryError::NotDigest("script_hash"));
         }
         if e.tool_sequence.is_empty() {
-            return Err("tool_sequence is required".into());
+            return Err(EntryError::MissingField("tool_sequence"));
         }
         if e.approver_identity.is_empty() {
-            return Err("approver_identity is required".into());
+            return Err(EntryError::MissingField("approver_identity"));
         }
         if e.expires_at.is_zero() || !e.expires_at.is_after(&e.created_at) {
-            return Err("expires_at must be after created_at".into());
+            return Err(EntryError::ExpiryNotAfterCreation);
         }
         Ok(e)
     }
 
     /// Verifies the entry's signature and expiry.
-    pub fn verify(&self, key: &VerifyingKey<Approval>, now: &GoTime) -> Result<(), String> {
+    ///
+    /// # Errors
+    ///
+    /// [`EntryError`]: the entry is invalid, unsigned, expired, or its
+    /// signature does not verify.
+    pub fn verify(&self, key: &VerifyingKey<Approval>, now: &GoTime) -> Result<(), EntryError> {
         let normalized = self.normalized()?;
         let envelope = normalized
             .signature
             .clone()
-            .ok_or("signature is required")?;
+            .ok_or(EntryError::MissingField("signature"))?;
         if !normalized.expires_at.is_after(now) {
-            return Err("approved script entry is expired".into());
+            return Err(EntryError::Expired);
         }
         let mut signable = normalized;
         signable.signature = None;
         key.verify_serialize(&signable, &envelope)
-            .map_err(|e| format!("verify approved script entry signature: {e}"))
+            .map_err(EntryError::Signature)
     }
 }
 
@@ -142,10 +223,24 @@ pub struct LoadedRegistry {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegistryLoadError<E: std::error::Error + 'static> {
-    /// The registry (or its verification) is unusable and the call must
-    /// fail closed: the call is blocked (`gate eval` exit 3).
-    #[error("{0}")]
-    Unavailable(String),
+    /// The registry cannot be read or parsed and the call must fail
+    /// closed: the call is blocked (`gate eval` exit 3).
+    #[error("approved script registry unavailable in fail-closed mode: {0}")]
+    Unavailable(#[source] RegistryError),
+    /// No verify key is configured and the call must fail closed.
+    #[error(
+        "approved script registry verification unavailable in fail-closed mode: verify key required"
+    )]
+    NoVerifyKey,
+    /// An entry failed verification and the call must fail closed.
+    #[error("approved script registry verification failed at entry {index}: {source}")]
+    Unverified {
+        /// The entry's index.
+        index: usize,
+        /// Why it failed.
+        #[source]
+        source: EntryError,
+    },
     /// The verify key could not be loaded.
     #[error(transparent)]
     Key(E),
@@ -160,8 +255,8 @@ pub enum RegistryLoadError<E: std::error::Error + 'static> {
 /// read or parsed, no verify key is configured, or an entry fails
 /// verification: with `fail_closed` (the `oss-prod` profile, or a high or
 /// critical risk class; see [`crate::gate::optional_inputs_fail_closed`])
-/// the result is [`RegistryLoadError::Unavailable`] and the call is
-/// blocked; otherwise the fast path is turned off with a warning.
+/// the result is a [`RegistryLoadError`] other than
+/// [`RegistryLoadError::Key`] and the call is blocked; otherwise the fast path is turned off with a warning.
 ///
 /// # Errors
 ///
@@ -176,9 +271,9 @@ where
     E: std::error::Error + 'static,
     K: FnOnce() -> Result<Option<VerifyingKey<Approval>>, E>,
 {
-    let unusable = |msg: String, warning: &str| {
+    let unusable = |error: RegistryLoadError<E>, warning: &str| {
         if fail_closed {
-            Err(RegistryLoadError::Unavailable(msg))
+            Err(error)
         } else {
             Ok(LoadedRegistry {
                 entries: Vec::new(),
@@ -194,21 +289,21 @@ where
         Ok(e) => e,
         Err(e) => {
             return unusable(
-                format!("approved script registry unavailable in fail-closed mode: {e}"),
+                RegistryLoadError::Unavailable(e),
                 "approved script registry unavailable; continuing without fast-path pre-approval",
             );
         }
     };
     let Some(key) = key().map_err(RegistryLoadError::Key)? else {
         return unusable(
-            "approved script registry verification unavailable in fail-closed mode: verify key required".to_owned(),
+            RegistryLoadError::NoVerifyKey,
             "approved script fast-path disabled because registry verify key is not configured",
         );
     };
     for (i, e) in entries.iter().enumerate() {
-        if let Err(err) = e.verify(&key, now) {
+        if let Err(source) = e.verify(&key, now) {
             return unusable(
-                format!("approved script registry verification failed at entry {i}: {err}"),
+                RegistryLoadError::Unverified { index: i, source },
                 "approved script registry entry failed verification; fast-path disabled",
             );
         }
@@ -219,15 +314,17 @@ where
     })
 }
 
-fn read_registry_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+fn read_registry_file(path: &std::path::Path) -> Result<Vec<u8>, RegistryError> {
     use std::io::Read as _;
-    let what = |e: std::io::Error| format!("read approved script registry {}: {e}", path.display());
+    let what = |source: std::io::Error| RegistryError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
     let file = std::fs::File::open(path).map_err(what)?;
     if !file.metadata().map_err(what)?.is_file() {
-        return Err(format!(
-            "read approved script registry {}: not a regular file",
-            path.display()
-        ));
+        return Err(RegistryError::NotRegularFile {
+            path: path.to_path_buf(),
+        });
     }
     let mut buf = Vec::new();
     file.take(MAX_REGISTRY_BYTES as u64 + 1)
@@ -238,44 +335,35 @@ fn read_registry_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
 
 /// Parses a registry file (entries are normalized; an invalid entry is an
 /// error naming its index).
-pub fn read_registry(bytes: &[u8]) -> Result<Vec<ApprovedScriptEntry>, String> {
+///
+/// # Errors
+///
+/// [`RegistryError`] when the file is too large, not JSON, not a
+/// registry, or an entry is invalid.
+pub fn read_registry(bytes: &[u8]) -> Result<Vec<ApprovedScriptEntry>, RegistryError> {
     if bytes.len() > MAX_REGISTRY_BYTES {
-        return Err(format!(
-            "parse approved script registry: larger than {MAX_REGISTRY_BYTES} bytes"
-        ));
+        return Err(RegistryError::TooLarge);
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Vec::new());
     }
-    let value = gait_digest::canonical::parse_strict(bytes)
-        .map_err(|e| format!("parse approved script registry: {e}"))?;
+    let value = gait_digest::canonical::parse_strict(bytes).map_err(RegistryError::Json)?;
     let items = match value {
         Value::Object(mut m) => match m.remove("entries") {
             Some(Value::Array(a)) => a,
-            Some(_) => {
-                return Err("parse approved script registry: entries must be an array".into());
-            }
-            None => {
-                return Err(
-                    "parse approved script registry: expected an array or {\"entries\": [...]}"
-                        .into(),
-                );
-            }
+            Some(_) => return Err(RegistryError::EntriesNotArray),
+            None => return Err(RegistryError::NotRegistry),
         },
         Value::Array(a) => a,
-        _ => {
-            return Err(
-                "parse approved script registry: expected an array or {\"entries\": [...]}".into(),
-            );
-        }
+        _ => return Err(RegistryError::NotRegistry),
     };
     let mut entries = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let e: ApprovedScriptEntry = serde_json::from_value(item)
-            .map_err(|e| format!("parse approved script registry: entries[{i}]: {e}"))?;
+            .map_err(|source| RegistryError::EntryDecode { index: i, source })?;
         entries.push(
             e.normalized()
-                .map_err(|e| format!("approved script entries[{i}]: {e}"))?,
+                .map_err(|source| RegistryError::Entry { index: i, source })?,
         );
     }
     Ok(entries)

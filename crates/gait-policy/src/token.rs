@@ -31,21 +31,74 @@ pub const TOKEN_SCHEMA_VERSION: &str = "1.0.0";
 /// The largest token file accepted.
 pub const MAX_TOKEN_BYTES: usize = 1 << 20;
 
-/// Why a token file could not be read or a token could not be minted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a token file could not be read, a token is invalid, or a token
+/// could not be minted.
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TokenError {
-    /// The token text is not a token.
-    #[error("parse {kind} token: {reason}")]
-    Parse {
+    /// The token text is larger than [`MAX_TOKEN_BYTES`].
+    #[error("parse {kind} token: larger than {max} bytes", max = MAX_TOKEN_BYTES)]
+    TooLarge {
         /// `approval` or `delegation`.
         kind: &'static str,
-        /// What is wrong.
-        reason: String,
     },
-    /// Minting options are invalid.
+    /// The token text is not strict JSON.
+    #[error("parse {kind} token: {source}")]
+    Json {
+        /// `approval` or `delegation`.
+        kind: &'static str,
+        /// The parser's reason.
+        #[source]
+        source: gait_digest::Error,
+    },
+    /// The JSON is not a token.
+    #[error("parse {kind} token: {source}")]
+    Decode {
+        /// `approval` or `delegation`.
+        kind: &'static str,
+        /// The decoder's reason.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// `schema_id` is not the token kind's.
+    #[error("unsupported schema_id: {0}")]
+    UnsupportedSchemaId(String),
+    /// `schema_version` is not [`TOKEN_SCHEMA_VERSION`].
+    #[error("unsupported schema_version: {0}")]
+    UnsupportedSchemaVersion(String),
+    /// A required token field is empty.
+    #[error("{0} is required")]
+    MissingField(&'static str),
+    /// A required digest field is not 64 hex characters.
+    #[error("{0} must be sha256 hex")]
+    NotDigest(&'static str),
+    /// An optional digest field is set and not 64 hex characters.
+    #[error("{0} must be sha256 hex when set")]
+    NotDigestWhenSet(&'static str),
+    /// A delegation token lacks its delegator or delegate.
+    #[error("delegator_identity and delegate_identity are required")]
+    MissingDelegationParties,
+    /// A bound (`max_targets`, `max_ops`) is negative.
+    #[error("{0} must be >= 0")]
+    NegativeBound(&'static str),
+    /// Minting: the lifetime is not positive.
+    #[error("ttl must be greater than 0")]
+    NonPositiveTtl,
+    /// Minting: no approver identity.
+    #[error("approver identity is required")]
+    MissingApprover,
+    /// Minting: no reason code.
+    #[error("reason code is required")]
+    MissingReasonCode,
+    /// Minting: no delegator or no delegate.
+    #[error("delegator and delegate identities are required")]
+    MissingMintParties,
+    /// Minting: the scope is empty.
+    #[error("scope must include at least one value")]
+    EmptyScope,
+    /// Minting: the token could not be signed.
     #[error("{0}")]
-    Mint(String),
+    Sign(#[source] gait_sign::Error),
 }
 
 /// The reason code of an approval token that did not validate.
@@ -284,19 +337,11 @@ fn parse_token<T: serde::de::DeserializeOwned>(
     kind: &'static str,
 ) -> Result<T, TokenError> {
     if bytes.len() > MAX_TOKEN_BYTES {
-        return Err(TokenError::Parse {
-            kind,
-            reason: format!("larger than {MAX_TOKEN_BYTES} bytes"),
-        });
+        return Err(TokenError::TooLarge { kind });
     }
-    let value = gait_digest::canonical::parse_strict(bytes).map_err(|e| TokenError::Parse {
-        kind,
-        reason: e.to_string(),
-    })?;
-    T::deserialize(&value).map_err(|e| TokenError::Parse {
-        kind,
-        reason: e.to_string(),
-    })
+    let value = gait_digest::canonical::parse_strict(bytes)
+        .map_err(|source| TokenError::Json { kind, source })?;
+    T::deserialize(&value).map_err(|source| TokenError::Decode { kind, source })
 }
 
 fn pretty(value: &impl Serialize) -> Vec<u8> {
@@ -317,7 +362,11 @@ impl ApprovalToken {
     }
 
     /// The normalized token (see the module docs), or why it is invalid.
-    pub fn normalized(&self) -> Result<ApprovalToken, String> {
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError`] naming the invalid field.
+    pub fn normalized(&self) -> Result<ApprovalToken, TokenError> {
         let mut t = self.clone();
         normalize_schema(
             &mut t.schema_id,
@@ -336,13 +385,13 @@ impl ApprovalToken {
         )?;
         t.scope = normalize_scope(&t.scope);
         if t.scope.is_empty() {
-            return Err("scope is required".into());
+            return Err(TokenError::MissingField("scope"));
         }
         if t.max_targets < 0 {
-            return Err("max_targets must be >= 0".into());
+            return Err(TokenError::NegativeBound("max_targets"));
         }
         if t.max_ops < 0 {
-            return Err("max_ops must be >= 0".into());
+            return Err(TokenError::NegativeBound("max_ops"));
         }
         required_times(&t.created_at, &t.expires_at)?;
         Ok(t)
@@ -361,7 +410,11 @@ impl DelegationToken {
     }
 
     /// The normalized token (see the module docs), or why it is invalid.
-    pub fn normalized(&self) -> Result<DelegationToken, String> {
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError`] naming the invalid field.
+    pub fn normalized(&self) -> Result<DelegationToken, TokenError> {
         let mut t = self.clone();
         normalize_schema(
             &mut t.schema_id,
@@ -372,11 +425,11 @@ impl DelegationToken {
         t.delegator_identity = t.delegator_identity.trim().to_owned();
         t.delegate_identity = t.delegate_identity.trim().to_owned();
         if t.delegator_identity.is_empty() || t.delegate_identity.is_empty() {
-            return Err("delegator_identity and delegate_identity are required".into());
+            return Err(TokenError::MissingDelegationParties);
         }
         t.scope = normalize_scope(&t.scope);
         if t.scope.is_empty() {
-            return Err("scope is required".into());
+            return Err(TokenError::MissingField("scope"));
         }
         t.scope_class = t.scope_class.trim().to_lowercase();
         t.intent_digest = digest_field(&t.intent_digest, "intent_digest", false)?;
@@ -386,51 +439,51 @@ impl DelegationToken {
     }
 }
 
-fn normalize_schema(id: &mut String, version: &mut String, want: &str) -> Result<(), String> {
+fn normalize_schema(id: &mut String, version: &mut String, want: &str) -> Result<(), TokenError> {
     if id.is_empty() {
         want.clone_into(id);
     }
     if id != want {
-        return Err(format!("unsupported schema_id: {id}"));
+        return Err(TokenError::UnsupportedSchemaId(id.clone()));
     }
     if version.is_empty() {
         TOKEN_SCHEMA_VERSION.clone_into(version);
     }
     if version != TOKEN_SCHEMA_VERSION {
-        return Err(format!("unsupported schema_version: {version}"));
+        return Err(TokenError::UnsupportedSchemaVersion(version.clone()));
     }
     Ok(())
 }
 
-fn required_trimmed(value: &str, field: &str) -> Result<String, String> {
+fn required_trimmed(value: &str, field: &'static str) -> Result<String, TokenError> {
     let v = value.trim();
     if v.is_empty() {
-        return Err(format!("{field} is required"));
+        return Err(TokenError::MissingField(field));
     }
     Ok(v.to_owned())
 }
 
-fn digest_field(value: &str, field: &str, required: bool) -> Result<String, String> {
+fn digest_field(value: &str, field: &'static str, required: bool) -> Result<String, TokenError> {
     let v = value.trim().to_lowercase();
     if v.is_empty() && !required {
         return Ok(v);
     }
     if !is_digest_hex(&v) {
         return Err(if required {
-            format!("{field} must be sha256 hex")
+            TokenError::NotDigest(field)
         } else {
-            format!("{field} must be sha256 hex when set")
+            TokenError::NotDigestWhenSet(field)
         });
     }
     Ok(v)
 }
 
-fn required_times(created: &GoTime, expires: &GoTime) -> Result<(), String> {
+fn required_times(created: &GoTime, expires: &GoTime) -> Result<(), TokenError> {
     if created.is_zero() {
-        return Err("created_at is required".into());
+        return Err(TokenError::MissingField("created_at"));
     }
     if expires.is_zero() {
-        return Err("expires_at is required".into());
+        return Err(TokenError::MissingField("expires_at"));
     }
     Ok(())
 }
@@ -458,9 +511,8 @@ fn verify_typed<T: Serialize, R: Role>(
     signable: &T,
     envelope: &SignatureEnvelope,
     key: &VerifyingKey<R>,
-) -> Result<(), String> {
+) -> Result<(), gait_sign::Error> {
     key.verify_serialize(signable, envelope)
-        .map_err(|e| e.to_string())
 }
 
 /// What an approval token must match.
@@ -511,7 +563,9 @@ pub fn validate_approval_token(
     check: &ApprovalCheck,
 ) -> Result<ApprovalToken, Rejection<ApprovalTokenCode>> {
     use ApprovalTokenCode as C;
-    let normalized = token.normalized().map_err(|e| reject(C::Invalid, e))?;
+    let normalized = token
+        .normalized()
+        .map_err(|e| reject(C::Invalid, e.to_string()))?;
     let key =
         key.ok_or_else(|| reject(C::SignatureInvalid, "verification public key is required"))?;
     let envelope = normalized
@@ -520,7 +574,8 @@ pub fn validate_approval_token(
         .ok_or_else(|| reject(C::SignatureMissing, "signature missing"))?;
     let mut signable = normalized.clone();
     signable.signature = None;
-    verify_typed(&signable, &envelope, key).map_err(|e| reject(C::SignatureInvalid, e))?;
+    verify_typed(&signable, &envelope, key)
+        .map_err(|e| reject(C::SignatureInvalid, e.to_string()))?;
 
     let expected = check.expected_intent_digest.trim().to_lowercase();
     if !expected.is_empty() && normalized.intent_digest != expected {
@@ -601,7 +656,9 @@ pub fn validate_delegation_token(
     check: &DelegationCheck,
 ) -> Result<DelegationToken, Rejection<DelegationTokenCode>> {
     use DelegationTokenCode as C;
-    let normalized = token.normalized().map_err(|e| reject(C::Invalid, e))?;
+    let normalized = token
+        .normalized()
+        .map_err(|e| reject(C::Invalid, e.to_string()))?;
     let key =
         key.ok_or_else(|| reject(C::SignatureInvalid, "verification public key is required"))?;
     let envelope = normalized
@@ -610,7 +667,8 @@ pub fn validate_delegation_token(
         .ok_or_else(|| reject(C::SignatureMissing, "signature missing"))?;
     let mut signable = normalized.clone();
     signable.signature = None;
-    verify_typed(&signable, &envelope, key).map_err(|e| reject(C::SignatureInvalid, e))?;
+    verify_typed(&signable, &envelope, key)
+        .map_err(|e| reject(C::SignatureInvalid, e.to_string()))?;
     if !check.now.is_before(&normalized.expires_at) {
         return Err(reject(C::Expired, "token expired"));
     }
@@ -717,37 +775,33 @@ pub fn mint_approval_token(
     opts: &ApprovalMint,
     key: &SigningKey<Approval>,
 ) -> Result<ApprovalToken, TokenError> {
-    let m = |s: &str| TokenError::Mint(s.to_owned());
     if opts.ttl_nanos <= 0 {
-        return Err(m("ttl must be greater than 0"));
+        return Err(TokenError::NonPositiveTtl);
     }
-    let intent =
-        digest_field(&opts.intent_digest, "intent_digest", true).map_err(TokenError::Mint)?;
-    let policy =
-        digest_field(&opts.policy_digest, "policy_digest", true).map_err(TokenError::Mint)?;
+    let intent = digest_field(&opts.intent_digest, "intent_digest", true)?;
+    let policy = digest_field(&opts.policy_digest, "policy_digest", true)?;
     let binding = digest_field(
         &opts.delegation_binding_digest,
         "delegation_binding_digest",
         false,
-    )
-    .map_err(TokenError::Mint)?;
+    )?;
     let approver = opts.approver_identity.trim().to_owned();
     if approver.is_empty() {
-        return Err(m("approver identity is required"));
+        return Err(TokenError::MissingApprover);
     }
     let reason = opts.reason_code.trim().to_owned();
     if reason.is_empty() {
-        return Err(m("reason code is required"));
+        return Err(TokenError::MissingReasonCode);
     }
     let scope = normalize_scope(&opts.scope);
     if scope.is_empty() {
-        return Err(m("scope must include at least one value"));
+        return Err(TokenError::EmptyScope);
     }
     if opts.max_targets < 0 {
-        return Err(m("max_targets must be >= 0"));
+        return Err(TokenError::NegativeBound("max_targets"));
     }
     if opts.max_ops < 0 {
-        return Err(m("max_ops must be >= 0"));
+        return Err(TokenError::NegativeBound("max_ops"));
     }
     let created = if opts.now.is_zero() {
         GoTime::now_utc()
@@ -781,10 +835,7 @@ pub fn mint_approval_token(
         expires_at: expires,
         signature: None,
     };
-    token.signature = Some(
-        key.sign_serialize(&token)
-            .map_err(|e| TokenError::Mint(e.to_string()))?,
-    );
+    token.signature = Some(key.sign_serialize(&token).map_err(TokenError::Sign)?);
     Ok(token)
 }
 
@@ -841,23 +892,20 @@ pub fn mint_delegation_token(
     opts: &DelegationMint,
     key: &SigningKey<Delegation>,
 ) -> Result<DelegationToken, TokenError> {
-    let m = |s: &str| TokenError::Mint(s.to_owned());
     if opts.ttl_nanos <= 0 {
-        return Err(m("ttl must be greater than 0"));
+        return Err(TokenError::NonPositiveTtl);
     }
     let delegator = opts.delegator_identity.trim().to_owned();
     let delegate = opts.delegate_identity.trim().to_owned();
     if delegator.is_empty() || delegate.is_empty() {
-        return Err(m("delegator and delegate identities are required"));
+        return Err(TokenError::MissingMintParties);
     }
     let scope = normalize_scope(&opts.scope);
     if scope.is_empty() {
-        return Err(m("scope must include at least one value"));
+        return Err(TokenError::EmptyScope);
     }
-    let intent =
-        digest_field(&opts.intent_digest, "intent_digest", false).map_err(TokenError::Mint)?;
-    let policy =
-        digest_field(&opts.policy_digest, "policy_digest", false).map_err(TokenError::Mint)?;
+    let intent = digest_field(&opts.intent_digest, "intent_digest", false)?;
+    let policy = digest_field(&opts.policy_digest, "policy_digest", false)?;
     let scope_class = opts.scope_class.trim().to_lowercase();
     let created = if opts.now.is_zero() {
         GoTime::now_utc()
@@ -888,10 +936,7 @@ pub fn mint_delegation_token(
         expires_at: expires,
         signature: None,
     };
-    token.signature = Some(
-        key.sign_serialize(&token)
-            .map_err(|e| TokenError::Mint(e.to_string()))?,
-    );
+    token.signature = Some(key.sign_serialize(&token).map_err(TokenError::Sign)?);
     Ok(token)
 }
 

@@ -39,6 +39,33 @@ pub struct WrkrTool {
     pub autonomy_level: String,
 }
 
+/// Why an inventory could not be parsed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WrkrError {
+    /// The inventory is larger than [`MAX_INVENTORY_BYTES`].
+    #[error("parse wrkr inventory: larger than {max} bytes", max = MAX_INVENTORY_BYTES)]
+    TooLarge,
+    /// The inventory is not strict JSON.
+    #[error("parse wrkr inventory: {0}")]
+    Json(#[source] gait_digest::Error),
+    /// `items` is not an array.
+    #[error("parse wrkr inventory: items must be an array")]
+    ItemsNotArray,
+    /// The document is neither an array nor `{"items": [...]}`.
+    #[error("parse wrkr inventory: expected an array or {{\"items\": [...]}}")]
+    NotInventory,
+    /// An item does not decode.
+    #[error("parse wrkr inventory: items[{index}]: {source}")]
+    Item {
+        /// The item's index.
+        index: usize,
+        /// The decoder's reason.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
 /// A parsed inventory, keyed by lowercase tool name.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct WrkrInventory {
@@ -59,33 +86,29 @@ struct Item {
 
 impl WrkrInventory {
     /// Parses inventory JSON.
-    pub fn from_json_slice(bytes: &[u8]) -> Result<WrkrInventory, String> {
+    ///
+    /// # Errors
+    ///
+    /// [`WrkrError`] when the bytes are too many, not strict JSON, or not
+    /// an inventory.
+    pub fn from_json_slice(bytes: &[u8]) -> Result<WrkrInventory, WrkrError> {
         if bytes.len() > MAX_INVENTORY_BYTES {
-            return Err(format!(
-                "parse wrkr inventory: larger than {MAX_INVENTORY_BYTES} bytes"
-            ));
+            return Err(WrkrError::TooLarge);
         }
-        let value = gait_digest::canonical::parse_strict(bytes)
-            .map_err(|e| format!("parse wrkr inventory: {e}"))?;
+        let value = gait_digest::canonical::parse_strict(bytes).map_err(WrkrError::Json)?;
         let items = match &value {
             Value::Object(m) => match m.get("items") {
                 Some(Value::Array(a)) => a.clone(),
-                Some(_) => return Err("parse wrkr inventory: items must be an array".into()),
-                None => {
-                    return Err(
-                        "parse wrkr inventory: expected an array or {\"items\": [...]}".into(),
-                    );
-                }
+                Some(_) => return Err(WrkrError::ItemsNotArray),
+                None => return Err(WrkrError::NotInventory),
             },
             Value::Array(a) => a.clone(),
-            _ => {
-                return Err("parse wrkr inventory: expected an array or {\"items\": [...]}".into());
-            }
+            _ => return Err(WrkrError::NotInventory),
         };
         let mut tools = BTreeMap::new();
         for (i, item) in items.into_iter().enumerate() {
             let item: Item = serde_json::from_value(item)
-                .map_err(|e| format!("parse wrkr inventory: items[{i}]: {e}"))?;
+                .map_err(|source| WrkrError::Item { index: i, source })?;
             let norm = |s: Option<String>| lower(s.unwrap_or_default().trim());
             let name = norm(item.tool_name);
             if name.is_empty() {

@@ -53,7 +53,7 @@ fn evaluate(condition: &Condition, intent: &Intent) -> Result<bool, String> {
         intent.arg_provenance(),
         intent.context(),
     );
-    condition.evaluate(&input)
+    condition.evaluate(&input).map_err(|e| e.to_string())
 }
 
 fn condition<'p>(policy: &'p Policy, rule: &str) -> &'p Condition {

@@ -46,6 +46,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![deny(unreachable_pub)]
+
 mod envelope;
 mod error;
 pub mod http;

@@ -57,12 +57,13 @@ pub enum Error {
         reason: String,
     },
     /// A key file could not be read.
-    #[error("read key file {}: {reason}", path.display())]
+    #[error("read key file {}: {source}", path.display())]
     KeyRead {
         /// The file.
         path: PathBuf,
         /// The operating system's reason.
-        reason: String,
+        #[source]
+        source: std::io::Error,
     },
     /// A private key file may be read or written by group or others.
     #[error(
@@ -77,12 +78,22 @@ pub enum Error {
         mode: u32,
     },
     /// A file could not be written.
-    #[error("write {}: {reason}", path.display())]
+    #[error("write {}: {source}", path.display())]
     Write {
         /// The file.
         path: PathBuf,
         /// The operating system's reason.
-        reason: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A directory could not be created.
+    #[error("write {}: create directory: {source}", path.display())]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
     },
     /// A key file exists and overwriting was not requested.
     #[error("{what} path already exists (use --force): {}", path.display())]
@@ -100,10 +111,36 @@ pub enum Error {
         /// The variable's name.
         name: String,
     },
-    /// The key sources or mode are inconsistent (for example a path and an
-    /// environment variable for the same key, or no key at all).
-    #[error("{0}")]
-    Config(String),
+    /// A path and an environment variable were both given for one key.
+    #[error("{what}: set either path or env")]
+    BothKeySources {
+        /// Which key (the flag pair's description).
+        what: &'static str,
+    },
+    /// A key mode other than `dev` or `prod`.
+    #[error("unsupported key mode: {0}")]
+    UnsupportedKeyMode(String),
+    /// Dev mode was given an explicit key source.
+    #[error("dev mode does not accept explicit key sources")]
+    DevModeKeySource,
+    /// Prod mode without a private key source.
+    #[error("prod mode requires a private key source")]
+    PrivateKeyRequired,
+    /// The declared public key is not the private key's own.
+    #[error("public key does not match private key")]
+    PublicKeyMismatch,
+    /// No key to verify with was configured.
+    #[error("public key not configured")]
+    PublicKeyNotConfigured,
+    /// A key pair's file name prefix is empty.
+    #[error("prefix must not be empty")]
+    EmptyPrefix,
+    /// A key pair's file name prefix is not a plain file name fragment.
+    #[error("prefix must be a file name fragment without path separators: {0}")]
+    InvalidPrefix(String),
+    /// A key pair's output directory is empty.
+    #[error("out-dir must not be empty")]
+    EmptyOutDir,
     /// A key's role record exists but cannot be read, is malformed, or
     /// names another key.
     #[error("key role record {}: {reason}", path.display())]
@@ -125,7 +162,7 @@ pub enum Error {
     },
     /// The operating system's random number generator failed.
     #[error("generate keypair: {0}")]
-    Random(String),
+    Random(#[source] std::io::Error),
     /// A document could not be canonicalized.
     #[error(transparent)]
     Canonical(#[from] gait_digest::Error),
@@ -143,6 +180,9 @@ impl Error {
     /// than of the input. An unreadable key file named by the caller is
     /// input, not environment.
     pub fn is_io(&self) -> bool {
-        matches!(self, Error::Write { .. } | Error::Random(_))
+        matches!(
+            self,
+            Error::Write { .. } | Error::CreateDir { .. } | Error::Random(_)
+        )
     }
 }

@@ -67,9 +67,9 @@ pub const PRIVATE_KEY_FORBIDDEN_MODE_BITS: u32 = 0o077;
 /// that names the file and the fix (`chmod 600 <file>`). Other platforms
 /// than Unix have no such mode and pass.
 pub fn check_private_key_mode(path: &Path) -> Result<(), Error> {
-    let meta = fs::metadata(path).map_err(|e| Error::KeyRead {
+    let meta = fs::metadata(path).map_err(|source| Error::KeyRead {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        source,
     })?;
     check_mode_of(path, &meta)
 }
@@ -96,9 +96,9 @@ fn check_mode_of(_path: &Path, _meta: &fs::Metadata) -> Result<(), Error> {
 /// UTF-8 text. With `private`, the file must not be accessible by group or
 /// others ([`check_private_key_mode`]).
 pub(crate) fn read_key_file(path: &Path, private: bool) -> Result<Zeroizing<String>, Error> {
-    let io_err = |e: std::io::Error| Error::KeyRead {
+    let io_err = |source: std::io::Error| Error::KeyRead {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        source,
     };
     let file = open_regular_file(path).map_err(io_err)?;
     if private {
@@ -131,9 +131,9 @@ pub fn create_private_dir(dir: &Path) -> Result<(), Error> {
         use std::os::unix::fs::DirBuilderExt as _;
         builder.mode(PRIVATE_DIR_MODE);
     }
-    builder.create(dir).map_err(|e| Error::Write {
+    builder.create(dir).map_err(|source| Error::CreateDir {
         path: dir.to_path_buf(),
-        reason: format!("create directory: {e}"),
+        source,
     })
 }
 
@@ -153,7 +153,7 @@ const MAX_TEMP_SCAN_ENTRIES: usize = 10_000;
 
 fn temp_name(path: &Path) -> Result<PathBuf, Error> {
     let mut rnd = [0u8; 8];
-    getrandom::fill(&mut rnd).map_err(|e| Error::Random(e.to_string()))?;
+    getrandom::fill(&mut rnd).map_err(|e| Error::Random(std::io::Error::other(e)))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -256,9 +256,9 @@ pub fn write_file_atomic(
     mode: u32,
     overwrite: bool,
 ) -> Result<(), Error> {
-    let werr = |reason: String| Error::Write {
+    let werr = |source: std::io::Error| Error::Write {
         path: path.to_path_buf(),
-        reason,
+        source,
     };
     // Rewriting a file (state, registries, a fixed trace path) sweeps the
     // temporaries earlier killed writes of it left. A first write of a new
@@ -279,12 +279,12 @@ pub fn write_file_atomic(
     #[cfg(not(unix))]
     let _ = mode;
     let result = (|| {
-        let mut file = options.open(&tmp).map_err(|e| werr(e.to_string()))?;
-        file.write_all(bytes).map_err(|e| werr(e.to_string()))?;
-        file.sync_all().map_err(|e| werr(e.to_string()))?;
+        let mut file = options.open(&tmp).map_err(werr)?;
+        file.write_all(bytes).map_err(werr)?;
+        file.sync_all().map_err(werr)?;
         drop(file);
         if overwrite {
-            fs::rename(&tmp, path).map_err(|e| werr(e.to_string()))
+            fs::rename(&tmp, path).map_err(werr)
         } else {
             match fs::hard_link(&tmp, path) {
                 Ok(()) => Ok(()),
@@ -294,7 +294,7 @@ pub fn write_file_atomic(
                         path: path.to_path_buf(),
                     })
                 }
-                Err(e) => Err(werr(e.to_string())),
+                Err(e) => Err(werr(e)),
             }
         }
     })();
@@ -330,15 +330,13 @@ pub fn write_key_pair<R: Role>(
 ) -> Result<KeyPairFiles, Error> {
     let prefix = prefix.trim();
     if prefix.is_empty() {
-        return Err(Error::Config("prefix must not be empty".to_owned()));
+        return Err(Error::EmptyPrefix);
     }
     if prefix.contains(['/', '\\', '\0']) || prefix == "." || prefix == ".." {
-        return Err(Error::Config(format!(
-            "prefix must be a file name fragment without path separators: {prefix}"
-        )));
+        return Err(Error::InvalidPrefix(prefix.to_owned()));
     }
     if dir.as_os_str().is_empty() {
-        return Err(Error::Config("out-dir must not be empty".to_owned()));
+        return Err(Error::EmptyOutDir);
     }
     create_private_dir(dir)?;
     let files = KeyPairFiles {

@@ -81,7 +81,8 @@ impl<R: Role> SigningKey<R> {
     /// generator.
     pub fn generate() -> Result<Self, Error> {
         let mut seed = Zeroizing::new([0u8; 32]);
-        getrandom::fill(seed.as_mut_slice()).map_err(|e| Error::Random(e.to_string()))?;
+        getrandom::fill(seed.as_mut_slice())
+            .map_err(|e| Error::Random(std::io::Error::other(e)))?;
         Ok(Self::from_seed(&seed))
     }
 

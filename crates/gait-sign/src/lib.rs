@@ -56,6 +56,8 @@
 //! # Ok::<(), gait_sign::Error>(())
 //! ```
 
+#![deny(unreachable_pub)]
+
 mod envelope;
 mod error;
 mod files;

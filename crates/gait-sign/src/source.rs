@@ -42,7 +42,7 @@ impl KeySource {
         let path = path.map(str::trim).filter(|s| !s.is_empty());
         let env = env.map(str::trim).filter(|s| !s.is_empty());
         match (path, env) {
-            (Some(_), Some(_)) => Err(Error::Config(format!("{what}: set either path or env"))),
+            (Some(_), Some(_)) => Err(Error::BothKeySources { what }),
             (Some(p), None) => Ok(Some(KeySource::Path(PathBuf::from(p)))),
             (None, Some(e)) => Ok(Some(KeySource::Env(e.to_owned()))),
             (None, None) => Ok(None),
@@ -124,7 +124,7 @@ impl KeyMode {
         match text.trim().to_ascii_lowercase().as_str() {
             "dev" => Ok(KeyMode::Dev),
             "prod" => Ok(KeyMode::Prod),
-            other => Err(Error::Config(format!("unsupported key mode: {other}"))),
+            other => Err(Error::UnsupportedKeyMode(other.to_owned())),
         }
     }
 }
@@ -159,9 +159,7 @@ impl KeyConfig {
         match self.mode {
             KeyMode::Dev => {
                 if self.private.is_some() || self.public.is_some() {
-                    return Err(Error::Config(
-                        "dev mode does not accept explicit key sources".to_owned(),
-                    ));
+                    return Err(Error::DevModeKeySource);
                 }
                 Ok(LoadedSigningKey {
                     key: SigningKey::generate()?,
@@ -169,16 +167,12 @@ impl KeyConfig {
                 })
             }
             KeyMode::Prod => {
-                let private = self.private.as_ref().ok_or_else(|| {
-                    Error::Config("prod mode requires a private key source".to_owned())
-                })?;
+                let private = self.private.as_ref().ok_or(Error::PrivateKeyRequired)?;
                 let key = private.load_signing::<R>()?;
                 if let Some(public) = &self.public {
                     let declared = public.load_verifying::<R>()?;
                     if &declared != key.verifying_key() {
-                        return Err(Error::Config(
-                            "public key does not match private key".to_owned(),
-                        ));
+                        return Err(Error::PublicKeyMismatch);
                     }
                 }
                 Ok(LoadedSigningKey { key, warning: None })
@@ -205,5 +199,5 @@ pub fn load_verifying_key<R: Role>(
     if let Some(private) = private {
         return private.load_public_half::<R>();
     }
-    Err(Error::Config("public key not configured".to_owned()))
+    Err(Error::PublicKeyNotConfigured)
 }

@@ -160,7 +160,7 @@ pub fn build_trace(
     opts: &TraceOptions,
 ) -> TraceRecord {
     let d = &outcome.decision;
-    let verdict = d.verdict().as_str();
+    let verdict = d.verdict();
     let policy_digest = d.policy_digest().to_hex();
     let intent_digest = d.intent_digest().to_hex();
     let ctx = intent.context();
@@ -237,7 +237,7 @@ pub fn build_trace(
                 StepVerdict::new(
                     i64::try_from(s.index).unwrap_or(i64::MAX),
                     &s.tool_name,
-                    s.verdict.as_str(),
+                    s.verdict,
                     s.reason_codes.clone(),
                     s.violations.clone(),
                     &s.matched_rule,

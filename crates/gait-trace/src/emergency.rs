@@ -31,7 +31,7 @@ pub const REASON_EMERGENCY_STOP_STATE_UNAVAILABLE: &str = "emergency_stop_state_
 pub const VIOLATION_EMERGENCY_STOP_ACTIVE: &str = "emergency_stop_active";
 
 /// What the job store says of a job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum JobStatus {
     /// The job is emergency-stopped; the string is the `job_id` recorded
@@ -40,7 +40,98 @@ pub enum JobStatus {
     /// The job exists and is not stopped.
     Running,
     /// The job's state could not be read (why).
-    Unavailable(String),
+    Unavailable(JobError),
+}
+
+/// Why a job's state could not be read or a refused dispatch could not be
+/// recorded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JobError {
+    /// The job id is not a job runtime id.
+    #[error("job_id must match ^[A-Za-z0-9][A-Za-z0-9._:-]{{0,127}}$")]
+    InvalidJobId,
+    /// The job id would leave the job root.
+    #[error("job path escapes the job root")]
+    EscapesRoot,
+    /// The job has no folder or no state.
+    #[error("job not found")]
+    NotFound,
+    /// A job file could not be read.
+    #[error("read {what}: {source}")]
+    Read {
+        /// `job state` or `pending mutation`.
+        what: &'static str,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A job file is not strict JSON.
+    #[error("parse {what}: {source}")]
+    Parse {
+        /// `job state` or `pending mutation`.
+        what: &'static str,
+        /// The parser's reason.
+        #[source]
+        source: gait_digest::Error,
+    },
+    /// A job file is JSON but not an object.
+    #[error("parse {what}: expected a JSON object")]
+    NotObject {
+        /// `job state` or `pending mutation`.
+        what: &'static str,
+    },
+    /// The state names no job.
+    #[error("job state has no job_id")]
+    MissingJobId,
+    /// The job was resumed before the refusal could be recorded.
+    #[error("job is no longer emergency-stopped")]
+    NotStopped,
+    /// The state's revision cannot be incremented.
+    #[error("job revision overflows")]
+    RevisionOverflow,
+    /// A pending mutation lacks its updated state or event.
+    #[error("pending mutation is incomplete")]
+    PendingIncomplete,
+    /// A pending mutation names another job than its folder.
+    #[error("pending mutation names another job")]
+    PendingForeign,
+    /// A pending mutation's event has no revision.
+    #[error("pending mutation event has no revision")]
+    PendingNoRevision,
+    /// The event log could not be read.
+    #[error("read job events: {0}")]
+    ReadEvents(#[source] std::io::Error),
+    /// The state could not be rolled back.
+    #[error("roll back job state: {0}")]
+    RollBack(#[source] std::io::Error),
+    /// The pending mutation could not be removed.
+    #[error("remove pending mutation: {0}")]
+    RemovePending(#[source] std::io::Error),
+    /// A document could not be encoded.
+    #[error("{0}")]
+    Encode(#[source] serde_json::Error),
+    /// A job file could not be written.
+    #[error("write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: gait_sign::Error,
+    },
+    /// The event could not be appended.
+    #[error("append job event: {0}")]
+    AppendEvent(#[source] std::io::Error),
+    /// The job's lock could not be taken.
+    #[error("state lock: {0}")]
+    Lock(#[source] std::io::Error),
+    /// The job's lock stayed taken.
+    #[error("state contention: lock timeout")]
+    LockTimeout,
+    /// Another [`JobStore`] implementation's error.
+    #[error("{0}")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Where the decision core looks up jobs. Implementations must fail
@@ -60,7 +151,7 @@ pub trait JobStore: Send + Sync + std::fmt::Debug {
         job_id: &str,
         actor: &str,
         dispatch_path: &str,
-    ) -> Result<(), String>;
+    ) -> Result<(), JobError>;
 }
 
 /// The job runtime's folders under one root.
@@ -94,17 +185,17 @@ impl FileJobStore {
         &self.root
     }
 
-    fn job_dir(&self, job_id: &str) -> Result<PathBuf, String> {
+    fn job_dir(&self, job_id: &str) -> Result<PathBuf, JobError> {
         if !valid_job_id(job_id) {
-            return Err("job_id must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$".to_owned());
+            return Err(JobError::InvalidJobId);
         }
         if job_id == "." || job_id == ".." || job_id.contains("..") {
-            return Err("job path escapes the job root".to_owned());
+            return Err(JobError::EscapesRoot);
         }
         Ok(self.root.join(job_id))
     }
 
-    fn read_status(&self, job_id: &str) -> Result<JobStatus, String> {
+    fn read_status(&self, job_id: &str) -> Result<JobStatus, JobError> {
         let dir = self.job_dir(job_id)?;
         if dir.join(PENDING).exists() {
             let _lock = JobLock::acquire(&dir)?;
@@ -118,13 +209,13 @@ impl FileJobStore {
         })
     }
 
-    fn record(&self, job_id: &str, actor: &str, dispatch_path: &str) -> Result<(), String> {
+    fn record(&self, job_id: &str, actor: &str, dispatch_path: &str) -> Result<(), JobError> {
         let dir = self.job_dir(job_id)?;
         let _lock = JobLock::acquire(&dir)?;
         settle_pending(&dir, job_id)?;
         let previous = read_state(&dir)?;
         if !is_stopped(&previous) {
-            return Err("job is no longer emergency-stopped".to_owned());
+            return Err(JobError::NotStopped);
         }
         let state_id = state_job_id(&previous)?;
         let revision = previous
@@ -132,7 +223,7 @@ impl FileJobStore {
             .and_then(Value::as_i64)
             .unwrap_or(0)
             .checked_add(1)
-            .ok_or("job revision overflows")?;
+            .ok_or(JobError::RevisionOverflow)?;
         let now = GoTime::now_utc().format();
         let mut updated = previous.clone();
         updated.insert("updated_at".into(), Value::String(now.clone()));
@@ -160,7 +251,7 @@ impl FileJobStore {
         write_pretty(&dir.join(PENDING), &pending)?;
         write_pretty(&dir.join(STATE), &Value::Object(updated))?;
         append_event(&dir.join(EVENTS), &event)?;
-        fs::remove_file(dir.join(PENDING)).map_err(|e| format!("remove pending mutation: {e}"))
+        fs::remove_file(dir.join(PENDING)).map_err(JobError::RemovePending)
     }
 }
 
@@ -177,7 +268,7 @@ impl JobStore for FileJobStore {
         job_id: &str,
         actor: &str,
         dispatch_path: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), JobError> {
         self.record(job_id.trim(), actor, dispatch_path)
     }
 }
@@ -232,31 +323,31 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, std::io::Error> {
     Ok(buf)
 }
 
-fn read_object(path: &Path, what: &str) -> Result<Map<String, Value>, String> {
-    let bytes = read_bounded(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            "job not found".to_owned()
+fn read_object(path: &Path, what: &'static str) -> Result<Map<String, Value>, JobError> {
+    let bytes = read_bounded(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            JobError::NotFound
         } else {
-            format!("read {what}: {e}")
+            JobError::Read { what, source }
         }
     })?;
     match gait_digest::canonical::parse_strict(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(format!("parse {what}: expected a JSON object")),
-        Err(e) => Err(format!("parse {what}: {e}")),
+        Ok(_) => Err(JobError::NotObject { what }),
+        Err(source) => Err(JobError::Parse { what, source }),
     }
 }
 
-fn read_state(dir: &Path) -> Result<Map<String, Value>, String> {
+fn read_state(dir: &Path) -> Result<Map<String, Value>, JobError> {
     let state = read_object(&dir.join(STATE), "job state")?;
     state_job_id(&state)?;
     Ok(state)
 }
 
-fn state_job_id(state: &Map<String, Value>) -> Result<String, String> {
+fn state_job_id(state: &Map<String, Value>) -> Result<String, JobError> {
     match state.get("job_id").and_then(Value::as_str).map(str::trim) {
         Some(id) if !id.is_empty() => Ok(id.to_owned()),
-        _ => Err("job state has no job_id".to_owned()),
+        _ => Err(JobError::MissingJobId),
     }
 }
 
@@ -268,11 +359,11 @@ fn is_stopped(state: &Map<String, Value>) -> bool {
 
 /// Settles a half-finished mutation: rolled forward when its event is in
 /// the log, else rolled back. Must hold the job's lock.
-fn settle_pending(dir: &Path, folder_id: &str) -> Result<(), String> {
+fn settle_pending(dir: &Path, folder_id: &str) -> Result<(), JobError> {
     let path = dir.join(PENDING);
     let pending = match read_object(&path, "pending mutation") {
         Ok(p) => p,
-        Err(e) if e == "job not found" => return Ok(()),
+        Err(JobError::NotFound) => return Ok(()),
         Err(e) => return Err(e),
     };
     let id_of = |v: Option<&Value>| {
@@ -286,7 +377,7 @@ fn settle_pending(dir: &Path, folder_id: &str) -> Result<(), String> {
     let previous = pending.get("previous_state");
     let event = pending.get("event").and_then(Value::as_object);
     let (Some(updated), Some(event)) = (updated, event) else {
-        return Err("pending mutation is incomplete".to_owned());
+        return Err(JobError::PendingIncomplete);
     };
     let mut ids = vec![
         named.map(str::to_owned),
@@ -300,12 +391,12 @@ fn settle_pending(dir: &Path, folder_id: &str) -> Result<(), String> {
         ids.push(id_of(Some(p)));
     }
     if ids.iter().any(|id| id.as_deref() != Some(folder_id)) {
-        return Err("pending mutation names another job".to_owned());
+        return Err(JobError::PendingForeign);
     }
     let revision = event
         .get("revision")
         .and_then(Value::as_i64)
-        .ok_or("pending mutation event has no revision")?;
+        .ok_or(JobError::PendingNoRevision)?;
     let applied = match read_bounded(&dir.join(EVENTS)) {
         Ok(bytes) => bytes
             .split(|b| *b == b'\n')
@@ -313,7 +404,7 @@ fn settle_pending(dir: &Path, folder_id: &str) -> Result<(), String> {
             .filter_map(|l| serde_json::from_slice::<Value>(l).ok())
             .any(|e| e.get("revision").and_then(Value::as_i64) == Some(revision)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-        Err(e) => return Err(format!("read job events: {e}")),
+        Err(e) => return Err(JobError::ReadEvents(e)),
     };
     if applied {
         write_pretty(&dir.join(STATE), &Value::Object(updated.clone()))?;
@@ -323,21 +414,25 @@ fn settle_pending(dir: &Path, folder_id: &str) -> Result<(), String> {
         match fs::remove_file(dir.join(STATE)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(format!("roll back job state: {e}")),
+            Err(e) => return Err(JobError::RollBack(e)),
         }
     }
-    fs::remove_file(&path).map_err(|e| format!("remove pending mutation: {e}"))
+    fs::remove_file(&path).map_err(JobError::RemovePending)
 }
 
-fn write_pretty(path: &Path, value: &Value) -> Result<(), String> {
-    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| e.to_string())?;
+fn write_pretty(path: &Path, value: &Value) -> Result<(), JobError> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(JobError::Encode)?;
     bytes.push(b'\n');
-    gait_sign::write_file_atomic(path, &bytes, gait_sign::PRIVATE_FILE_MODE, true)
-        .map_err(|e| format!("write {}: {e}", path.display()))
+    gait_sign::write_file_atomic(path, &bytes, gait_sign::PRIVATE_FILE_MODE, true).map_err(
+        |source| JobError::Write {
+            path: path.to_path_buf(),
+            source,
+        },
+    )
 }
 
-fn append_event(path: &Path, event: &JobEvent<'_>) -> Result<(), String> {
-    let mut line = serde_json::to_vec(event).map_err(|e| e.to_string())?;
+fn append_event(path: &Path, event: &JobEvent<'_>) -> Result<(), JobError> {
+    let mut line = serde_json::to_vec(event).map_err(JobError::Encode)?;
     line.push(b'\n');
     let mut opts = fs::OpenOptions::new();
     opts.create(true).append(true);
@@ -346,12 +441,10 @@ fn append_event(path: &Path, event: &JobEvent<'_>) -> Result<(), String> {
         use std::os::unix::fs::OpenOptionsExt as _;
         opts.mode(gait_sign::PRIVATE_FILE_MODE);
     }
-    let mut f = opts
-        .open(path)
-        .map_err(|e| format!("append job event: {e}"))?;
+    let mut f = opts.open(path).map_err(JobError::AppendEvent)?;
     f.write_all(&line)
         .and_then(|()| f.sync_data())
-        .map_err(|e| format!("append job event: {e}"))
+        .map_err(JobError::AppendEvent)
 }
 
 /// The job runtime's lock: `state.json.lock`, created exclusively.
@@ -360,7 +453,7 @@ struct JobLock {
 }
 
 impl JobLock {
-    fn acquire(dir: &Path) -> Result<Self, String> {
+    fn acquire(dir: &Path) -> Result<Self, JobError> {
         let path = dir.join("state.json.lock");
         let started = Instant::now();
         loop {
@@ -385,12 +478,12 @@ impl JobLock {
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err("job not found".to_owned());
+                    return Err(JobError::NotFound);
                 }
-                Err(e) => return Err(format!("state lock: {e}")),
+                Err(e) => return Err(JobError::Lock(e)),
             }
             if started.elapsed() >= LOCK_TIMEOUT {
-                return Err("state contention: lock timeout".to_owned());
+                return Err(JobError::LockTimeout);
             }
             std::thread::sleep(LOCK_RETRY);
         }
@@ -432,13 +525,13 @@ mod tests {
         assert!(matches!(store.status("../x"), JobStatus::Unavailable(_)));
         fs::create_dir_all(dir.path().join("j1")).unwrap();
         fs::write(dir.path().join("j1/state.json"), stopped_state("j1", 3)).unwrap();
-        assert_eq!(store.status("j1"), JobStatus::Stopped("j1".into()));
+        assert!(matches!(store.status("j1"), JobStatus::Stopped(id) if id == "j1"));
         fs::write(
             dir.path().join("j1/state.json"),
             r#"{"job_id":"j1","status":"running"}"#,
         )
         .unwrap();
-        assert_eq!(store.status("j1"), JobStatus::Running);
+        assert!(matches!(store.status("j1"), JobStatus::Running));
         fs::write(dir.path().join("j1/state.json"), r#"{"status":"running"}"#).unwrap();
         assert!(matches!(store.status("j1"), JobStatus::Unavailable(_)));
         fs::write(dir.path().join("j1/state.json"), "{").unwrap();
@@ -483,7 +576,7 @@ mod tests {
             stopped_state("j1", 3)
         );
         fs::write(job.join("pending_mutation.json"), &pending).unwrap();
-        assert_eq!(store.status("j1"), JobStatus::Stopped("j1".into()));
+        assert!(matches!(store.status("j1"), JobStatus::Stopped(id) if id == "j1"));
         assert!(!job.join("pending_mutation.json").exists());
         // A pending mutation naming another job: unavailable.
         fs::write(

@@ -2,7 +2,7 @@
 //! only then run the tool — and only on `allow`.
 //!
 //! ```
-//! use gait_policy::{Gate, Intent, Policy};
+//! use gait_policy::{Gate, Intent, Policy, Verdict};
 //! use gait_sign::{SigningKey, Trace};
 //! use gait_trace::{Guard, MemorySink};
 //!
@@ -15,7 +15,7 @@
 //!         "context":{{"identity":"a","workspace":"/w","risk_class":"low"}}}}"#));
 //! assert_eq!(guard.guard(&call("tool.read")?, || 42), Ok(42));
 //! let refusal = guard.guard(&call("tool.delete")?, || 0).unwrap_err();
-//! assert_eq!(refusal.verdict, "block");
+//! assert_eq!(refusal.verdict, Some(Verdict::Block));
 //! assert!(refusal.model_message().contains("not executed"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 
 use gait_policy::gate::FileRateLimitStore;
 use gait_policy::token::ApprovalToken;
-use gait_policy::{Decision, Gate, Intent};
+use gait_policy::{Decision, Gate, Intent, Verdict};
 use gait_sign::{Approval, SigningKey, Trace, VerifyingKey};
 
 use crate::decide::{Boundary, Decider, DecisionRequest};
@@ -167,9 +167,10 @@ pub enum GuardMode {
 #[error("{message}")]
 #[non_exhaustive]
 pub struct Refusal {
-    /// `block`, `require_approval` or `dry_run`; `error` when no decision
-    /// could be made or its trace could not be recorded.
-    pub verdict: String,
+    /// `block`, `require_approval` or `dry_run`; `None` (reported as
+    /// `error`) when no decision could be made or its trace could not be
+    /// recorded.
+    pub verdict: Option<Verdict>,
     /// The decision's reason codes (`gate_evaluation_error` for a gate run
     /// that failed; `trace_sign_failed` or `trace_write_failed` when the
     /// trace could not be made).
@@ -186,11 +187,11 @@ pub struct Refusal {
 
 impl Refusal {
     fn from_decision(decision: &Decision, trace_id: &str) -> Self {
-        let verdict = decision.verdict().as_str().to_owned();
+        let verdict = decision.verdict();
         let reason_codes = decision.reason_codes().to_vec();
-        let message = refusal_message(&verdict, &reason_codes, trace_id);
+        let message = refusal_message(verdict, &reason_codes, trace_id);
         Self {
-            verdict,
+            verdict: Some(verdict),
             reason_codes,
             violations: decision.violations().to_vec(),
             trace_id: trace_id.to_owned(),
@@ -203,7 +204,7 @@ impl Refusal {
     pub fn error(reason_code: &str, intent_digest: &str, detail: &str) -> Self {
         let reason_codes = vec![reason_code.to_owned()];
         Self {
-            verdict: "error".to_owned(),
+            verdict: None,
             message: format!(
                 "Tool call not executed: the policy gate failed ({reason_code}: {detail})."
             ),
@@ -222,25 +223,25 @@ impl Refusal {
     /// The `gait` exit code of the refusal: 3 block (and dry_run), 4
     /// approval required, 1 error.
     pub fn exit_code(&self) -> u8 {
-        match self.verdict.as_str() {
-            "require_approval" => 4,
-            "block" | "dry_run" => 3,
-            _ => 1,
+        match self.verdict {
+            Some(Verdict::RequireApproval) => 4,
+            Some(Verdict::Block | Verdict::DryRun) => 3,
+            Some(Verdict::Allow) | None => 1,
         }
     }
 }
 
 /// The model-facing sentence of a refusal.
-pub fn refusal_message(verdict: &str, reason_codes: &[String], trace_id: &str) -> String {
+pub fn refusal_message(verdict: Verdict, reason_codes: &[String], trace_id: &str) -> String {
     let why = if reason_codes.is_empty() {
         String::new()
     } else {
         format!(" ({})", reason_codes.join(", "))
     };
     let what = match verdict {
-        "require_approval" => "requires human approval",
-        "dry_run" => "is dry-run only",
-        _ => "was blocked by policy",
+        Verdict::RequireApproval => "requires human approval",
+        Verdict::DryRun => "is dry-run only",
+        Verdict::Allow | Verdict::Block => "was blocked by policy",
     };
     let trace = if trace_id.is_empty() {
         String::new()
@@ -509,7 +510,7 @@ impl Guard {
     ) -> Result<Guarded<T>, TraceError> {
         let d = self
             .decide(intent, &[])
-            .map_err(|r| TraceError::Write(r.message))?;
+            .map_err(|r| TraceError::Write(Box::new(r)))?;
         let executed = self.runs(&d.decision);
         // INVARIANT: the trace is durably recorded before the tool runs.
         let output = executed.then(tool);

@@ -24,6 +24,7 @@
 //!
 //! ```
 //! use gait_sign::{SigningKey, Trace};
+//! use gait_policy::Verdict;
 //! use gait_trace::{SignatureStatus, TraceRecord, verify_trace_bytes};
 //!
 //! let key = SigningKey::<Trace>::generate()?;
@@ -32,7 +33,7 @@
 //!     &"a".repeat(64),
 //!     &"b".repeat(64),
 //!     &"c".repeat(64),
-//!     "allow",
+//!     Verdict::Allow,
 //! );
 //! record.sign(&key)?;
 //! let bytes = record.to_pretty_json();
@@ -41,6 +42,8 @@
 //! assert_eq!(report.verdict, "allow");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+
+#![deny(unreachable_pub)]
 
 mod build;
 mod decide;
@@ -54,10 +57,11 @@ pub use build::{
     TraceOptions, approval_audit_record, build_trace, delegation_audit_record, recompute_ids,
 };
 pub use decide::{
-    Boundary, DecideError, Decided, Decider, DecisionRequest, REASON_GATE_EVALUATION_ERROR,
-    REASON_TOOL_CHANGED, REASON_TOOL_NAME_AMBIGUOUS, ToolDefinitionCheck, TraceSigner,
+    Boundary, DecideError, Decided, Decider, DecisionRequest, REASON_FAIL_CLOSED_INTENT_INVALID,
+    REASON_GATE_EVALUATION_ERROR, REASON_TOOL_CHANGED, REASON_TOOL_NAME_AMBIGUOUS,
+    ToolDefinitionCheck, TraceSigner, VIOLATION_INTENT_NOT_EVALUABLE,
 };
-pub use emergency::{FileJobStore, JobStatus, JobStore};
+pub use emergency::{FileJobStore, JobError, JobStatus, JobStore};
 pub use guard::{
     CallRecorder, DirectorySink, FileSink, Guard, GuardMode, Guarded, MemorySink, RecordedCall,
     Refusal, TraceSink, refusal_message,

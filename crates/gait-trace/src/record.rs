@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use gait_digest::{GoTime, is_go_empty, sha256};
+use gait_policy::Verdict;
 use gait_sign::{SignatureEnvelope, SigningKey, Trace};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -58,7 +59,7 @@ impl StepVerdict {
     pub fn new(
         index: i64,
         tool_name: &str,
-        verdict: &str,
+        verdict: Verdict,
         reason_codes: Vec<String>,
         violations: Vec<String>,
         matched_rule: &str,
@@ -66,7 +67,7 @@ impl StepVerdict {
         Self {
             index,
             tool_name: tool_name.to_owned(),
-            verdict: verdict.to_owned(),
+            verdict: verdict.as_str().to_owned(),
             reason_codes,
             violations,
             matched_rule: matched_rule.to_owned(),
@@ -255,8 +256,9 @@ impl TraceRecord {
         args_digest: &str,
         intent_digest: &str,
         policy_digest: &str,
-        verdict: &str,
+        verdict: Verdict,
     ) -> Self {
+        let verdict = verdict.as_str();
         Self {
             schema_id: TRACE_SCHEMA_ID.to_owned(),
             schema_version: TRACE_SCHEMA_VERSION.to_owned(),
@@ -276,7 +278,7 @@ impl TraceRecord {
     pub fn signable(&self) -> Result<Value, TraceError> {
         let mut copy = self.clone();
         copy.signature = None;
-        serde_json::to_value(&copy).map_err(|e| TraceError::Encode(e.to_string()))
+        serde_json::to_value(&copy).map_err(TraceError::Encode)
     }
 
     /// Signs the record with the trace key (replacing any signature).
@@ -300,13 +302,10 @@ impl TraceRecord {
 pub fn write_trace(path: &Path, record: &TraceRecord) -> Result<(), TraceError> {
     let text = path.to_string_lossy();
     if path.is_relative() && text.split(['/', '\\']).any(|seg| seg == "..") {
-        return Err(TraceError::Path(format!(
-            "trace path must not contain '..': {}",
-            path.display()
-        )));
+        return Err(TraceError::PathEscapes(path.to_path_buf()));
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        gait_sign::create_private_dir(parent).map_err(|e| TraceError::Write(e.to_string()))?;
+        gait_sign::create_private_dir(parent).map_err(|e| TraceError::Write(Box::new(e)))?;
     }
     gait_sign::write_file_atomic(
         path,
@@ -314,5 +313,5 @@ pub fn write_trace(path: &Path, record: &TraceRecord) -> Result<(), TraceError> 
         gait_sign::PRIVATE_FILE_MODE,
         true,
     )
-    .map_err(|e| TraceError::Write(e.to_string()))
+    .map_err(|e| TraceError::Write(Box::new(e)))
 }

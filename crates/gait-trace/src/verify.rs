@@ -6,21 +6,34 @@ use gait_sign::{SignatureEnvelope, Trace, VerifyingKey};
 pub const MAX_TRACE_BYTES: usize = 16 << 20;
 
 /// What went wrong reading, writing or encoding a trace.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TraceError {
-    /// The bytes are not a trace record.
+    /// The bytes are more than [`MAX_TRACE_BYTES`].
+    #[error("parse trace record: larger than {max} bytes", max = MAX_TRACE_BYTES)]
+    TooLarge,
+    /// The bytes are not strict JSON.
     #[error("parse trace record: {0}")]
-    Parse(String),
+    Json(#[source] gait_digest::Error),
+    /// The JSON is not an object.
+    #[error("parse trace record: not a JSON object")]
+    NotObject,
+    /// A member that must be a string is not one.
+    #[error("parse trace record: {0}: expected a string")]
+    NotString(&'static str),
+    /// The `signature` member is not a signature envelope.
+    #[error("parse trace record: signature: {0}")]
+    Envelope(#[source] gait_sign::VerifyFailure),
     /// The record could not be encoded.
     #[error("encode trace record: {0}")]
-    Encode(String),
-    /// An unacceptable output path.
-    #[error("{0}")]
-    Path(String),
-    /// The record could not be written.
+    Encode(#[source] serde_json::Error),
+    /// A relative output path climbs out of the working directory.
+    #[error("trace path must not contain '..': {}", .0.display())]
+    PathEscapes(std::path::PathBuf),
+    /// The record could not be written (by [`crate::write_trace`] or a
+    /// [`crate::TraceSink`]).
     #[error("write trace record: {0}")]
-    Write(String),
+    Write(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// The outcome of a signature check.
@@ -70,20 +83,17 @@ pub fn verify_trace_bytes(
     key: &VerifyingKey<Trace>,
 ) -> Result<TraceReport, TraceError> {
     if bytes.len() > MAX_TRACE_BYTES {
-        return Err(TraceError::Parse(format!(
-            "larger than {MAX_TRACE_BYTES} bytes"
-        )));
+        return Err(TraceError::TooLarge);
     }
-    let doc = gait_digest::canonical::parse_strict(bytes)
-        .map_err(|e| TraceError::Parse(e.to_string()))?;
+    let doc = gait_digest::canonical::parse_strict(bytes).map_err(TraceError::Json)?;
     let Some(obj) = doc.as_object() else {
-        return Err(TraceError::Parse("not a JSON object".into()));
+        return Err(TraceError::NotObject);
     };
-    let text = |field: &str| -> Result<String, TraceError> {
+    let text = |field: &'static str| -> Result<String, TraceError> {
         match obj.get(field) {
             None | Some(serde_json::Value::Null) => Ok(String::new()),
             Some(serde_json::Value::String(s)) => Ok(s.clone()),
-            Some(_) => Err(TraceError::Parse(format!("{field}: expected a string"))),
+            Some(_) => Err(TraceError::NotString(field)),
         }
     };
     let trace_id = text("trace_id")?;
@@ -101,7 +111,7 @@ pub fn verify_trace_bytes(
         }
         Some(v) => match SignatureEnvelope::from_value(v) {
             Ok(e) => e,
-            Err(e) => return Err(TraceError::Parse(format!("signature: {e}"))),
+            Err(e) => return Err(TraceError::Envelope(e)),
         },
     };
     let mut signable = obj.clone();

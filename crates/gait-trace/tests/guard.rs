@@ -9,7 +9,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use gait_policy::{Gate, Intent, Policy};
+use gait_policy::{Gate, Intent, Policy, Verdict};
 use gait_sign::{SigningKey, Trace};
 use gait_trace::{
     CallRecorder, DirectorySink, Guard, GuardMode, MemorySink, RecordedCall, SignatureStatus,
@@ -51,7 +51,7 @@ fn runs_only_on_allow_and_refuses_with_reasons() {
     let r = guard
         .guard(&call("tool.delete"), || ran.fetch_add(1, Ordering::SeqCst))
         .unwrap_err();
-    assert_eq!(r.verdict, "block");
+    assert_eq!(r.verdict, Some(Verdict::Block));
     assert_eq!(r.exit_code(), 3);
     assert!(!r.trace_id.is_empty());
     assert_eq!(
@@ -66,7 +66,7 @@ fn runs_only_on_allow_and_refuses_with_reasons() {
     let r = guard
         .guard(&call("tool.write"), || ran.fetch_add(1, Ordering::SeqCst))
         .unwrap_err();
-    assert_eq!(r.verdict, "require_approval");
+    assert_eq!(r.verdict, Some(Verdict::RequireApproval));
     assert_eq!(r.exit_code(), 4);
     assert!(r.model_message().contains("approval"));
     assert_eq!(ran.load(Ordering::SeqCst), 0);
@@ -112,7 +112,7 @@ fn unrecordable_trace_never_runs_the_tool() {
         let r = guard
             .guard(&call("tool.read"), || ran.fetch_add(1, Ordering::SeqCst))
             .unwrap_err();
-        assert_eq!(r.verdict, "error");
+        assert_eq!(r.verdict, None);
         assert_eq!(r.reason_codes, ["trace_write_failed"]);
         assert_eq!(r.exit_code(), 1);
         assert_eq!(ran.load(Ordering::SeqCst), 0);
@@ -166,7 +166,7 @@ fn async_variant_awaits_only_on_allow() {
         ran.fetch_add(1, Ordering::SeqCst);
         6
     }));
-    assert_eq!(no.unwrap_err().verdict, "block");
+    assert_eq!(no.unwrap_err().verdict, Some(Verdict::Block));
     assert_eq!(ran.load(Ordering::SeqCst), 1);
 }
 
@@ -226,7 +226,7 @@ fn approval_tokens_turn_require_approval_into_allow() {
     let intent = call("tool.write");
     assert_eq!(
         guard.guard(&intent, || ()).unwrap_err().verdict,
-        "require_approval"
+        Some(Verdict::RequireApproval)
     );
     let decision = guard.gate().evaluate(&intent);
     let token = mint_approval_token(

@@ -113,7 +113,7 @@ fn written_traces_are_atomic_and_private() {
         &"a".repeat(64),
         &"b".repeat(64),
         &"c".repeat(64),
-        "allow",
+        gait_policy::Verdict::Allow,
     );
     r.sign(&signer).unwrap();
     let path = dir.path().join("out/trace.json");
@@ -136,7 +136,7 @@ proptest! {
     #[test]
     fn any_byte_flip_in_signed_content_is_detected(pos in any::<prop::sample::Index>(), bit in 0u8..8) {
         let signer = SigningKey::<Trace>::from_seed(&[1; 32]);
-        let mut r = TraceRecord::new("tool.write", &"a".repeat(64), &"b".repeat(64), &"c".repeat(64), "block");
+        let mut r = TraceRecord::new("tool.write", &"a".repeat(64), &"b".repeat(64), &"c".repeat(64), gait_policy::Verdict::Block);
         r.violations = vec!["destructive".into()];
         r.sign(&signer).unwrap();
         let original = r.to_pretty_json();

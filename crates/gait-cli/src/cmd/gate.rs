@@ -350,7 +350,9 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
             gait_policy::wrkr::MAX_INVENTORY_BYTES as u64,
         )
         .map_err(|(m, _)| m)
-        .and_then(|b| gait_policy::wrkr::WrkrInventory::from_json_slice(&b));
+        .and_then(|b| {
+            gait_policy::wrkr::WrkrInventory::from_json_slice(&b).map_err(|e| e.to_string())
+        });
         match loaded {
             Ok(inv) => wrkr = Some((Arc::new(inv), gait_digest::clean_path(path))),
             Err(e) if fail_closed => {

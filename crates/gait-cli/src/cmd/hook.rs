@@ -202,7 +202,7 @@ fn pre_tool(a: &HookArgs) -> Exit {
                             .collect()
                     })
                     .unwrap_or_default();
-                gait_trace::refusal_message(eval.verdict.as_str(), &reasons, &eval.trace.trace_id)
+                gait_trace::refusal_message(eval.verdict, &reasons, &eval.trace.trace_id)
             };
             if !message.is_empty() {
                 m.insert("message".into(), json!(message));

@@ -466,7 +466,8 @@ fn proxy_inner(a: &McpProxyArgs) -> Result<(Map<String, Value>, Exit), Failure> 
     let cfg = build_service(&policy, &a.flags, PathBuf::new())?;
     let service = DecisionService::new(cfg).map_err(|e| serve_failure(&e))?;
     let run_id = a.run_id.clone().unwrap_or_default();
-    gait_digest::check_identifier("--run-id", &run_id).map_err(|m| (m, Exit::InvalidInput))?;
+    gait_digest::check_identifier("--run-id", &run_id)
+        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
     let trace_path = a
         .trace_out
         .as_deref()

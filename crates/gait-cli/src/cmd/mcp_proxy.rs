@@ -182,7 +182,7 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
     let eval_timeout = Duration::from_nanos(u64::try_from(eval_ns).unwrap_or(u64::MAX));
     for (flag, value) in [("--run-id", &a.run_id), ("--session-id", &a.session_id)] {
         gait_digest::check_identifier(flag, value.as_deref().unwrap_or_default())
-            .map_err(|m| (m, Exit::InvalidInput))?;
+            .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
     }
     if a.max_message_bytes < 1024 {
         return Err((
@@ -284,7 +284,7 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
     let report = gait_mcp::run(config, governor, std::io::stdin(), std::io::stdout(), log)
         .map_err(|e| match e {
             gait_mcp::Error::Spawn { .. } => (e.to_string(), Exit::MissingDependency),
-            gait_mcp::Error::Config(_) => (e.to_string(), Exit::InvalidInput),
+            _ if e.is_config() => (e.to_string(), Exit::InvalidInput),
             _ => (e.to_string(), Exit::Internal),
         })?;
     let exit = if report.server_died {

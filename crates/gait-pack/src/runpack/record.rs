@@ -245,7 +245,8 @@ impl RecordInput {
         }
         // The run id names the runpack file and is printed in the ticket
         // footer: a newline or other control character could forge a line.
-        gait_digest::check_identifier("run_id", &self.run.run_id).map_err(invalid)?;
+        gait_digest::check_identifier("run_id", &self.run.run_id)
+            .map_err(|e| invalid(e.to_string()))?;
         let mut capture = settings
             .capture_mode
             .as_deref()

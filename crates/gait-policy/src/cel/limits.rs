@@ -6,6 +6,8 @@ use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 use cel::ExecutionError;
+
+use super::CompileError;
 use cel::common::ast::{CallExpr, ComprehensionExpr, EntryExpr, Expr, IdedExpr, LiteralValue};
 use cel::common::types::{CelBytes, CelInt, CelList, CelMap, CelOptional, CelString, DYN_TYPE};
 use cel::common::value::{CowVal, Val};
@@ -111,12 +113,11 @@ pub(super) const INDEX_OF_FN: &str = "@gait_index_of";
 pub(super) const LAST_INDEX_OF_FN: &str = "@gait_last_index_of";
 
 /// A condition that breaks a load-time limit: the message says which.
-pub(super) fn prescan(source: &str) -> Result<(), String> {
+pub(super) fn prescan(source: &str) -> Result<(), CompileError> {
     if source.len() > MAX_SOURCE_BYTES {
-        return Err(format!(
-            "condition too long: {} bytes (at most {MAX_SOURCE_BYTES})",
-            source.len()
-        ));
+        return Err(CompileError::TooLong {
+            bytes: source.len(),
+        });
     }
     // Brackets outside string literals; an escape inside a literal skips
     // the next character. Triple quotes toggle three times and so come
@@ -142,9 +143,7 @@ pub(super) fn prescan(source: &str) -> Result<(), String> {
             '(' | '[' | '{' => {
                 depth += 1;
                 if depth > MAX_BRACKET_NESTING {
-                    return Err(format!(
-                        "condition nested too deeply: more than {MAX_BRACKET_NESTING} levels of brackets"
-                    ));
+                    return Err(CompileError::BracketsTooDeep);
                 }
             }
             ')' | ']' | '}' => depth = depth.saturating_sub(1),
@@ -156,21 +155,17 @@ pub(super) fn prescan(source: &str) -> Result<(), String> {
 
 /// Checks the parsed tree against [`MAX_DEPTH`], [`MAX_NODES`] and
 /// [`MAX_COMPREHENSION_NESTING`] without recursion.
-pub(super) fn check_shape(root: &IdedExpr) -> Result<(), String> {
+pub(super) fn check_shape(root: &IdedExpr) -> Result<(), CompileError> {
     let mut nodes = 0usize;
     // (node, depth, comprehension nesting)
     let mut stack: Vec<(&IdedExpr, usize, usize)> = vec![(root, 1, 0)];
     while let Some((e, depth, nesting)) = stack.pop() {
         nodes += 1;
         if nodes > MAX_NODES {
-            return Err(format!(
-                "condition too large: more than {MAX_NODES} expression nodes"
-            ));
+            return Err(CompileError::TooManyNodes);
         }
         if depth > MAX_DEPTH {
-            return Err(format!(
-                "condition nested too deeply: more than {MAX_DEPTH} levels of expressions"
-            ));
+            return Err(CompileError::TooDeep);
         }
         let next = depth + 1;
         match &e.expr {
@@ -185,9 +180,7 @@ pub(super) fn check_shape(root: &IdedExpr) -> Result<(), String> {
             Expr::Comprehension(c) => {
                 let inner = nesting + 1;
                 if inner > MAX_COMPREHENSION_NESTING {
-                    return Err(format!(
-                        "condition nests comprehension macros (all, exists, exists_one, map, filter) more than {MAX_COMPREHENSION_NESTING} deep"
-                    ));
+                    return Err(CompileError::ComprehensionsTooDeep);
                 }
                 stack.push((&c.iter_range, next, nesting));
                 stack.push((&c.accu_init, next, nesting));

@@ -208,7 +208,7 @@ fn rule_matches(m: &RuleMatch, v: &View<'_>) -> bool {
             let input = v.cel.get_or_init(|| {
                 crate::cel::CelInput::new(v.tool_name, v.args, v.targets, v.provenance, v.context)
             });
-            match cond.evaluate_checked(input) {
+            match cond.evaluate(input) {
                 Ok(b) => b,
                 Err(e) => {
                     // An error is a non-match; the caller records it.

@@ -152,11 +152,13 @@ pub(crate) fn format_float(f: f64) -> String {
 
 /// Parses a duration as Go's `time.ParseDuration` (see
 /// [`gait_digest::go_duration::parse_go_duration`]). Returns nanoseconds,
-/// or the reference's message.
-pub(crate) fn parse_duration(orig: &str) -> Result<i64, String> {
+/// or the error whose text is the reference's message.
+pub(crate) fn parse_duration(orig: &str) -> Result<i64, gait_digest::Error> {
     let nanos = gait_digest::go_duration::parse_go_duration(orig)?;
     // Always within i64: Go durations are int64 nanoseconds.
-    i64::try_from(nanos).map_err(|_| format!("time: invalid duration {orig:?}"))
+    i64::try_from(nanos).map_err(|_| gait_digest::Error::InvalidDuration {
+        input: orig.to_owned(),
+    })
 }
 
 /// Formats nanoseconds as Go's `time.Duration.String()` (see
@@ -266,7 +268,7 @@ mod tests {
         assert!(parse_duration(".s").is_err());
         assert!(parse_duration("9999999999h").is_err());
         assert_eq!(
-            parse_duration("1d").unwrap_err(),
+            parse_duration("1d").unwrap_err().to_string(),
             "time: unknown unit \"d\" in duration \"1d\""
         );
     }
