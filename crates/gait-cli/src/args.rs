@@ -14,6 +14,13 @@ use clap::{Args, Parser, Subcommand};
     args_override_self = true
 )]
 pub struct Cli {
+    // One flag for every command, accepted before or after the
+    // subcommand. The MCP protocol proxy then writes its diagnostics as
+    // JSON lines on standard error; `serve` prints its startup line as
+    // JSON; hooks always print JSON.
+    /// Emit JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -213,9 +220,6 @@ pub struct ApproveArgs {
     /// Signing key.
     #[command(flatten)]
     pub keys: SignKeyArgs,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait delegate …`
@@ -263,9 +267,6 @@ pub struct DelegateMintArgs {
     /// Signing key.
     #[command(flatten)]
     pub keys: SignKeyArgs,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait delegate verify`
@@ -292,9 +293,6 @@ pub struct DelegateVerifyArgs {
     /// Key sources.
     #[command(flatten)]
     pub keys: VerifyKeyArgs,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait policy …`
@@ -332,9 +330,6 @@ pub struct PolicyFmtArgs {
     /// Write the formatted YAML back to the file (only when it changes).
     #[arg(long)]
     pub write: bool,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait policy simulate`
@@ -349,9 +344,6 @@ pub struct PolicySimulateArgs {
     /// Comma-separated intent fixture files (.json) and directories (searched recursively).
     #[arg(long, value_name = "CSV")]
     pub fixtures: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
     /// Positional arguments are not accepted (reported as an error).
     #[arg(hide = true)]
     pub unexpected: Vec<String>,
@@ -363,9 +355,6 @@ pub struct PolicyTestArgs {
     /// The policy file and the intent file.
     #[arg(value_name = "POLICY INTENT", num_args = 0..)]
     pub files: Vec<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait policy init`
@@ -380,9 +369,6 @@ pub struct PolicyInitArgs {
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait policy validate`
@@ -391,9 +377,6 @@ pub struct PolicyValidateArgs {
     /// The policy file.
     #[arg(value_name = "POLICY")]
     pub policy: Vec<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Key source flags shared by verifying commands.
@@ -435,18 +418,11 @@ pub struct TraceVerifyArgs {
     /// Key sources.
     #[command(flatten)]
     pub keys: VerifyKeyArgs,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait version`
 #[derive(Debug, Args)]
-pub struct VersionArgs {
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
-}
+pub struct VersionArgs {}
 
 /// `gait keys …`
 #[derive(Debug, Subcommand)]
@@ -482,9 +458,6 @@ pub struct KeysInitArgs {
     /// <prefix>_private.key.role.json beside the key.
     #[arg(long, value_name = "ROLE")]
     pub role: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait keys rotate`
@@ -500,9 +473,6 @@ pub struct KeysRotateArgs {
     /// beside it, as `keys init --role` does.
     #[arg(long, value_name = "ROLE")]
     pub role: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait keys verify`
@@ -520,9 +490,6 @@ pub struct KeysVerifyArgs {
     /// Environment variable holding a base64 public key.
     #[arg(long, value_name = "VAR")]
     pub public_key_env: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Rewrites Go `flag` syntax that clap does not accept: a single-dash long

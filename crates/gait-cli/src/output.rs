@@ -27,6 +27,7 @@ pub fn correlation_id(args: &[String]) -> String {
 #[derive(Debug, Clone)]
 pub struct Out {
     correlation_id: String,
+    json: bool,
 }
 
 impl Out {
@@ -34,7 +35,20 @@ impl Out {
     pub fn new(args: &[String]) -> Self {
         Self {
             correlation_id: correlation_id(args),
+            json: false,
         }
+    }
+
+    /// The same context, with the global `--json` flag as parsed.
+    pub fn with_json(mut self, json: bool) -> Self {
+        self.json = json;
+        self
+    }
+
+    /// Whether `--json` was given: results print as JSON objects and
+    /// failures as the JSON error envelope.
+    pub fn is_json(&self) -> bool {
+        self.json
     }
 
     /// This invocation's correlation id.

@@ -17,7 +17,7 @@ use crate::output::{Out, stderr_line, stdout_line};
 pub fn run(out: &Out, a: &ApproveArgs) -> Exit {
     match mint(a) {
         Ok((m, path, warnings)) => {
-            if a.json {
+            if out.is_json() {
                 return out.json(m, Exit::Ok);
             }
             for w in &warnings {
@@ -26,7 +26,7 @@ pub fn run(out: &Out, a: &ApproveArgs) -> Exit {
             stdout_line(&format!("approval token created: {path}"));
             Exit::Ok
         }
-        Err((msg, exit)) => fail(out, a.json, "approve", Map::new(), &msg, exit),
+        Err((msg, exit)) => fail(out, "approve", Map::new(), &msg, exit),
     }
 }
 

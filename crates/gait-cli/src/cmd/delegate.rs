@@ -44,7 +44,7 @@ fn token_fields(m: &mut Map<String, Value>, t: &DelegationToken, path: &str) {
 fn mint(out: &Out, a: &DelegateMintArgs) -> Exit {
     match mint_inner(a) {
         Ok((m, path, warnings)) => {
-            if a.json {
+            if out.is_json() {
                 return out.json(m, Exit::Ok);
             }
             for w in &warnings {
@@ -53,7 +53,7 @@ fn mint(out: &Out, a: &DelegateMintArgs) -> Exit {
             stdout_line(&format!("delegation token ok: {path}"));
             Exit::Ok
         }
-        Err((msg, exit)) => fail(out, a.json, "delegate", Map::new(), &msg, exit),
+        Err((msg, exit)) => fail(out, "delegate", Map::new(), &msg, exit),
     }
 }
 
@@ -104,8 +104,7 @@ fn mint_inner(a: &DelegateMintArgs) -> Result<Minted, (String, Exit)> {
 }
 
 fn verify(out: &Out, a: &DelegateVerifyArgs) -> Exit {
-    let failed =
-        |m: Map<String, Value>, msg: &str, exit: Exit| fail(out, a.json, "delegate", m, msg, exit);
+    let failed = |m: Map<String, Value>, msg: &str, exit: Exit| fail(out, "delegate", m, msg, exit);
     let path = a.token.as_deref().unwrap_or_default();
     if path.trim().is_empty() {
         return failed(Map::new(), "--token is required", Exit::InvalidInput);
@@ -138,7 +137,7 @@ fn verify(out: &Out, a: &DelegateVerifyArgs) -> Exit {
         let msg = format!("{}: {}", r.code.as_str(), r.detail);
         return failed(m, &msg, Exit::VerifyFailed);
     }
-    if a.json {
+    if out.is_json() {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(true));
         token_fields(&mut m, &token, path);

@@ -142,9 +142,6 @@ pub struct GateEvalArgs {
     /// exit code are unchanged).
     #[arg(long)]
     pub explain: bool,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Runs a `gate` subcommand.
@@ -156,7 +153,8 @@ pub fn run(out: &Out, cmd: &GateCommand) -> Exit {
 
 type Failure = (String, Exit);
 
-fn fail(out: &Out, json: bool, (msg, exit): Failure) -> Exit {
+fn fail(out: &Out, (msg, exit): Failure) -> Exit {
+    let json = out.is_json();
     if json {
         out.json_error(&msg, exit)
     } else {
@@ -232,11 +230,11 @@ fn load_inputs(a: &GateEvalArgs) -> Result<Prepared, Failure> {
 fn eval(out: &Out, a: &GateEvalArgs) -> Exit {
     let a = &match crate::cmd::project_config::apply_gate_defaults(a) {
         Ok(a) => a,
-        Err(f) => return fail(out, a.json, f),
+        Err(f) => return fail(out, f),
     };
     match eval_inner(out, a) {
         Ok(exit) => exit,
-        Err(f) => fail(out, a.json, f),
+        Err(f) => fail(out, f),
     }
 }
 
@@ -471,7 +469,7 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         delegation_audit_path: &delegation_audit_path,
         warnings: &warnings,
     };
-    if a.json {
+    if out.is_json() {
         return Ok(out.json(report.to_json(), exit));
     }
     for w in &warnings {

@@ -57,9 +57,6 @@ pub struct HookArgs {
     /// Token files presented with the call.
     #[command(flatten)]
     pub tokens: TokenFlags,
-    /// Accepted for symmetry; hooks always print JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// The largest hook payload read (1 MiB).

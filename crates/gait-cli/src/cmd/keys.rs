@@ -22,7 +22,7 @@ pub fn run(out: &Out, cmd: &KeysCommand) -> Exit {
 fn init(out: &Out, a: &KeysInitArgs) -> Exit {
     let result = parse_role(a.role.as_deref())
         .and_then(|role| create_pair(&a.out_dir, &a.prefix, a.force, role));
-    report_pair(out, a.json, "keys init", result)
+    report_pair(out, "keys init", result)
 }
 
 /// The `--role` flag: absent, or one of the four roles.
@@ -46,7 +46,7 @@ fn rotate(out: &Out, a: &KeysRotateArgs) -> Exit {
     // Rotation never overwrites: the previous keys stay where they are.
     let result = parse_role(a.role.as_deref())
         .and_then(|role| create_pair(&a.out_dir, &prefix, false, role));
-    report_pair(out, a.json, "keys rotate", result)
+    report_pair(out, "keys rotate", result)
 }
 
 /// `YYYYMMDDTHHMMSSZ` in UTC.
@@ -118,13 +118,8 @@ fn create_pair(
     })
 }
 
-fn report_pair(
-    out: &Out,
-    json: bool,
-    what: &str,
-    result: Result<PairCreated, (String, Exit)>,
-) -> Exit {
-    match (result, json) {
+fn report_pair(out: &Out, what: &str, result: Result<PairCreated, (String, Exit)>) -> Exit {
+    match (result, out.is_json()) {
         (Ok(p), true) => {
             let mut m = Map::new();
             m.insert("ok".into(), Value::Bool(true));
@@ -160,7 +155,7 @@ fn report_pair(
 fn verify(out: &Out, a: &KeysVerifyArgs) -> Exit {
     match verify_inner(a) {
         Ok((key_id, private_label, public_label)) => {
-            if a.json {
+            if out.is_json() {
                 let mut m = Map::new();
                 m.insert("ok".into(), Value::Bool(true));
                 m.insert("key_id".into(), Value::String(key_id));
@@ -173,7 +168,7 @@ fn verify(out: &Out, a: &KeysVerifyArgs) -> Exit {
             }
         }
         Err((msg, exit)) => {
-            if a.json {
+            if out.is_json() {
                 out.json_error(&msg, exit)
             } else {
                 stderr_line(&format!("keys verify error: {msg}"));

@@ -128,9 +128,6 @@ pub struct McpProxyArgs {
     /// Write a signed PackSpec run pack of the decision here.
     #[arg(long, value_name = "PATH")]
     pub pack_out: Option<String>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
     /// Positional policy and call paths (the reference accepts both forms).
     #[arg(value_name = "ARG")]
     pub positional: Vec<String>,
@@ -152,9 +149,6 @@ pub struct McpVerifyArgs {
     /// The risk class to check (default: the most severe required one).
     #[arg(long, value_name = "CLASS")]
     pub risk_class: Option<String>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait serve` and `gait mcp serve`
@@ -249,9 +243,6 @@ pub struct ServeArgs {
     /// Reference retention flag (accepted, not applied).
     #[arg(long, value_name = "N", hide = true)]
     pub session_max_count: Option<i64>,
-    /// Print the startup line as JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 type Failure = (String, Exit);
@@ -284,7 +275,8 @@ pub fn run(out: &Out, cmd: &McpCommand) -> Exit {
     }
 }
 
-fn fail(out: &Out, json: bool, label: &str, (msg, exit): Failure) -> Exit {
+fn fail(out: &Out, label: &str, (msg, exit): Failure) -> Exit {
+    let json = out.is_json();
     if json {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(false));
@@ -306,7 +298,6 @@ pub fn protocol_proxy(out: &Out, args: &McpProxyArgs) -> Exit {
     let _ = &args.server_command;
     fail(
         out,
-        args.json,
         "mcp proxy",
         (
             "a server command after -- runs the protocol proxy; it cannot be combined with --call"
@@ -411,7 +402,7 @@ fn proxy(out: &Out, a: &McpProxyArgs) -> Exit {
     }
     match proxy_inner(a) {
         Ok((m, exit)) => {
-            if a.json {
+            if out.is_json() {
                 return out.json(m, exit);
             }
             let s = |k: &str| {
@@ -430,7 +421,7 @@ fn proxy(out: &Out, a: &McpProxyArgs) -> Exit {
             }
             exit
         }
-        Err(f) => fail(out, a.json, "mcp proxy", f),
+        Err(f) => fail(out, "mcp proxy", f),
     }
 }
 
@@ -505,14 +496,14 @@ fn proxy_inner(a: &McpProxyArgs) -> Result<(Map<String, Value>, Exit), Failure> 
 fn verify(out: &Out, a: &McpVerifyArgs) -> Exit {
     match verify_inner(a) {
         Ok((m, exit)) => {
-            if a.json {
+            if out.is_json() {
                 return out.json(m, exit);
             }
             let verdict = m.get("verdict").and_then(Value::as_str).unwrap_or_default();
             stdout_line(&format!("mcp verify: verdict={verdict}"));
             exit
         }
-        Err(f) => fail(out, a.json, "mcp verify", f),
+        Err(f) => fail(out, "mcp verify", f),
     }
 }
 
@@ -593,12 +584,7 @@ fn verify_inner(a: &McpVerifyArgs) -> Result<(Map<String, Value>, Exit), Failure
 pub fn serve(out: &Out, a: &ServeArgs, our_serve: bool) -> Exit {
     match serve_inner(out, a, our_serve) {
         Ok(exit) => exit,
-        Err(f) => fail(
-            out,
-            a.json,
-            if our_serve { "serve" } else { "mcp serve" },
-            f,
-        ),
+        Err(f) => fail(out, if our_serve { "serve" } else { "mcp serve" }, f),
     }
 }
 
@@ -727,7 +713,7 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
     let workers = a.workers.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
     });
-    let json = a.json;
+    let json = out.is_json();
     let adapter = a.flags.adapter.trim().to_lowercase();
     let policy_s = policy.to_owned();
     let profile = a.flags.profile.trim().to_lowercase();

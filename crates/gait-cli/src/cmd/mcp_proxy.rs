@@ -100,9 +100,6 @@ pub struct McpProtocolProxyArgs {
     /// Trace signing private key environment variable (prod mode).
     #[arg(long, value_name = "VAR")]
     pub private_key_env: Option<String>,
-    /// Diagnostics as JSON lines on standard error.
-    #[arg(long)]
-    pub json: bool,
     /// The MCP server command and its arguments (after `--`).
     #[arg(last = true, value_name = "SERVER_COMMAND", required = true)]
     pub command: Vec<String>,
@@ -135,7 +132,7 @@ fn event(kind: &str, message: &str) -> Map<String, Value> {
 
 /// Runs the proxy until the client or the server is done.
 pub fn run(out: &Out, args: &McpProtocolProxyArgs) -> Exit {
-    match run_inner(args) {
+    match run_inner(out, args) {
         Ok(exit) => exit,
         Err((msg, exit)) => {
             let mut m = Map::new();
@@ -145,13 +142,13 @@ pub fn run(out: &Out, args: &McpProtocolProxyArgs) -> Exit {
             m.insert("error_category".into(), json!(exit.error_category()));
             m.insert("exit_code".into(), json!(exit.code()));
             m.insert("correlation_id".into(), json!(out.correlation()));
-            diag(args.json, m);
+            diag(out.is_json(), m);
             exit
         }
     }
 }
 
-fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
+fn run_inner(out: &Out, a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
     let policy_path = a
         .policy
         .as_deref()
@@ -205,7 +202,7 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
     .load_signing::<Trace>()
     .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
     if let Some(w) = signer.warning {
-        diag(a.json, event("warning", w));
+        diag(out.is_json(), event("warning", w));
     }
 
     let context = {
@@ -262,7 +259,7 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
         .filter(|s| !s.is_empty())
         .map(std::path::PathBuf::from);
 
-    let json_log = a.json;
+    let json_log = out.is_json();
     let log: gait_mcp::Log = Arc::new(move |msg: &str| diag(json_log, event("log", msg)));
     let report = gait_mcp::run(config, governor, std::io::stdin(), std::io::stdout(), log)
         .map_err(|e| match e {
@@ -296,6 +293,6 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
     m.insert("server_exit_code".into(), json!(report.server_exit_code));
     m.insert("trace_dir".into(), json!(trace_dir));
     m.insert("exit_code".into(), json!(exit.code()));
-    diag(a.json, m);
+    diag(out.is_json(), m);
     Ok(exit)
 }

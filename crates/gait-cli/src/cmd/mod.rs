@@ -174,13 +174,12 @@ pub fn put_int(m: &mut Map<String, Value>, key: &str, value: i64) {
 /// `<label> error: <message>` on standard error.
 pub fn fail(
     out: &Out,
-    json: bool,
     label: &str,
     mut fields: Map<String, Value>,
     message: &str,
     exit: Exit,
 ) -> Exit {
-    if json {
+    if out.is_json() {
         fields.insert("ok".into(), Value::Bool(false));
         fields.insert("error".into(), Value::String(message.trim().to_owned()));
         return out.json(fields, exit);

@@ -20,9 +20,6 @@ pub struct InitArgs {
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
     /// Positional arguments are not accepted (reported as an error).
     #[arg(hide = true)]
     pub unexpected: Vec<String>,
@@ -34,9 +31,6 @@ pub struct CheckArgs {
     /// The repo policy to check.
     #[arg(long, value_name = "PATH")]
     pub policy: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
     /// The policy, as a positional argument.
     #[arg(value_name = "POLICY", num_args = 0..)]
     pub positional: Vec<String>,
@@ -72,9 +66,6 @@ pub struct DoctorArgs {
     /// Text output: the summary line only.
     #[arg(long)]
     pub summary: bool,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
     /// Positional arguments are not accepted (reported as an error).
     #[arg(hide = true)]
     pub unexpected: Vec<String>,
@@ -101,7 +92,6 @@ pub fn init(out: &Out, a: &InitArgs) -> Exit {
     if !a.unexpected.is_empty() {
         return fail(
             out,
-            a.json,
             "init",
             m,
             "unexpected positional arguments",
@@ -110,7 +100,7 @@ pub fn init(out: &Out, a: &InitArgs) -> Exit {
     }
     match gait_project::init_policy(&a.template, &a.out, a.force) {
         Ok(r) => {
-            if a.json {
+            if out.is_json() {
                 m.insert("ok".into(), Value::Bool(true));
                 put_str(&mut m, "template", r.template);
                 put_str(&mut m, "policy_path", &r.policy_path);
@@ -124,7 +114,7 @@ pub fn init(out: &Out, a: &InitArgs) -> Exit {
             stdout_line(&format!("next: {}", r.next_commands.join(" | ")));
             Exit::Ok
         }
-        Err(e) => fail(out, a.json, "init", m, &e.to_string(), exit_for(&e)),
+        Err(e) => fail(out, "init", m, &e.to_string(), exit_for(&e)),
     }
 }
 
@@ -139,7 +129,6 @@ pub fn check(out: &Out, a: &CheckArgs) -> Exit {
         _ => {
             return fail(
                 out,
-                a.json,
                 "check",
                 m,
                 "unexpected positional arguments",
@@ -149,7 +138,7 @@ pub fn check(out: &Out, a: &CheckArgs) -> Exit {
     };
     match gait_project::check_policy(&path) {
         Ok(r) => {
-            if a.json {
+            if out.is_json() {
                 m.insert("ok".into(), Value::Bool(true));
                 put_str(&mut m, "policy_path", &r.policy_path);
                 put_str(&mut m, "default_verdict", r.default_verdict);
@@ -180,7 +169,7 @@ pub fn check(out: &Out, a: &CheckArgs) -> Exit {
         }
         Err(e) => {
             put_str(&mut m, "policy_path", path.trim());
-            fail(out, a.json, "check", m, &e.to_string(), exit_for(&e))
+            fail(out, "check", m, &e.to_string(), exit_for(&e))
         }
     }
 }
@@ -191,7 +180,6 @@ pub fn doctor(out: &Out, a: &DoctorArgs) -> Exit {
     if !a.unexpected.is_empty() {
         return fail(
             out,
-            a.json,
             "doctor",
             Map::new(),
             "unexpected positional arguments",
@@ -220,7 +208,7 @@ pub fn doctor(out: &Out, a: &DoctorArgs) -> Exit {
     } else {
         (true, Exit::Ok)
     };
-    if a.json {
+    if out.is_json() {
         let Value::Object(mut m) = json!(r) else {
             return out.json_error("encode doctor result", Exit::Internal);
         };

@@ -77,9 +77,6 @@ pub struct PackBuildArgs {
     /// Environment variable holding a base64 private signing key.
     #[arg(long, value_name = "VAR")]
     pub private_key_env: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait pack verify`
@@ -100,9 +97,6 @@ pub struct PackVerifyArgs {
     /// Key sources.
     #[command(flatten)]
     pub keys: VerifyKeyArgs,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait pack inspect`
@@ -114,9 +108,6 @@ pub struct PackInspectArgs {
     /// The pack zip.
     #[arg(long, value_name = "PATH")]
     pub path: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait pack diff`
@@ -128,9 +119,6 @@ pub struct PackDiffArgs {
     /// Also write the diff result (compact JSON) to this file.
     #[arg(long, value_name = "PATH")]
     pub output: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait pack export`
@@ -162,9 +150,6 @@ pub struct PackExportArgs {
         value_name = "BOOL"
     )]
     pub postgres_include_ddl: bool,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Runs a `pack` subcommand.
@@ -202,7 +187,8 @@ impl Output {
         self
     }
 
-    fn print(self, out: &Out, json: bool, ok: bool, exit: Exit, text: &[String]) -> Exit {
+    fn print(self, out: &Out, ok: bool, exit: Exit, text: &[String]) -> Exit {
+        let json = out.is_json();
         if json {
             let mut m = self.fields;
             m.insert("schema_id".into(), OUTPUT_SCHEMA_ID.into());
@@ -219,13 +205,14 @@ impl Output {
 
     /// `{ok:false, error}`; text mode prints `pack <op> error: <msg>` on
     /// standard error.
-    fn fail(self, out: &Out, json: bool, message: &str, exit: Exit) -> Exit {
+    fn fail(self, out: &Out, message: &str, exit: Exit) -> Exit {
+        let json = out.is_json();
         if !json {
             stderr_line(&format!("pack {} error: {message}", self.operation));
             return exit;
         }
         self.str("error", message.trim())
-            .print(out, json, false, exit, &[])
+            .print(out, false, exit, &[])
     }
 }
 
@@ -258,11 +245,11 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
         .unwrap_or_default()
         .to_owned();
     if from.is_empty() {
-        return o.fail(out, a.json, "--from is required", Exit::InvalidInput);
+        return o.fail(out, "--from is required", Exit::InvalidInput);
     }
     let (key, warnings) = match load_build_key(a) {
         Ok(k) => k,
-        Err((m, e)) => return o.fail(out, a.json, &m, e),
+        Err((m, e)) => return o.fail(out, &m, e),
     };
     let output_path = a
         .out
@@ -275,7 +262,7 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
         "job" => {
             let (root, job_id) = match gait_pack::pack::resolve_job_source(&from, &a.job_root) {
                 Ok(s) => s,
-                Err(e) => return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
+                Err(e) => return o.fail(out, &e.to_string(), pack_error_exit(&e)),
             };
             let options = BuildOptions {
                 output_path,
@@ -283,14 +270,13 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
                 signing_key: key,
             };
             return match gait_pack::pack::build_job_pack(&root, &job_id, &options) {
-                Ok(built) => build_ok(out, a, o, &built, &warnings),
-                Err(e) => o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
+                Ok(built) => build_ok(out, o, &built, &warnings),
+                Err(e) => o.fail(out, &e.to_string(), pack_error_exit(&e)),
             };
         }
         t @ ("call" | "authorization") => {
             return o.fail(
                 out,
-                a.json,
                 &format!("pack type {t} not supported by this build"),
                 Exit::InvalidInput,
             );
@@ -298,7 +284,6 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
         _ => {
             return o.fail(
                 out,
-                a.json,
                 "--type must be run, job, call, or authorization",
                 Exit::InvalidInput,
             );
@@ -306,7 +291,7 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
     }
     let runpack = match resolve_runpack(&from) {
         Ok(p) => p,
-        Err(m) => return o.fail(out, a.json, &m, Exit::InvalidInput),
+        Err(m) => return o.fail(out, &m, Exit::InvalidInput),
     };
     let options = BuildOptions {
         output_path,
@@ -315,14 +300,13 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
     };
     let built = match build_run_pack(&runpack, &options) {
         Ok(b) => b,
-        Err(e) => return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
+        Err(e) => return o.fail(out, &e.to_string(), pack_error_exit(&e)),
     };
-    build_ok(out, a, o, &built, &warnings)
+    build_ok(out, o, &built, &warnings)
 }
 
 fn build_ok(
     out: &Out,
-    a: &PackBuildArgs,
     o: Output,
     built: &gait_pack::pack::BuildResult,
     warnings: &[String],
@@ -341,7 +325,7 @@ fn build_ok(
         .str("pack_type", &built.manifest.pack_type)
         .str("source_ref", &built.manifest.source_ref);
     put_strs(&mut o.fields, "warnings", warnings);
-    o.print(out, a.json, true, Exit::Ok, &text)
+    o.print(out, true, Exit::Ok, &text)
 }
 
 /// The signing key of a build (if any) and its warnings.
@@ -421,12 +405,12 @@ fn resolve_runpack(from: &str) -> Result<PathBuf, String> {
 fn verify(out: &Out, a: &PackVerifyArgs) -> Exit {
     let o = Output::new("verify");
     let Some(path) = single_path(a.path.as_ref(), &a.pack) else {
-        return o.fail(out, a.json, "expected <pack.zip>", Exit::InvalidInput);
+        return o.fail(out, "expected <pack.zip>", Exit::InvalidInput);
     };
     // The same profile, signature and key rules as `gait verify`.
     let setup = match crate::cmd::runpack::verify_setup(&a.profile, a.require_signature, &a.keys) {
         Ok(s) => s,
-        Err((m, e)) => return o.fail(out, a.json, &m, e),
+        Err((m, e)) => return o.fail(out, &m, e),
     };
     let require_signature = setup.require_signature;
     let public_key = setup.key;
@@ -434,7 +418,8 @@ fn verify(out: &Out, a: &PackVerifyArgs) -> Exit {
         public_key,
         require_signature,
     };
-    let spinner = crate::cmd::progress::spinner_for_file(Path::new(&path), a.json, "verifying");
+    let spinner =
+        crate::cmd::progress::spinner_for_file(Path::new(&path), out.is_json(), "verifying");
     let verified = verify_pack(Path::new(&path), &options);
     crate::cmd::progress::finish(spinner);
     let report = match verified {
@@ -442,7 +427,7 @@ fn verify(out: &Out, a: &PackVerifyArgs) -> Exit {
         Err(e) => {
             return o
                 .str("path", &path)
-                .fail(out, a.json, &e.to_string(), pack_error_exit(&e));
+                .fail(out, &e.to_string(), pack_error_exit(&e));
         }
     };
     let ok = report.ok(require_signature);
@@ -480,20 +465,20 @@ fn verify(out: &Out, a: &PackVerifyArgs) -> Exit {
         .str("pack_type", &report.pack_type)
         .str("source_ref", &report.source_ref)
         .value("verify", report.to_value())
-        .print(out, a.json, ok, exit, &text)
+        .print(out, ok, exit, &text)
 }
 
 fn inspect(out: &Out, a: &PackInspectArgs) -> Exit {
     let o = Output::new("inspect");
     let Some(path) = single_path(a.path.as_ref(), &a.pack) else {
-        return o.fail(out, a.json, "expected <pack.zip>", Exit::InvalidInput);
+        return o.fail(out, "expected <pack.zip>", Exit::InvalidInput);
     };
     let report = match inspect_pack(Path::new(&path)) {
         Ok(r) => r,
         Err(e) => {
             return o
                 .str("path", &path)
-                .fail(out, a.json, &e.to_string(), pack_error_exit(&e));
+                .fail(out, &e.to_string(), pack_error_exit(&e));
         }
     };
     let text = [format!(
@@ -505,17 +490,17 @@ fn inspect(out: &Out, a: &PackInspectArgs) -> Exit {
         .str("pack_type", &report.pack_type)
         .str("source_ref", &report.source_ref)
         .value("inspect", report.to_value())
-        .print(out, a.json, true, Exit::Ok, &text)
+        .print(out, true, Exit::Ok, &text)
 }
 
 fn diff(out: &Out, a: &PackDiffArgs) -> Exit {
     let o = Output::new("diff");
     let [left, right] = a.packs.as_slice() else {
-        return o.fail(out, a.json, "expected <left> <right>", Exit::InvalidInput);
+        return o.fail(out, "expected <left> <right>", Exit::InvalidInput);
     };
     let result = match diff_packs(Path::new(left.trim()), Path::new(right.trim())) {
         Ok(r) => r,
-        Err(e) => return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
+        Err(e) => return o.fail(out, &e.to_string(), pack_error_exit(&e)),
     };
     let output_path = a.output.as_deref().map(str::trim).unwrap_or_default();
     if !output_path.is_empty() {
@@ -525,7 +510,7 @@ fn diff(out: &Out, a: &PackDiffArgs) -> Exit {
             gait_sign::PRIVATE_FILE_MODE,
             true,
         ) {
-            return o.fail(out, a.json, &e.to_string(), sign_error_exit(&e));
+            return o.fail(out, &e.to_string(), sign_error_exit(&e));
         }
     }
     let ok = !result.summary.changed;
@@ -553,13 +538,13 @@ fn diff(out: &Out, a: &PackDiffArgs) -> Exit {
     nested.insert("Result".into(), result.to_value());
     o.str("path", output_path)
         .value("diff", Value::Object(nested))
-        .print(out, a.json, ok, exit, &text)
+        .print(out, ok, exit, &text)
 }
 
 fn export(out: &Out, a: &PackExportArgs) -> Exit {
     let o = Output::new("export");
     let Some(path) = single_path(a.path.as_ref(), &a.pack) else {
-        return o.fail(out, a.json, "expected <pack.zip>", Exit::InvalidInput);
+        return o.fail(out, "expected <pack.zip>", Exit::InvalidInput);
     };
     let trimmed = |s: &Option<String>| s.as_deref().map(str::trim).unwrap_or_default().to_owned();
     let otel_out = trimmed(&a.otel_out);
@@ -567,14 +552,13 @@ fn export(out: &Out, a: &PackExportArgs) -> Exit {
     if otel_out.is_empty() && sql_out.is_empty() {
         return o.fail(
             out,
-            a.json,
             "at least one export output is required (--otel-out or --postgres-sql-out)",
             Exit::InvalidInput,
         );
     }
     let record = match build_export_record(Path::new(&path)) {
         Ok(r) => r,
-        Err(e) => return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
+        Err(e) => return o.fail(out, &e.to_string(), pack_error_exit(&e)),
     };
     // Validate the table before writing anything.
     let sql = if sql_out.is_empty() {
@@ -586,17 +570,17 @@ fn export(out: &Out, a: &PackExportArgs) -> Exit {
         };
         match postgres_index_sql(&record, &options) {
             Ok(s) => Some(s),
-            Err(e) => return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
+            Err(e) => return o.fail(out, &e.to_string(), pack_error_exit(&e)),
         }
     };
     if !otel_out.is_empty() {
         if let Err(e) = write_otel_jsonl(Path::new(&otel_out), &record) {
-            return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e));
+            return o.fail(out, &e.to_string(), pack_error_exit(&e));
         }
     }
     if let Some(sql) = sql {
         if let Err(e) = write_output(Path::new(&sql_out), sql.as_bytes(), "write postgres sql") {
-            return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e));
+            return o.fail(out, &e.to_string(), pack_error_exit(&e));
         }
     }
     let mut text = vec![format!("pack export ok: {path}")];
@@ -613,5 +597,5 @@ fn export(out: &Out, a: &PackExportArgs) -> Exit {
         .str("otel_path", &otel_out)
         .str("postgres_sql_path", &sql_out)
         .value("export", record.to_value())
-        .print(out, a.json, true, Exit::Ok, &text)
+        .print(out, true, Exit::Ok, &text)
 }

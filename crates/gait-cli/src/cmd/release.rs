@@ -53,9 +53,6 @@ pub struct ReleaseSignArgs {
     /// The command that built the release.
     #[arg(long, value_name = "TEXT")]
     pub build_command: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait release verify`
@@ -70,9 +67,6 @@ pub struct ReleaseVerifyArgs {
     /// Environment variable holding the release public key.
     #[arg(long, value_name = "VAR")]
     pub public_key_env: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Runs a `release` subcommand.
@@ -95,7 +89,7 @@ fn sign(out: &Out, a: &ReleaseSignArgs) -> Exit {
     let mut warnings = Vec::new();
     match sign_inner(a, &mut warnings) {
         Ok(signed) => {
-            if a.json {
+            if out.is_json() {
                 let mut m = match serde_json::to_value(&signed) {
                     Ok(Value::Object(m)) => m,
                     _ => Map::new(),
@@ -136,7 +130,7 @@ fn sign(out: &Out, a: &ReleaseSignArgs) -> Exit {
                     Value::Array(warnings.into_iter().map(Value::String).collect()),
                 );
             }
-            fail(out, a.json, "release sign", m, &msg, exit)
+            fail(out, "release sign", m, &msg, exit)
         }
     }
 }
@@ -192,14 +186,14 @@ fn sign_inner(
 fn verify(out: &Out, a: &ReleaseVerifyArgs) -> Exit {
     let report = match verify_inner(a) {
         Ok(r) => r,
-        Err((msg, exit)) => return fail(out, a.json, "release verify", Map::new(), &msg, exit),
+        Err((msg, exit)) => return fail(out, "release verify", Map::new(), &msg, exit),
     };
     let exit = if report.ok {
         Exit::Ok
     } else {
         Exit::VerifyFailed
     };
-    if a.json {
+    if out.is_json() {
         let mut m = match report.to_json() {
             Value::Object(m) => m,
             _ => Map::new(),

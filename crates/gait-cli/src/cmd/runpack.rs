@@ -40,9 +40,6 @@ pub struct VerifyArgs {
     /// Key sources.
     #[command(flatten)]
     pub keys: VerifyKeyArgs,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait run …`
@@ -87,9 +84,6 @@ pub struct RunReplayArgs {
     /// Environment variable that must be set to 1 for real replay.
     #[arg(long, default_value = runpack::REAL_REPLAY_ENV, value_name = "VAR")]
     pub unsafe_real_tools_env: String,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait run diff`
@@ -104,9 +98,6 @@ pub struct RunDiffArgs {
     /// Write the diff JSON to this file (mode 0600, atomically).
     #[arg(long, value_name = "PATH")]
     pub output: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait run receipt`
@@ -118,9 +109,6 @@ pub struct RunReceiptArgs {
     /// The run id or runpack path.
     #[arg(long, value_name = "RUN_ID|PATH")]
     pub from: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait run record`
@@ -159,9 +147,6 @@ pub struct RunRecordArgs {
     /// Environment variable holding the private signing key.
     #[arg(long, value_name = "VAR")]
     pub private_key_env: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait run inspect`
@@ -173,9 +158,6 @@ pub struct RunInspectArgs {
     /// The run id or runpack path.
     #[arg(long, value_name = "RUN_ID|PATH")]
     pub from: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait demo`
@@ -192,9 +174,6 @@ pub struct DemoArgs {
     /// into ./gait-out and show the gate blocking it.
     #[arg(long)]
     pub policy: bool,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 fn runpack_exit(e: &RunpackError) -> Exit {
@@ -209,7 +188,8 @@ fn runpack_exit(e: &RunpackError) -> Exit {
     }
 }
 
-fn error_out(out: &Out, json: bool, label: &str, message: &str, exit: Exit) -> Exit {
+fn error_out(out: &Out, label: &str, message: &str, exit: Exit) -> Exit {
+    let json = out.is_json();
     if json {
         return out.json_error(message, exit);
     }
@@ -350,7 +330,7 @@ pub(crate) fn verify_runpack_target(
 
 /// Runs `gait verify`.
 pub fn verify(out: &Out, a: &VerifyArgs) -> Exit {
-    let fail = |msg: &str, exit: Exit| error_out(out, a.json, "verify", msg, exit);
+    let fail = |msg: &str, exit: Exit| error_out(out, "verify", msg, exit);
     let [target] = a.target.as_slice() else {
         return fail("expected run_id or path", Exit::InvalidInput);
     };
@@ -358,12 +338,12 @@ pub fn verify(out: &Out, a: &VerifyArgs) -> Exit {
         Ok(s) => s,
         Err((m, e)) => return fail(&m, e),
     };
-    let v = match verify_runpack_target(target, &setup, a.json) {
+    let v = match verify_runpack_target(target, &setup, out.is_json()) {
         Ok(v) => v,
         Err((m, e)) => return fail(&m, e),
     };
     let exit = if v.ok { Exit::Ok } else { Exit::VerifyFailed };
-    if a.json {
+    if out.is_json() {
         return out.json(v.to_json(), exit);
     }
     print_verify_text(v.ok, &v.path, &v.report, v.note, &v.next);
@@ -464,7 +444,7 @@ fn display_output_path(path: &str) -> String {
 }
 
 fn record(out: &Out, a: &RunRecordArgs) -> Exit {
-    let fail = |msg: &str, exit: Exit| error_out(out, a.json, "record", msg, exit);
+    let fail = |msg: &str, exit: Exit| error_out(out, "record", msg, exit);
     let mut positional = a.positional.clone();
     let mut input_path = a.input.clone().unwrap_or_default();
     if input_path.trim().is_empty() && positional.len() == 1 {
@@ -557,7 +537,7 @@ fn record(out: &Out, a: &RunRecordArgs) -> Exit {
     warnings.extend(context_warnings);
     warnings.extend(signing_warnings);
     let footer = ticket_footer(&run_id, &manifest.manifest_digest);
-    if a.json {
+    if out.is_json() {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(true));
         put_str(&mut m, "run_id", &run_id);
@@ -590,7 +570,7 @@ fn to_value<T: serde::Serialize>(v: &T) -> Value {
 }
 
 fn inspect(out: &Out, a: &RunInspectArgs) -> Exit {
-    let fail = |msg: &str, exit: Exit| error_out(out, a.json, "inspect", msg, exit);
+    let fail = |msg: &str, exit: Exit| error_out(out, "inspect", msg, exit);
     let mut positional = a.positional.clone();
     let mut from = a.from.clone().unwrap_or_default();
     if from.trim().is_empty() && positional.len() == 1 {
@@ -646,7 +626,7 @@ fn inspect(out: &Out, a: &RunInspectArgs) -> Exit {
     let entries: Vec<Value> = timeline.entries.iter().map(to_value).collect();
     let unmatched = &timeline.unmatched;
     let path_text = path.display().to_string();
-    if a.json {
+    if out.is_json() {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(true));
         put_str(&mut m, "artifact_type", "runpack");
@@ -702,7 +682,7 @@ fn inspect(out: &Out, a: &RunInspectArgs) -> Exit {
 
 fn replay(out: &Out, a: &RunReplayArgs) -> Exit {
     let fail = |msg: &str, requested_unsafe: bool, exit: Exit| {
-        if a.json {
+        if out.is_json() {
             let mut m = Map::new();
             m.insert("ok".into(), Value::Bool(false));
             put_str(&mut m, "error", msg.trim());
@@ -755,7 +735,7 @@ fn replay(out: &Out, a: &RunReplayArgs) -> Exit {
     };
     let ok = result.is_ok();
     let exit = if ok { Exit::Ok } else { Exit::VerifyFailed };
-    if a.json {
+    if out.is_json() {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(ok));
         put_str(&mut m, "run_id", &result.run_id);
@@ -796,7 +776,7 @@ fn replay(out: &Out, a: &RunReplayArgs) -> Exit {
 
 fn diff(out: &Out, a: &RunDiffArgs) -> Exit {
     let fail = |msg: &str, exit: Exit| {
-        if a.json {
+        if out.is_json() {
             // The reference always writes `summary` (a struct is never
             // omitted), zero-valued on errors.
             let mut m = Map::new();
@@ -860,7 +840,7 @@ fn diff(out: &Out, a: &RunDiffArgs) -> Exit {
     let summary = &result.summary;
     let ok = summary.is_unchanged();
     let exit = if ok { Exit::Ok } else { Exit::VerifyFailed };
-    if a.json {
+    if out.is_json() {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(ok));
         put_str(&mut m, "privacy", result.privacy.as_str());
@@ -894,7 +874,7 @@ fn diff(out: &Out, a: &RunDiffArgs) -> Exit {
 // ---- receipt -----------------------------------------------------------------------
 
 fn receipt(out: &Out, a: &RunReceiptArgs) -> Exit {
-    let fail = |msg: &str, exit: Exit| error_out(out, a.json, "receipt", msg, exit);
+    let fail = |msg: &str, exit: Exit| error_out(out, "receipt", msg, exit);
     let mut positional = a.positional.clone();
     let mut from = a.from.clone().unwrap_or_default();
     if from.trim().is_empty() && positional.len() == 1 {
@@ -914,7 +894,7 @@ fn receipt(out: &Out, a: &RunReceiptArgs) -> Exit {
         Ok(r) => r,
         Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
     };
-    if a.json {
+    if out.is_json() {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(true));
         put_str(&mut m, "run_id", &receipt.run_id);
@@ -933,7 +913,7 @@ fn receipt(out: &Out, a: &RunReceiptArgs) -> Exit {
 /// `./gait-out/runpack_run_demo.zip` and verifies it.
 pub fn demo(out: &Out, a: &DemoArgs) -> Exit {
     let started = Instant::now();
-    let fail = |msg: &str, exit: Exit| demo_error(out, a.json, "standard", msg, exit);
+    let fail = |msg: &str, exit: Exit| demo_error(out, "standard", msg, exit);
     if a.durable && a.policy {
         return fail(
             "choose only one mode: --durable or --policy",
@@ -941,10 +921,10 @@ pub fn demo(out: &Out, a: &DemoArgs) -> Exit {
         );
     }
     if a.durable {
-        return demo_durable(out, a.json, started);
+        return demo_durable(out, started);
     }
     if a.policy {
-        return demo_policy(out, a.json, started);
+        return demo_policy(out, started);
     }
     let input = runpack::demo_input(crate::cmd::version::VERSION);
     let written = match RunRecorder::new(input).write_to_dir(Path::new(DEMO_OUT_DIR)) {
@@ -963,7 +943,7 @@ pub fn demo(out: &Out, a: &DemoArgs) -> Exit {
         "gait demo --durable".to_owned(),
         "gait demo --policy".to_owned(),
     ];
-    if a.json {
+    if out.is_json() {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(true));
         m.insert("mode".into(), json!("standard"));
@@ -992,7 +972,8 @@ pub fn demo(out: &Out, a: &DemoArgs) -> Exit {
 
 /// A failed demo: the JSON envelope with the demo's `mode`, or a
 /// `demo error:` line.
-fn demo_error(out: &Out, json: bool, mode: &str, msg: &str, exit: Exit) -> Exit {
+fn demo_error(out: &Out, mode: &str, msg: &str, exit: Exit) -> Exit {
+    let json = out.is_json();
     if json {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(false));
@@ -1007,9 +988,10 @@ fn demo_error(out: &Out, json: bool, mode: &str, msg: &str, exit: Exit) -> Exit 
 /// `gait demo --durable`: writes the demo job (submitted, stopped for a
 /// decision, approved, resumed, completed) under ./gait-out/jobs, builds
 /// and verifies its job pack.
-fn demo_durable(out: &Out, json: bool, started: Instant) -> Exit {
+fn demo_durable(out: &Out, started: Instant) -> Exit {
     use gait_pack::pack::{self as pk, DEMO_JOB_ID};
-    let fail = |msg: &str, exit: Exit| demo_error(out, json, "durable", msg, exit);
+    let json = out.is_json();
+    let fail = |msg: &str, exit: Exit| demo_error(out, "durable", msg, exit);
     let (state, events) = pk::demo_durable_job(crate::cmd::version::VERSION);
     let root = Path::new(DEMO_OUT_DIR).join("jobs");
     if let Err(e) = pk::write_job_dir(&root, &state, &events) {
@@ -1074,9 +1056,10 @@ const DEMO_INTENT_PATH: &str = "./gait-out/intent_demo_delete.json";
 
 /// `gait demo --policy`: writes the demo policy and intent, evaluates them
 /// and reports the block.
-fn demo_policy(out: &Out, json: bool, started: Instant) -> Exit {
+fn demo_policy(out: &Out, started: Instant) -> Exit {
     use gait_policy::templates::{DEMO_POLICY_YAML, demo_intent_json};
-    let fail = |msg: &str, exit: Exit| demo_error(out, json, "policy", msg, exit);
+    let json = out.is_json();
+    let fail = |msg: &str, exit: Exit| demo_error(out, "policy", msg, exit);
     let version = crate::cmd::version::VERSION;
     let intent_bytes = demo_intent_json(version);
     for (path, bytes) in [

@@ -18,7 +18,7 @@ pub fn run(out: &Out, cmd: &TraceCommand) -> Exit {
 
 fn verify(out: &Out, a: &TraceVerifyArgs) -> Exit {
     let fail = |msg: String, exit: Exit| {
-        if a.json {
+        if out.is_json() {
             out.json_error(&msg, exit)
         } else {
             stderr_line(&format!("trace verify error: {msg}"));
@@ -47,7 +47,7 @@ fn verify(out: &Out, a: &TraceVerifyArgs) -> Exit {
     } else {
         Exit::VerifyFailed
     };
-    if a.json {
+    if out.is_json() {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(verified));
         m.insert("path".into(), Value::String(path.clone()));

@@ -37,9 +37,6 @@ pub struct VerifyChainArgs {
     /// Key sources.
     #[command(flatten)]
     pub keys: VerifyKeyArgs,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
     /// Not accepted; present so that a stray argument is reported clearly.
     #[arg(hide = true, num_args = 0..)]
     pub positional: Vec<String>,
@@ -63,14 +60,11 @@ pub struct VerifySessionChainArgs {
     /// Key sources.
     #[command(flatten)]
     pub keys: VerifyKeyArgs,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Runs `gait verify chain`.
 pub fn chain(out: &Out, a: &VerifyChainArgs) -> Exit {
-    let json = a.json;
+    let json = out.is_json();
     let mut partial = Map::new();
     let fail = |partial: &Map<String, Value>, msg: &str, exit: Exit| {
         if json {
@@ -213,7 +207,7 @@ fn verify_pack(path: &str, setup: &VerifySetup) -> Result<Part, (String, Exit)> 
 /// Runs `gait verify session-chain`.
 pub fn session_chain(out: &Out, a: &VerifySessionChainArgs) -> Exit {
     let fail = |msg: &str, exit: Exit| {
-        if a.json {
+        if out.is_json() {
             return out.json_error(msg, exit);
         }
         stdout_line(&format!("verify session-chain error: {msg}"));
@@ -242,7 +236,7 @@ pub fn session_chain(out: &Out, a: &VerifySessionChainArgs) -> Exit {
     };
     let ok = report.is_ok();
     let exit = if ok { Exit::Ok } else { Exit::VerifyFailed };
-    if a.json {
+    if out.is_json() {
         return out.json(session_json(ok, &chain_path, &report), exit);
     }
     if ok {
