@@ -2,6 +2,8 @@
 
 use clap::{Args, Parser, Subcommand};
 
+pub use crate::key_args::{SigningKeyArgs, VerifyKeyArgs};
+
 /// The `gait` command line.
 #[derive(Debug, Parser)]
 #[command(
@@ -160,22 +162,9 @@ pub enum Command {
     Hook(crate::cmd::hook::HookCommand),
 }
 
-/// Signing key flags shared by minting commands.
-#[derive(Debug, Args, Clone)]
-pub struct SignKeyArgs {
-    /// Signing key mode: dev (an ephemeral key) or prod (an explicit key).
-    #[arg(long, default_value = "dev", value_name = "MODE")]
-    pub key_mode: String,
-    /// Path to a base64 private signing key (prod mode).
-    #[arg(long, value_name = "PATH")]
-    pub private_key: Option<String>,
-    /// Environment variable holding a base64 private signing key (prod mode).
-    #[arg(long, value_name = "VAR")]
-    pub private_key_env: Option<String>,
-}
-
 /// `gait approve`
 #[derive(Debug, Args)]
+#[command(mut_arg("key_mode", |a| a.default_value("dev")))]
 pub struct ApproveArgs {
     /// SHA-256 hex digest of the normalized intent being approved.
     #[arg(long, value_name = "SHA256")]
@@ -219,7 +208,7 @@ pub struct ApproveArgs {
     pub out: Option<String>,
     /// Signing key.
     #[command(flatten)]
-    pub keys: SignKeyArgs,
+    pub keys: SigningKeyArgs,
 }
 
 /// `gait delegate …`
@@ -239,6 +228,7 @@ pub enum DelegateCommand {
 
 /// `gait delegate mint`
 #[derive(Debug, Args)]
+#[command(mut_arg("key_mode", |a| a.default_value("dev")))]
 pub struct DelegateMintArgs {
     /// Who delegates.
     #[arg(long, value_name = "IDENTITY")]
@@ -266,7 +256,7 @@ pub struct DelegateMintArgs {
     pub out: Option<String>,
     /// Signing key.
     #[command(flatten)]
-    pub keys: SignKeyArgs,
+    pub keys: SigningKeyArgs,
 }
 
 /// `gait delegate verify`
@@ -379,23 +369,6 @@ pub struct PolicyValidateArgs {
     pub policy: Vec<String>,
 }
 
-/// Key source flags shared by verifying commands.
-#[derive(Debug, Args, Clone, Default)]
-pub struct VerifyKeyArgs {
-    /// Path to a base64 public key file.
-    #[arg(long, value_name = "PATH")]
-    pub public_key: Option<String>,
-    /// Environment variable holding a base64 public key.
-    #[arg(long, value_name = "VAR")]
-    pub public_key_env: Option<String>,
-    /// Path to a base64 private key file (its public half is used).
-    #[arg(long, value_name = "PATH")]
-    pub private_key: Option<String>,
-    /// Environment variable holding a base64 private key (its public half is used).
-    #[arg(long, value_name = "VAR")]
-    pub private_key_env: Option<String>,
-}
-
 /// `gait trace …`
 #[derive(Debug, Subcommand)]
 pub enum TraceCommand {
@@ -477,19 +450,14 @@ pub struct KeysRotateArgs {
 
 /// `gait keys verify`
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("private_key", |a| a.help("Path to a base64 private key file")),
+    mut_arg("private_key_env", |a| a.help("Environment variable holding a base64 private key")),
+)]
 pub struct KeysVerifyArgs {
-    /// Path to a base64 private key file.
-    #[arg(long, value_name = "PATH")]
-    pub private_key: Option<String>,
-    /// Environment variable holding a base64 private key.
-    #[arg(long, value_name = "VAR")]
-    pub private_key_env: Option<String>,
-    /// Path to a base64 public key file.
-    #[arg(long, value_name = "PATH")]
-    pub public_key: Option<String>,
-    /// Environment variable holding a base64 public key.
-    #[arg(long, value_name = "VAR")]
-    pub public_key_env: Option<String>,
+    /// The key pair's sources.
+    #[command(flatten)]
+    pub keys: VerifyKeyArgs,
 }
 
 /// Rewrites Go `flag` syntax that clap does not accept: a single-dash long
@@ -707,6 +675,54 @@ mod tests {
         let mut missing = Vec::new();
         walk(&Cli::command(), "gait", &mut missing);
         assert!(missing.is_empty(), "no example in --help: {missing:?}");
+    }
+
+    fn parse(args: &[&str]) -> Cli {
+        let mut argv = vec!["gait"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    #[test]
+    fn one_global_json_in_every_position() {
+        assert!(parse(&["gate", "eval", "--json"]).json);
+        assert!(parse(&["--json", "gate", "eval"]).json);
+        assert!(parse(&["keys", "init", "--json"]).json);
+        assert!(parse(&["verify", "run_demo", "--json"]).json);
+        assert!(!parse(&["keys", "init"]).json);
+    }
+
+    #[test]
+    fn signing_key_flags_keep_each_commands_default() {
+        let mode = |cli: Cli| -> Option<String> {
+            match cli.command {
+                Command::Approve(a) => a.keys.key_mode,
+                Command::Delegate(DelegateCommand::Mint(a)) => a.keys.key_mode,
+                Command::Gate(crate::cmd::gate::GateCommand::Eval(a)) => a.keys.key_mode,
+                Command::Pack(crate::cmd::pack::PackCommand::Build(a)) => a.keys.key_mode,
+                Command::Run(crate::cmd::runpack::RunCommand::Record(a)) => a.keys.key_mode,
+                Command::Doctor(a) => a.keys.key_mode,
+                Command::Mcp(crate::cmd::mcp::McpCommand::Proxy(a)) => a.flags.keys.key_mode,
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        let dev = Some("dev".to_owned());
+        assert_eq!(mode(parse(&["approve"])), dev);
+        assert_eq!(mode(parse(&["delegate", "mint"])), dev);
+        assert_eq!(mode(parse(&["doctor"])), dev);
+        assert_eq!(mode(parse(&["mcp", "proxy"])), dev);
+        assert_eq!(mode(parse(&["pack", "build"])), Some("none".to_owned()));
+        // No clap default: project defaults (gate) and "any signing flag
+        // means prod" (run record) need to see an absent flag.
+        assert_eq!(mode(parse(&["gate", "eval"])), None);
+        assert_eq!(mode(parse(&["run", "record"])), None);
+        let Command::Approve(a) =
+            parse(&["approve", "--key-mode", "prod", "--private-key", "k"]).command
+        else {
+            panic!("approve");
+        };
+        assert_eq!(a.keys.key_mode.as_deref(), Some("prod"));
+        assert_eq!(a.keys.private.private_key.as_deref(), Some("k"));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod args;
 mod cmd;
 mod exit;
+mod key_args;
 mod output;
 
 use clap::Parser as _;

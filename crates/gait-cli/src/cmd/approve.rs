@@ -2,15 +2,14 @@
 
 use gait_digest::GoTime;
 use gait_policy::token::{ApprovalMint, mint_approval_token};
-use gait_sign::Approval;
+use gait_sign::{Approval, KeyMode};
 use serde_json::{Map, Value};
 
 use crate::args::ApproveArgs;
 use crate::cmd::version::VERSION;
-use crate::cmd::{
-    fail, load_signing_key, parse_csv, parse_ttl, put_int, put_str, put_strs, write_token_file,
-};
+use crate::cmd::{fail, parse_csv, parse_ttl, put_int, put_str, put_strs, write_token_file};
 use crate::exit::Exit;
+use crate::key_args::ModeDefault;
 use crate::output::{Out, stderr_line, stdout_line};
 
 /// Runs `gait approve`.
@@ -39,7 +38,9 @@ fn mint(a: &ApproveArgs) -> Result<Minted, (String, Exit)> {
     if scope.is_empty() {
         return Err(("scope is required".into(), Exit::InvalidInput));
     }
-    let loaded = load_signing_key::<Approval>(&a.keys)?;
+    let loaded = a
+        .keys
+        .load::<Approval>(a.keys.mode(ModeDefault::Strict(KeyMode::Dev))?)?;
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let token = mint_approval_token(
         &ApprovalMint {

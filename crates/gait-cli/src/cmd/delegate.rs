@@ -5,16 +5,14 @@ use gait_policy::token::{
     DelegationCheck, DelegationMint, DelegationToken, MAX_TOKEN_BYTES, mint_delegation_token,
     validate_delegation_token,
 };
-use gait_sign::Delegation;
+use gait_sign::{Delegation, KeyMode};
 use serde_json::{Map, Value};
 
 use crate::args::{DelegateCommand, DelegateMintArgs, DelegateVerifyArgs};
 use crate::cmd::version::VERSION;
-use crate::cmd::{
-    fail, load_signing_key, load_verify_key, parse_csv, parse_ttl, put_str, put_strs, read_input,
-    write_token_file,
-};
+use crate::cmd::{fail, parse_csv, parse_ttl, put_str, put_strs, read_input, write_token_file};
 use crate::exit::Exit;
+use crate::key_args::ModeDefault;
 use crate::output::{Out, stderr_line, stdout_line};
 
 /// Runs a `delegate` subcommand.
@@ -66,7 +64,9 @@ fn mint_inner(a: &DelegateMintArgs) -> Result<Minted, (String, Exit)> {
     if scope.is_empty() {
         return Err(("scope is required".into(), Exit::InvalidInput));
     }
-    let loaded = load_signing_key::<Delegation>(&a.keys)?;
+    let loaded = a
+        .keys
+        .load::<Delegation>(a.keys.mode(ModeDefault::Strict(KeyMode::Dev))?)?;
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let token = mint_delegation_token(
         &DelegationMint {
@@ -110,7 +110,7 @@ fn verify(out: &Out, a: &DelegateVerifyArgs) -> Exit {
         return failed(Map::new(), "--token is required", Exit::InvalidInput);
     }
     // The reference resolves the key before it reads the token.
-    let key = match load_verify_key::<Delegation>(&a.keys) {
+    let key = match a.keys.load::<Delegation>() {
         Ok(k) => k,
         Err((msg, exit)) => return failed(Map::new(), &msg, exit),
     };

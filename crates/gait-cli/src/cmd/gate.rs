@@ -12,15 +12,14 @@ use gait_policy::policy::Policy;
 use gait_policy::profile::Profile;
 use gait_policy::registry::RegistryLoadError;
 use gait_policy::token::{ApprovalToken, DelegationToken};
-use gait_sign::{Approval, Delegation, KeyConfig, KeyMode, KeySource, Role, Trace, VerifyingKey};
+use gait_sign::{Approval, Delegation, KeyMode, Trace, VerifyingKey};
 use gait_trace::explain::ProofRefs;
-use gait_trace::{
-    Boundary, DecideError, Decider, DecisionRequest, FileJobStore, FileSink, JobStore,
-};
+use gait_trace::{Boundary, Decider, DecisionRequest, FileJobStore, FileSink, JobStore};
 use serde_json::{Map, Value, json};
 
-use crate::cmd::{read_input, sign_error_exit, tokens};
-use crate::exit::Exit;
+use crate::cmd::{read_input, tokens};
+use crate::exit::{Exit, Failure, failure};
+use crate::key_args::{KeySources, ModeDefault, SigningKeyArgs};
 use crate::output::{Out, stderr_line, stdout_line};
 
 /// The largest intent file accepted.
@@ -38,6 +37,11 @@ pub enum GateCommand {
 
 /// `gait gate eval`
 #[derive(Debug, Clone, Args)]
+#[command(
+    mut_arg("key_mode", |a| a.help("Trace signing key mode: dev (ephemeral key, the default) or prod")),
+    mut_arg("private_key", |a| a.help("Trace signing private key file (prod mode)")),
+    mut_arg("private_key_env", |a| a.help("Trace signing private key environment variable (prod mode)")),
+)]
 pub struct GateEvalArgs {
     /// The policy YAML file.
     #[arg(long, value_name = "PATH")]
@@ -99,15 +103,9 @@ pub struct GateEvalArgs {
     /// Delegation verify key (private key environment variable).
     #[arg(long, value_name = "VAR")]
     pub delegation_private_key_env: Option<String>,
-    /// Trace signing key mode: dev (ephemeral key, the default) or prod.
-    #[arg(long, value_name = "MODE")]
-    pub key_mode: Option<String>,
-    /// Trace signing private key file (prod mode).
-    #[arg(long, value_name = "PATH")]
-    pub private_key: Option<String>,
-    /// Trace signing private key environment variable (prod mode).
-    #[arg(long, value_name = "VAR")]
-    pub private_key_env: Option<String>,
+    /// The trace signing key.
+    #[command(flatten)]
+    pub keys: SigningKeyArgs,
     /// Profile: standard (the default) or oss-prod.
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
@@ -151,8 +149,6 @@ pub fn run(out: &Out, cmd: &GateCommand) -> Exit {
     }
 }
 
-type Failure = (String, Exit);
-
 fn fail(out: &Out, (msg, exit): Failure) -> Exit {
     let json = out.is_json();
     if json {
@@ -161,29 +157,6 @@ fn fail(out: &Out, (msg, exit): Failure) -> Exit {
         stderr_line(&format!("gate eval error: {msg}"));
         exit
     }
-}
-
-fn key_sources(
-    path: Option<&str>,
-    env: Option<&str>,
-    private_path: Option<&str>,
-    private_env: Option<&str>,
-) -> Result<(Option<KeySource>, Option<KeySource>), Failure> {
-    let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
-    let public = KeySource::from_flags("public key", path, env).map_err(err)?;
-    let private = KeySource::from_flags("private key", private_path, private_env).map_err(err)?;
-    Ok((private, public))
-}
-
-fn load_verify<R: Role>(
-    sources: &(Option<KeySource>, Option<KeySource>),
-) -> Result<VerifyingKey<R>, Failure> {
-    gait_sign::load_verifying_key(sources.0.as_ref(), sources.1.as_ref())
-        .map_err(|e| (e.to_string(), sign_error_exit(&e)))
-}
-
-fn has_sources(s: &(Option<KeySource>, Option<KeySource>)) -> bool {
-    s.0.is_some() || s.1.is_some()
 }
 
 struct Prepared {
@@ -246,13 +219,7 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         .unwrap_or_default()
         .parse()
         .map_err(|e| invalid(&e))?;
-    let key_mode_text = a.key_mode.as_deref().map(str::trim).unwrap_or_default();
-    let key_mode_text = if key_mode_text.is_empty() {
-        "dev"
-    } else {
-        key_mode_text
-    };
-    let key_mode = KeyMode::parse(key_mode_text).map_err(|e| invalid(&e))?;
+    let key_mode = a.keys.mode(ModeDefault::BlankIs(KeyMode::Dev))?;
     let evaluation_time = match a
         .evaluation_time
         .as_deref()
@@ -275,38 +242,26 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         .map_err(|e| invalid(&e))?;
 
     // The trace signing key.
-    let trace_private = KeySource::from_flags(
-        "private key",
-        a.private_key.as_deref(),
-        a.private_key_env.as_deref(),
-    )
-    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
-    let signer = KeyConfig {
-        mode: key_mode,
-        private: trace_private,
-        public: None,
-    }
-    .load_signing::<Trace>()
-    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    let signer = a.keys.load::<Trace>(key_mode)?;
     let mut warnings: Vec<String> = signer.warning.map(str::to_owned).into_iter().collect();
     let signer = Arc::new(signer.key);
 
     // Verify keys, with the reference's fallbacks: approvals fall back to
     // the trace key; delegations to the approval sources, then the trace key.
-    let approval_sources = key_sources(
+    let approval_sources = KeySources::from_flags(
         a.approval_public_key.as_deref(),
         a.approval_public_key_env.as_deref(),
         a.approval_private_key.as_deref(),
         a.approval_private_key_env.as_deref(),
     )?;
-    let delegation_sources = key_sources(
+    let delegation_sources = KeySources::from_flags(
         a.delegation_public_key.as_deref(),
         a.delegation_public_key_env.as_deref(),
         a.delegation_private_key.as_deref(),
         a.delegation_private_key_env.as_deref(),
     )?;
-    let approval_key: VerifyingKey<Approval> = if has_sources(&approval_sources) {
-        load_verify(&approval_sources)?
+    let approval_key: VerifyingKey<Approval> = if !approval_sources.is_empty() {
+        approval_sources.load()?
     } else {
         if !inputs.approval_tokens.is_empty() {
             warnings.push("no approval verify key configured; approval tokens are checked against the trace signing key".into());
@@ -315,10 +270,10 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         // reference contract.
         signer.verifying_key().clone().into_role()
     };
-    let delegation_key: VerifyingKey<Delegation> = if has_sources(&delegation_sources) {
-        load_verify(&delegation_sources)?
-    } else if has_sources(&approval_sources) {
-        load_verify(&approval_sources)?
+    let delegation_key: VerifyingKey<Delegation> = if !delegation_sources.is_empty() {
+        delegation_sources.load()?
+    } else if !approval_sources.is_empty() {
+        approval_sources.load()?
     } else {
         // Deliberate role fallback, as above.
         signer.verifying_key().clone().into_role()
@@ -400,10 +355,7 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
     request.correlation_id = correlation;
     request.approval_token_ref = a.approval_token_ref.as_deref().unwrap_or_default();
     // The signed trace is always written, whatever the verdict.
-    let decided = decider.decide(&request).map_err(|e| match e {
-        DecideError::Record { .. } => (e.to_string(), Exit::InvalidInput),
-        _ => (e.to_string(), Exit::Internal),
-    })?;
+    let decided = decider.decide(&request).map_err(failure)?;
     if let Some(err) = &decided.evaluation_error {
         return Err((err.clone(), Exit::Internal));
     }
@@ -484,7 +436,7 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
 /// (the rule lives in [`gait_policy::registry::load_for_decision`]).
 fn load_registry(
     a: &GateEvalArgs,
-    approval_sources: &(Option<KeySource>, Option<KeySource>),
+    approval_sources: &KeySources,
     fail_closed: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<gait_policy::registry::ApprovedScriptEntry>, Failure> {
@@ -496,20 +448,21 @@ fn load_registry(
     else {
         return Ok(Vec::new());
     };
-    let own = key_sources(
+    let own = KeySources::from_flags(
         a.approved_script_public_key.as_deref(),
         a.approved_script_public_key_env.as_deref(),
         None,
         None,
     )?;
-    let sources = if has_sources(&own) {
+    let sources = if !own.is_empty() {
         own
     } else {
         approval_sources.clone()
     };
     let key = || -> Result<Option<VerifyingKey<Approval>>, gait_sign::Error> {
-        if has_sources(&sources) {
-            gait_sign::load_verifying_key(sources.0.as_ref(), sources.1.as_ref()).map(Some)
+        if !sources.is_empty() {
+            gait_sign::load_verifying_key(sources.private.as_ref(), sources.public.as_ref())
+                .map(Some)
         } else {
             Ok(None)
         }
@@ -524,7 +477,7 @@ fn load_registry(
             warnings.extend(loaded.warnings);
             Ok(loaded.entries)
         }
-        Err(RegistryLoadError::Key(e)) => Err((e.to_string(), sign_error_exit(&e))),
+        Err(RegistryLoadError::Key(e)) => Err(failure(e)),
         Err(e) => Err((e.to_string(), Exit::PolicyBlocked)),
     }
 }

@@ -24,9 +24,9 @@ use gait_policy::adapters::Adapter;
 use gait_serve::{CallOptions, DecisionService, Evaluation};
 use serde_json::{Map, Value, json};
 
-use crate::cmd::mcp::{EvalFlags, build_service, exit_of};
+use crate::cmd::mcp::{EvalFlags, build_service};
 use crate::cmd::tokens::TokenFlags;
-use crate::exit::Exit;
+use crate::exit::{Exit, failure};
 use crate::output::{Out, stderr_line, stdout_line};
 
 /// `gait hook …`
@@ -92,12 +92,10 @@ fn decide(a: &HookArgs, adapter: Adapter) -> Result<Evaluation, (String, Exit)> 
         .map_err(|e| (format!("hook payload: {e}"), Exit::InvalidInput))?;
     let mut cfg = build_service(policy, &a.flags, PathBuf::from(a.trace_dir.trim()))?;
     cfg.default_adapter = adapter;
-    let service = DecisionService::new(cfg).map_err(|e| (e.to_string(), exit_of(e.exit_code())))?;
+    let service = DecisionService::new(cfg).map_err(failure)?;
     let mut opts = CallOptions::default();
     (opts.approval_tokens, opts.delegation_tokens) = a.tokens.load()?;
-    service
-        .evaluate_call(&value, &opts)
-        .map_err(|e| (e.to_string(), exit_of(e.exit_code())))
+    service.evaluate_call(&value, &opts).map_err(failure)
 }
 
 fn permission(v: Verdict) -> &'static str {
@@ -206,7 +204,7 @@ fn pre_tool(a: &HookArgs) -> Exit {
             }
             m.insert("exit_code".into(), json!(eval.exit_code));
             print(&Value::Object(m));
-            exit_of(eval.exit_code)
+            Exit::from_code(eval.exit_code)
         }
         Err((msg, exit)) => pre_tool_error(&msg, exit),
     }

@@ -12,13 +12,14 @@ use gait_policy::policy::ConstraintAction;
 use gait_policy::profile::Profile;
 use gait_policy::{Gate, Policy};
 use gait_serve::http::{HttpConfig, MIN_AUTH_TOKEN_CHARS, VerdictStatus, is_loopback_listen};
-use gait_serve::{CallOptions, DecisionService, ServeError, ServiceConfig};
-use gait_sign::{KeyConfig, KeyMode, KeySource, Trace};
+use gait_serve::{CallOptions, DecisionService, ServiceConfig};
+use gait_sign::{KeyMode, Trace};
 use serde_json::{Map, Value};
 
 use crate::cmd::tokens::TokenFlags;
-use crate::cmd::{put_str, put_strs, read_input, sign_error_exit};
-use crate::exit::Exit;
+use crate::cmd::{put_str, put_strs, read_input};
+use crate::exit::{Exit, Failure, failure};
+use crate::key_args::{ModeDefault, SigningKeyArgs, optional_public_key};
 use crate::output::{Out, stderr_line, stdout_line};
 
 /// `gait mcp …`
@@ -49,6 +50,11 @@ pub enum McpCommand {
 
 /// Signing and service flags shared by `mcp proxy` and the servers.
 #[derive(Debug, Args, Clone)]
+#[command(
+    mut_arg("key_mode", |a| a.default_value("dev").help("Signing key mode: dev (an ephemeral key) or prod")),
+    mut_arg("private_key", |a| a.help("Path to a base64 private trace signing key")),
+    mut_arg("private_key_env", |a| a.help("Environment variable holding a base64 private trace signing key")),
+)]
 pub struct EvalFlags {
     /// Default payload adapter: mcp, openai, anthropic, langchain,
     /// claude_code.
@@ -90,15 +96,9 @@ pub struct EvalFlags {
     /// Append one OTel-shaped JSON line per decision to this file.
     #[arg(long, value_name = "PATH")]
     pub export_otel_out: Option<String>,
-    /// Signing key mode: dev (an ephemeral key) or prod.
-    #[arg(long, default_value = "dev", value_name = "MODE")]
-    pub key_mode: String,
-    /// Path to a base64 private trace signing key.
-    #[arg(long, value_name = "PATH")]
-    pub private_key: Option<String>,
-    /// Environment variable holding a base64 private trace signing key.
-    #[arg(long, value_name = "VAR")]
-    pub private_key_env: Option<String>,
+    /// The trace signing key.
+    #[command(flatten)]
+    pub keys: SigningKeyArgs,
 }
 
 /// `gait mcp proxy` / `gait mcp bridge`
@@ -245,27 +245,6 @@ pub struct ServeArgs {
     pub session_max_count: Option<i64>,
 }
 
-type Failure = (String, Exit);
-
-/// The exit status of a numeric `gait` code.
-pub fn exit_of(code: u8) -> Exit {
-    match code {
-        0 => Exit::Ok,
-        2 => Exit::VerifyFailed,
-        3 => Exit::PolicyBlocked,
-        4 => Exit::ApprovalRequired,
-        5 => Exit::RegressFailed,
-        6 => Exit::InvalidInput,
-        7 => Exit::MissingDependency,
-        8 => Exit::UnsafeOperation,
-        _ => Exit::Internal,
-    }
-}
-
-fn serve_failure(e: &ServeError) -> Failure {
-    (e.to_string(), exit_of(e.exit_code()))
-}
-
 /// Runs `gait mcp …`.
 pub fn run(out: &Out, cmd: &McpCommand) -> Exit {
     match cmd {
@@ -330,8 +309,7 @@ pub fn build_service(
     }
     let adapter =
         Adapter::parse(&flags.adapter).map_err(|e| (e.to_string(), Exit::InvalidInput))?;
-    let key_mode =
-        KeyMode::parse(&flags.key_mode).map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    let key_mode = flags.keys.mode(ModeDefault::Strict(KeyMode::Dev))?;
     profile
         .check_run(key_mode, false)
         .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
@@ -340,19 +318,7 @@ pub fn build_service(
     profile
         .check_policy(&policy)
         .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
-    let private = KeySource::from_flags(
-        "private key",
-        flags.private_key.as_deref(),
-        flags.private_key_env.as_deref(),
-    )
-    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
-    let signer = KeyConfig {
-        mode: key_mode,
-        private,
-        public: None,
-    }
-    .load_signing::<Trace>()
-    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    let signer = flags.keys.load::<Trace>(key_mode)?;
     let gate = Gate::new(policy).with_producer_version(crate::cmd::version::VERSION);
     let mut cfg = ServiceConfig::new(gate, signer.key, trace_dir);
     cfg.default_adapter = adapter;
@@ -367,30 +333,16 @@ pub fn build_service(
     };
     cfg.log_export = path(&flags.export_log_out);
     cfg.rate_limit_state = path(&flags.rate_limit_state);
-    let approval_public = KeySource::from_flags(
+    cfg.approval_key = optional_public_key::<gait_sign::Approval>(
         "approval public key",
         flags.approval_public_key.as_deref(),
         flags.approval_public_key_env.as_deref(),
-    )
-    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
-    if let Some(src) = approval_public {
-        cfg.approval_key = Some(
-            src.load_verifying::<gait_sign::Approval>()
-                .map_err(|e| (e.to_string(), sign_error_exit(&e)))?,
-        );
-    }
-    let delegation_public = KeySource::from_flags(
+    )?;
+    cfg.delegation_key = optional_public_key::<gait_sign::Delegation>(
         "delegation public key",
         flags.delegation_public_key.as_deref(),
         flags.delegation_public_key_env.as_deref(),
-    )
-    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
-    if let Some(src) = delegation_public {
-        cfg.delegation_key = Some(
-            src.load_verifying::<gait_sign::Delegation>()
-                .map_err(|e| (e.to_string(), sign_error_exit(&e)))?,
-        );
-    }
+    )?;
     cfg.otel_export = path(&flags.export_otel_out);
     cfg.job_root = Some(PathBuf::from(flags.job_root.trim()));
     Ok(cfg)
@@ -462,7 +414,7 @@ fn proxy_inner(a: &McpProxyArgs) -> Result<(Map<String, Value>, Exit), Failure> 
     gait_policy::adapters::refuse_wide_integer_literals(&payload)
         .map_err(|e| (format!("call payload: {e}"), Exit::InvalidInput))?;
     let cfg = build_service(&policy, &a.flags, PathBuf::new())?;
-    let service = DecisionService::new(cfg).map_err(|e| serve_failure(&e))?;
+    let service = DecisionService::new(cfg).map_err(failure)?;
     let run_id = a.run_id.clone().unwrap_or_default();
     gait_digest::check_identifier("--run-id", &run_id).map_err(|m| (m, Exit::InvalidInput))?;
     let trace_path = a
@@ -487,10 +439,8 @@ fn proxy_inner(a: &McpProxyArgs) -> Result<(Map<String, Value>, Exit), Failure> 
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(PathBuf::from);
-    let eval = service
-        .evaluate_call(&value, &opts)
-        .map_err(|e| serve_failure(&e))?;
-    Ok((eval.output.clone(), exit_of(eval.exit_code)))
+    let eval = service.evaluate_call(&value, &opts).map_err(failure)?;
+    Ok((eval.output.clone(), Exit::from_code(eval.exit_code)))
 }
 
 fn verify(out: &Out, a: &McpVerifyArgs) -> Exit {
@@ -594,7 +544,7 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
         return Err(("expected --policy <policy.yaml>".into(), Exit::InvalidInput));
     }
     let status = match a.http_verdict_status.as_deref() {
-        Some(s) => VerdictStatus::parse(s).map_err(|e| serve_failure(&e))?,
+        Some(s) => VerdictStatus::parse(s).map_err(failure)?,
         None if our_serve => VerdictStatus::Strict,
         None => VerdictStatus::Compat,
     };
@@ -621,7 +571,7 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
     }
     let mut token = None;
     if !a.stdio {
-        let loopback = is_loopback_listen(&a.listen).map_err(|e| serve_failure(&e))?;
+        let loopback = is_loopback_listen(&a.listen).map_err(failure)?;
         if !loopback && auth_mode != "token" {
             return Err((
                 "non-loopback --listen requires --auth-mode token".into(),
@@ -681,7 +631,7 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(PathBuf::from);
-    let service = Arc::new(DecisionService::new(cfg).map_err(|e| serve_failure(&e))?);
+    let service = Arc::new(DecisionService::new(cfg).map_err(failure)?);
     if a.stdio {
         let stdin = std::io::stdin();
         let stdout = std::io::stdout();
@@ -732,7 +682,7 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
             stdout_line(&format!("{label}: listening={addr} adapter={adapter}"));
         }
     })
-    .map_err(|e| serve_failure(&e))?;
+    .map_err(failure)?;
     stderr_line("serve: shut down");
     Ok(Exit::Ok)
 }

@@ -13,14 +13,15 @@ use gait_pack::pack::export::{
     write_otel_jsonl, write_output,
 };
 use gait_pack::pack::{
-    BuildOptions, PackError, VerifyOptions, build_run_pack, diff_packs, inspect_pack, verify_pack,
+    BuildOptions, VerifyOptions, build_run_pack, diff_packs, inspect_pack, verify_pack,
 };
-use gait_sign::{KeyConfig, KeyMode, KeySource, Trace};
+use gait_sign::{KeyMode, Trace};
 use serde_json::{Map, Value};
 
 use crate::args::VerifyKeyArgs;
-use crate::cmd::{put_str, put_strs, sign_error_exit};
-use crate::exit::Exit;
+use crate::cmd::{put_str, put_strs};
+use crate::exit::{Exit, ExitClass as _};
+use crate::key_args::{SigningKeyArgs, load_signing};
 use crate::output::{Out, stderr_line, stdout_line};
 
 /// `schema_id` of every pack command output.
@@ -52,6 +53,11 @@ pub enum PackCommand {
 
 /// `gait pack build`
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("key_mode", |a| a.default_value("none").help("Signing key mode: none, dev (ephemeral key) or prod (explicit key)")),
+    mut_arg("private_key", |a| a.help("Path to a base64 private signing key")),
+    mut_arg("private_key_env", |a| a.help("Environment variable holding a base64 private signing key")),
+)]
 pub struct PackBuildArgs {
     /// Pack type: run or job (call and authorization are not supported by this build).
     #[arg(long = "type", default_value = "run", value_name = "TYPE")]
@@ -68,15 +74,9 @@ pub struct PackBuildArgs {
     /// Job runtime root: where a job id given to --from is looked up (job packs).
     #[arg(long, default_value = "./gait-out/jobs", value_name = "DIR")]
     pub job_root: String,
-    /// Signing key mode: none, dev (ephemeral key) or prod (explicit key).
-    #[arg(long, default_value = "none", value_name = "MODE")]
-    pub key_mode: String,
-    /// Path to a base64 private signing key.
-    #[arg(long, value_name = "PATH")]
-    pub private_key: Option<String>,
-    /// Environment variable holding a base64 private signing key.
-    #[arg(long, value_name = "VAR")]
-    pub private_key_env: Option<String>,
+    /// The signing key.
+    #[command(flatten)]
+    pub keys: SigningKeyArgs,
 }
 
 /// `gait pack verify`
@@ -216,16 +216,6 @@ impl Output {
     }
 }
 
-fn pack_error_exit(e: &PackError) -> Exit {
-    if e.is_verification_failure() {
-        Exit::VerifyFailed
-    } else if e.is_io() {
-        Exit::Internal
-    } else {
-        Exit::InvalidInput
-    }
-}
-
 /// The one path argument of verify/inspect: `--path` or a positional.
 fn single_path(flag: Option<&String>, positional: &[String]) -> Option<String> {
     flag.filter(|p| !p.trim().is_empty())
@@ -262,7 +252,7 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
         "job" => {
             let (root, job_id) = match gait_pack::pack::resolve_job_source(&from, &a.job_root) {
                 Ok(s) => s,
-                Err(e) => return o.fail(out, &e.to_string(), pack_error_exit(&e)),
+                Err(e) => return o.fail(out, &e.to_string(), e.exit()),
             };
             let options = BuildOptions {
                 output_path,
@@ -271,7 +261,7 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
             };
             return match gait_pack::pack::build_job_pack(&root, &job_id, &options) {
                 Ok(built) => build_ok(out, o, &built, &warnings),
-                Err(e) => o.fail(out, &e.to_string(), pack_error_exit(&e)),
+                Err(e) => o.fail(out, &e.to_string(), e.exit()),
             };
         }
         t @ ("call" | "authorization") => {
@@ -300,7 +290,7 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
     };
     let built = match build_run_pack(&runpack, &options) {
         Ok(b) => b,
-        Err(e) => return o.fail(out, &e.to_string(), pack_error_exit(&e)),
+        Err(e) => return o.fail(out, &e.to_string(), e.exit()),
     };
     build_ok(out, o, &built, &warnings)
 }
@@ -334,14 +324,16 @@ type BuildKey = (Option<gait_sign::SigningKey<Trace>>, Vec<String>);
 /// `--key-mode none|dev|prod`: none signs only when a private source is
 /// given (as prod); dev generates an ephemeral key; prod requires a source.
 fn load_build_key(a: &PackBuildArgs) -> Result<BuildKey, (String, Exit)> {
-    let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
-    let private = KeySource::from_flags(
-        "private key",
-        a.private_key.as_deref(),
-        a.private_key_env.as_deref(),
-    )
-    .map_err(err)?;
-    let mode = match a.key_mode.trim().to_ascii_lowercase().as_str() {
+    let private = a.keys.private.source()?;
+    let mode = match a
+        .keys
+        .key_mode
+        .as_deref()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "" | "none" => {
             if private.is_none() {
                 return Ok((None, Vec::new()));
@@ -357,12 +349,7 @@ fn load_build_key(a: &PackBuildArgs) -> Result<BuildKey, (String, Exit)> {
             ));
         }
     };
-    let config = KeyConfig {
-        mode,
-        private,
-        public: None,
-    };
-    let loaded = config.load_signing::<Trace>().map_err(err)?;
+    let loaded = load_signing::<Trace>(mode, private)?;
     let warnings = loaded.warning.map(str::to_owned).into_iter().collect();
     Ok((Some(loaded.key), warnings))
 }
@@ -425,9 +412,7 @@ fn verify(out: &Out, a: &PackVerifyArgs) -> Exit {
     let report = match verified {
         Ok(r) => r,
         Err(e) => {
-            return o
-                .str("path", &path)
-                .fail(out, &e.to_string(), pack_error_exit(&e));
+            return o.str("path", &path).fail(out, &e.to_string(), e.exit());
         }
     };
     let ok = report.ok(require_signature);
@@ -476,9 +461,7 @@ fn inspect(out: &Out, a: &PackInspectArgs) -> Exit {
     let report = match inspect_pack(Path::new(&path)) {
         Ok(r) => r,
         Err(e) => {
-            return o
-                .str("path", &path)
-                .fail(out, &e.to_string(), pack_error_exit(&e));
+            return o.str("path", &path).fail(out, &e.to_string(), e.exit());
         }
     };
     let text = [format!(
@@ -500,7 +483,7 @@ fn diff(out: &Out, a: &PackDiffArgs) -> Exit {
     };
     let result = match diff_packs(Path::new(left.trim()), Path::new(right.trim())) {
         Ok(r) => r,
-        Err(e) => return o.fail(out, &e.to_string(), pack_error_exit(&e)),
+        Err(e) => return o.fail(out, &e.to_string(), e.exit()),
     };
     let output_path = a.output.as_deref().map(str::trim).unwrap_or_default();
     if !output_path.is_empty() {
@@ -510,7 +493,7 @@ fn diff(out: &Out, a: &PackDiffArgs) -> Exit {
             gait_sign::PRIVATE_FILE_MODE,
             true,
         ) {
-            return o.fail(out, &e.to_string(), sign_error_exit(&e));
+            return o.fail(out, &e.to_string(), e.exit());
         }
     }
     let ok = !result.summary.changed;
@@ -558,7 +541,7 @@ fn export(out: &Out, a: &PackExportArgs) -> Exit {
     }
     let record = match build_export_record(Path::new(&path)) {
         Ok(r) => r,
-        Err(e) => return o.fail(out, &e.to_string(), pack_error_exit(&e)),
+        Err(e) => return o.fail(out, &e.to_string(), e.exit()),
     };
     // Validate the table before writing anything.
     let sql = if sql_out.is_empty() {
@@ -570,17 +553,17 @@ fn export(out: &Out, a: &PackExportArgs) -> Exit {
         };
         match postgres_index_sql(&record, &options) {
             Ok(s) => Some(s),
-            Err(e) => return o.fail(out, &e.to_string(), pack_error_exit(&e)),
+            Err(e) => return o.fail(out, &e.to_string(), e.exit()),
         }
     };
     if !otel_out.is_empty() {
         if let Err(e) = write_otel_jsonl(Path::new(&otel_out), &record) {
-            return o.fail(out, &e.to_string(), pack_error_exit(&e));
+            return o.fail(out, &e.to_string(), e.exit());
         }
     }
     if let Some(sql) = sql {
         if let Err(e) = write_output(Path::new(&sql_out), sql.as_bytes(), "write postgres sql") {
-            return o.fail(out, &e.to_string(), pack_error_exit(&e));
+            return o.fail(out, &e.to_string(), e.exit());
         }
     }
     let mut text = vec![format!("pack export ok: {path}")];

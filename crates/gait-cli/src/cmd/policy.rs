@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use crate::args::{
     PolicyCommand, PolicyFmtArgs, PolicyInitArgs, PolicySimulateArgs, PolicyValidateArgs,
 };
-use crate::cmd::{fail, parse_csv, put_int, put_str, put_strs, sign_error_exit};
-use crate::exit::Exit;
+use crate::cmd::{fail, parse_csv, put_int, put_str, put_strs};
+use crate::exit::{Exit, failure};
 use crate::output::{Out, stdout_line, stdout_text};
 
 /// Runs a `policy` subcommand.
@@ -66,7 +66,7 @@ fn init_inner(a: &PolicyInitArgs) -> Result<(&'static str, String, Vec<String>),
             format!("output path already exists (use --force to overwrite): {path}"),
             Exit::InvalidInput,
         ),
-        e => (e.to_string(), sign_error_exit(&e)),
+        e => failure(e),
     };
     let file = Path::new(path);
     if let Some(parent) = file
@@ -292,8 +292,7 @@ fn write_in_place(path: &Path, bytes: &[u8]) -> Result<(), (String, Exit)> {
     };
     #[cfg(not(unix))]
     let mode = gait_sign::PRIVATE_FILE_MODE;
-    gait_sign::write_file_atomic(&target, bytes, mode, true)
-        .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    gait_sign::write_file_atomic(&target, bytes, mode, true).map_err(failure)?;
     // The new file was created under the umask; restore the exact mode.
     std::fs::set_permissions(&target, permissions).map_err(io)
 }

@@ -3,11 +3,11 @@
 use std::path::Path;
 
 use clap::{Args, Subcommand};
-use gait_regress::{CaptureReceipt, InitOptions, InitResult, RegressError, RunOptions, RunResult};
+use gait_regress::{CaptureReceipt, InitOptions, InitResult, RunOptions, RunResult};
 use serde_json::{Map, Value, json};
 
 use crate::cmd::{fail, put_int, put_str, put_strs};
-use crate::exit::Exit;
+use crate::exit::{Exit, Failure, failure};
 use crate::output::{Out, stdout_line};
 
 /// `gait regress …`
@@ -123,22 +123,6 @@ pub struct CaptureArgs {
     pub unexpected: Vec<String>,
 }
 
-/// The exit status of a regress library error.
-fn exit_for(e: &RegressError) -> Exit {
-    if e.is_io() {
-        Exit::Internal
-    } else {
-        Exit::InvalidInput
-    }
-}
-
-type Failure = (String, Exit);
-
-fn err(e: RegressError) -> Failure {
-    let exit = exit_for(&e);
-    (e.to_string(), exit)
-}
-
 fn no_positionals(extra: &[String]) -> Result<(), Failure> {
     if extra.is_empty() {
         Ok(())
@@ -199,9 +183,9 @@ fn init(out: &Out, a: &RegressInitArgs, add: bool) -> Exit {
         } else {
             gait_regress::resolve_source(&from, cp)
         }
-        .map_err(err)?;
+        .map_err(failure)?;
         let opts = InitOptions::from_source(source, ".").with_name(a.name.clone());
-        gait_regress::init_fixture(&opts).map_err(err)
+        gait_regress::init_fixture(&opts).map_err(failure)
     })();
     let mut m = Map::new();
     if add {
@@ -264,7 +248,7 @@ fn run_graders(out: &Out, f: &RunFlags) -> Result<RunResult, Failure> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    r.map_err(err)
+    r.map_err(failure)
 }
 
 fn next_command(config: &str) -> String {
@@ -353,9 +337,10 @@ fn bootstrap(out: &Out, a: &RegressBootstrapArgs) -> Exit {
     let result = (|| -> Result<(InitResult, RunResult), Failure> {
         no_positionals(&a.unexpected)?;
         let from = required_from(a.from.as_deref(), "run_id|path")?;
-        let source = gait_regress::resolve_source(&from, a.checkpoint.as_deref()).map_err(err)?;
+        let source =
+            gait_regress::resolve_source(&from, a.checkpoint.as_deref()).map_err(failure)?;
         let opts = InitOptions::from_source(source, ".").with_name(a.name.clone());
-        let init = gait_regress::init_fixture(&opts).map_err(err)?;
+        let init = gait_regress::init_fixture(&opts).map_err(failure)?;
         Ok((init, run_graders(out, f)?))
     })();
     let (init, r) = match result {
@@ -392,7 +377,7 @@ pub fn capture(out: &Out, a: &CaptureArgs) -> Exit {
     let result = (|| -> Result<CaptureReceipt, Failure> {
         no_positionals(&a.unexpected)?;
         let from = required_from(a.from.as_deref(), "run_id|path")?;
-        let mut receipt = gait_regress::capture(&from, a.checkpoint.as_deref()).map_err(err)?;
+        let mut receipt = gait_regress::capture(&from, a.checkpoint.as_deref()).map_err(failure)?;
         let path = a.out.trim();
         if path.is_empty() {
             return Err((
@@ -400,7 +385,7 @@ pub fn capture(out: &Out, a: &CaptureArgs) -> Exit {
                 Exit::InvalidInput,
             ));
         }
-        gait_regress::write_capture_receipt(Path::new(path), &mut receipt).map_err(err)?;
+        gait_regress::write_capture_receipt(Path::new(path), &mut receipt).map_err(failure)?;
         Ok(receipt)
     })();
     match result {

@@ -8,16 +8,15 @@ use clap::{Args, Subcommand};
 use gait_digest::clean_path;
 use gait_pack::runpack::{
     self, DiffSummary, MAX_INPUT_BYTES, RecordInput, RecordSettings, ReplayPlan, ReplayRequest,
-    RunRecorder, RunpackError, SignatureStatus, VerifyOptions, VerifyReport, ticket_footer,
+    RunRecorder, SignatureStatus, VerifyOptions, VerifyReport, ticket_footer,
 };
-use gait_sign::{KeyConfig, KeyMode, KeySource, Trace};
+use gait_sign::{KeyMode, Trace};
 use serde_json::{Map, Value, json};
 
 use crate::args::VerifyKeyArgs;
-use crate::cmd::{
-    load_verify_key, parse_csv, put_int, put_str, put_strs, read_input, sign_error_exit,
-};
-use crate::exit::Exit;
+use crate::cmd::{parse_csv, put_int, put_str, put_strs, read_input};
+use crate::exit::{Exit, ExitClass as _, failure};
+use crate::key_args::{ModeDefault, SigningKeyArgs};
 use crate::output::{Out, stderr_line, stdout_line};
 
 /// The demo's output directory.
@@ -113,6 +112,11 @@ pub struct RunReceiptArgs {
 
 /// `gait run record`
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("key_mode", |a| a.help("Signing key mode: dev (ephemeral key) or prod (explicit key)")),
+    mut_arg("private_key", |a| a.help("Private signing key file")),
+    mut_arg("private_key_env", |a| a.help("Environment variable holding the private signing key")),
+)]
 pub struct RunRecordArgs {
     /// The run record JSON input (or use --input).
     #[arg(value_name = "INPUT", num_args = 0..)]
@@ -138,15 +142,9 @@ pub struct RunRecordArgs {
     /// Context evidence envelope JSON whose records replace the receipts.
     #[arg(long, value_name = "PATH")]
     pub context_envelope: Option<String>,
-    /// Signing key mode: dev (ephemeral key) or prod (explicit key).
-    #[arg(long, value_name = "MODE")]
-    pub key_mode: Option<String>,
-    /// Private signing key file.
-    #[arg(long, value_name = "PATH")]
-    pub private_key: Option<String>,
-    /// Environment variable holding the private signing key.
-    #[arg(long, value_name = "VAR")]
-    pub private_key_env: Option<String>,
+    /// The signing key.
+    #[command(flatten)]
+    pub keys: SigningKeyArgs,
 }
 
 /// `gait run inspect`
@@ -174,18 +172,6 @@ pub struct DemoArgs {
     /// into ./gait-out and show the gate blocking it.
     #[arg(long)]
     pub policy: bool,
-}
-
-fn runpack_exit(e: &RunpackError) -> Exit {
-    if e.is_verification_failure() {
-        Exit::VerifyFailed
-    } else if e.is_unsafe() {
-        Exit::UnsafeOperation
-    } else if e.is_io() || e.is_internal() {
-        Exit::Internal
-    } else {
-        Exit::InvalidInput
-    }
 }
 
 fn error_out(out: &Out, label: &str, message: &str, exit: Exit) -> Exit {
@@ -260,14 +246,7 @@ pub(crate) fn verify_setup(
         }
     };
     let require_signature = require_signature || strict;
-    let any_key = [
-        &k.public_key,
-        &k.public_key_env,
-        &k.private_key,
-        &k.private_key_env,
-    ]
-    .iter()
-    .any(|s| s.as_deref().is_some_and(|v| !v.is_empty()));
+    let any_key = k.any_given();
     if strict && !any_key {
         return Err((
             "strict verify profile requires --public-key/--public-key-env or private key source"
@@ -276,7 +255,7 @@ pub(crate) fn verify_setup(
         ));
     }
     let key = if any_key {
-        Some(load_verify_key::<Trace>(k)?)
+        Some(k.load::<Trace>()?)
     } else {
         None
     };
@@ -309,13 +288,12 @@ pub(crate) fn verify_runpack_target(
     setup: &VerifySetup,
     quiet: bool,
 ) -> Result<RunpackVerified, (String, Exit)> {
-    let path =
-        runpack::resolve_runpack_path(target).map_err(|e| (e.to_string(), runpack_exit(&e)))?;
+    let path = runpack::resolve_runpack_path(target).map_err(failure)?;
     let options = VerifyOptions::new(setup.key.clone(), setup.require_signature);
     let spinner = crate::cmd::progress::spinner_for_file(&path, quiet, "verifying");
     let verified = runpack::verify_runpack_file(&path, &options);
     crate::cmd::progress::finish(spinner);
-    let report = verified.map_err(|e| (e.to_string(), runpack_exit(&e)))?;
+    let report = verified.map_err(failure)?;
     let ok = report.is_ok(setup.require_signature);
     let note = signature_note(report.signature_status, setup.require_signature);
     let next = verify_next_commands(&report.run_id);
@@ -465,7 +443,7 @@ fn record(out: &Out, a: &RunRecordArgs) -> Exit {
     };
     let mut input = match RecordInput::from_json(&bytes) {
         Ok(i) => i,
-        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        Err(e) => return fail(&e.to_string(), e.exit()),
     };
     let settings = RecordSettings::new(
         a.run_id.clone(),
@@ -476,35 +454,16 @@ fn record(out: &Out, a: &RunRecordArgs) -> Exit {
     .with_context_envelope(a.context_envelope.clone());
     let (capture, context_warnings) = match input.apply_settings_with_warnings(&settings) {
         Ok(applied) => (applied.capture_mode, applied.warnings),
-        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        Err(e) => return fail(&e.to_string(), e.exit()),
     };
-    let blank = |s: &Option<String>| s.as_deref().is_none_or(|v| v.trim().is_empty());
-    let signing_requested =
-        !blank(&a.key_mode) || !blank(&a.private_key) || !blank(&a.private_key_env);
+    let signing_requested = a.keys.any_given();
     let mut signing_warnings = Vec::new();
     let loaded = if signing_requested {
-        let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
-        let loaded = (|| {
-            let mode_text = a.key_mode.as_deref().unwrap_or("").trim().to_lowercase();
-            let mode = if mode_text.is_empty() {
-                KeyMode::Prod
-            } else {
-                KeyMode::parse(&mode_text).map_err(err)?
-            };
-            let private = KeySource::from_flags(
-                "private key",
-                a.private_key.as_deref(),
-                a.private_key_env.as_deref(),
-            )
-            .map_err(err)?;
-            KeyConfig {
-                mode,
-                private,
-                public: None,
-            }
-            .load_signing::<Trace>()
-            .map_err(err)
-        })();
+        // Any signing flag without --key-mode means prod.
+        let loaded = a
+            .keys
+            .mode(ModeDefault::BlankIs(KeyMode::Prod))
+            .and_then(|mode| a.keys.load::<Trace>(mode));
         match loaded {
             Ok(l) => {
                 if let Some(w) = l.warning {
@@ -524,7 +483,7 @@ fn record(out: &Out, a: &RunRecordArgs) -> Exit {
     let out_dir = PathBuf::from(a.out_dir.trim());
     let written = match recorder.write_to_dir(&out_dir) {
         Ok(w) => w,
-        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        Err(e) => return fail(&e.to_string(), e.exit()),
     };
     let manifest = &written.recorded.manifest;
     let run_id = written.recorded.run_id.clone();
@@ -584,11 +543,11 @@ fn inspect(out: &Out, a: &RunInspectArgs) -> Exit {
     }
     let path = match runpack::resolve_runpack_path(&from) {
         Ok(p) => p,
-        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        Err(e) => return fail(&e.to_string(), e.exit()),
     };
     let pack = match runpack::read_runpack(&path) {
         Ok(p) => p,
-        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        Err(e) => return fail(&e.to_string(), e.exit()),
     };
     let timeline = runpack::timeline(&pack);
     let warnings = timeline.warnings();
@@ -719,7 +678,7 @@ fn replay(out: &Out, a: &RunReplayArgs) -> Exit {
     };
     let path = match runpack::resolve_runpack_path(target) {
         Ok(p) => p,
-        Err(e) => return fail(&e.to_string(), false, runpack_exit(&e)),
+        Err(e) => return fail(&e.to_string(), false, e.exit()),
     };
     let mut warnings = Vec::new();
     let result = match &plan {
@@ -731,7 +690,7 @@ fn replay(out: &Out, a: &RunReplayArgs) -> Exit {
     };
     let result = match result {
         Ok(r) => r,
-        Err(e) => return fail(&e.to_string(), false, runpack_exit(&e)),
+        Err(e) => return fail(&e.to_string(), false, e.exit()),
     };
     let ok = result.is_ok();
     let exit = if ok { Exit::Ok } else { Exit::VerifyFailed };
@@ -806,12 +765,11 @@ fn diff(out: &Out, a: &RunDiffArgs) -> Exit {
     let result = if let (Some(l), Some(r)) = (chain(left), chain(right)) {
         match runpack::DiffPrivacy::parse(&a.privacy) {
             Ok(privacy) => runpack::diff_session_chains(&l, &r, privacy),
-            Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+            Err(e) => return fail(&e.to_string(), e.exit()),
         }
     } else {
         let resolve = |target: &str| {
-            runpack::resolve_runpack_path(target)
-                .map_err(|e| fail(&e.to_string(), runpack_exit(&e)))
+            runpack::resolve_runpack_path(target).map_err(|e| fail(&e.to_string(), e.exit()))
         };
         let left = match resolve(left) {
             Ok(p) => p,
@@ -823,7 +781,7 @@ fn diff(out: &Out, a: &RunDiffArgs) -> Exit {
         };
         match runpack::diff_runpacks(&left, &right, &a.privacy) {
             Ok(r) => r,
-            Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+            Err(e) => return fail(&e.to_string(), e.exit()),
         }
     };
     let output_path = a.output.as_deref().unwrap_or_default();
@@ -834,7 +792,7 @@ fn diff(out: &Out, a: &RunDiffArgs) -> Exit {
             gait_sign::PRIVATE_FILE_MODE,
             true,
         ) {
-            return fail(&e.to_string(), sign_error_exit(&e));
+            return fail(&e.to_string(), e.exit());
         }
     }
     let summary = &result.summary;
@@ -888,11 +846,11 @@ fn receipt(out: &Out, a: &RunReceiptArgs) -> Exit {
     }
     let path = match runpack::resolve_runpack_path(&from) {
         Ok(p) => p,
-        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        Err(e) => return fail(&e.to_string(), e.exit()),
     };
     let receipt = match runpack::runpack_receipt(&path) {
         Ok(r) => r,
-        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        Err(e) => return fail(&e.to_string(), e.exit()),
     };
     if out.is_json() {
         let mut m = Map::new();
@@ -932,7 +890,7 @@ pub fn demo(out: &Out, a: &DemoArgs) -> Exit {
         Err(e) if e.is_verification_failure() => {
             return fail("verification failed", Exit::VerifyFailed);
         }
-        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        Err(e) => return fail(&e.to_string(), e.exit()),
     };
     let run_id = runpack::DEMO_RUN_ID;
     let bundle = format!("./{DEMO_OUT_DIR}/runpack_{run_id}.zip");
