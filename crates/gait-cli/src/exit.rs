@@ -193,6 +193,12 @@ impl ExitClass for gait_trace::DecideError {
     }
 }
 
+impl ExitClass for gait_policy::token::TokenError {
+    fn exit(&self) -> Exit {
+        Exit::InvalidInput
+    }
+}
+
 impl ExitClass for gait_serve::ServeError {
     fn exit(&self) -> Exit {
         Exit::from_code(self.exit_code())

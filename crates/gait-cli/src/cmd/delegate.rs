@@ -5,15 +5,15 @@ use gait_policy::token::{
     DelegationCheck, DelegationMint, DelegationToken, MAX_TOKEN_BYTES, mint_delegation_token,
     validate_delegation_token,
 };
-use gait_sign::{Delegation, KeyMode};
+use gait_sign::Delegation;
 use serde_json::{Map, Value};
 
 use crate::args::{DelegateCommand, DelegateMintArgs, DelegateVerifyArgs};
+use crate::cmd::tokens::{MintFlags, MintReport, mint_token, report_minted};
 use crate::cmd::version::VERSION;
-use crate::cmd::{fail, parse_csv, parse_ttl, put_str, put_strs, read_input, write_token_file};
-use crate::exit::Exit;
-use crate::key_args::ModeDefault;
-use crate::output::{Out, stderr_line, stdout_line};
+use crate::cmd::{fail, parse_csv, put_str, put_strs, read_input};
+use crate::exit::{Exit, Failure};
+use crate::output::{Out, stdout_line};
 
 /// Runs a `delegate` subcommand.
 pub fn run(out: &Out, cmd: &DelegateCommand) -> Exit {
@@ -40,67 +40,40 @@ fn token_fields(m: &mut Map<String, Value>, t: &DelegationToken, path: &str) {
 }
 
 fn mint(out: &Out, a: &DelegateMintArgs) -> Exit {
-    match mint_inner(a) {
-        Ok((m, path, warnings)) => {
-            if out.is_json() {
-                return out.json(m, Exit::Ok);
-            }
-            for w in &warnings {
-                stderr_line(&format!("warning: {w}"));
-            }
-            stdout_line(&format!("delegation token ok: {path}"));
-            Exit::Ok
-        }
-        Err((msg, exit)) => fail(out, "delegate", Map::new(), &msg, exit),
-    }
+    report_minted(out, "delegate", mint_inner(a))
 }
 
-type Minted = (Map<String, Value>, String, Vec<String>);
-
-/// Checks in the reference's order: ttl, scope, key, token fields, file.
-fn mint_inner(a: &DelegateMintArgs) -> Result<Minted, (String, Exit)> {
-    let ttl_nanos = parse_ttl(a.ttl.as_deref())?;
-    let scope = parse_csv(a.scope.as_deref());
-    if scope.is_empty() {
-        return Err(("scope is required".into(), Exit::InvalidInput));
-    }
-    let loaded = a
-        .keys
-        .load::<Delegation>(a.keys.mode(ModeDefault::Strict(KeyMode::Dev))?)?;
+fn mint_inner(a: &DelegateMintArgs) -> Result<MintReport, Failure> {
+    let flags = MintFlags {
+        ttl: a.ttl.as_deref(),
+        scope: a.scope.as_deref(),
+        out: a.out.as_deref(),
+        keys: &a.keys,
+    };
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    let token = mint_delegation_token(
-        &DelegationMint {
-            producer_version: VERSION.into(),
-            delegator_identity: opt(&a.delegator),
-            delegate_identity: opt(&a.delegate),
-            scope,
-            scope_class: opt(&a.scope_class),
-            intent_digest: opt(&a.intent_digest),
-            policy_digest: opt(&a.policy_digest),
-            ttl_nanos,
-            now: GoTime::now_utc(),
-        },
-        &loaded.key,
-    )
-    .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
-    let path = a
-        .out
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map_or_else(
-            || format!("delegation_{}.json", token.token_id),
-            str::to_owned,
-        );
-    write_token_file(&path, &token.to_pretty_json())?;
-
-    let warnings: Vec<String> = loaded.warning.iter().map(|w| (*w).to_owned()).collect();
+    let minted = mint_token::<Delegation, _, _>(&flags, |ttl_nanos, scope, key| {
+        mint_delegation_token(
+            &DelegationMint {
+                producer_version: VERSION.into(),
+                delegator_identity: opt(&a.delegator),
+                delegate_identity: opt(&a.delegate),
+                scope,
+                scope_class: opt(&a.scope_class),
+                intent_digest: opt(&a.intent_digest),
+                policy_digest: opt(&a.policy_digest),
+                ttl_nanos,
+                now: GoTime::now_utc(),
+            },
+            key,
+        )
+    })?;
     let mut m = Map::new();
     m.insert("ok".into(), Value::Bool(true));
-    token_fields(&mut m, &token, &path);
-    put_strs(&mut m, "warnings", &warnings);
+    token_fields(&mut m, &minted.token, &minted.path);
+    put_strs(&mut m, "warnings", &minted.warnings);
     put_str(&mut m, "description", "signed delegation token created");
-    Ok((m, path, warnings))
+    let line = format!("delegation token ok: {}", minted.path);
+    Ok((m, minted.warnings, line))
 }
 
 fn verify(out: &Out, a: &DelegateVerifyArgs) -> Exit {
