@@ -106,9 +106,9 @@ fn permission(v: Verdict) -> &'static str {
     }
 }
 
-fn reason_text(eval: &Evaluation) -> String {
-    let reasons: Vec<String> = eval
-        .output
+/// The `reason_codes` of a decision's output.
+fn reason_codes(eval: &Evaluation) -> Vec<String> {
+    eval.output
         .get("reason_codes")
         .and_then(Value::as_array)
         .map(|a| {
@@ -117,7 +117,11 @@ fn reason_text(eval: &Evaluation) -> String {
                 .map(str::to_owned)
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn reason_text(eval: &Evaluation) -> String {
+    let reasons = reason_codes(eval);
     let trace = eval.trace.trace_id.as_str();
     format!(
         "gait: verdict={} reasons={} trace={trace}",
@@ -186,18 +190,11 @@ fn pre_tool(a: &HookArgs) -> Exit {
             let message = if eval.verdict == Verdict::Allow {
                 String::new()
             } else {
-                let reasons: Vec<String> = eval
-                    .output
-                    .get("reason_codes")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_owned)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                gait_trace::refusal_message(eval.verdict.as_str(), &reasons, &eval.trace.trace_id)
+                gait_trace::refusal_message(
+                    eval.verdict.as_str(),
+                    &reason_codes(&eval),
+                    &eval.trace.trace_id,
+                )
             };
             if !message.is_empty() {
                 m.insert("message".into(), json!(message));

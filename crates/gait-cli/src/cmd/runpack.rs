@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::args::VerifyKeyArgs;
 use crate::cmd::{parse_csv, put_int, put_str, put_strs, read_input};
-use crate::exit::{Exit, ExitClass as _, failure};
+use crate::exit::{Exit, ExitClass as _, Failure, failure};
 use crate::key_args::{ModeDefault, SigningKeyArgs};
 use crate::output::{Out, stderr_line, stdout_line};
 
@@ -521,8 +521,26 @@ fn record(out: &Out, a: &RunRecordArgs) -> Exit {
     Exit::Ok
 }
 
-/// `verdict`, `reason_codes` and `violations` read from a result payload
-/// (raw capture), as `run inspect` shows them.
+/// The runpack named by `--from` or the one positional argument (`run
+/// inspect`, `run receipt`).
+fn runpack_from(from: Option<&str>, positional: &[String]) -> Result<PathBuf, Failure> {
+    let mut positional = positional.to_vec();
+    let mut from = from.unwrap_or_default().to_owned();
+    if from.trim().is_empty() && positional.len() == 1 {
+        from = positional.remove(0);
+    }
+    if from.trim().is_empty() {
+        return Err((
+            "missing required --from <run_id|path>".into(),
+            Exit::InvalidInput,
+        ));
+    }
+    if !positional.is_empty() {
+        return Err(("unexpected positional arguments".into(), Exit::InvalidInput));
+    }
+    runpack::resolve_runpack_path(&from).map_err(failure)
+}
+
 /// A typed output record as JSON (these records cannot fail to serialize).
 fn to_value<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
@@ -530,20 +548,9 @@ fn to_value<T: serde::Serialize>(v: &T) -> Value {
 
 fn inspect(out: &Out, a: &RunInspectArgs) -> Exit {
     let fail = |msg: &str, exit: Exit| error_out(out, "inspect", msg, exit);
-    let mut positional = a.positional.clone();
-    let mut from = a.from.clone().unwrap_or_default();
-    if from.trim().is_empty() && positional.len() == 1 {
-        from = positional.remove(0);
-    }
-    if from.trim().is_empty() {
-        return fail("missing required --from <run_id|path>", Exit::InvalidInput);
-    }
-    if !positional.is_empty() {
-        return fail("unexpected positional arguments", Exit::InvalidInput);
-    }
-    let path = match runpack::resolve_runpack_path(&from) {
+    let path = match runpack_from(a.from.as_deref(), &a.positional) {
         Ok(p) => p,
-        Err(e) => return fail(&e.to_string(), e.exit()),
+        Err((msg, exit)) => return fail(&msg, exit),
     };
     let pack = match runpack::read_runpack(&path) {
         Ok(p) => p,
@@ -833,20 +840,9 @@ fn diff(out: &Out, a: &RunDiffArgs) -> Exit {
 
 fn receipt(out: &Out, a: &RunReceiptArgs) -> Exit {
     let fail = |msg: &str, exit: Exit| error_out(out, "receipt", msg, exit);
-    let mut positional = a.positional.clone();
-    let mut from = a.from.clone().unwrap_or_default();
-    if from.trim().is_empty() && positional.len() == 1 {
-        from = positional.remove(0);
-    }
-    if from.trim().is_empty() {
-        return fail("missing required --from <run_id|path>", Exit::InvalidInput);
-    }
-    if !positional.is_empty() {
-        return fail("unexpected positional arguments", Exit::InvalidInput);
-    }
-    let path = match runpack::resolve_runpack_path(&from) {
+    let path = match runpack_from(a.from.as_deref(), &a.positional) {
         Ok(p) => p,
-        Err(e) => return fail(&e.to_string(), e.exit()),
+        Err((msg, exit)) => return fail(&msg, exit),
     };
     let receipt = match runpack::runpack_receipt(&path) {
         Ok(r) => r,
