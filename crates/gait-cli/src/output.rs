@@ -88,6 +88,15 @@ impl Out {
         exit
     }
 
+    /// Prints a typed output record (a struct serializing to an object) as
+    /// [`Out::json`] does.
+    pub fn json_typed<T: serde::Serialize + ?Sized>(&self, value: &T, exit: Exit) -> Exit {
+        match serde_json::to_value(value) {
+            Ok(Value::Object(m)) => self.json(m, exit),
+            _ => self.json_error("encode output", Exit::Internal),
+        }
+    }
+
     /// Prints the error envelope `{ok:false, error}` for `exit`.
     pub fn json_error(&self, message: &str, exit: Exit) -> Exit {
         let mut m = Map::new();

@@ -15,7 +15,8 @@ use gait_policy::token::{ApprovalToken, DelegationToken};
 use gait_sign::{Approval, Delegation, KeyMode, Trace, VerifyingKey};
 use gait_trace::explain::ProofRefs;
 use gait_trace::{Boundary, Decider, DecisionRequest, FileJobStore, FileSink, JobStore};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::cmd::{read_input, tokens};
 use crate::exit::{Exit, Failure, failure};
@@ -422,7 +423,7 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         warnings: &warnings,
     };
     if out.is_json() {
-        return Ok(out.json(report.to_json(), exit));
+        return Ok(report.print_json(out, exit));
     }
     for w in &warnings {
         stderr_line(&format!("warning: {w}"));
@@ -511,119 +512,180 @@ struct Report<'a> {
     warnings: &'a [String],
 }
 
+/// The `gate eval --json` object (members with Go's `omitempty`: empty
+/// strings and lists, zero counts and false flags are left out).
+#[derive(Serialize)]
+struct GateEvalOutput<'a, V: Serialize + ?Sized, F: Serialize, S: Serialize> {
+    ok: bool,
+    #[serde(skip_serializing_if = "blank")]
+    profile: &'a str,
+    #[serde(skip_serializing_if = "blank")]
+    verdict: &'a str,
+    #[serde(skip_serializing_if = "blank")]
+    approval_ref: &'a str,
+    #[serde(skip_serializing_if = "blank")]
+    approval_audit_path: &'a str,
+    #[serde(skip_serializing_if = "blank")]
+    delegation_ref: &'a str,
+    #[serde(skip_serializing_if = "blank")]
+    delegation_audit_path: &'a str,
+    #[serde(skip_serializing_if = "blank")]
+    trace_id: &'a str,
+    #[serde(skip_serializing_if = "blank")]
+    trace_path: &'a str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    policy_digest: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    intent_digest: String,
+    #[serde(skip_serializing_if = "blank")]
+    matched_rule: &'a str,
+    #[serde(skip_serializing_if = "blank")]
+    context_source: &'a str,
+    #[serde(skip_serializing_if = "blank")]
+    pattern_id: &'a str,
+    #[serde(skip_serializing_if = "blank")]
+    registry_reason: &'a str,
+    #[serde(skip_serializing_if = "blank")]
+    phase: &'a str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    context_set_digest: String,
+    #[serde(skip_serializing_if = "blank")]
+    context_evidence_mode: &'a str,
+    #[serde(skip_serializing_if = "blank")]
+    script_hash: &'a str,
+    #[serde(skip_serializing_if = "blank")]
+    composite_risk_class: &'a str,
+    #[serde(skip_serializing_if = "blank")]
+    simulated_verdict: &'a str,
+    #[serde(skip_serializing_if = "no_items")]
+    reason_codes: &'a [String],
+    #[serde(skip_serializing_if = "no_items")]
+    violations: &'a [String],
+    #[serde(skip_serializing_if = "no_items")]
+    warnings: &'a [String],
+    #[serde(skip_serializing_if = "no_items")]
+    simulated_reason_codes: &'a [String],
+    #[serde(skip_serializing_if = "zero")]
+    required_approvals: u64,
+    #[serde(skip_serializing_if = "zero")]
+    valid_approvals: u64,
+    #[serde(skip_serializing_if = "zero")]
+    valid_delegations: u64,
+    #[serde(skip_serializing_if = "zero")]
+    context_ref_count: u64,
+    #[serde(skip_serializing_if = "zero")]
+    rate_limit_used: u64,
+    #[serde(skip_serializing_if = "zero")]
+    rate_limit_remaining: u64,
+    #[serde(skip_serializing_if = "zero")]
+    destructive_budget_used: u64,
+    #[serde(skip_serializing_if = "zero")]
+    destructive_budget_remaining: u64,
+    #[serde(skip_serializing_if = "zero")]
+    step_count: u64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    delegation_required: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pre_approved: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    script: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    simulate_mode: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    would_have_blocked: bool,
+    // Present (even when empty) whenever the rate limit or budget applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rate_limit_scope: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rate_limit_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destructive_budget_scope: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destructive_budget_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step_verdicts: Option<&'a V>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    freeze_window: Option<&'a F>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sandbox: Option<&'a S>,
+}
+
+fn blank(s: &&str) -> bool {
+    s.is_empty()
+}
+
+fn no_items(v: &&[String]) -> bool {
+    v.is_empty()
+}
+
+fn zero(n: &u64) -> bool {
+    *n == 0
+}
+
 impl Report<'_> {
-    fn to_json(&self) -> Map<String, Value> {
+    fn print_json(&self, out: &Out, exit: Exit) -> Exit {
         let o = self.outcome;
         let d = &o.decision;
-        let mut m = Map::new();
-        let mut s = |k: &str, v: &str| {
-            if !v.is_empty() {
-                m.insert(k.into(), Value::String(v.to_owned()));
-            }
-        };
-        s("profile", self.profile);
-        s("verdict", d.verdict().as_str());
-        s("approval_ref", &o.approval_ref);
-        s("approval_audit_path", self.approval_audit_path);
-        s("delegation_ref", &o.delegation_ref);
-        s("delegation_audit_path", self.delegation_audit_path);
-        s("trace_id", self.trace_id);
-        s("trace_path", self.trace_path);
-        s("policy_digest", &d.policy_digest().to_hex());
-        s("intent_digest", &d.intent_digest().to_hex());
-        s("matched_rule", d.matched_rule());
-        s("context_source", &o.context_source);
-        s("pattern_id", &o.pattern_id);
-        s("registry_reason", &o.registry_reason);
-        s("phase", self.intent.context().phase.as_str());
         let ctx = self.intent.context();
-        s(
-            "context_set_digest",
-            &ctx.context_set_digest
+        let script = d.script();
+        let sim = o.simulation.as_ref();
+        let output = GateEvalOutput {
+            ok: true,
+            profile: self.profile,
+            verdict: d.verdict().as_str(),
+            approval_ref: &o.approval_ref,
+            approval_audit_path: self.approval_audit_path,
+            delegation_ref: &o.delegation_ref,
+            delegation_audit_path: self.delegation_audit_path,
+            trace_id: self.trace_id,
+            trace_path: self.trace_path,
+            policy_digest: d.policy_digest().to_hex(),
+            intent_digest: d.intent_digest().to_hex(),
+            matched_rule: d.matched_rule(),
+            context_source: &o.context_source,
+            pattern_id: &o.pattern_id,
+            registry_reason: &o.registry_reason,
+            phase: ctx.phase.as_str(),
+            context_set_digest: ctx
+                .context_set_digest
                 .map(|x| x.to_hex())
                 .unwrap_or_default(),
-        );
-        s(
-            "context_evidence_mode",
-            ctx.context_evidence_mode
+            context_evidence_mode: ctx
+                .context_evidence_mode
                 .map(|x| x.as_str())
                 .unwrap_or_default(),
-        );
-        if let Some(script) = d.script() {
-            s("script_hash", &script.script_hash);
-            s("composite_risk_class", &script.composite_risk_class);
-        }
-        if let Some(sim) = &o.simulation {
-            s("simulated_verdict", sim.verdict.as_str());
-        }
-        m.insert("ok".into(), Value::Bool(true));
-        let mut list = |k: &str, v: &[String]| {
-            if !v.is_empty() {
-                m.insert(k.into(), json!(v));
-            }
+            script_hash: script.map(|s| s.script_hash.as_str()).unwrap_or_default(),
+            composite_risk_class: script
+                .map(|s| s.composite_risk_class.as_str())
+                .unwrap_or_default(),
+            simulated_verdict: sim.map(|s| s.verdict.as_str()).unwrap_or_default(),
+            reason_codes: d.reason_codes(),
+            violations: d.violations(),
+            warnings: self.warnings,
+            simulated_reason_codes: sim.map(|s| s.reason_codes.as_slice()).unwrap_or_default(),
+            required_approvals: o.required_approvals,
+            valid_approvals: o.valid_approvals as u64,
+            valid_delegations: o.valid_delegations as u64,
+            context_ref_count: ctx.context_refs.len() as u64,
+            rate_limit_used: o.rate_limit.as_ref().map_or(0, |r| r.used),
+            rate_limit_remaining: o.rate_limit.as_ref().map_or(0, |r| r.remaining),
+            destructive_budget_used: o.destructive_budget.as_ref().map_or(0, |r| r.used),
+            destructive_budget_remaining: o.destructive_budget.as_ref().map_or(0, |r| r.remaining),
+            step_count: script.map_or(0, |s| s.step_count as u64),
+            delegation_required: o.delegation_required,
+            pre_approved: o.pre_approved,
+            script: script.is_some(),
+            simulate_mode: sim.is_some(),
+            would_have_blocked: sim.is_some_and(|s| s.would_have_blocked),
+            rate_limit_scope: o.rate_limit.as_ref().map(|r| r.scope.as_str()),
+            rate_limit_key: o.rate_limit.as_ref().map(|r| r.key.as_str()),
+            destructive_budget_scope: o.destructive_budget.as_ref().map(|r| r.scope.as_str()),
+            destructive_budget_key: o.destructive_budget.as_ref().map(|r| r.key.as_str()),
+            step_verdicts: script.map(|s| &s.step_verdicts),
+            freeze_window: d.freeze_window(),
+            sandbox: d.sandbox(),
         };
-        list("reason_codes", d.reason_codes());
-        list("violations", d.violations());
-        list("warnings", self.warnings);
-        if let Some(sim) = &o.simulation {
-            list("simulated_reason_codes", &sim.reason_codes);
-        }
-        let mut num = |k: &str, v: u64| {
-            if v != 0 {
-                m.insert(k.into(), json!(v));
-            }
-        };
-        num("required_approvals", o.required_approvals);
-        num("valid_approvals", o.valid_approvals as u64);
-        num("valid_delegations", o.valid_delegations as u64);
-        num("context_ref_count", ctx.context_refs.len() as u64);
-        if let Some(r) = &o.rate_limit {
-            num("rate_limit_used", r.used);
-            num("rate_limit_remaining", r.remaining);
-        }
-        if let Some(r) = &o.destructive_budget {
-            num("destructive_budget_used", r.used);
-            num("destructive_budget_remaining", r.remaining);
-        }
-        if let Some(script) = d.script() {
-            num("step_count", script.step_count as u64);
-        }
-        let mut flag = |k: &str, v: bool| {
-            if v {
-                m.insert(k.into(), Value::Bool(true));
-            }
-        };
-        flag("delegation_required", o.delegation_required);
-        flag("pre_approved", o.pre_approved);
-        flag("script", d.script().is_some());
-        if let Some(sim) = &o.simulation {
-            flag("simulate_mode", true);
-            flag("would_have_blocked", sim.would_have_blocked);
-        }
-        if let Some(r) = &o.rate_limit {
-            m.insert("rate_limit_scope".into(), Value::String(r.scope.clone()));
-            m.insert("rate_limit_key".into(), Value::String(r.key.clone()));
-        }
-        if let Some(r) = &o.destructive_budget {
-            m.insert(
-                "destructive_budget_scope".into(),
-                Value::String(r.scope.clone()),
-            );
-            m.insert(
-                "destructive_budget_key".into(),
-                Value::String(r.key.clone()),
-            );
-        }
-        if let Some(script) = d.script() {
-            m.insert("step_verdicts".into(), json!(script.step_verdicts));
-        }
-        if let Some(f) = d.freeze_window() {
-            m.insert("freeze_window".into(), json!(f));
-        }
-        if let Some(sb) = d.sandbox() {
-            m.insert("sandbox".into(), json!(sb));
-        }
-        m
+        out.json_typed(&output, exit)
     }
 
     fn print_text(&self) {
