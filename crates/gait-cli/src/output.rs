@@ -106,6 +106,25 @@ impl Out {
     }
 }
 
+/// `skip_serializing_if` tests for typed output records: Go's
+/// `omitempty` on borrowed strings and lists and on counts.
+pub mod omit {
+    /// An empty string.
+    pub fn blank(s: &&str) -> bool {
+        s.is_empty()
+    }
+
+    /// An empty list.
+    pub fn no_items(v: &&[String]) -> bool {
+        v.is_empty()
+    }
+
+    /// Zero.
+    pub fn zero(n: &u64) -> bool {
+        *n == 0
+    }
+}
+
 /// Writes one line to standard output. A closed pipe is not an error worth
 /// reporting (the reader went away), so write failures are ignored.
 pub fn stdout_line(text: &str) {

@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::cmd::{read_input, tokens};
 use crate::exit::{Exit, Failure, failure};
 use crate::key_args::{KeySources, ModeDefault, SigningKeyArgs};
-use crate::output::{Out, stderr_line, stdout_line};
+use crate::output::{Out, omit, stderr_line, stdout_line};
 
 /// The largest intent file accepted.
 const MAX_INTENT_BYTES: u64 = 8 << 20;
@@ -517,71 +517,71 @@ struct Report<'a> {
 #[derive(Serialize)]
 struct GateEvalOutput<'a, V: Serialize + ?Sized, F: Serialize, S: Serialize> {
     ok: bool,
-    #[serde(skip_serializing_if = "blank")]
+    #[serde(skip_serializing_if = "omit::blank")]
     profile: &'a str,
-    #[serde(skip_serializing_if = "blank")]
+    #[serde(skip_serializing_if = "omit::blank")]
     verdict: &'a str,
-    #[serde(skip_serializing_if = "blank")]
+    #[serde(skip_serializing_if = "omit::blank")]
     approval_ref: &'a str,
-    #[serde(skip_serializing_if = "blank")]
+    #[serde(skip_serializing_if = "omit::blank")]
     approval_audit_path: &'a str,
-    #[serde(skip_serializing_if = "blank")]
+    #[serde(skip_serializing_if = "omit::blank")]
     delegation_ref: &'a str,
-    #[serde(skip_serializing_if = "blank")]
+    #[serde(skip_serializing_if = "omit::blank")]
     delegation_audit_path: &'a str,
-    #[serde(skip_serializing_if = "blank")]
+    #[serde(skip_serializing_if = "omit::blank")]
     trace_id: &'a str,
-    #[serde(skip_serializing_if = "blank")]
+    #[serde(skip_serializing_if = "omit::blank")]
     trace_path: &'a str,
     #[serde(skip_serializing_if = "String::is_empty")]
     policy_digest: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     intent_digest: String,
-    #[serde(skip_serializing_if = "blank")]
+    #[serde(skip_serializing_if = "omit::blank")]
     matched_rule: &'a str,
-    #[serde(skip_serializing_if = "blank")]
+    #[serde(skip_serializing_if = "omit::blank")]
     context_source: &'a str,
-    #[serde(skip_serializing_if = "blank")]
+    #[serde(skip_serializing_if = "omit::blank")]
     pattern_id: &'a str,
-    #[serde(skip_serializing_if = "blank")]
+    #[serde(skip_serializing_if = "omit::blank")]
     registry_reason: &'a str,
-    #[serde(skip_serializing_if = "blank")]
+    #[serde(skip_serializing_if = "omit::blank")]
     phase: &'a str,
     #[serde(skip_serializing_if = "String::is_empty")]
     context_set_digest: String,
-    #[serde(skip_serializing_if = "blank")]
+    #[serde(skip_serializing_if = "omit::blank")]
     context_evidence_mode: &'a str,
-    #[serde(skip_serializing_if = "blank")]
+    #[serde(skip_serializing_if = "omit::blank")]
     script_hash: &'a str,
-    #[serde(skip_serializing_if = "blank")]
+    #[serde(skip_serializing_if = "omit::blank")]
     composite_risk_class: &'a str,
-    #[serde(skip_serializing_if = "blank")]
+    #[serde(skip_serializing_if = "omit::blank")]
     simulated_verdict: &'a str,
-    #[serde(skip_serializing_if = "no_items")]
+    #[serde(skip_serializing_if = "omit::no_items")]
     reason_codes: &'a [String],
-    #[serde(skip_serializing_if = "no_items")]
+    #[serde(skip_serializing_if = "omit::no_items")]
     violations: &'a [String],
-    #[serde(skip_serializing_if = "no_items")]
+    #[serde(skip_serializing_if = "omit::no_items")]
     warnings: &'a [String],
-    #[serde(skip_serializing_if = "no_items")]
+    #[serde(skip_serializing_if = "omit::no_items")]
     simulated_reason_codes: &'a [String],
-    #[serde(skip_serializing_if = "zero")]
+    #[serde(skip_serializing_if = "omit::zero")]
     required_approvals: u64,
-    #[serde(skip_serializing_if = "zero")]
+    #[serde(skip_serializing_if = "omit::zero")]
     valid_approvals: u64,
-    #[serde(skip_serializing_if = "zero")]
+    #[serde(skip_serializing_if = "omit::zero")]
     valid_delegations: u64,
-    #[serde(skip_serializing_if = "zero")]
+    #[serde(skip_serializing_if = "omit::zero")]
     context_ref_count: u64,
-    #[serde(skip_serializing_if = "zero")]
+    #[serde(skip_serializing_if = "omit::zero")]
     rate_limit_used: u64,
-    #[serde(skip_serializing_if = "zero")]
+    #[serde(skip_serializing_if = "omit::zero")]
     rate_limit_remaining: u64,
-    #[serde(skip_serializing_if = "zero")]
+    #[serde(skip_serializing_if = "omit::zero")]
     destructive_budget_used: u64,
-    #[serde(skip_serializing_if = "zero")]
+    #[serde(skip_serializing_if = "omit::zero")]
     destructive_budget_remaining: u64,
-    #[serde(skip_serializing_if = "zero")]
+    #[serde(skip_serializing_if = "omit::zero")]
     step_count: u64,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     delegation_required: bool,
@@ -608,18 +608,6 @@ struct GateEvalOutput<'a, V: Serialize + ?Sized, F: Serialize, S: Serialize> {
     freeze_window: Option<&'a F>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sandbox: Option<&'a S>,
-}
-
-fn blank(s: &&str) -> bool {
-    s.is_empty()
-}
-
-fn no_items(v: &&[String]) -> bool {
-    v.is_empty()
-}
-
-fn zero(n: &u64) -> bool {
-    *n == 0
 }
 
 impl Report<'_> {

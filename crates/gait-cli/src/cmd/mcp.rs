@@ -14,10 +14,11 @@ use gait_policy::{Gate, Policy};
 use gait_serve::http::{HttpConfig, MIN_AUTH_TOKEN_CHARS, VerdictStatus, is_loopback_listen};
 use gait_serve::{CallOptions, DecisionService, ServiceConfig};
 use gait_sign::{KeyMode, Trace};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::cmd::read_input;
 use crate::cmd::tokens::TokenFlags;
-use crate::cmd::{put_str, put_strs, read_input};
 use crate::exit::{Exit, Failure, failure};
 use crate::key_args::{ModeDefault, SigningKeyArgs, optional_public_key};
 use crate::output::{Out, stderr_line, stdout_line};
@@ -445,19 +446,49 @@ fn proxy_inner(a: &McpProxyArgs) -> Result<(Map<String, Value>, Exit), Failure> 
 
 fn verify(out: &Out, a: &McpVerifyArgs) -> Exit {
     match verify_inner(a) {
-        Ok((m, exit)) => {
+        Ok((report, exit)) => {
             if out.is_json() {
-                return out.json(m, exit);
+                return out.json_typed(&report, exit);
             }
-            let verdict = m.get("verdict").and_then(Value::as_str).unwrap_or_default();
-            stdout_line(&format!("mcp verify: verdict={verdict}"));
+            stdout_line(&format!("mcp verify: verdict={}", report.verdict));
             exit
         }
         Err(f) => fail(out, "mcp verify", f),
     }
 }
 
-fn verify_inner(a: &McpVerifyArgs) -> Result<(Map<String, Value>, Exit), Failure> {
+/// The startup line of `serve` and `mcp serve` under `--json`.
+#[derive(Serialize)]
+struct ServeStarted<'a> {
+    ok: bool,
+    listen: String,
+    policy: &'a str,
+    adapter: &'a str,
+    profile: &'a str,
+}
+
+/// The `mcp verify --json` object.
+#[derive(Serialize)]
+struct McpVerifyOutput {
+    ok: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    server_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    server_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trust_model: Option<&'static str>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    snapshot_path: String,
+    verdict: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    reason_codes: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    violations: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mcp_trust: Option<Value>,
+}
+
+fn verify_inner(a: &McpVerifyArgs) -> Result<(McpVerifyOutput, Exit), Failure> {
     let policy = a.policy.as_deref().unwrap_or_default().trim();
     let server = a.server.as_deref().unwrap_or_default().trim();
     if policy.is_empty() || server.is_empty() {
@@ -479,13 +510,19 @@ fn verify_inner(a: &McpVerifyArgs) -> Result<(Map<String, Value>, Exit), Failure
             Exit::InvalidInput,
         ));
     }
-    let mut m = Map::new();
     let Some(trust_policy) = policy.mcp_trust() else {
-        m.insert("ok".into(), Value::Bool(true));
-        put_str(&mut m, "server_id", info.server_id.trim());
-        put_str(&mut m, "server_name", info.server_name.trim());
-        m.insert("verdict".into(), Value::String("allow".into()));
-        return Ok((m, Exit::Ok));
+        let report = McpVerifyOutput {
+            ok: true,
+            server_id: info.server_id.trim().to_owned(),
+            server_name: info.server_name.trim().to_owned(),
+            trust_model: None,
+            snapshot_path: String::new(),
+            verdict: "allow",
+            reason_codes: Vec::new(),
+            violations: Vec::new(),
+            mcp_trust: None,
+        };
+        return Ok((report, Exit::Ok));
     };
     let risk = match a
         .risk_class
@@ -518,16 +555,18 @@ fn verify_inner(a: &McpVerifyArgs) -> Result<(Map<String, Value>, Exit), Failure
     } else {
         ("allow", Exit::Ok, Vec::new())
     };
-    m.insert("ok".into(), Value::Bool(exit == Exit::Ok));
-    put_str(&mut m, "server_id", &decision.server_id);
-    put_str(&mut m, "server_name", &decision.server_name);
-    m.insert("trust_model".into(), Value::String("local_snapshot".into()));
-    put_str(&mut m, "snapshot_path", trust_policy.snapshot_path.trim());
-    m.insert("verdict".into(), Value::String(verdict.into()));
-    put_strs(&mut m, "reason_codes", &decision.reason_codes);
-    put_strs(&mut m, "violations", &violations);
-    m.insert("mcp_trust".into(), decision.to_json());
-    Ok((m, exit))
+    let report = McpVerifyOutput {
+        ok: exit == Exit::Ok,
+        server_id: decision.server_id.clone(),
+        server_name: decision.server_name.clone(),
+        trust_model: Some("local_snapshot"),
+        snapshot_path: trust_policy.snapshot_path.trim().to_owned(),
+        verdict,
+        reason_codes: decision.reason_codes.clone(),
+        violations,
+        mcp_trust: Some(decision.to_json()),
+    };
+    Ok((report, exit))
 }
 
 /// Runs `gait serve` (`compat_default` false) or `gait mcp serve` (true).
@@ -671,13 +710,14 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
     gait_serve::http::run_blocking(&a.listen, service, http, workers, move |addr| {
         let label = if our_serve { "serve" } else { "mcp serve" };
         if json {
-            let mut m = Map::new();
-            m.insert("ok".into(), Value::Bool(true));
-            m.insert("listen".into(), Value::String(addr.to_string()));
-            m.insert("policy".into(), Value::String(policy_s));
-            m.insert("adapter".into(), Value::String(adapter));
-            m.insert("profile".into(), Value::String(profile));
-            let _ = out2.json(m, Exit::Ok);
+            let started = ServeStarted {
+                ok: true,
+                listen: addr.to_string(),
+                policy: &policy_s,
+                adapter: &adapter,
+                profile: &profile,
+            };
+            let _ = out2.json_typed(&started, Exit::Ok);
         } else {
             stdout_line(&format!("{label}: listening={addr} adapter={adapter}"));
         }
