@@ -10,6 +10,7 @@ mod cmd;
 mod exit;
 mod key_args;
 mod output;
+mod values;
 
 use clap::Parser as _;
 

@@ -23,6 +23,7 @@ use crate::cmd::{put_str, put_strs};
 use crate::exit::{Exit, ExitClass as _};
 use crate::key_args::{SigningKeyArgs, load_signing};
 use crate::output::{Out, stderr_line, stdout_line};
+use crate::values::PackKeyMode;
 
 /// `schema_id` of every pack command output.
 const OUTPUT_SCHEMA_ID: &str = "gait.pack.output";
@@ -330,24 +331,12 @@ fn load_build_key(a: &PackBuildArgs) -> Result<BuildKey, (String, Exit)> {
         .key_mode
         .as_deref()
         .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
-        .as_str()
+        .parse::<PackKeyMode>()
+        .map_err(|e| (e, Exit::InvalidInput))?
     {
-        "" | "none" => {
-            if private.is_none() {
-                return Ok((None, Vec::new()));
-            }
-            KeyMode::Prod
-        }
-        "dev" => KeyMode::Dev,
-        "prod" => KeyMode::Prod,
-        _ => {
-            return Err((
-                "--key-mode must be none, dev, or prod".into(),
-                Exit::InvalidInput,
-            ));
-        }
+        PackKeyMode::None if private.is_none() => return Ok((None, Vec::new())),
+        PackKeyMode::None | PackKeyMode::Prod => KeyMode::Prod,
+        PackKeyMode::Dev => KeyMode::Dev,
     };
     let loaded = load_signing::<Trace>(mode, private)?;
     let warnings = loaded.warning.map(str::to_owned).into_iter().collect();

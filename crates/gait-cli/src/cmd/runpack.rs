@@ -18,6 +18,7 @@ use crate::cmd::{parse_csv, put_int, put_str, put_strs, read_input};
 use crate::exit::{Exit, ExitClass as _, Failure, failure};
 use crate::key_args::{ModeDefault, SigningKeyArgs};
 use crate::output::{Out, stderr_line, stdout_line};
+use crate::values::VerifyProfile;
 
 /// The demo's output directory.
 const DEMO_OUT_DIR: &str = "gait-out";
@@ -235,16 +236,10 @@ pub(crate) fn verify_setup(
     require_signature: bool,
     k: &VerifyKeyArgs,
 ) -> Result<VerifySetup, (String, Exit)> {
-    let strict = match profile.trim().to_lowercase().as_str() {
-        "" | "standard" => false,
-        "strict" => true,
-        _ => {
-            return Err((
-                format!("unsupported --profile value {profile:?} (expected standard or strict)"),
-                Exit::InvalidInput,
-            ));
-        }
-    };
+    let strict = profile
+        .parse::<VerifyProfile>()
+        .map_err(|e| (e, Exit::InvalidInput))?
+        == VerifyProfile::Strict;
     let require_signature = require_signature || strict;
     let any_key = k.any_given();
     if strict && !any_key {
