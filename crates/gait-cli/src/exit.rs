@@ -193,11 +193,23 @@ impl ExitClass for gait_trace::DecideError {
     }
 }
 
-impl ExitClass for gait_policy::token::TokenError {
-    fn exit(&self) -> Exit {
-        Exit::InvalidInput
-    }
+/// Every error of these types is invalid input (6).
+macro_rules! input {
+    ($($t:ty),* $(,)?) => {$(
+        impl ExitClass for $t {
+            fn exit(&self) -> Exit {
+                Exit::InvalidInput
+            }
+        }
+    )*};
 }
+
+input!(
+    gait_policy::token::TokenError,
+    gait_policy::PolicyError,
+    gait_policy::profile::ProfileError,
+    gait_policy::adapters::AdapterError,
+);
 
 impl ExitClass for gait_serve::ServeError {
     fn exit(&self) -> Exit {

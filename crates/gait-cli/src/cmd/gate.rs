@@ -180,8 +180,7 @@ fn load_inputs(a: &GateEvalArgs) -> Result<Prepared, Failure> {
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .ok_or_else(|| ("missing required --intent".to_owned(), Exit::InvalidInput))?;
-    let policy = Policy::from_path(Path::new(policy_path))
-        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    let policy = Policy::from_path(Path::new(policy_path)).map_err(failure)?;
     let bytes = read_input(intent_path, "intent", MAX_INTENT_BYTES)?;
     let intent = Intent::from_json_slice(&bytes)
         .map_err(|e| (format!("intent {intent_path}: {e}"), Exit::InvalidInput))?;
@@ -213,13 +212,12 @@ fn eval(out: &Out, a: &GateEvalArgs) -> Exit {
 }
 
 fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
-    let invalid = |e: &dyn std::fmt::Display| (e.to_string(), Exit::InvalidInput);
     let profile: Profile = a
         .profile
         .as_deref()
         .unwrap_or_default()
         .parse()
-        .map_err(|e| invalid(&e))?;
+        .map_err(failure)?;
     let key_mode = a.keys.mode(ModeDefault::BlankIs(KeyMode::Dev))?;
     let evaluation_time = match a
         .evaluation_time
@@ -235,12 +233,8 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         None => None,
     };
     let inputs = load_inputs(a)?;
-    profile
-        .check_run(key_mode, a.simulate)
-        .map_err(|e| invalid(&e))?;
-    profile
-        .check_policy(&inputs.policy)
-        .map_err(|e| invalid(&e))?;
+    profile.check_run(key_mode, a.simulate).map_err(failure)?;
+    profile.check_policy(&inputs.policy).map_err(failure)?;
 
     // The trace signing key.
     let signer = a.keys.load::<Trace>(key_mode)?;

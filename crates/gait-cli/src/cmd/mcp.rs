@@ -296,7 +296,7 @@ pub fn build_service(
     let profile: Profile = flags
         .profile
         .parse()
-        .map_err(|e: gait_policy::profile::ProfileError| (e.to_string(), Exit::InvalidInput))?;
+        .map_err(|e: gait_policy::profile::ProfileError| failure(e))?;
     for (flag, value) in [
         ("--context-envelope", &flags.context_envelope),
         ("--kill-switch-state", &flags.kill_switch_state),
@@ -308,17 +308,11 @@ pub fn build_service(
             ));
         }
     }
-    let adapter =
-        Adapter::parse(&flags.adapter).map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    let adapter = Adapter::parse(&flags.adapter).map_err(failure)?;
     let key_mode = flags.keys.mode(ModeDefault::Strict(KeyMode::Dev))?;
-    profile
-        .check_run(key_mode, false)
-        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
-    let policy = Policy::from_path(std::path::Path::new(policy_path.trim()))
-        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
-    profile
-        .check_policy(&policy)
-        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    profile.check_run(key_mode, false).map_err(failure)?;
+    let policy = Policy::from_path(std::path::Path::new(policy_path.trim())).map_err(failure)?;
+    profile.check_policy(&policy).map_err(failure)?;
     let signer = flags.keys.load::<Trace>(key_mode)?;
     let gate = Gate::new(policy).with_producer_version(crate::cmd::version::VERSION);
     let mut cfg = ServiceConfig::new(gate, signer.key, trace_dir);
@@ -497,8 +491,7 @@ fn verify_inner(a: &McpVerifyArgs) -> Result<(McpVerifyOutput, Exit), Failure> {
             Exit::InvalidInput,
         ));
     }
-    let policy = Policy::from_path(std::path::Path::new(policy))
-        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    let policy = Policy::from_path(std::path::Path::new(policy)).map_err(failure)?;
     let raw = read_input(server, "server description", 1 << 20)?;
     let value = gait_digest::canonical::parse_strict(&raw)
         .map_err(|e| (format!("parse server description: {e}"), Exit::InvalidInput))?;

@@ -152,8 +152,7 @@ fn run_inner(out: &Out, a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .ok_or_else(|| ("missing required --policy".to_owned(), Exit::InvalidInput))?;
-    let policy = Policy::from_path(Path::new(policy_path))
-        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    let policy = Policy::from_path(Path::new(policy_path)).map_err(failure)?;
     let pin_change = PinChangeMode::parse(&a.on_tool_change)
         .map_err(|e| (format!("--on-tool-change: {e}"), Exit::InvalidInput))?;
     let eval_ns = gait_digest::go_duration::parse_go_duration(a.eval_timeout.trim())
