@@ -123,6 +123,11 @@ pub mod omit {
     pub fn zero(n: &u64) -> bool {
         *n == 0
     }
+
+    /// Zero (a signed count).
+    pub fn zero_i64(n: &i64) -> bool {
+        *n == 0
+    }
 }
 
 /// Writes one line to standard output. A closed pipe is not an error worth

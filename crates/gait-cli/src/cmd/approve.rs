@@ -3,21 +3,20 @@
 use gait_digest::GoTime;
 use gait_policy::token::{ApprovalMint, mint_approval_token};
 use gait_sign::Approval;
-use serde_json::{Map, Value};
+use serde::Serialize;
 
 use crate::args::ApproveArgs;
 use crate::cmd::tokens::{MintFlags, MintReport, mint_token, report_minted};
 use crate::cmd::version::VERSION;
-use crate::cmd::{put_int, put_str, put_strs};
 use crate::exit::{Exit, Failure};
-use crate::output::Out;
+use crate::output::{Out, omit};
 
 /// Runs `gait approve`.
 pub fn run(out: &Out, a: &ApproveArgs) -> Exit {
     report_minted(out, "approve", mint(a))
 }
 
-fn mint(a: &ApproveArgs) -> Result<MintReport, Failure> {
+fn mint(a: &ApproveArgs) -> Result<MintReport<ApproveOutput>, Failure> {
     let flags = MintFlags {
         ttl: a.ttl.as_deref(),
         scope: a.scope.as_deref(),
@@ -44,26 +43,50 @@ fn mint(a: &ApproveArgs) -> Result<MintReport, Failure> {
         )
     })?;
     let token = &minted.token;
-    let mut m = Map::new();
-    m.insert("ok".into(), Value::Bool(true));
-    put_str(&mut m, "token_id", &token.token_id);
-    put_str(&mut m, "token_path", &minted.path);
-    put_str(
-        &mut m,
-        "expires_at",
-        &token.expires_at.to_utc().format_rfc3339(),
-    );
-    put_str(&mut m, "reason_code", &token.reason_code);
-    put_strs(&mut m, "scope", &token.scope);
-    put_int(&mut m, "max_targets", token.max_targets);
-    put_int(&mut m, "max_ops", token.max_ops);
-    put_str(
-        &mut m,
-        "key_id",
-        token.signature.as_ref().map_or("", |s| s.key_id.as_str()),
-    );
-    put_strs(&mut m, "warnings", &minted.warnings);
-    put_str(&mut m, "description", "signed approval token created");
-    let line = format!("approval token created: {}", minted.path);
-    Ok((m, minted.warnings, line))
+    let output = ApproveOutput {
+        ok: true,
+        token_id: token.token_id.clone(),
+        token_path: minted.path.clone(),
+        expires_at: token.expires_at.to_utc().format_rfc3339(),
+        reason_code: token.reason_code.clone(),
+        scope: token.scope.clone(),
+        max_targets: token.max_targets,
+        max_ops: token.max_ops,
+        key_id: token
+            .signature
+            .as_ref()
+            .map_or_else(String::new, |s| s.key_id.clone()),
+        warnings: minted.warnings.clone(),
+        description: "signed approval token created",
+    };
+    Ok(MintReport {
+        output,
+        line: format!("approval token created: {}", minted.path),
+        warnings: minted.warnings,
+    })
+}
+
+/// The `gait approve --json` object.
+#[derive(Serialize)]
+struct ApproveOutput {
+    ok: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    token_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    token_path: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    expires_at: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    reason_code: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    scope: Vec<String>,
+    #[serde(skip_serializing_if = "omit::zero_i64")]
+    max_targets: i64,
+    #[serde(skip_serializing_if = "omit::zero_i64")]
+    max_ops: i64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    key_id: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+    description: &'static str,
 }

@@ -6,14 +6,15 @@ use gait_policy::token::{
     validate_delegation_token,
 };
 use gait_sign::Delegation;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::args::{DelegateCommand, DelegateMintArgs, DelegateVerifyArgs};
-use crate::cmd::tokens::{MintFlags, MintReport, mint_token, report_minted};
+use crate::cmd::tokens::{MintFlags, MintReport, Minted, mint_token, report_minted};
 use crate::cmd::version::VERSION;
-use crate::cmd::{fail, parse_csv, put_str, put_strs, read_input};
+use crate::cmd::{fail, parse_csv, put_str, read_input};
 use crate::exit::{Exit, Failure};
-use crate::output::{Out, stdout_line};
+use crate::output::{Out, omit, stdout_line};
 
 /// Runs a `delegate` subcommand.
 pub fn run(out: &Out, cmd: &DelegateCommand) -> Exit {
@@ -23,27 +24,69 @@ pub fn run(out: &Out, cmd: &DelegateCommand) -> Exit {
     }
 }
 
-/// The members describing a token in both commands' output.
-fn token_fields(m: &mut Map<String, Value>, t: &DelegationToken, path: &str) {
-    put_str(m, "token_id", &t.token_id);
-    put_str(m, "token_path", path);
-    put_str(m, "delegator_identity", &t.delegator_identity);
-    put_str(m, "delegate_identity", &t.delegate_identity);
-    put_strs(m, "scope", &t.scope);
-    put_str(m, "scope_class", &t.scope_class);
-    put_str(m, "expires_at", &t.expires_at.to_utc().format_rfc3339());
-    put_str(
-        m,
-        "key_id",
-        t.signature.as_ref().map_or("", |s| s.key_id.as_str()),
-    );
+/// The `--json` object of `delegate mint` and `delegate verify`.
+#[derive(Serialize)]
+struct DelegationOutput<'a> {
+    ok: bool,
+    #[serde(skip_serializing_if = "omit::blank")]
+    token_id: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    token_path: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    delegator_identity: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    delegate_identity: &'a str,
+    #[serde(skip_serializing_if = "omit::no_items")]
+    scope: &'a [String],
+    #[serde(skip_serializing_if = "omit::blank")]
+    scope_class: &'a str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    expires_at: String,
+    #[serde(skip_serializing_if = "omit::blank")]
+    key_id: &'a str,
+    #[serde(skip_serializing_if = "omit::no_items")]
+    warnings: &'a [String],
+    description: &'static str,
+}
+
+impl<'a> DelegationOutput<'a> {
+    /// The members describing token `t` at `path`.
+    fn new(t: &'a DelegationToken, path: &'a str, description: &'static str) -> Self {
+        Self {
+            ok: true,
+            token_id: &t.token_id,
+            token_path: path,
+            delegator_identity: &t.delegator_identity,
+            delegate_identity: &t.delegate_identity,
+            scope: &t.scope,
+            scope_class: &t.scope_class,
+            expires_at: t.expires_at.to_utc().format_rfc3339(),
+            key_id: t.signature.as_ref().map_or("", |s| s.key_id.as_str()),
+            warnings: &[],
+            description,
+        }
+    }
 }
 
 fn mint(out: &Out, a: &DelegateMintArgs) -> Exit {
-    report_minted(out, "delegate", mint_inner(a))
+    let minted = mint_inner(a);
+    let report = match &minted {
+        Ok(m) => {
+            let mut output =
+                DelegationOutput::new(&m.token, &m.path, "signed delegation token created");
+            output.warnings = &m.warnings;
+            Ok(MintReport {
+                output,
+                warnings: m.warnings.clone(),
+                line: format!("delegation token ok: {}", m.path),
+            })
+        }
+        Err(f) => Err(f.clone()),
+    };
+    report_minted(out, "delegate", report)
 }
 
-fn mint_inner(a: &DelegateMintArgs) -> Result<MintReport, Failure> {
+fn mint_inner(a: &DelegateMintArgs) -> Result<Minted<DelegationToken>, Failure> {
     let flags = MintFlags {
         ttl: a.ttl.as_deref(),
         scope: a.scope.as_deref(),
@@ -51,7 +94,7 @@ fn mint_inner(a: &DelegateMintArgs) -> Result<MintReport, Failure> {
         keys: &a.keys,
     };
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    let minted = mint_token::<Delegation, _, _>(&flags, |ttl_nanos, scope, key| {
+    mint_token::<Delegation, _, _>(&flags, |ttl_nanos, scope, key| {
         mint_delegation_token(
             &DelegationMint {
                 producer_version: VERSION.into(),
@@ -66,14 +109,7 @@ fn mint_inner(a: &DelegateMintArgs) -> Result<MintReport, Failure> {
             },
             key,
         )
-    })?;
-    let mut m = Map::new();
-    m.insert("ok".into(), Value::Bool(true));
-    token_fields(&mut m, &minted.token, &minted.path);
-    put_strs(&mut m, "warnings", &minted.warnings);
-    put_str(&mut m, "description", "signed delegation token created");
-    let line = format!("delegation token ok: {}", minted.path);
-    Ok((m, minted.warnings, line))
+    })
 }
 
 fn verify(out: &Out, a: &DelegateVerifyArgs) -> Exit {
@@ -111,11 +147,8 @@ fn verify(out: &Out, a: &DelegateVerifyArgs) -> Exit {
         return failed(m, &msg, Exit::VerifyFailed);
     }
     if out.is_json() {
-        let mut m = Map::new();
-        m.insert("ok".into(), Value::Bool(true));
-        token_fields(&mut m, &token, path);
-        put_str(&mut m, "description", "delegation token verified");
-        return out.json(m, Exit::Ok);
+        let output = DelegationOutput::new(&token, path, "delegation token verified");
+        return out.json_typed(&output, Exit::Ok);
     }
     stdout_line(&format!("delegation token ok: {path}"));
     Exit::Ok

@@ -5,7 +5,8 @@ use clap::Args;
 use gait_policy::token::{ApprovalToken, DelegationToken, MAX_TOKEN_BYTES};
 
 use gait_sign::{KeyMode, Role, SigningKey};
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde_json::Map;
 
 use crate::cmd::{fail, parse_csv, parse_ttl, read_input, write_token_file};
 use crate::exit::{Exit, ExitClass, Failure, failure};
@@ -159,22 +160,33 @@ pub fn mint_token<R: Role, T: TokenFile, E: ExitClass>(
     })
 }
 
-/// What a minting command prints: its JSON fields, its warnings and its
-/// text line.
-pub type MintReport = (Map<String, Value>, Vec<String>, String);
+/// What a minting command prints: its JSON object (a typed output
+/// record), its warnings and its text line.
+pub struct MintReport<T> {
+    /// The `--json` object.
+    pub output: T,
+    /// Printed as `warning: …` lines in text mode.
+    pub warnings: Vec<String>,
+    /// The text-mode line.
+    pub line: String,
+}
 
-/// Prints the result of a minting command: under `--json` the object
-/// `fields`; otherwise the warnings on standard error and `line`.
-pub fn report_minted(out: &Out, label: &str, result: Result<MintReport, Failure>) -> Exit {
+/// Prints the result of a minting command: under `--json` the object;
+/// otherwise the warnings on standard error and the line.
+pub fn report_minted<T: Serialize>(
+    out: &Out,
+    label: &str,
+    result: Result<MintReport<T>, Failure>,
+) -> Exit {
     match result {
-        Ok((fields, warnings, line)) => {
+        Ok(r) => {
             if out.is_json() {
-                return out.json(fields, Exit::Ok);
+                return out.json_typed(&r.output, Exit::Ok);
             }
-            for w in &warnings {
+            for w in &r.warnings {
                 stderr_line(&format!("warning: {w}"));
             }
-            stdout_line(&line);
+            stdout_line(&r.line);
             Exit::Ok
         }
         Err((msg, exit)) => fail(out, label, Map::new(), &msg, exit),
