@@ -2,6 +2,8 @@
 
 use clap::{Args, Parser, Subcommand};
 
+pub use crate::key_args::{SigningKeyArgs, VerifyKeyArgs};
+
 /// The `gait` command line.
 #[derive(Debug, Parser)]
 #[command(
@@ -14,6 +16,13 @@ use clap::{Args, Parser, Subcommand};
     args_override_self = true
 )]
 pub struct Cli {
+    // One flag for every command, accepted before or after the
+    // subcommand. The MCP protocol proxy then writes its diagnostics as
+    // JSON lines on standard error; `serve` prints its startup line as
+    // JSON; hooks always print JSON.
+    /// Emit JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -158,22 +167,9 @@ pub enum Command {
     Hook(crate::cmd::hook::HookCommand),
 }
 
-/// Signing key flags shared by minting commands.
-#[derive(Debug, Args, Clone)]
-pub struct SignKeyArgs {
-    /// Signing key mode: dev (an ephemeral key) or prod (an explicit key).
-    #[arg(long, default_value = "dev", value_name = "MODE")]
-    pub key_mode: String,
-    /// Path to a base64 private signing key (prod mode).
-    #[arg(long, value_name = "PATH")]
-    pub private_key: Option<String>,
-    /// Environment variable holding a base64 private signing key (prod mode).
-    #[arg(long, value_name = "VAR")]
-    pub private_key_env: Option<String>,
-}
-
 /// `gait approve`
 #[derive(Debug, Args)]
+#[command(mut_arg("key_mode", |a| a.default_value("dev")))]
 pub struct ApproveArgs {
     /// SHA-256 hex digest of the normalized intent being approved.
     #[arg(long, value_name = "SHA256")]
@@ -217,10 +213,7 @@ pub struct ApproveArgs {
     pub out: Option<String>,
     /// Signing key.
     #[command(flatten)]
-    pub keys: SignKeyArgs,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
+    pub keys: SigningKeyArgs,
 }
 
 /// `gait delegate …`
@@ -240,6 +233,7 @@ pub enum DelegateCommand {
 
 /// `gait delegate mint`
 #[derive(Debug, Args)]
+#[command(mut_arg("key_mode", |a| a.default_value("dev")))]
 pub struct DelegateMintArgs {
     /// Who delegates.
     #[arg(long, value_name = "IDENTITY")]
@@ -267,10 +261,7 @@ pub struct DelegateMintArgs {
     pub out: Option<String>,
     /// Signing key.
     #[command(flatten)]
-    pub keys: SignKeyArgs,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
+    pub keys: SigningKeyArgs,
 }
 
 /// `gait delegate verify`
@@ -297,9 +288,6 @@ pub struct DelegateVerifyArgs {
     /// Key sources.
     #[command(flatten)]
     pub keys: VerifyKeyArgs,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait policy …`
@@ -337,9 +325,6 @@ pub struct PolicyFmtArgs {
     /// Write the formatted YAML back to the file (only when it changes).
     #[arg(long)]
     pub write: bool,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait policy simulate`
@@ -354,9 +339,6 @@ pub struct PolicySimulateArgs {
     /// Comma-separated intent fixture files (.json) and directories (searched recursively).
     #[arg(long, value_name = "CSV")]
     pub fixtures: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
     /// Positional arguments are not accepted (reported as an error).
     #[arg(hide = true)]
     pub unexpected: Vec<String>,
@@ -368,9 +350,6 @@ pub struct PolicyTestArgs {
     /// The policy file and the intent file.
     #[arg(value_name = "POLICY INTENT", num_args = 0..)]
     pub files: Vec<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait policy init`
@@ -385,9 +364,6 @@ pub struct PolicyInitArgs {
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait policy validate`
@@ -396,26 +372,6 @@ pub struct PolicyValidateArgs {
     /// The policy file.
     #[arg(value_name = "POLICY")]
     pub policy: Vec<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Key source flags shared by verifying commands.
-#[derive(Debug, Args, Clone, Default)]
-pub struct VerifyKeyArgs {
-    /// Path to a base64 public key file.
-    #[arg(long, value_name = "PATH")]
-    pub public_key: Option<String>,
-    /// Environment variable holding a base64 public key.
-    #[arg(long, value_name = "VAR")]
-    pub public_key_env: Option<String>,
-    /// Path to a base64 private key file (its public half is used).
-    #[arg(long, value_name = "PATH")]
-    pub private_key: Option<String>,
-    /// Environment variable holding a base64 private key (its public half is used).
-    #[arg(long, value_name = "VAR")]
-    pub private_key_env: Option<String>,
 }
 
 /// `gait trace …`
@@ -440,18 +396,11 @@ pub struct TraceVerifyArgs {
     /// Key sources.
     #[command(flatten)]
     pub keys: VerifyKeyArgs,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait version`
 #[derive(Debug, Args)]
-pub struct VersionArgs {
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
-}
+pub struct VersionArgs {}
 
 /// `gait keys …`
 #[derive(Debug, Subcommand)]
@@ -487,9 +436,6 @@ pub struct KeysInitArgs {
     /// <prefix>_private.key.role.json beside the key.
     #[arg(long, value_name = "ROLE")]
     pub role: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait keys rotate`
@@ -505,29 +451,18 @@ pub struct KeysRotateArgs {
     /// beside it, as `keys init --role` does.
     #[arg(long, value_name = "ROLE")]
     pub role: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait keys verify`
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("private_key", |a| a.help("Path to a base64 private key file")),
+    mut_arg("private_key_env", |a| a.help("Environment variable holding a base64 private key")),
+)]
 pub struct KeysVerifyArgs {
-    /// Path to a base64 private key file.
-    #[arg(long, value_name = "PATH")]
-    pub private_key: Option<String>,
-    /// Environment variable holding a base64 private key.
-    #[arg(long, value_name = "VAR")]
-    pub private_key_env: Option<String>,
-    /// Path to a base64 public key file.
-    #[arg(long, value_name = "PATH")]
-    pub public_key: Option<String>,
-    /// Environment variable holding a base64 public key.
-    #[arg(long, value_name = "VAR")]
-    pub public_key_env: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
+    /// The key pair's sources.
+    #[command(flatten)]
+    pub keys: VerifyKeyArgs,
 }
 
 /// Rewrites Go `flag` syntax that clap does not accept: a single-dash long
@@ -748,6 +683,54 @@ mod tests {
         let mut missing = Vec::new();
         walk(&Cli::command(), "gait", &mut missing);
         assert!(missing.is_empty(), "no example in --help: {missing:?}");
+    }
+
+    fn parse(args: &[&str]) -> Cli {
+        let mut argv = vec!["gait"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    #[test]
+    fn one_global_json_in_every_position() {
+        assert!(parse(&["gate", "eval", "--json"]).json);
+        assert!(parse(&["--json", "gate", "eval"]).json);
+        assert!(parse(&["keys", "init", "--json"]).json);
+        assert!(parse(&["verify", "run_demo", "--json"]).json);
+        assert!(!parse(&["keys", "init"]).json);
+    }
+
+    #[test]
+    fn signing_key_flags_keep_each_commands_default() {
+        let mode = |cli: Cli| -> Option<String> {
+            match cli.command {
+                Command::Approve(a) => a.keys.key_mode,
+                Command::Delegate(DelegateCommand::Mint(a)) => a.keys.key_mode,
+                Command::Gate(crate::cmd::gate::GateCommand::Eval(a)) => a.keys.key_mode,
+                Command::Pack(crate::cmd::pack::PackCommand::Build(a)) => a.keys.key_mode,
+                Command::Run(crate::cmd::runpack::RunCommand::Record(a)) => a.keys.key_mode,
+                Command::Doctor(a) => a.keys.key_mode,
+                Command::Mcp(crate::cmd::mcp::McpCommand::Proxy(a)) => a.flags.keys.key_mode,
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        let dev = Some("dev".to_owned());
+        assert_eq!(mode(parse(&["approve"])), dev);
+        assert_eq!(mode(parse(&["delegate", "mint"])), dev);
+        assert_eq!(mode(parse(&["doctor"])), dev);
+        assert_eq!(mode(parse(&["mcp", "proxy"])), dev);
+        assert_eq!(mode(parse(&["pack", "build"])), Some("none".to_owned()));
+        // No clap default: project defaults (gate) and "any signing flag
+        // means prod" (run record) need to see an absent flag.
+        assert_eq!(mode(parse(&["gate", "eval"])), None);
+        assert_eq!(mode(parse(&["run", "record"])), None);
+        let Command::Approve(a) =
+            parse(&["approve", "--key-mode", "prod", "--private-key", "k"]).command
+        else {
+            panic!("approve");
+        };
+        assert_eq!(a.keys.key_mode.as_deref(), Some("prod"));
+        assert_eq!(a.keys.private.private_key.as_deref(), Some("k"));
     }
 
     #[test]

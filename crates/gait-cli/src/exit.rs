@@ -37,6 +37,22 @@ impl Exit {
         }
     }
 
+    /// The status of a numeric `gait` exit code (a code outside the
+    /// contract is internal).
+    pub fn from_code(code: u8) -> Exit {
+        match code {
+            0 => Exit::Ok,
+            2 => Exit::VerifyFailed,
+            3 => Exit::PolicyBlocked,
+            4 => Exit::ApprovalRequired,
+            5 => Exit::RegressFailed,
+            6 => Exit::InvalidInput,
+            7 => Exit::MissingDependency,
+            8 => Exit::UnsafeOperation,
+            _ => Exit::Internal,
+        }
+    }
+
     /// The numeric status.
     pub fn code(self) -> u8 {
         self as u8
@@ -86,6 +102,122 @@ impl Exit {
     }
 }
 
+/// A failure on its way to the terminal: the message and the exit status.
+pub type Failure = (String, Exit);
+
+/// The CLI's one error mapping: the exit status of each library error
+/// type the commands see. Every command turns a library error into a
+/// [`Failure`] through [`failure`], so a class of error has one exit code
+/// wherever it surfaces. A new library error type gets its `impl` here.
+pub trait ExitClass: std::fmt::Display {
+    /// The exit status of this error.
+    fn exit(&self) -> Exit;
+}
+
+/// The [`Failure`] of a library error: its message and its class's exit
+/// status (for `map_err(failure)`).
+pub fn failure<E: ExitClass>(e: E) -> Failure {
+    let exit = e.exit();
+    (e.to_string(), exit)
+}
+
+/// Verification failures are 2, I/O 1, anything else invalid input (6).
+macro_rules! verify_io_input {
+    ($($t:ty),* $(,)?) => {$(
+        impl ExitClass for $t {
+            fn exit(&self) -> Exit {
+                if self.is_verification_failure() {
+                    Exit::VerifyFailed
+                } else if self.is_io() {
+                    Exit::Internal
+                } else {
+                    Exit::InvalidInput
+                }
+            }
+        }
+    )*};
+}
+
+/// I/O is 1, anything else invalid input (6).
+macro_rules! io_input {
+    ($($t:ty),* $(,)?) => {$(
+        impl ExitClass for $t {
+            fn exit(&self) -> Exit {
+                if self.is_io() {
+                    Exit::Internal
+                } else {
+                    Exit::InvalidInput
+                }
+            }
+        }
+    )*};
+}
+
+verify_io_input!(gait_sign::Error, gait_pack::pack::PackError);
+io_input!(
+    gait_release::Error,
+    gait_regress::RegressError,
+    gait_project::ProjectError,
+);
+
+impl ExitClass for gait_pack::runpack::RunpackError {
+    fn exit(&self) -> Exit {
+        if self.is_verification_failure() {
+            Exit::VerifyFailed
+        } else if self.is_unsafe() {
+            Exit::UnsafeOperation
+        } else if self.is_io() || self.is_internal() {
+            Exit::Internal
+        } else {
+            Exit::InvalidInput
+        }
+    }
+}
+
+impl ExitClass for gait_mcp::Error {
+    fn exit(&self) -> Exit {
+        match self {
+            gait_mcp::Error::Spawn { .. } => Exit::MissingDependency,
+            e if e.is_config() => Exit::InvalidInput,
+            _ => Exit::Internal,
+        }
+    }
+}
+
+impl ExitClass for gait_trace::DecideError {
+    fn exit(&self) -> Exit {
+        if self.is_invalid_input() {
+            Exit::InvalidInput
+        } else {
+            Exit::Internal
+        }
+    }
+}
+
+/// Every error of these types is invalid input (6).
+macro_rules! input {
+    ($($t:ty),* $(,)?) => {$(
+        impl ExitClass for $t {
+            fn exit(&self) -> Exit {
+                Exit::InvalidInput
+            }
+        }
+    )*};
+}
+
+input!(
+    gait_policy::token::TokenError,
+    gait_policy::PolicyError,
+    gait_policy::profile::ProfileError,
+    gait_policy::adapters::AdapterError,
+);
+
+impl ExitClass for gait_serve::ServeError {
+    fn exit(&self) -> Exit {
+        Exit::from_code(self.exit_code())
+    }
+}
+
 impl From<Exit> for std::process::ExitCode {
     fn from(e: Exit) -> Self {
         std::process::ExitCode::from(e.code())
@@ -94,7 +226,18 @@ impl From<Exit> for std::process::ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::Exit;
+    use super::{Exit, failure};
+
+    #[test]
+    fn library_errors_map_to_their_class() {
+        let config = gait_sign::Error::EmptyOutDir;
+        let text = config.to_string();
+        assert_eq!(failure(config), (text, Exit::InvalidInput));
+        assert_eq!(
+            failure(gait_mcp::Error::NoServerCommand).1,
+            Exit::InvalidInput
+        );
+    }
 
     #[test]
     fn numbers_are_the_contract() {
@@ -113,6 +256,11 @@ mod tests {
             assert_eq!(e.code(), n);
         }
         assert_eq!(Exit::RegressFailed.error_category(), "internal_failure");
+        for (e, n) in all {
+            assert_eq!(Exit::from_code(n), e);
+        }
+        assert_eq!(Exit::from_code(1), Exit::Internal);
+        assert_eq!(Exit::from_code(9), Exit::Internal);
         assert_eq!(Exit::UnsafeOperation.error_code(), "unsafe_operation");
     }
 }

@@ -8,7 +8,9 @@
 mod args;
 mod cmd;
 mod exit;
+mod key_args;
 mod output;
+mod values;
 
 use clap::Parser as _;
 
@@ -68,8 +70,9 @@ fn run(argv: &[String]) -> Exit {
         Ok(cli) => cli,
         Err(e) => return usage_error(&out, &e, json),
     };
+    let out = out.with_json(cli.json);
     match &cli.command {
-        Command::Version(a) => cmd::version::run(&out, a.json),
+        Command::Version(_) => cmd::version::run(&out, out.is_json()),
         Command::Keys(k) => cmd::keys::run(&out, k),
         Command::Trace(t) => cmd::trace::run(&out, t),
         Command::Approve(a) => cmd::approve::run(&out, a),

@@ -27,6 +27,7 @@ pub fn correlation_id(args: &[String]) -> String {
 #[derive(Debug, Clone)]
 pub struct Out {
     correlation_id: String,
+    json: bool,
 }
 
 impl Out {
@@ -34,7 +35,20 @@ impl Out {
     pub fn new(args: &[String]) -> Self {
         Self {
             correlation_id: correlation_id(args),
+            json: false,
         }
+    }
+
+    /// The same context, with the global `--json` flag as parsed.
+    pub fn with_json(mut self, json: bool) -> Self {
+        self.json = json;
+        self
+    }
+
+    /// Whether `--json` was given: results print as JSON objects and
+    /// failures as the JSON error envelope.
+    pub fn is_json(&self) -> bool {
+        self.json
     }
 
     /// This invocation's correlation id.
@@ -74,12 +88,45 @@ impl Out {
         exit
     }
 
+    /// Prints a typed output record (a struct serializing to an object) as
+    /// [`Out::json`] does.
+    pub fn json_typed<T: serde::Serialize + ?Sized>(&self, value: &T, exit: Exit) -> Exit {
+        match serde_json::to_value(value) {
+            Ok(Value::Object(m)) => self.json(m, exit),
+            _ => self.json_error("encode output", Exit::Internal),
+        }
+    }
+
     /// Prints the error envelope `{ok:false, error}` for `exit`.
     pub fn json_error(&self, message: &str, exit: Exit) -> Exit {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(false));
         m.insert("error".into(), Value::String(message.trim().to_owned()));
         self.json(m, exit)
+    }
+}
+
+/// `skip_serializing_if` tests for typed output records: Go's
+/// `omitempty` on borrowed strings and lists and on counts.
+pub mod omit {
+    /// An empty string.
+    pub fn blank(s: &&str) -> bool {
+        s.is_empty()
+    }
+
+    /// An empty list.
+    pub fn no_items(v: &&[String]) -> bool {
+        v.is_empty()
+    }
+
+    /// Zero.
+    pub fn zero(n: &u64) -> bool {
+        *n == 0
+    }
+
+    /// Zero (a signed count).
+    pub fn zero_i64(n: &i64) -> bool {
+        *n == 0
     }
 }
 

@@ -3,92 +3,90 @@
 use gait_digest::GoTime;
 use gait_policy::token::{ApprovalMint, mint_approval_token};
 use gait_sign::Approval;
-use serde_json::{Map, Value};
+use serde::Serialize;
 
 use crate::args::ApproveArgs;
+use crate::cmd::tokens::{MintFlags, MintReport, mint_token, report_minted};
 use crate::cmd::version::VERSION;
-use crate::cmd::{
-    fail, load_signing_key, parse_csv, parse_ttl, put_int, put_str, put_strs, write_token_file,
-};
-use crate::exit::Exit;
-use crate::output::{Out, stderr_line, stdout_line};
+use crate::exit::{Exit, Failure};
+use crate::output::{Out, omit};
 
 /// Runs `gait approve`.
 pub fn run(out: &Out, a: &ApproveArgs) -> Exit {
-    match mint(a) {
-        Ok((m, path, warnings)) => {
-            if a.json {
-                return out.json(m, Exit::Ok);
-            }
-            for w in &warnings {
-                stderr_line(&format!("warning: {w}"));
-            }
-            stdout_line(&format!("approval token created: {path}"));
-            Exit::Ok
-        }
-        Err((msg, exit)) => fail(out, a.json, "approve", Map::new(), &msg, exit),
-    }
+    report_minted(out, "approve", mint(a))
 }
 
-type Minted = (Map<String, Value>, String, Vec<String>);
-
-/// Checks in the reference's order: ttl, scope, key, token fields, file.
-fn mint(a: &ApproveArgs) -> Result<Minted, (String, Exit)> {
-    let ttl_nanos = parse_ttl(a.ttl.as_deref())?;
-    let scope = parse_csv(a.scope.as_deref());
-    if scope.is_empty() {
-        return Err(("scope is required".into(), Exit::InvalidInput));
-    }
-    let loaded = load_signing_key::<Approval>(&a.keys)?;
+fn mint(a: &ApproveArgs) -> Result<MintReport<ApproveOutput>, Failure> {
+    let flags = MintFlags {
+        ttl: a.ttl.as_deref(),
+        scope: a.scope.as_deref(),
+        out: a.out.as_deref(),
+        keys: &a.keys,
+    };
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    let token = mint_approval_token(
-        &ApprovalMint {
-            producer_version: VERSION.into(),
-            approver_identity: opt(&a.approver),
-            reason_code: opt(&a.reason_code),
-            intent_digest: opt(&a.intent_digest),
-            policy_digest: opt(&a.policy_digest),
-            delegation_binding_digest: opt(&a.delegation_binding_digest),
-            scope,
-            max_targets: a.max_targets,
-            max_ops: a.max_ops,
-            ttl_nanos,
-            now: GoTime::now_utc(),
-        },
-        &loaded.key,
-    )
-    .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
-    let path = a
-        .out
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map_or_else(
-            || format!("approval_{}.json", token.token_id),
-            str::to_owned,
-        );
-    write_token_file(&path, &token.to_pretty_json())?;
+    let minted = mint_token::<Approval, _, _>(&flags, |ttl_nanos, scope, key| {
+        mint_approval_token(
+            &ApprovalMint {
+                producer_version: VERSION.into(),
+                approver_identity: opt(&a.approver),
+                reason_code: opt(&a.reason_code),
+                intent_digest: opt(&a.intent_digest),
+                policy_digest: opt(&a.policy_digest),
+                delegation_binding_digest: opt(&a.delegation_binding_digest),
+                scope,
+                max_targets: a.max_targets,
+                max_ops: a.max_ops,
+                ttl_nanos,
+                now: GoTime::now_utc(),
+            },
+            key,
+        )
+    })?;
+    let token = &minted.token;
+    let output = ApproveOutput {
+        ok: true,
+        token_id: token.token_id.clone(),
+        token_path: minted.path.clone(),
+        expires_at: token.expires_at.to_utc().format_rfc3339(),
+        reason_code: token.reason_code.clone(),
+        scope: token.scope.clone(),
+        max_targets: token.max_targets,
+        max_ops: token.max_ops,
+        key_id: token
+            .signature
+            .as_ref()
+            .map_or_else(String::new, |s| s.key_id.clone()),
+        warnings: minted.warnings.clone(),
+        description: "signed approval token created",
+    };
+    Ok(MintReport {
+        output,
+        line: format!("approval token created: {}", minted.path),
+        warnings: minted.warnings,
+    })
+}
 
-    let warnings: Vec<String> = loaded.warning.iter().map(|w| (*w).to_owned()).collect();
-    let mut m = Map::new();
-    m.insert("ok".into(), Value::Bool(true));
-    put_str(&mut m, "token_id", &token.token_id);
-    put_str(&mut m, "token_path", &path);
-    put_str(
-        &mut m,
-        "expires_at",
-        &token.expires_at.to_utc().format_rfc3339(),
-    );
-    put_str(&mut m, "reason_code", &token.reason_code);
-    put_strs(&mut m, "scope", &token.scope);
-    put_int(&mut m, "max_targets", token.max_targets);
-    put_int(&mut m, "max_ops", token.max_ops);
-    put_str(
-        &mut m,
-        "key_id",
-        token.signature.as_ref().map_or("", |s| s.key_id.as_str()),
-    );
-    put_strs(&mut m, "warnings", &warnings);
-    put_str(&mut m, "description", "signed approval token created");
-    Ok((m, path, warnings))
+/// The `gait approve --json` object.
+#[derive(Serialize)]
+struct ApproveOutput {
+    ok: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    token_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    token_path: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    expires_at: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    reason_code: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    scope: Vec<String>,
+    #[serde(skip_serializing_if = "omit::zero_i64")]
+    max_targets: i64,
+    #[serde(skip_serializing_if = "omit::zero_i64")]
+    max_ops: i64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    key_id: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+    description: &'static str,
 }

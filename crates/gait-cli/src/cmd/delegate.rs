@@ -6,16 +6,15 @@ use gait_policy::token::{
     validate_delegation_token,
 };
 use gait_sign::Delegation;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::args::{DelegateCommand, DelegateMintArgs, DelegateVerifyArgs};
+use crate::cmd::tokens::{MintFlags, MintReport, Minted, mint_token, report_minted};
 use crate::cmd::version::VERSION;
-use crate::cmd::{
-    fail, load_signing_key, load_verify_key, parse_csv, parse_ttl, put_str, put_strs, read_input,
-    write_token_file,
-};
-use crate::exit::Exit;
-use crate::output::{Out, stderr_line, stdout_line};
+use crate::cmd::{fail, parse_csv, put_str, read_input};
+use crate::exit::{Exit, Failure};
+use crate::output::{Out, omit, stdout_line};
 
 /// Runs a `delegate` subcommand.
 pub fn run(out: &Out, cmd: &DelegateCommand) -> Exit {
@@ -25,93 +24,102 @@ pub fn run(out: &Out, cmd: &DelegateCommand) -> Exit {
     }
 }
 
-/// The members describing a token in both commands' output.
-fn token_fields(m: &mut Map<String, Value>, t: &DelegationToken, path: &str) {
-    put_str(m, "token_id", &t.token_id);
-    put_str(m, "token_path", path);
-    put_str(m, "delegator_identity", &t.delegator_identity);
-    put_str(m, "delegate_identity", &t.delegate_identity);
-    put_strs(m, "scope", &t.scope);
-    put_str(m, "scope_class", &t.scope_class);
-    put_str(m, "expires_at", &t.expires_at.to_utc().format_rfc3339());
-    put_str(
-        m,
-        "key_id",
-        t.signature.as_ref().map_or("", |s| s.key_id.as_str()),
-    );
+/// The `--json` object of `delegate mint` and `delegate verify`.
+#[derive(Serialize)]
+struct DelegationOutput<'a> {
+    ok: bool,
+    #[serde(skip_serializing_if = "omit::blank")]
+    token_id: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    token_path: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    delegator_identity: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    delegate_identity: &'a str,
+    #[serde(skip_serializing_if = "omit::no_items")]
+    scope: &'a [String],
+    #[serde(skip_serializing_if = "omit::blank")]
+    scope_class: &'a str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    expires_at: String,
+    #[serde(skip_serializing_if = "omit::blank")]
+    key_id: &'a str,
+    #[serde(skip_serializing_if = "omit::no_items")]
+    warnings: &'a [String],
+    description: &'static str,
+}
+
+impl<'a> DelegationOutput<'a> {
+    /// The members describing token `t` at `path`.
+    fn new(t: &'a DelegationToken, path: &'a str, description: &'static str) -> Self {
+        Self {
+            ok: true,
+            token_id: &t.token_id,
+            token_path: path,
+            delegator_identity: &t.delegator_identity,
+            delegate_identity: &t.delegate_identity,
+            scope: &t.scope,
+            scope_class: &t.scope_class,
+            expires_at: t.expires_at.to_utc().format_rfc3339(),
+            key_id: t.signature.as_ref().map_or("", |s| s.key_id.as_str()),
+            warnings: &[],
+            description,
+        }
+    }
 }
 
 fn mint(out: &Out, a: &DelegateMintArgs) -> Exit {
-    match mint_inner(a) {
-        Ok((m, path, warnings)) => {
-            if a.json {
-                return out.json(m, Exit::Ok);
-            }
-            for w in &warnings {
-                stderr_line(&format!("warning: {w}"));
-            }
-            stdout_line(&format!("delegation token ok: {path}"));
-            Exit::Ok
+    let minted = mint_inner(a);
+    let report = match &minted {
+        Ok(m) => {
+            let mut output =
+                DelegationOutput::new(&m.token, &m.path, "signed delegation token created");
+            output.warnings = &m.warnings;
+            Ok(MintReport {
+                output,
+                warnings: m.warnings.clone(),
+                line: format!("delegation token ok: {}", m.path),
+            })
         }
-        Err((msg, exit)) => fail(out, a.json, "delegate", Map::new(), &msg, exit),
-    }
+        Err(f) => Err(f.clone()),
+    };
+    report_minted(out, "delegate", report)
 }
 
-type Minted = (Map<String, Value>, String, Vec<String>);
-
-/// Checks in the reference's order: ttl, scope, key, token fields, file.
-fn mint_inner(a: &DelegateMintArgs) -> Result<Minted, (String, Exit)> {
-    let ttl_nanos = parse_ttl(a.ttl.as_deref())?;
-    let scope = parse_csv(a.scope.as_deref());
-    if scope.is_empty() {
-        return Err(("scope is required".into(), Exit::InvalidInput));
-    }
-    let loaded = load_signing_key::<Delegation>(&a.keys)?;
+fn mint_inner(a: &DelegateMintArgs) -> Result<Minted<DelegationToken>, Failure> {
+    let flags = MintFlags {
+        ttl: a.ttl.as_deref(),
+        scope: a.scope.as_deref(),
+        out: a.out.as_deref(),
+        keys: &a.keys,
+    };
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    let token = mint_delegation_token(
-        &DelegationMint {
-            producer_version: VERSION.into(),
-            delegator_identity: opt(&a.delegator),
-            delegate_identity: opt(&a.delegate),
-            scope,
-            scope_class: opt(&a.scope_class),
-            intent_digest: opt(&a.intent_digest),
-            policy_digest: opt(&a.policy_digest),
-            ttl_nanos,
-            now: GoTime::now_utc(),
-        },
-        &loaded.key,
-    )
-    .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
-    let path = a
-        .out
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map_or_else(
-            || format!("delegation_{}.json", token.token_id),
-            str::to_owned,
-        );
-    write_token_file(&path, &token.to_pretty_json())?;
-
-    let warnings: Vec<String> = loaded.warning.iter().map(|w| (*w).to_owned()).collect();
-    let mut m = Map::new();
-    m.insert("ok".into(), Value::Bool(true));
-    token_fields(&mut m, &token, &path);
-    put_strs(&mut m, "warnings", &warnings);
-    put_str(&mut m, "description", "signed delegation token created");
-    Ok((m, path, warnings))
+    mint_token::<Delegation, _, _>(&flags, |ttl_nanos, scope, key| {
+        mint_delegation_token(
+            &DelegationMint {
+                producer_version: VERSION.into(),
+                delegator_identity: opt(&a.delegator),
+                delegate_identity: opt(&a.delegate),
+                scope,
+                scope_class: opt(&a.scope_class),
+                intent_digest: opt(&a.intent_digest),
+                policy_digest: opt(&a.policy_digest),
+                ttl_nanos,
+                now: GoTime::now_utc(),
+            },
+            key,
+        )
+    })
 }
 
 fn verify(out: &Out, a: &DelegateVerifyArgs) -> Exit {
-    let failed =
-        |m: Map<String, Value>, msg: &str, exit: Exit| fail(out, a.json, "delegate", m, msg, exit);
+    let failed = |m: Map<String, Value>, msg: &str, exit: Exit| fail(out, "delegate", m, msg, exit);
     let path = a.token.as_deref().unwrap_or_default();
     if path.trim().is_empty() {
         return failed(Map::new(), "--token is required", Exit::InvalidInput);
     }
     // The reference resolves the key before it reads the token.
-    let key = match load_verify_key::<Delegation>(&a.keys) {
+    let key = match a.keys.load::<Delegation>() {
         Ok(k) => k,
         Err((msg, exit)) => return failed(Map::new(), &msg, exit),
     };
@@ -138,12 +146,9 @@ fn verify(out: &Out, a: &DelegateVerifyArgs) -> Exit {
         let msg = format!("{}: {}", r.code.as_str(), r.detail);
         return failed(m, &msg, Exit::VerifyFailed);
     }
-    if a.json {
-        let mut m = Map::new();
-        m.insert("ok".into(), Value::Bool(true));
-        token_fields(&mut m, &token, path);
-        put_str(&mut m, "description", "delegation token verified");
-        return out.json(m, Exit::Ok);
+    if out.is_json() {
+        let output = DelegationOutput::new(&token, path, "delegation token verified");
+        return out.json_typed(&output, Exit::Ok);
     }
     stdout_line(&format!("delegation token ok: {path}"));
     Exit::Ok

@@ -12,14 +12,16 @@ use gait_policy::policy::Policy;
 use gait_policy::profile::Profile;
 use gait_policy::registry::RegistryLoadError;
 use gait_policy::token::{ApprovalToken, DelegationToken};
-use gait_sign::{Approval, Delegation, KeyConfig, KeyMode, KeySource, Role, Trace, VerifyingKey};
+use gait_sign::{Approval, Delegation, KeyMode, Trace, VerifyingKey};
 use gait_trace::explain::ProofRefs;
 use gait_trace::{Boundary, Decider, DecisionRequest, FileJobStore, FileSink, JobStore};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
-use crate::cmd::{read_input, sign_error_exit, tokens};
-use crate::exit::Exit;
-use crate::output::{Out, stderr_line, stdout_line};
+use crate::cmd::{read_input, tokens};
+use crate::exit::{Exit, Failure, failure};
+use crate::key_args::{KeySources, ModeDefault, SigningKeyArgs};
+use crate::output::{Out, omit, stderr_line, stdout_line};
 
 /// The largest intent file accepted.
 const MAX_INTENT_BYTES: u64 = 8 << 20;
@@ -36,6 +38,11 @@ pub enum GateCommand {
 
 /// `gait gate eval`
 #[derive(Debug, Clone, Args)]
+#[command(
+    mut_arg("key_mode", |a| a.help("Trace signing key mode: dev (ephemeral key, the default) or prod")),
+    mut_arg("private_key", |a| a.help("Trace signing private key file (prod mode)")),
+    mut_arg("private_key_env", |a| a.help("Trace signing private key environment variable (prod mode)")),
+)]
 pub struct GateEvalArgs {
     /// The policy YAML file.
     #[arg(long, value_name = "PATH")]
@@ -97,15 +104,9 @@ pub struct GateEvalArgs {
     /// Delegation verify key (private key environment variable).
     #[arg(long, value_name = "VAR")]
     pub delegation_private_key_env: Option<String>,
-    /// Trace signing key mode: dev (ephemeral key, the default) or prod.
-    #[arg(long, value_name = "MODE")]
-    pub key_mode: Option<String>,
-    /// Trace signing private key file (prod mode).
-    #[arg(long, value_name = "PATH")]
-    pub private_key: Option<String>,
-    /// Trace signing private key environment variable (prod mode).
-    #[arg(long, value_name = "VAR")]
-    pub private_key_env: Option<String>,
+    /// The trace signing key.
+    #[command(flatten)]
+    pub keys: SigningKeyArgs,
     /// Profile: standard (the default) or oss-prod.
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
@@ -149,9 +150,6 @@ pub struct GateEvalArgs {
     /// exit code are unchanged).
     #[arg(long)]
     pub explain: bool,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Runs a `gate` subcommand.
@@ -161,38 +159,14 @@ pub fn run(out: &Out, cmd: &GateCommand) -> Exit {
     }
 }
 
-type Failure = (String, Exit);
-
-fn fail(out: &Out, json: bool, (msg, exit): Failure) -> Exit {
+fn fail(out: &Out, (msg, exit): Failure) -> Exit {
+    let json = out.is_json();
     if json {
         out.json_error(&msg, exit)
     } else {
         stderr_line(&format!("gate eval error: {msg}"));
         exit
     }
-}
-
-fn key_sources(
-    path: Option<&str>,
-    env: Option<&str>,
-    private_path: Option<&str>,
-    private_env: Option<&str>,
-) -> Result<(Option<KeySource>, Option<KeySource>), Failure> {
-    let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
-    let public = KeySource::from_flags("public key", path, env).map_err(err)?;
-    let private = KeySource::from_flags("private key", private_path, private_env).map_err(err)?;
-    Ok((private, public))
-}
-
-fn load_verify<R: Role>(
-    sources: &(Option<KeySource>, Option<KeySource>),
-) -> Result<VerifyingKey<R>, Failure> {
-    gait_sign::load_verifying_key(sources.0.as_ref(), sources.1.as_ref())
-        .map_err(|e| (e.to_string(), sign_error_exit(&e)))
-}
-
-fn has_sources(s: &(Option<KeySource>, Option<KeySource>)) -> bool {
-    s.0.is_some() || s.1.is_some()
 }
 
 struct Prepared {
@@ -215,8 +189,7 @@ fn load_inputs(a: &GateEvalArgs) -> Result<Prepared, Failure> {
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .ok_or_else(|| ("missing required --intent".to_owned(), Exit::InvalidInput))?;
-    let policy = Policy::from_path(Path::new(policy_path))
-        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    let policy = Policy::from_path(Path::new(policy_path)).map_err(failure)?;
     let bytes = read_input(intent_path, "intent", MAX_INTENT_BYTES)?;
     let intent = Intent::from_json_slice(&bytes)
         .map_err(|e| (format!("intent {intent_path}: {e}"), Exit::InvalidInput))?;
@@ -239,29 +212,22 @@ fn load_inputs(a: &GateEvalArgs) -> Result<Prepared, Failure> {
 fn eval(out: &Out, a: &GateEvalArgs) -> Exit {
     let a = &match crate::cmd::project_config::apply_gate_defaults(a) {
         Ok(a) => a,
-        Err(f) => return fail(out, a.json, f),
+        Err(f) => return fail(out, f),
     };
     match eval_inner(out, a) {
         Ok(exit) => exit,
-        Err(f) => fail(out, a.json, f),
+        Err(f) => fail(out, f),
     }
 }
 
 fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
-    let invalid = |e: &dyn std::fmt::Display| (e.to_string(), Exit::InvalidInput);
     let profile: Profile = a
         .profile
         .as_deref()
         .unwrap_or_default()
         .parse()
-        .map_err(|e| invalid(&e))?;
-    let key_mode_text = a.key_mode.as_deref().map(str::trim).unwrap_or_default();
-    let key_mode_text = if key_mode_text.is_empty() {
-        "dev"
-    } else {
-        key_mode_text
-    };
-    let key_mode = KeyMode::parse(key_mode_text).map_err(|e| invalid(&e))?;
+        .map_err(failure)?;
+    let key_mode = a.keys.mode(ModeDefault::BlankIs(KeyMode::Dev))?;
     let evaluation_time = match a
         .evaluation_time
         .as_deref()
@@ -276,46 +242,30 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         None => None,
     };
     let inputs = load_inputs(a)?;
-    profile
-        .check_run(key_mode, a.simulate)
-        .map_err(|e| invalid(&e))?;
-    profile
-        .check_policy(&inputs.policy)
-        .map_err(|e| invalid(&e))?;
+    profile.check_run(key_mode, a.simulate).map_err(failure)?;
+    profile.check_policy(&inputs.policy).map_err(failure)?;
 
     // The trace signing key.
-    let trace_private = KeySource::from_flags(
-        "private key",
-        a.private_key.as_deref(),
-        a.private_key_env.as_deref(),
-    )
-    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
-    let signer = KeyConfig {
-        mode: key_mode,
-        private: trace_private,
-        public: None,
-    }
-    .load_signing::<Trace>()
-    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    let signer = a.keys.load::<Trace>(key_mode)?;
     let mut warnings: Vec<String> = signer.warning.map(str::to_owned).into_iter().collect();
     let signer = Arc::new(signer.key);
 
     // Verify keys, with the reference's fallbacks: approvals fall back to
     // the trace key; delegations to the approval sources, then the trace key.
-    let approval_sources = key_sources(
+    let approval_sources = KeySources::from_flags(
         a.approval_public_key.as_deref(),
         a.approval_public_key_env.as_deref(),
         a.approval_private_key.as_deref(),
         a.approval_private_key_env.as_deref(),
     )?;
-    let delegation_sources = key_sources(
+    let delegation_sources = KeySources::from_flags(
         a.delegation_public_key.as_deref(),
         a.delegation_public_key_env.as_deref(),
         a.delegation_private_key.as_deref(),
         a.delegation_private_key_env.as_deref(),
     )?;
-    let approval_key: VerifyingKey<Approval> = if has_sources(&approval_sources) {
-        load_verify(&approval_sources)?
+    let approval_key: VerifyingKey<Approval> = if !approval_sources.is_empty() {
+        approval_sources.load()?
     } else {
         if !inputs.approval_tokens.is_empty() {
             warnings.push("no approval verify key configured; approval tokens are checked against the trace signing key".into());
@@ -324,10 +274,10 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         // reference contract.
         signer.verifying_key().clone().into_role()
     };
-    let delegation_key: VerifyingKey<Delegation> = if has_sources(&delegation_sources) {
-        load_verify(&delegation_sources)?
-    } else if has_sources(&approval_sources) {
-        load_verify(&approval_sources)?
+    let delegation_key: VerifyingKey<Delegation> = if !delegation_sources.is_empty() {
+        delegation_sources.load()?
+    } else if !approval_sources.is_empty() {
+        approval_sources.load()?
     } else {
         // Deliberate role fallback, as above.
         signer.verifying_key().clone().into_role()
@@ -416,10 +366,7 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
     request.correlation_id = correlation;
     request.approval_token_ref = a.approval_token_ref.as_deref().unwrap_or_default();
     // The signed trace is always written, whatever the verdict.
-    let decided = decider.decide(&request).map_err(|e| match e {
-        e if e.is_invalid_input() => (e.to_string(), Exit::InvalidInput),
-        e => (e.to_string(), Exit::Internal),
-    })?;
+    let decided = decider.decide(&request).map_err(failure)?;
     if let Some(err) = &decided.evaluation_error {
         return Err((err.clone(), Exit::Internal));
     }
@@ -485,8 +432,8 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         delegation_audit_path: &delegation_audit_path,
         warnings: &warnings,
     };
-    if a.json {
-        return Ok(out.json(report.to_json(), exit));
+    if out.is_json() {
+        return Ok(report.print_json(out, exit));
     }
     for w in &warnings {
         stderr_line(&format!("warning: {w}"));
@@ -500,7 +447,7 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
 /// (the rule lives in [`gait_policy::registry::load_for_decision`]).
 fn load_registry(
     a: &GateEvalArgs,
-    approval_sources: &(Option<KeySource>, Option<KeySource>),
+    approval_sources: &KeySources,
     fail_closed: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<gait_policy::registry::ApprovedScriptEntry>, Failure> {
@@ -512,20 +459,21 @@ fn load_registry(
     else {
         return Ok(Vec::new());
     };
-    let own = key_sources(
+    let own = KeySources::from_flags(
         a.approved_script_public_key.as_deref(),
         a.approved_script_public_key_env.as_deref(),
         None,
         None,
     )?;
-    let sources = if has_sources(&own) {
+    let sources = if !own.is_empty() {
         own
     } else {
         approval_sources.clone()
     };
     let key = || -> Result<Option<VerifyingKey<Approval>>, gait_sign::Error> {
-        if has_sources(&sources) {
-            gait_sign::load_verifying_key(sources.0.as_ref(), sources.1.as_ref()).map(Some)
+        if !sources.is_empty() {
+            gait_sign::load_verifying_key(sources.private.as_ref(), sources.public.as_ref())
+                .map(Some)
         } else {
             Ok(None)
         }
@@ -540,7 +488,7 @@ fn load_registry(
             warnings.extend(loaded.warnings);
             Ok(loaded.entries)
         }
-        Err(RegistryLoadError::Key(e)) => Err((e.to_string(), sign_error_exit(&e))),
+        Err(RegistryLoadError::Key(e)) => Err(failure(e)),
         Err(e) => Err((e.to_string(), Exit::PolicyBlocked)),
     }
 }
@@ -574,124 +522,171 @@ struct Report<'a> {
     warnings: &'a [String],
 }
 
+/// The `gate eval --json` object (members with Go's `omitempty`: empty
+/// strings and lists, zero counts and false flags are left out).
+#[derive(Serialize)]
+struct GateEvalOutput<'a, V: Serialize + ?Sized, F: Serialize, S: Serialize> {
+    ok: bool,
+    #[serde(skip_serializing_if = "omit::blank")]
+    profile: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    verdict: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    approval_ref: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    approval_audit_path: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    delegation_ref: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    delegation_audit_path: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    trace_id: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    trace_path: &'a str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    policy_digest: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    intent_digest: String,
+    #[serde(skip_serializing_if = "omit::blank")]
+    matched_rule: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    context_source: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    pattern_id: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    registry_reason: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    phase: &'a str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    context_set_digest: String,
+    #[serde(skip_serializing_if = "omit::blank")]
+    context_evidence_mode: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    script_hash: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    composite_risk_class: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    simulated_verdict: &'a str,
+    #[serde(skip_serializing_if = "omit::no_items")]
+    reason_codes: &'a [String],
+    #[serde(skip_serializing_if = "omit::no_items")]
+    violations: &'a [String],
+    #[serde(skip_serializing_if = "omit::no_items")]
+    warnings: &'a [String],
+    #[serde(skip_serializing_if = "omit::no_items")]
+    simulated_reason_codes: &'a [String],
+    #[serde(skip_serializing_if = "omit::zero")]
+    required_approvals: u64,
+    #[serde(skip_serializing_if = "omit::zero")]
+    valid_approvals: u64,
+    #[serde(skip_serializing_if = "omit::zero")]
+    valid_delegations: u64,
+    #[serde(skip_serializing_if = "omit::zero")]
+    context_ref_count: u64,
+    #[serde(skip_serializing_if = "omit::zero")]
+    rate_limit_used: u64,
+    #[serde(skip_serializing_if = "omit::zero")]
+    rate_limit_remaining: u64,
+    #[serde(skip_serializing_if = "omit::zero")]
+    destructive_budget_used: u64,
+    #[serde(skip_serializing_if = "omit::zero")]
+    destructive_budget_remaining: u64,
+    #[serde(skip_serializing_if = "omit::zero")]
+    step_count: u64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    delegation_required: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pre_approved: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    script: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    simulate_mode: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    would_have_blocked: bool,
+    // Present (even when empty) whenever the rate limit or budget applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rate_limit_scope: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rate_limit_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destructive_budget_scope: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destructive_budget_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step_verdicts: Option<&'a V>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    freeze_window: Option<&'a F>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sandbox: Option<&'a S>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kill_switch: Option<&'a gait_policy::killswitch::KillSwitchDecision>,
+}
+
 impl Report<'_> {
-    fn to_json(&self) -> Map<String, Value> {
+    fn print_json(&self, out: &Out, exit: Exit) -> Exit {
         let o = self.outcome;
         let d = &o.decision;
-        let mut m = Map::new();
-        let mut s = |k: &str, v: &str| {
-            if !v.is_empty() {
-                m.insert(k.into(), Value::String(v.to_owned()));
-            }
-        };
-        s("profile", self.profile);
-        s("verdict", d.verdict().as_str());
-        s("approval_ref", &o.approval_ref);
-        s("approval_audit_path", self.approval_audit_path);
-        s("delegation_ref", &o.delegation_ref);
-        s("delegation_audit_path", self.delegation_audit_path);
-        s("trace_id", self.trace_id);
-        s("trace_path", self.trace_path);
-        s("policy_digest", &d.policy_digest().to_hex());
-        s("intent_digest", &d.intent_digest().to_hex());
-        s("matched_rule", d.matched_rule());
-        s("context_source", &o.context_source);
-        s("pattern_id", &o.pattern_id);
-        s("registry_reason", &o.registry_reason);
-        s("phase", self.intent.context().phase.as_str());
-        // The context as evaluated: claims stripped, or bound to the
-        // envelope.
-        let ctx = o.prepared_intent.context();
-        s(
-            "context_set_digest",
-            &ctx.context_set_digest
+        let ctx = self.intent.context();
+        let script = d.script();
+        let sim = o.simulation.as_ref();
+        let output = GateEvalOutput {
+            ok: true,
+            profile: self.profile,
+            verdict: d.verdict().as_str(),
+            approval_ref: &o.approval_ref,
+            approval_audit_path: self.approval_audit_path,
+            delegation_ref: &o.delegation_ref,
+            delegation_audit_path: self.delegation_audit_path,
+            trace_id: self.trace_id,
+            trace_path: self.trace_path,
+            policy_digest: d.policy_digest().to_hex(),
+            intent_digest: d.intent_digest().to_hex(),
+            matched_rule: d.matched_rule(),
+            context_source: &o.context_source,
+            pattern_id: &o.pattern_id,
+            registry_reason: &o.registry_reason,
+            phase: ctx.phase.as_str(),
+            context_set_digest: ctx
+                .context_set_digest
                 .map(|x| x.to_hex())
                 .unwrap_or_default(),
-        );
-        s(
-            "context_evidence_mode",
-            ctx.context_evidence_mode
+            context_evidence_mode: ctx
+                .context_evidence_mode
                 .map(|x| x.as_str())
                 .unwrap_or_default(),
-        );
-        if let Some(script) = d.script() {
-            s("script_hash", &script.script_hash);
-            s("composite_risk_class", &script.composite_risk_class);
-        }
-        if let Some(sim) = &o.simulation {
-            s("simulated_verdict", sim.verdict.as_str());
-        }
-        m.insert("ok".into(), Value::Bool(true));
-        let mut list = |k: &str, v: &[String]| {
-            if !v.is_empty() {
-                m.insert(k.into(), json!(v));
-            }
+            script_hash: script.map(|s| s.script_hash.as_str()).unwrap_or_default(),
+            composite_risk_class: script
+                .map(|s| s.composite_risk_class.as_str())
+                .unwrap_or_default(),
+            simulated_verdict: sim.map(|s| s.verdict.as_str()).unwrap_or_default(),
+            reason_codes: d.reason_codes(),
+            violations: d.violations(),
+            warnings: self.warnings,
+            simulated_reason_codes: sim.map(|s| s.reason_codes.as_slice()).unwrap_or_default(),
+            required_approvals: o.required_approvals,
+            valid_approvals: o.valid_approvals as u64,
+            valid_delegations: o.valid_delegations as u64,
+            context_ref_count: ctx.context_refs.len() as u64,
+            rate_limit_used: o.rate_limit.as_ref().map_or(0, |r| r.used),
+            rate_limit_remaining: o.rate_limit.as_ref().map_or(0, |r| r.remaining),
+            destructive_budget_used: o.destructive_budget.as_ref().map_or(0, |r| r.used),
+            destructive_budget_remaining: o.destructive_budget.as_ref().map_or(0, |r| r.remaining),
+            step_count: script.map_or(0, |s| s.step_count as u64),
+            delegation_required: o.delegation_required,
+            pre_approved: o.pre_approved,
+            script: script.is_some(),
+            simulate_mode: sim.is_some(),
+            would_have_blocked: sim.is_some_and(|s| s.would_have_blocked),
+            rate_limit_scope: o.rate_limit.as_ref().map(|r| r.scope.as_str()),
+            rate_limit_key: o.rate_limit.as_ref().map(|r| r.key.as_str()),
+            destructive_budget_scope: o.destructive_budget.as_ref().map(|r| r.scope.as_str()),
+            destructive_budget_key: o.destructive_budget.as_ref().map(|r| r.key.as_str()),
+            step_verdicts: script.map(|s| &s.step_verdicts),
+            freeze_window: d.freeze_window(),
+            sandbox: d.sandbox(),
+            kill_switch: o.kill_switch.as_ref(),
         };
-        list("reason_codes", d.reason_codes());
-        list("violations", d.violations());
-        list("warnings", self.warnings);
-        if let Some(sim) = &o.simulation {
-            list("simulated_reason_codes", &sim.reason_codes);
-        }
-        let mut num = |k: &str, v: u64| {
-            if v != 0 {
-                m.insert(k.into(), json!(v));
-            }
-        };
-        num("required_approvals", o.required_approvals);
-        num("valid_approvals", o.valid_approvals as u64);
-        num("valid_delegations", o.valid_delegations as u64);
-        num("context_ref_count", ctx.context_refs.len() as u64);
-        if let Some(r) = &o.rate_limit {
-            num("rate_limit_used", r.used);
-            num("rate_limit_remaining", r.remaining);
-        }
-        if let Some(r) = &o.destructive_budget {
-            num("destructive_budget_used", r.used);
-            num("destructive_budget_remaining", r.remaining);
-        }
-        if let Some(script) = d.script() {
-            num("step_count", script.step_count as u64);
-        }
-        let mut flag = |k: &str, v: bool| {
-            if v {
-                m.insert(k.into(), Value::Bool(true));
-            }
-        };
-        flag("delegation_required", o.delegation_required);
-        flag("pre_approved", o.pre_approved);
-        flag("script", d.script().is_some());
-        if let Some(sim) = &o.simulation {
-            flag("simulate_mode", true);
-            flag("would_have_blocked", sim.would_have_blocked);
-        }
-        if let Some(r) = &o.rate_limit {
-            m.insert("rate_limit_scope".into(), Value::String(r.scope.clone()));
-            m.insert("rate_limit_key".into(), Value::String(r.key.clone()));
-        }
-        if let Some(r) = &o.destructive_budget {
-            m.insert(
-                "destructive_budget_scope".into(),
-                Value::String(r.scope.clone()),
-            );
-            m.insert(
-                "destructive_budget_key".into(),
-                Value::String(r.key.clone()),
-            );
-        }
-        if let Some(script) = d.script() {
-            m.insert("step_verdicts".into(), json!(script.step_verdicts));
-        }
-        if let Some(f) = d.freeze_window() {
-            m.insert("freeze_window".into(), json!(f));
-        }
-        if let Some(sb) = d.sandbox() {
-            m.insert("sandbox".into(), json!(sb));
-        }
-        if let Some(ks) = &o.kill_switch {
-            m.insert("kill_switch".into(), ks.to_json());
-        }
-        m
+        out.json_typed(&output, exit)
     }
 
     fn print_text(&self) {

@@ -24,9 +24,9 @@ use gait_policy::adapters::Adapter;
 use gait_serve::{CallOptions, DecisionService, Evaluation};
 use serde_json::{Map, Value, json};
 
-use crate::cmd::mcp::{EvalFlags, build_service, exit_of};
+use crate::cmd::mcp::{EvalFlags, build_service};
 use crate::cmd::tokens::TokenFlags;
-use crate::exit::Exit;
+use crate::exit::{Exit, failure};
 use crate::output::{Out, stderr_line, stdout_line};
 
 /// `gait hook …`
@@ -57,9 +57,6 @@ pub struct HookArgs {
     /// Token files presented with the call.
     #[command(flatten)]
     pub tokens: TokenFlags,
-    /// Accepted for symmetry; hooks always print JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// The largest hook payload read (1 MiB).
@@ -95,12 +92,10 @@ fn decide(a: &HookArgs, adapter: Adapter) -> Result<Evaluation, (String, Exit)> 
         .map_err(|e| (format!("hook payload: {e}"), Exit::InvalidInput))?;
     let mut cfg = build_service(policy, &a.flags, PathBuf::from(a.trace_dir.trim()))?;
     cfg.default_adapter = adapter;
-    let service = DecisionService::new(cfg).map_err(|e| (e.to_string(), exit_of(e.exit_code())))?;
+    let service = DecisionService::new(cfg).map_err(failure)?;
     let mut opts = CallOptions::default();
     (opts.approval_tokens, opts.delegation_tokens) = a.tokens.load()?;
-    service
-        .evaluate_call(&value, &opts)
-        .map_err(|e| (e.to_string(), exit_of(e.exit_code())))
+    service.evaluate_call(&value, &opts).map_err(failure)
 }
 
 fn permission(v: Verdict) -> &'static str {
@@ -111,9 +106,9 @@ fn permission(v: Verdict) -> &'static str {
     }
 }
 
-fn reason_text(eval: &Evaluation) -> String {
-    let reasons: Vec<String> = eval
-        .output
+/// The `reason_codes` of a decision's output.
+fn reason_codes(eval: &Evaluation) -> Vec<String> {
+    eval.output
         .get("reason_codes")
         .and_then(Value::as_array)
         .map(|a| {
@@ -122,7 +117,11 @@ fn reason_text(eval: &Evaluation) -> String {
                 .map(str::to_owned)
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn reason_text(eval: &Evaluation) -> String {
+    let reasons = reason_codes(eval);
     let trace = eval.trace.trace_id.as_str();
     format!(
         "gait: verdict={} reasons={} trace={trace}",
@@ -191,25 +190,18 @@ fn pre_tool(a: &HookArgs) -> Exit {
             let message = if eval.verdict == Verdict::Allow {
                 String::new()
             } else {
-                let reasons: Vec<String> = eval
-                    .output
-                    .get("reason_codes")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_owned)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                gait_trace::refusal_message(eval.verdict, &reasons, &eval.trace.trace_id)
+                gait_trace::refusal_message(
+                    eval.verdict,
+                    &reason_codes(&eval),
+                    &eval.trace.trace_id,
+                )
             };
             if !message.is_empty() {
                 m.insert("message".into(), json!(message));
             }
             m.insert("exit_code".into(), json!(eval.exit_code));
             print(&Value::Object(m));
-            exit_of(eval.exit_code)
+            Exit::from_code(eval.exit_code)
         }
         Err((msg, exit)) => pre_tool_error(&msg, exit),
     }

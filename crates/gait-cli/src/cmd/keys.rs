@@ -6,8 +6,8 @@ use gait_sign::{KeySource, RoleKind, SigningKey, Trace};
 use serde_json::{Map, Value};
 
 use crate::args::{KeysCommand, KeysInitArgs, KeysRotateArgs, KeysVerifyArgs};
-use crate::cmd::sign_error_exit;
-use crate::exit::Exit;
+use crate::exit::{Exit, failure};
+use crate::key_args::KeySources;
 use crate::output::{Out, stderr_line, stdout_line};
 
 /// Runs a `keys` subcommand.
@@ -22,7 +22,7 @@ pub fn run(out: &Out, cmd: &KeysCommand) -> Exit {
 fn init(out: &Out, a: &KeysInitArgs) -> Exit {
     let result = parse_role(a.role.as_deref())
         .and_then(|role| create_pair(&a.out_dir, &a.prefix, a.force, role));
-    report_pair(out, a.json, "keys init", result)
+    report_pair(out, "keys init", result)
 }
 
 /// The `--role` flag: absent, or one of the four roles.
@@ -46,7 +46,7 @@ fn rotate(out: &Out, a: &KeysRotateArgs) -> Exit {
     // Rotation never overwrites: the previous keys stay where they are.
     let result = parse_role(a.role.as_deref())
         .and_then(|role| create_pair(&a.out_dir, &prefix, false, role));
-    report_pair(out, a.json, "keys rotate", result)
+    report_pair(out, "keys rotate", result)
 }
 
 /// `YYYYMMDDTHHMMSSZ` in UTC.
@@ -83,7 +83,7 @@ fn create_pair(
     if prefix.is_empty() {
         return Err(("prefix must not be empty".into(), Exit::InvalidInput));
     }
-    let key = SigningKey::<Trace>::generate().map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    let key = SigningKey::<Trace>::generate().map_err(failure)?;
     let dir = gait_digest::clean_path(dir);
     if role.is_some() && !force {
         let record =
@@ -98,14 +98,13 @@ fn create_pair(
             ));
         }
     }
-    let files = gait_sign::write_key_pair(Path::new(&dir), prefix, &key, force)
-        .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    let files = gait_sign::write_key_pair(Path::new(&dir), prefix, &key, force).map_err(failure)?;
     let role = match role {
         None => None,
         Some(role) => {
             let record = gait_sign::KeyRoleRecord::new(role, &key.key_id());
             let path = gait_sign::write_role_record(&files.private_key_path, &record, force)
-                .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+                .map_err(failure)?;
             Some((role, path.display().to_string()))
         }
     };
@@ -118,13 +117,8 @@ fn create_pair(
     })
 }
 
-fn report_pair(
-    out: &Out,
-    json: bool,
-    what: &str,
-    result: Result<PairCreated, (String, Exit)>,
-) -> Exit {
-    match (result, json) {
+fn report_pair(out: &Out, what: &str, result: Result<PairCreated, (String, Exit)>) -> Exit {
+    match (result, out.is_json()) {
         (Ok(p), true) => {
             let mut m = Map::new();
             m.insert("ok".into(), Value::Bool(true));
@@ -160,7 +154,7 @@ fn report_pair(
 fn verify(out: &Out, a: &KeysVerifyArgs) -> Exit {
     match verify_inner(a) {
         Ok((key_id, private_label, public_label)) => {
-            if a.json {
+            if out.is_json() {
                 let mut m = Map::new();
                 m.insert("ok".into(), Value::Bool(true));
                 m.insert("key_id".into(), Value::String(key_id));
@@ -173,7 +167,7 @@ fn verify(out: &Out, a: &KeysVerifyArgs) -> Exit {
             }
         }
         Err((msg, exit)) => {
-            if a.json {
+            if out.is_json() {
                 out.json_error(&msg, exit)
             } else {
                 stderr_line(&format!("keys verify error: {msg}"));
@@ -184,19 +178,7 @@ fn verify(out: &Out, a: &KeysVerifyArgs) -> Exit {
 }
 
 fn verify_inner(a: &KeysVerifyArgs) -> Result<(String, String, String), (String, Exit)> {
-    let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
-    let private = KeySource::from_flags(
-        "private key",
-        a.private_key.as_deref(),
-        a.private_key_env.as_deref(),
-    )
-    .map_err(err)?;
-    let public = KeySource::from_flags(
-        "public key",
-        a.public_key.as_deref(),
-        a.public_key_env.as_deref(),
-    )
-    .map_err(err)?;
+    let KeySources { private, public } = a.keys.sources()?;
     let Some(private) = private else {
         return Err((
             "private key source is required (--private-key or --private-key-env)".into(),
@@ -206,14 +188,14 @@ fn verify_inner(a: &KeysVerifyArgs) -> Result<(String, String, String), (String,
     // `keys verify` signs nothing: it checks the pair, whatever role the
     // key was made for. A key file that group or others can access is
     // reported (signing commands refuse it).
-    let derived = private.load_public_half::<Trace>().map_err(err)?;
+    let derived = private.load_public_half::<Trace>().map_err(failure)?;
     if let KeySource::Path(path) = &private {
         if let Err(e) = gait_sign::check_private_key_mode(path) {
             stderr_line(&format!("warning: {e}"));
         }
     }
     if let Some(public) = &public {
-        let declared = public.load_verifying::<Trace>().map_err(err)?;
+        let declared = public.load_verifying::<Trace>().map_err(failure)?;
         if declared != derived {
             return Err((
                 "public key does not match private key".into(),

@@ -12,7 +12,6 @@ use gait_policy::killswitch::{
     KillSwitchStore,
 };
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::exit::Exit;
 use crate::output::{Out, stderr_line, stdout_line};
@@ -30,15 +29,12 @@ pub enum KillSwitchCommand {
     Expire(ExpireArgs),
 }
 
-/// The state file and output format.
+/// The state file.
 #[derive(Debug, Clone, Args)]
 pub struct StateArgs {
     /// The kill-switch state file.
     #[arg(long, value_name = "PATH", default_value = DEFAULT_STATE_PATH)]
     pub state: String,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait kill-switch add`
@@ -121,20 +117,17 @@ struct Report<'a> {
 
 /// Runs a `kill-switch` subcommand. Every failure is invalid input (6).
 pub fn run(out: &Out, cmd: &KillSwitchCommand) -> Exit {
-    let (json, result) = match cmd {
-        KillSwitchCommand::Add(a) => (a.state.json, add(a)),
-        KillSwitchCommand::List(a) => (a.json, list(a)),
-        KillSwitchCommand::Disable(a) => (a.state.json, disable(a)),
-        KillSwitchCommand::Expire(a) => (a.state.json, expire(a)),
+    let json = out.is_json();
+    let result = match cmd {
+        KillSwitchCommand::Add(a) => add(a),
+        KillSwitchCommand::List(a) => list(a),
+        KillSwitchCommand::Disable(a) => disable(a),
+        KillSwitchCommand::Expire(a) => expire(a),
     };
     match result {
         Ok(done) => {
             if json {
-                let value = serde_json::to_value(done.report()).unwrap_or(Value::Null);
-                let Value::Object(map) = value else {
-                    return out.json_error("could not render output", Exit::Internal);
-                };
-                out.json(map, Exit::Ok)
+                out.json_typed(&done.report(), Exit::Ok)
             } else {
                 match done.action {
                     "list" => stdout_line(&format!("list: {} entries", done.state.entries.len())),

@@ -12,13 +12,15 @@ use gait_policy::policy::ConstraintAction;
 use gait_policy::profile::Profile;
 use gait_policy::{Gate, Policy};
 use gait_serve::http::{HttpConfig, MIN_AUTH_TOKEN_CHARS, VerdictStatus, is_loopback_listen};
-use gait_serve::{CallOptions, DecisionService, ServeError, ServiceConfig};
-use gait_sign::{KeyConfig, KeyMode, KeySource, Trace};
+use gait_serve::{CallOptions, DecisionService, ServiceConfig};
+use gait_sign::{KeyMode, Trace};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::cmd::read_input;
 use crate::cmd::tokens::TokenFlags;
-use crate::cmd::{put_str, put_strs, read_input, sign_error_exit};
-use crate::exit::Exit;
+use crate::exit::{Exit, Failure, failure};
+use crate::key_args::{ModeDefault, SigningKeyArgs, optional_public_key};
 use crate::output::{Out, stderr_line, stdout_line};
 
 /// `gait mcp …`
@@ -49,6 +51,11 @@ pub enum McpCommand {
 
 /// Signing and service flags shared by `mcp proxy` and the servers.
 #[derive(Debug, Args, Clone)]
+#[command(
+    mut_arg("key_mode", |a| a.default_value("dev").help("Signing key mode: dev (an ephemeral key) or prod")),
+    mut_arg("private_key", |a| a.help("Path to a base64 private trace signing key")),
+    mut_arg("private_key_env", |a| a.help("Environment variable holding a base64 private trace signing key")),
+)]
 pub struct EvalFlags {
     /// Default payload adapter: mcp, openai, anthropic, langchain,
     /// claude_code.
@@ -91,15 +98,9 @@ pub struct EvalFlags {
     /// Append one OTel-shaped JSON line per decision to this file.
     #[arg(long, value_name = "PATH")]
     pub export_otel_out: Option<String>,
-    /// Signing key mode: dev (an ephemeral key) or prod.
-    #[arg(long, default_value = "dev", value_name = "MODE")]
-    pub key_mode: String,
-    /// Path to a base64 private trace signing key.
-    #[arg(long, value_name = "PATH")]
-    pub private_key: Option<String>,
-    /// Environment variable holding a base64 private trace signing key.
-    #[arg(long, value_name = "VAR")]
-    pub private_key_env: Option<String>,
+    /// The trace signing key.
+    #[command(flatten)]
+    pub keys: SigningKeyArgs,
 }
 
 /// `gait mcp proxy` / `gait mcp bridge`
@@ -129,9 +130,6 @@ pub struct McpProxyArgs {
     /// Write a signed PackSpec run pack of the decision here.
     #[arg(long, value_name = "PATH")]
     pub pack_out: Option<String>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
     /// Positional policy and call paths (the reference accepts both forms).
     #[arg(value_name = "ARG")]
     pub positional: Vec<String>,
@@ -153,9 +151,6 @@ pub struct McpVerifyArgs {
     /// The risk class to check (default: the most severe required one).
     #[arg(long, value_name = "CLASS")]
     pub risk_class: Option<String>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait serve` and `gait mcp serve`
@@ -250,30 +245,6 @@ pub struct ServeArgs {
     /// Reference retention flag (accepted, not applied).
     #[arg(long, value_name = "N", hide = true)]
     pub session_max_count: Option<i64>,
-    /// Print the startup line as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-type Failure = (String, Exit);
-
-/// The exit status of a numeric `gait` code.
-pub fn exit_of(code: u8) -> Exit {
-    match code {
-        0 => Exit::Ok,
-        2 => Exit::VerifyFailed,
-        3 => Exit::PolicyBlocked,
-        4 => Exit::ApprovalRequired,
-        5 => Exit::RegressFailed,
-        6 => Exit::InvalidInput,
-        7 => Exit::MissingDependency,
-        8 => Exit::UnsafeOperation,
-        _ => Exit::Internal,
-    }
-}
-
-fn serve_failure(e: &ServeError) -> Failure {
-    (e.to_string(), exit_of(e.exit_code()))
 }
 
 /// Runs `gait mcp …`.
@@ -285,7 +256,8 @@ pub fn run(out: &Out, cmd: &McpCommand) -> Exit {
     }
 }
 
-fn fail(out: &Out, json: bool, label: &str, (msg, exit): Failure) -> Exit {
+fn fail(out: &Out, label: &str, (msg, exit): Failure) -> Exit {
+    let json = out.is_json();
     if json {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(false));
@@ -307,7 +279,6 @@ pub fn protocol_proxy(out: &Out, args: &McpProxyArgs) -> Exit {
     let _ = &args.server_command;
     fail(
         out,
-        args.json,
         "mcp proxy",
         (
             "a server command after -- runs the protocol proxy; it cannot be combined with --call"
@@ -326,32 +297,13 @@ pub fn build_service(
     let profile: Profile = flags
         .profile
         .parse()
-        .map_err(|e: gait_policy::profile::ProfileError| (e.to_string(), Exit::InvalidInput))?;
-    let adapter =
-        Adapter::parse(&flags.adapter).map_err(|e| (e.to_string(), Exit::InvalidInput))?;
-    let key_mode =
-        KeyMode::parse(&flags.key_mode).map_err(|e| (e.to_string(), Exit::InvalidInput))?;
-    profile
-        .check_run(key_mode, false)
-        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
-    let policy = Policy::from_path(std::path::Path::new(policy_path.trim()))
-        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
-    profile
-        .check_policy(&policy)
-        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
-    let private = KeySource::from_flags(
-        "private key",
-        flags.private_key.as_deref(),
-        flags.private_key_env.as_deref(),
-    )
-    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
-    let signer = KeyConfig {
-        mode: key_mode,
-        private,
-        public: None,
-    }
-    .load_signing::<Trace>()
-    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+        .map_err(|e: gait_policy::profile::ProfileError| failure(e))?;
+    let adapter = Adapter::parse(&flags.adapter).map_err(failure)?;
+    let key_mode = flags.keys.mode(ModeDefault::Strict(KeyMode::Dev))?;
+    profile.check_run(key_mode, false).map_err(failure)?;
+    let policy = Policy::from_path(std::path::Path::new(policy_path.trim())).map_err(failure)?;
+    profile.check_policy(&policy).map_err(failure)?;
+    let signer = flags.keys.load::<Trace>(key_mode)?;
     let gate = Gate::new(policy).with_producer_version(crate::cmd::version::VERSION);
     let mut cfg = ServiceConfig::new(gate, signer.key, trace_dir);
     cfg.default_adapter = adapter;
@@ -366,30 +318,16 @@ pub fn build_service(
     };
     cfg.log_export = path(&flags.export_log_out);
     cfg.rate_limit_state = path(&flags.rate_limit_state);
-    let approval_public = KeySource::from_flags(
+    cfg.approval_key = optional_public_key::<gait_sign::Approval>(
         "approval public key",
         flags.approval_public_key.as_deref(),
         flags.approval_public_key_env.as_deref(),
-    )
-    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
-    if let Some(src) = approval_public {
-        cfg.approval_key = Some(
-            src.load_verifying::<gait_sign::Approval>()
-                .map_err(|e| (e.to_string(), sign_error_exit(&e)))?,
-        );
-    }
-    let delegation_public = KeySource::from_flags(
+    )?;
+    cfg.delegation_key = optional_public_key::<gait_sign::Delegation>(
         "delegation public key",
         flags.delegation_public_key.as_deref(),
         flags.delegation_public_key_env.as_deref(),
-    )
-    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
-    if let Some(src) = delegation_public {
-        cfg.delegation_key = Some(
-            src.load_verifying::<gait_sign::Delegation>()
-                .map_err(|e| (e.to_string(), sign_error_exit(&e)))?,
-        );
-    }
+    )?;
     cfg.otel_export = path(&flags.export_otel_out);
     cfg.job_root = Some(PathBuf::from(flags.job_root.trim()));
     cfg.kill_switch = crate::cmd::kill_switch::store(flags.kill_switch_state.as_deref())?;
@@ -404,7 +342,7 @@ fn proxy(out: &Out, a: &McpProxyArgs) -> Exit {
     }
     match proxy_inner(a) {
         Ok((m, exit)) => {
-            if a.json {
+            if out.is_json() {
                 return out.json(m, exit);
             }
             let s = |k: &str| {
@@ -423,7 +361,7 @@ fn proxy(out: &Out, a: &McpProxyArgs) -> Exit {
             }
             exit
         }
-        Err(f) => fail(out, a.json, "mcp proxy", f),
+        Err(f) => fail(out, "mcp proxy", f),
     }
 }
 
@@ -464,7 +402,7 @@ fn proxy_inner(a: &McpProxyArgs) -> Result<(Map<String, Value>, Exit), Failure> 
     gait_policy::adapters::refuse_wide_integer_literals(&payload)
         .map_err(|e| (format!("call payload: {e}"), Exit::InvalidInput))?;
     let cfg = build_service(&policy, &a.flags, PathBuf::new())?;
-    let service = DecisionService::new(cfg).map_err(|e| serve_failure(&e))?;
+    let service = DecisionService::new(cfg).map_err(failure)?;
     let run_id = a.run_id.clone().unwrap_or_default();
     gait_digest::check_identifier("--run-id", &run_id)
         .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
@@ -490,27 +428,55 @@ fn proxy_inner(a: &McpProxyArgs) -> Result<(Map<String, Value>, Exit), Failure> 
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(PathBuf::from);
-    let eval = service
-        .evaluate_call(&value, &opts)
-        .map_err(|e| serve_failure(&e))?;
-    Ok((eval.output.clone(), exit_of(eval.exit_code)))
+    let eval = service.evaluate_call(&value, &opts).map_err(failure)?;
+    Ok((eval.output.clone(), Exit::from_code(eval.exit_code)))
 }
 
 fn verify(out: &Out, a: &McpVerifyArgs) -> Exit {
     match verify_inner(a) {
-        Ok((m, exit)) => {
-            if a.json {
-                return out.json(m, exit);
+        Ok((report, exit)) => {
+            if out.is_json() {
+                return out.json_typed(&report, exit);
             }
-            let verdict = m.get("verdict").and_then(Value::as_str).unwrap_or_default();
-            stdout_line(&format!("mcp verify: verdict={verdict}"));
+            stdout_line(&format!("mcp verify: verdict={}", report.verdict));
             exit
         }
-        Err(f) => fail(out, a.json, "mcp verify", f),
+        Err(f) => fail(out, "mcp verify", f),
     }
 }
 
-fn verify_inner(a: &McpVerifyArgs) -> Result<(Map<String, Value>, Exit), Failure> {
+/// The startup line of `serve` and `mcp serve` under `--json`.
+#[derive(Serialize)]
+struct ServeStarted<'a> {
+    ok: bool,
+    listen: String,
+    policy: &'a str,
+    adapter: &'a str,
+    profile: &'a str,
+}
+
+/// The `mcp verify --json` object.
+#[derive(Serialize)]
+struct McpVerifyOutput {
+    ok: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    server_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    server_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trust_model: Option<&'static str>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    snapshot_path: String,
+    verdict: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    reason_codes: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    violations: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mcp_trust: Option<Value>,
+}
+
+fn verify_inner(a: &McpVerifyArgs) -> Result<(McpVerifyOutput, Exit), Failure> {
     let policy = a.policy.as_deref().unwrap_or_default().trim();
     let server = a.server.as_deref().unwrap_or_default().trim();
     if policy.is_empty() || server.is_empty() {
@@ -519,8 +485,7 @@ fn verify_inner(a: &McpVerifyArgs) -> Result<(Map<String, Value>, Exit), Failure
             Exit::InvalidInput,
         ));
     }
-    let policy = Policy::from_path(std::path::Path::new(policy))
-        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    let policy = Policy::from_path(std::path::Path::new(policy)).map_err(failure)?;
     let raw = read_input(server, "server description", 1 << 20)?;
     let value = gait_digest::canonical::parse_strict(&raw)
         .map_err(|e| (format!("parse server description: {e}"), Exit::InvalidInput))?;
@@ -532,13 +497,19 @@ fn verify_inner(a: &McpVerifyArgs) -> Result<(Map<String, Value>, Exit), Failure
             Exit::InvalidInput,
         ));
     }
-    let mut m = Map::new();
     let Some(trust_policy) = policy.mcp_trust() else {
-        m.insert("ok".into(), Value::Bool(true));
-        put_str(&mut m, "server_id", info.server_id.trim());
-        put_str(&mut m, "server_name", info.server_name.trim());
-        m.insert("verdict".into(), Value::String("allow".into()));
-        return Ok((m, Exit::Ok));
+        let report = McpVerifyOutput {
+            ok: true,
+            server_id: info.server_id.trim().to_owned(),
+            server_name: info.server_name.trim().to_owned(),
+            trust_model: None,
+            snapshot_path: String::new(),
+            verdict: "allow",
+            reason_codes: Vec::new(),
+            violations: Vec::new(),
+            mcp_trust: None,
+        };
+        return Ok((report, Exit::Ok));
     };
     let risk = match a
         .risk_class
@@ -571,28 +542,25 @@ fn verify_inner(a: &McpVerifyArgs) -> Result<(Map<String, Value>, Exit), Failure
     } else {
         ("allow", Exit::Ok, Vec::new())
     };
-    m.insert("ok".into(), Value::Bool(exit == Exit::Ok));
-    put_str(&mut m, "server_id", &decision.server_id);
-    put_str(&mut m, "server_name", &decision.server_name);
-    m.insert("trust_model".into(), Value::String("local_snapshot".into()));
-    put_str(&mut m, "snapshot_path", trust_policy.snapshot_path.trim());
-    m.insert("verdict".into(), Value::String(verdict.into()));
-    put_strs(&mut m, "reason_codes", &decision.reason_codes);
-    put_strs(&mut m, "violations", &violations);
-    m.insert("mcp_trust".into(), decision.to_json());
-    Ok((m, exit))
+    let report = McpVerifyOutput {
+        ok: exit == Exit::Ok,
+        server_id: decision.server_id.clone(),
+        server_name: decision.server_name.clone(),
+        trust_model: Some("local_snapshot"),
+        snapshot_path: trust_policy.snapshot_path.trim().to_owned(),
+        verdict,
+        reason_codes: decision.reason_codes.clone(),
+        violations,
+        mcp_trust: Some(decision.to_json()),
+    };
+    Ok((report, exit))
 }
 
 /// Runs `gait serve` (`compat_default` false) or `gait mcp serve` (true).
 pub fn serve(out: &Out, a: &ServeArgs, our_serve: bool) -> Exit {
     match serve_inner(out, a, our_serve) {
         Ok(exit) => exit,
-        Err(f) => fail(
-            out,
-            a.json,
-            if our_serve { "serve" } else { "mcp serve" },
-            f,
-        ),
+        Err(f) => fail(out, if our_serve { "serve" } else { "mcp serve" }, f),
     }
 }
 
@@ -602,7 +570,7 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
         return Err(("expected --policy <policy.yaml>".into(), Exit::InvalidInput));
     }
     let status = match a.http_verdict_status.as_deref() {
-        Some(s) => VerdictStatus::parse(s).map_err(|e| serve_failure(&e))?,
+        Some(s) => VerdictStatus::parse(s).map_err(failure)?,
         None if our_serve => VerdictStatus::Strict,
         None => VerdictStatus::Compat,
     };
@@ -629,7 +597,7 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
     }
     let mut token = None;
     if !a.stdio {
-        let loopback = is_loopback_listen(&a.listen).map_err(|e| serve_failure(&e))?;
+        let loopback = is_loopback_listen(&a.listen).map_err(failure)?;
         if !loopback && auth_mode != "token" {
             return Err((
                 "non-loopback --listen requires --auth-mode token".into(),
@@ -689,7 +657,7 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(PathBuf::from);
-    let service = Arc::new(DecisionService::new(cfg).map_err(|e| serve_failure(&e))?);
+    let service = Arc::new(DecisionService::new(cfg).map_err(failure)?);
     if a.stdio {
         let stdin = std::io::stdin();
         let stdout = std::io::stdout();
@@ -721,7 +689,7 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
     let workers = a.workers.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
     });
-    let json = a.json;
+    let json = out.is_json();
     let adapter = a.flags.adapter.trim().to_lowercase();
     let policy_s = policy.to_owned();
     let profile = a.flags.profile.trim().to_lowercase();
@@ -729,18 +697,19 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
     gait_serve::http::run_blocking(&a.listen, service, http, workers, move |addr| {
         let label = if our_serve { "serve" } else { "mcp serve" };
         if json {
-            let mut m = Map::new();
-            m.insert("ok".into(), Value::Bool(true));
-            m.insert("listen".into(), Value::String(addr.to_string()));
-            m.insert("policy".into(), Value::String(policy_s));
-            m.insert("adapter".into(), Value::String(adapter));
-            m.insert("profile".into(), Value::String(profile));
-            let _ = out2.json(m, Exit::Ok);
+            let started = ServeStarted {
+                ok: true,
+                listen: addr.to_string(),
+                policy: &policy_s,
+                adapter: &adapter,
+                profile: &profile,
+            };
+            let _ = out2.json_typed(&started, Exit::Ok);
         } else {
             stdout_line(&format!("{label}: listening={addr} adapter={adapter}"));
         }
     })
-    .map_err(|e| serve_failure(&e))?;
+    .map_err(failure)?;
     stderr_line("serve: shut down");
     Ok(Exit::Ok)
 }

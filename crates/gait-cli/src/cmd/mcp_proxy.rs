@@ -12,13 +12,13 @@ use std::time::Duration;
 use clap::Args;
 use gait_mcp::{CallContext, Governor, PinChangeMode, ProxyConfig};
 use gait_policy::{Gate, Policy};
-use gait_sign::{KeyConfig, KeyMode, KeySource, Trace};
+use gait_sign::{KeyMode, Trace};
 use gait_trace::DirectorySink;
 use serde_json::{Map, Value, json};
 
-use crate::cmd::sign_error_exit;
 use crate::cmd::tokens::TokenFlags;
-use crate::exit::Exit;
+use crate::exit::{Exit, Failure, failure};
+use crate::key_args::{ModeDefault, SigningKeyArgs, optional_public_key};
 use crate::output::Out;
 
 /// The default trace directory.
@@ -26,6 +26,11 @@ pub const DEFAULT_TRACE_DIR: &str = "gait-out/mcp-proxy/traces";
 
 /// `gait mcp proxy`
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("key_mode", |a| a.default_value("dev").help("Trace signing key mode: dev (ephemeral key) or prod")),
+    mut_arg("private_key", |a| a.help("Trace signing private key file (prod mode)")),
+    mut_arg("private_key_env", |a| a.help("Trace signing private key environment variable (prod mode)")),
+)]
 pub struct McpProtocolProxyArgs {
     /// The policy YAML file.
     #[arg(long, value_name = "PATH")]
@@ -99,24 +104,13 @@ pub struct McpProtocolProxyArgs {
     /// Public key that delegation tokens must be signed with (base64 file).
     #[arg(long, value_name = "PATH")]
     pub delegation_public_key: Option<String>,
-    /// Trace signing key mode: dev (ephemeral key) or prod.
-    #[arg(long, value_name = "MODE", default_value = "dev")]
-    pub key_mode: String,
-    /// Trace signing private key file (prod mode).
-    #[arg(long, value_name = "PATH")]
-    pub private_key: Option<String>,
-    /// Trace signing private key environment variable (prod mode).
-    #[arg(long, value_name = "VAR")]
-    pub private_key_env: Option<String>,
-    /// Diagnostics as JSON lines on standard error.
-    #[arg(long)]
-    pub json: bool,
+    /// The trace signing key.
+    #[command(flatten)]
+    pub keys: SigningKeyArgs,
     /// The MCP server command and its arguments (after `--`).
     #[arg(last = true, value_name = "SERVER_COMMAND", required = true)]
     pub command: Vec<String>,
 }
-
-type Failure = (String, Exit);
 
 /// Writes one diagnostic line to standard error.
 fn diag(json: bool, fields: Map<String, Value>) {
@@ -143,7 +137,7 @@ fn event(kind: &str, message: &str) -> Map<String, Value> {
 
 /// Runs the proxy until the client or the server is done.
 pub fn run(out: &Out, args: &McpProtocolProxyArgs) -> Exit {
-    match run_inner(args) {
+    match run_inner(out, args) {
         Ok(exit) => exit,
         Err((msg, exit)) => {
             let mut m = Map::new();
@@ -153,21 +147,20 @@ pub fn run(out: &Out, args: &McpProtocolProxyArgs) -> Exit {
             m.insert("error_category".into(), json!(exit.error_category()));
             m.insert("exit_code".into(), json!(exit.code()));
             m.insert("correlation_id".into(), json!(out.correlation()));
-            diag(args.json, m);
+            diag(out.is_json(), m);
             exit
         }
     }
 }
 
-fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
+fn run_inner(out: &Out, a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
     let policy_path = a
         .policy
         .as_deref()
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .ok_or_else(|| ("missing required --policy".to_owned(), Exit::InvalidInput))?;
-    let policy = Policy::from_path(Path::new(policy_path))
-        .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
+    let policy = Policy::from_path(Path::new(policy_path)).map_err(failure)?;
     let pin_change = PinChangeMode::parse(&a.on_tool_change)
         .map_err(|e| (format!("--on-tool-change: {e}"), Exit::InvalidInput))?;
     let eval_ns = gait_digest::go_duration::parse_go_duration(a.eval_timeout.trim())
@@ -198,22 +191,10 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
     gait_sign::create_private_dir(Path::new(trace_dir))
         .map_err(|e| (format!("--trace-out {trace_dir}: {e}"), Exit::Internal))?;
 
-    let key_mode = KeyMode::parse(&a.key_mode).map_err(|e| (e.to_string(), Exit::InvalidInput))?;
-    let private = KeySource::from_flags(
-        "private key",
-        a.private_key.as_deref(),
-        a.private_key_env.as_deref(),
-    )
-    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
-    let signer = KeyConfig {
-        mode: key_mode,
-        private,
-        public: None,
-    }
-    .load_signing::<Trace>()
-    .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    let key_mode = a.keys.mode(ModeDefault::Strict(KeyMode::Dev))?;
+    let signer = a.keys.load::<Trace>(key_mode)?;
     if let Some(w) = signer.warning {
-        diag(a.json, event("warning", w));
+        diag(out.is_json(), event("warning", w));
     }
 
     let context = {
@@ -232,13 +213,15 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
         c
     };
     let (approval_tokens, delegation_tokens) = a.tokens.load()?;
-    let approval_key = crate::cmd::optional_public_key::<gait_sign::Approval>(
+    let approval_key = optional_public_key::<gait_sign::Approval>(
         "approval public key",
         a.approval_public_key.as_deref(),
+        None,
     )?;
-    let delegation_key = crate::cmd::optional_public_key::<gait_sign::Delegation>(
+    let delegation_key = optional_public_key::<gait_sign::Delegation>(
         "delegation public key",
         a.delegation_public_key.as_deref(),
+        None,
     )?;
     let kill_switch = crate::cmd::kill_switch::store(a.kill_switch_state.as_deref())?;
     let context_evidence =
@@ -279,14 +262,10 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
         .filter(|s| !s.is_empty())
         .map(std::path::PathBuf::from);
 
-    let json_log = a.json;
+    let json_log = out.is_json();
     let log: gait_mcp::Log = Arc::new(move |msg: &str| diag(json_log, event("log", msg)));
     let report = gait_mcp::run(config, governor, std::io::stdin(), std::io::stdout(), log)
-        .map_err(|e| match e {
-            gait_mcp::Error::Spawn { .. } => (e.to_string(), Exit::MissingDependency),
-            _ if e.is_config() => (e.to_string(), Exit::InvalidInput),
-            _ => (e.to_string(), Exit::Internal),
-        })?;
+        .map_err(failure)?;
     let exit = if report.server_died {
         Exit::Internal
     } else {
@@ -313,6 +292,6 @@ fn run_inner(a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
     m.insert("server_exit_code".into(), json!(report.server_exit_code));
     m.insert("trace_dir".into(), json!(trace_dir));
     m.insert("exit_code".into(), json!(exit.code()));
-    diag(a.json, m);
+    diag(out.is_json(), m);
     Ok(exit)
 }

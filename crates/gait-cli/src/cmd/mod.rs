@@ -26,53 +26,8 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::exit::Exit;
+use crate::exit::{Exit, failure};
 use crate::output::{Out, stderr_line};
-
-/// The exit status for an error from `gait-sign`.
-pub fn sign_error_exit(e: &gait_sign::Error) -> Exit {
-    if e.is_verification_failure() {
-        Exit::VerifyFailed
-    } else if e.is_io() {
-        Exit::Internal
-    } else {
-        Exit::InvalidInput
-    }
-}
-
-/// Resolves a verify key from the shared key flags: a public source wins,
-/// else the public half of a private source.
-pub fn load_verify_key<R: gait_sign::Role>(
-    keys: &crate::args::VerifyKeyArgs,
-) -> Result<gait_sign::VerifyingKey<R>, (String, Exit)> {
-    let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
-    let private = gait_sign::KeySource::from_flags(
-        "private key",
-        keys.private_key.as_deref(),
-        keys.private_key_env.as_deref(),
-    )
-    .map_err(err)?;
-    let public = gait_sign::KeySource::from_flags(
-        "public key",
-        keys.public_key.as_deref(),
-        keys.public_key_env.as_deref(),
-    )
-    .map_err(err)?;
-    gait_sign::load_verifying_key(private.as_ref(), public.as_ref()).map_err(err)
-}
-
-/// An optional verify key from a public key file flag (`None` when the
-/// flag is absent or empty).
-pub fn optional_public_key<R: gait_sign::Role>(
-    what: &'static str,
-    path: Option<&str>,
-) -> Result<Option<gait_sign::VerifyingKey<R>>, (String, Exit)> {
-    let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
-    match gait_sign::KeySource::from_flags(what, path, None).map_err(err)? {
-        Some(src) => src.load_verifying::<R>().map(Some).map_err(err),
-        None => Ok(None),
-    }
-}
 
 /// Reads an input file named on the command line, at most `limit` bytes.
 /// A missing or unreadable file, one that is not a regular file (a device
@@ -108,42 +63,20 @@ pub fn parse_ttl(value: Option<&str>) -> Result<i128, (String, Exit)> {
     }
 }
 
-/// Loads the signing key of a minting command (`--key-mode`,
-/// `--private-key`, `--private-key-env`).
-pub fn load_signing_key<R: gait_sign::Role>(
-    keys: &crate::args::SignKeyArgs,
-) -> Result<gait_sign::LoadedSigningKey<R>, (String, Exit)> {
-    let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
-    let mode = gait_sign::KeyMode::parse(&keys.key_mode).map_err(err)?;
-    let private = gait_sign::KeySource::from_flags(
-        "private key",
-        keys.private_key.as_deref(),
-        keys.private_key_env.as_deref(),
-    )
-    .map_err(err)?;
-    let config = gait_sign::KeyConfig {
-        mode,
-        private,
-        public: None,
-    };
-    config.load_signing::<R>().map_err(err)
-}
-
 /// Writes a token file as the reference does (pretty JSON and a newline,
 /// mode 0600, missing parent directories created with mode 0750), but
 /// atomically: an existing file is replaced in one step, never truncated
 /// and rewritten, and a symlink at `path` is replaced rather than
 /// followed.
 pub fn write_token_file(path: &str, bytes: &[u8]) -> Result<(), (String, Exit)> {
-    let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
     let path = Path::new(path);
     if let Some(parent) = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty() && *p != Path::new("."))
     {
-        gait_sign::create_private_dir(parent).map_err(err)?;
+        gait_sign::create_private_dir(parent).map_err(failure)?;
     }
-    gait_sign::write_file_atomic(path, bytes, gait_sign::PRIVATE_FILE_MODE, true).map_err(err)
+    gait_sign::write_file_atomic(path, bytes, gait_sign::PRIVATE_FILE_MODE, true).map_err(failure)
 }
 
 /// Inserts a string member unless it is empty (Go's `omitempty`).
@@ -175,13 +108,12 @@ pub fn put_int(m: &mut Map<String, Value>, key: &str, value: i64) {
 /// `<label> error: <message>` on standard error.
 pub fn fail(
     out: &Out,
-    json: bool,
     label: &str,
     mut fields: Map<String, Value>,
     message: &str,
     exit: Exit,
 ) -> Exit {
-    if json {
+    if out.is_json() {
         fields.insert("ok".into(), Value::Bool(false));
         fields.insert("error".into(), Value::String(message.trim().to_owned()));
         return out.json(fields, exit);

@@ -1,11 +1,12 @@
 //! `gait init`, `gait check`, `gait doctor`: the first five minutes.
 
 use clap::Args;
-use gait_project::{DoctorOptions, ProjectError, SurfaceContract};
+use gait_project::{DoctorOptions, SurfaceContract};
 use serde_json::{Map, Value, json};
 
 use crate::cmd::{fail, put_int, put_str, put_strs};
-use crate::exit::Exit;
+use crate::exit::{Exit, ExitClass as _};
+use crate::key_args::SigningKeyArgs;
 use crate::output::{Out, stdout_line};
 
 /// `gait init`
@@ -20,9 +21,6 @@ pub struct InitArgs {
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
     /// Positional arguments are not accepted (reported as an error).
     #[arg(hide = true)]
     pub unexpected: Vec<String>,
@@ -34,9 +32,6 @@ pub struct CheckArgs {
     /// The repo policy to check.
     #[arg(long, value_name = "PATH")]
     pub policy: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
     /// The policy, as a positional argument.
     #[arg(value_name = "POLICY", num_args = 0..)]
     pub positional: Vec<String>,
@@ -44,6 +39,11 @@ pub struct CheckArgs {
 
 /// `gait doctor`
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("key_mode", |a| a.default_value("dev").help("Key mode to check: dev or prod")),
+    mut_arg("private_key", |a| a.help("Private key file")),
+    mut_arg("private_key_env", |a| a.help("Environment variable holding a private key")),
+)]
 pub struct DoctorArgs {
     /// Workspace to check.
     #[arg(long, default_value = ".", value_name = "DIR")]
@@ -51,15 +51,9 @@ pub struct DoctorArgs {
     /// Output directory to check.
     #[arg(long, default_value = "./gait-out", value_name = "DIR")]
     pub output_dir: String,
-    /// Key mode to check: dev or prod.
-    #[arg(long, default_value = "dev", value_name = "MODE")]
-    pub key_mode: String,
-    /// Private key file.
-    #[arg(long, value_name = "PATH")]
-    pub private_key: Option<String>,
-    /// Environment variable holding a private key.
-    #[arg(long, value_name = "VAR")]
-    pub private_key_env: Option<String>,
+    /// The key to check.
+    #[command(flatten)]
+    pub keys: SigningKeyArgs,
     /// Public key file.
     #[arg(long, value_name = "PATH")]
     pub public_key: Option<String>,
@@ -72,20 +66,9 @@ pub struct DoctorArgs {
     /// Text output: the summary line only.
     #[arg(long)]
     pub summary: bool,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
     /// Positional arguments are not accepted (reported as an error).
     #[arg(hide = true)]
     pub unexpected: Vec<String>,
-}
-
-fn exit_for(e: &ProjectError) -> Exit {
-    if e.is_io() {
-        Exit::Internal
-    } else {
-        Exit::InvalidInput
-    }
 }
 
 fn contract_fields(m: &mut Map<String, Value>) {
@@ -101,7 +84,6 @@ pub fn init(out: &Out, a: &InitArgs) -> Exit {
     if !a.unexpected.is_empty() {
         return fail(
             out,
-            a.json,
             "init",
             m,
             "unexpected positional arguments",
@@ -110,7 +92,7 @@ pub fn init(out: &Out, a: &InitArgs) -> Exit {
     }
     match gait_project::init_policy(&a.template, &a.out, a.force) {
         Ok(r) => {
-            if a.json {
+            if out.is_json() {
                 m.insert("ok".into(), Value::Bool(true));
                 put_str(&mut m, "template", r.template);
                 put_str(&mut m, "policy_path", &r.policy_path);
@@ -124,7 +106,7 @@ pub fn init(out: &Out, a: &InitArgs) -> Exit {
             stdout_line(&format!("next: {}", r.next_commands.join(" | ")));
             Exit::Ok
         }
-        Err(e) => fail(out, a.json, "init", m, &e.to_string(), exit_for(&e)),
+        Err(e) => fail(out, "init", m, &e.to_string(), e.exit()),
     }
 }
 
@@ -139,7 +121,6 @@ pub fn check(out: &Out, a: &CheckArgs) -> Exit {
         _ => {
             return fail(
                 out,
-                a.json,
                 "check",
                 m,
                 "unexpected positional arguments",
@@ -149,7 +130,7 @@ pub fn check(out: &Out, a: &CheckArgs) -> Exit {
     };
     match gait_project::check_policy(&path) {
         Ok(r) => {
-            if a.json {
+            if out.is_json() {
                 m.insert("ok".into(), Value::Bool(true));
                 put_str(&mut m, "policy_path", &r.policy_path);
                 put_str(&mut m, "default_verdict", r.default_verdict.as_str());
@@ -180,7 +161,7 @@ pub fn check(out: &Out, a: &CheckArgs) -> Exit {
         }
         Err(e) => {
             put_str(&mut m, "policy_path", path.trim());
-            fail(out, a.json, "check", m, &e.to_string(), exit_for(&e))
+            fail(out, "check", m, &e.to_string(), e.exit())
         }
     }
 }
@@ -191,7 +172,6 @@ pub fn doctor(out: &Out, a: &DoctorArgs) -> Exit {
     if !a.unexpected.is_empty() {
         return fail(
             out,
-            a.json,
             "doctor",
             Map::new(),
             "unexpected positional arguments",
@@ -203,9 +183,9 @@ pub fn doctor(out: &Out, a: &DoctorArgs) -> Exit {
         o.work_dir = a.workdir.clone();
         o.output_dir = a.output_dir.clone();
         o.producer_version = crate::cmd::version::VERSION.to_owned();
-        o.key_mode = a.key_mode.clone();
-        o.private_key = a.private_key.clone();
-        o.private_key_env = a.private_key_env.clone();
+        o.key_mode = a.keys.key_mode.clone().unwrap_or_default();
+        o.private_key = a.keys.private.private_key.clone();
+        o.private_key_env = a.keys.private.private_key_env.clone();
         o.public_key = a.public_key.clone();
         o.public_key_env = a.public_key_env.clone();
         o.production_readiness = a.production_readiness;
@@ -220,7 +200,7 @@ pub fn doctor(out: &Out, a: &DoctorArgs) -> Exit {
     } else {
         (true, Exit::Ok)
     };
-    if a.json {
+    if out.is_json() {
         let Value::Object(mut m) = json!(r) else {
             return out.json_error("encode doctor result", Exit::Internal);
         };

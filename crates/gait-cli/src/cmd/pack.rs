@@ -9,17 +9,19 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use gait_pack::pack::{
-    BuildOptions, DEFAULT_POSTGRES_TABLE, PackError, PostgresSqlOptions, VerifyOptions,
-    build_export_record, build_run_pack, diff_packs, inspect_pack, postgres_index_sql, verify_pack,
-    write_otel_jsonl, write_output,
+    BuildOptions, DEFAULT_POSTGRES_TABLE, PostgresSqlOptions, VerifyOptions, build_export_record,
+    build_run_pack, diff_packs, inspect_pack, postgres_index_sql, verify_pack, write_otel_jsonl,
+    write_output,
 };
-use gait_sign::{KeyConfig, KeyMode, KeySource, Trace};
+use gait_sign::{KeyMode, Trace};
 use serde_json::{Map, Value};
 
 use crate::args::VerifyKeyArgs;
-use crate::cmd::{put_str, put_strs, sign_error_exit};
-use crate::exit::Exit;
+use crate::cmd::{put_str, put_strs};
+use crate::exit::{Exit, ExitClass as _};
+use crate::key_args::{SigningKeyArgs, load_signing};
 use crate::output::{Out, stderr_line, stdout_line};
+use crate::values::PackKeyMode;
 
 /// `schema_id` of every pack command output.
 const OUTPUT_SCHEMA_ID: &str = "gait.pack.output";
@@ -50,6 +52,11 @@ pub enum PackCommand {
 
 /// `gait pack build`
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("key_mode", |a| a.default_value("none").help("Signing key mode: none, dev (ephemeral key) or prod (explicit key)")),
+    mut_arg("private_key", |a| a.help("Path to a base64 private signing key")),
+    mut_arg("private_key_env", |a| a.help("Environment variable holding a base64 private signing key")),
+)]
 pub struct PackBuildArgs {
     /// Pack type: run or job (call and authorization are not supported by this build).
     #[arg(long = "type", default_value = "run", value_name = "TYPE")]
@@ -66,18 +73,9 @@ pub struct PackBuildArgs {
     /// Job runtime root: where a job id given to --from is looked up (job packs).
     #[arg(long, default_value = "./gait-out/jobs", value_name = "DIR")]
     pub job_root: String,
-    /// Signing key mode: none, dev (ephemeral key) or prod (explicit key).
-    #[arg(long, default_value = "none", value_name = "MODE")]
-    pub key_mode: String,
-    /// Path to a base64 private signing key.
-    #[arg(long, value_name = "PATH")]
-    pub private_key: Option<String>,
-    /// Environment variable holding a base64 private signing key.
-    #[arg(long, value_name = "VAR")]
-    pub private_key_env: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
+    /// The signing key.
+    #[command(flatten)]
+    pub keys: SigningKeyArgs,
 }
 
 /// `gait pack verify`
@@ -98,9 +96,6 @@ pub struct PackVerifyArgs {
     /// Key sources.
     #[command(flatten)]
     pub keys: VerifyKeyArgs,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait pack inspect`
@@ -112,9 +107,6 @@ pub struct PackInspectArgs {
     /// The pack zip.
     #[arg(long, value_name = "PATH")]
     pub path: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait pack diff`
@@ -126,9 +118,6 @@ pub struct PackDiffArgs {
     /// Also write the diff result (compact JSON) to this file.
     #[arg(long, value_name = "PATH")]
     pub output: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait pack export`
@@ -160,9 +149,6 @@ pub struct PackExportArgs {
         value_name = "BOOL"
     )]
     pub postgres_include_ddl: bool,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Runs a `pack` subcommand.
@@ -200,7 +186,8 @@ impl Output {
         self
     }
 
-    fn print(self, out: &Out, json: bool, ok: bool, exit: Exit, text: &[String]) -> Exit {
+    fn print(self, out: &Out, ok: bool, exit: Exit, text: &[String]) -> Exit {
+        let json = out.is_json();
         if json {
             let mut m = self.fields;
             m.insert("schema_id".into(), OUTPUT_SCHEMA_ID.into());
@@ -217,23 +204,14 @@ impl Output {
 
     /// `{ok:false, error}`; text mode prints `pack <op> error: <msg>` on
     /// standard error.
-    fn fail(self, out: &Out, json: bool, message: &str, exit: Exit) -> Exit {
+    fn fail(self, out: &Out, message: &str, exit: Exit) -> Exit {
+        let json = out.is_json();
         if !json {
             stderr_line(&format!("pack {} error: {message}", self.operation));
             return exit;
         }
         self.str("error", message.trim())
-            .print(out, json, false, exit, &[])
-    }
-}
-
-fn pack_error_exit(e: &PackError) -> Exit {
-    if e.is_verification_failure() {
-        Exit::VerifyFailed
-    } else if e.is_io() {
-        Exit::Internal
-    } else {
-        Exit::InvalidInput
+            .print(out, false, exit, &[])
     }
 }
 
@@ -256,11 +234,11 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
         .unwrap_or_default()
         .to_owned();
     if from.is_empty() {
-        return o.fail(out, a.json, "--from is required", Exit::InvalidInput);
+        return o.fail(out, "--from is required", Exit::InvalidInput);
     }
     let (key, warnings) = match load_build_key(a) {
         Ok(k) => k,
-        Err((m, e)) => return o.fail(out, a.json, &m, e),
+        Err((m, e)) => return o.fail(out, &m, e),
     };
     let output_path = a
         .out
@@ -273,7 +251,7 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
         "job" => {
             let (root, job_id) = match gait_pack::pack::resolve_job_source(&from, &a.job_root) {
                 Ok(s) => s,
-                Err(e) => return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
+                Err(e) => return o.fail(out, &e.to_string(), e.exit()),
             };
             let options = BuildOptions {
                 output_path,
@@ -281,14 +259,13 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
                 signing_key: key,
             };
             return match gait_pack::pack::build_job_pack(&root, &job_id, &options) {
-                Ok(built) => build_ok(out, a, o, &built, &warnings),
-                Err(e) => o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
+                Ok(built) => build_ok(out, o, &built, &warnings),
+                Err(e) => o.fail(out, &e.to_string(), e.exit()),
             };
         }
         t @ ("call" | "authorization") => {
             return o.fail(
                 out,
-                a.json,
                 &format!("pack type {t} not supported by this build"),
                 Exit::InvalidInput,
             );
@@ -296,7 +273,6 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
         _ => {
             return o.fail(
                 out,
-                a.json,
                 "--type must be run, job, call, or authorization",
                 Exit::InvalidInput,
             );
@@ -304,7 +280,7 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
     }
     let runpack = match resolve_runpack(&from) {
         Ok(p) => p,
-        Err(m) => return o.fail(out, a.json, &m, Exit::InvalidInput),
+        Err(m) => return o.fail(out, &m, Exit::InvalidInput),
     };
     let options = BuildOptions {
         output_path,
@@ -313,14 +289,13 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
     };
     let built = match build_run_pack(&runpack, &options) {
         Ok(b) => b,
-        Err(e) => return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
+        Err(e) => return o.fail(out, &e.to_string(), e.exit()),
     };
-    build_ok(out, a, o, &built, &warnings)
+    build_ok(out, o, &built, &warnings)
 }
 
 fn build_ok(
     out: &Out,
-    a: &PackBuildArgs,
     o: Output,
     built: &gait_pack::pack::BuildResult,
     warnings: &[String],
@@ -339,7 +314,7 @@ fn build_ok(
         .str("pack_type", &built.manifest.pack_type)
         .str("source_ref", &built.manifest.source_ref);
     put_strs(&mut o.fields, "warnings", warnings);
-    o.print(out, a.json, true, Exit::Ok, &text)
+    o.print(out, true, Exit::Ok, &text)
 }
 
 /// The signing key of a build (if any) and its warnings.
@@ -348,35 +323,20 @@ type BuildKey = (Option<gait_sign::SigningKey<Trace>>, Vec<String>);
 /// `--key-mode none|dev|prod`: none signs only when a private source is
 /// given (as prod); dev generates an ephemeral key; prod requires a source.
 fn load_build_key(a: &PackBuildArgs) -> Result<BuildKey, (String, Exit)> {
-    let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
-    let private = KeySource::from_flags(
-        "private key",
-        a.private_key.as_deref(),
-        a.private_key_env.as_deref(),
-    )
-    .map_err(err)?;
-    let mode = match a.key_mode.trim().to_ascii_lowercase().as_str() {
-        "" | "none" => {
-            if private.is_none() {
-                return Ok((None, Vec::new()));
-            }
-            KeyMode::Prod
-        }
-        "dev" => KeyMode::Dev,
-        "prod" => KeyMode::Prod,
-        _ => {
-            return Err((
-                "--key-mode must be none, dev, or prod".into(),
-                Exit::InvalidInput,
-            ));
-        }
+    let private = a.keys.private.source()?;
+    let mode = match a
+        .keys
+        .key_mode
+        .as_deref()
+        .unwrap_or_default()
+        .parse::<PackKeyMode>()
+        .map_err(|e| (e, Exit::InvalidInput))?
+    {
+        PackKeyMode::None if private.is_none() => return Ok((None, Vec::new())),
+        PackKeyMode::None | PackKeyMode::Prod => KeyMode::Prod,
+        PackKeyMode::Dev => KeyMode::Dev,
     };
-    let config = KeyConfig {
-        mode,
-        private,
-        public: None,
-    };
-    let loaded = config.load_signing::<Trace>().map_err(err)?;
+    let loaded = load_signing::<Trace>(mode, private)?;
     let warnings = loaded.warning.map(str::to_owned).into_iter().collect();
     Ok((Some(loaded.key), warnings))
 }
@@ -419,12 +379,12 @@ fn resolve_runpack(from: &str) -> Result<PathBuf, String> {
 fn verify(out: &Out, a: &PackVerifyArgs) -> Exit {
     let o = Output::new("verify");
     let Some(path) = single_path(a.path.as_ref(), &a.pack) else {
-        return o.fail(out, a.json, "expected <pack.zip>", Exit::InvalidInput);
+        return o.fail(out, "expected <pack.zip>", Exit::InvalidInput);
     };
     // The same profile, signature and key rules as `gait verify`.
     let setup = match crate::cmd::runpack::verify_setup(&a.profile, a.require_signature, &a.keys) {
         Ok(s) => s,
-        Err((m, e)) => return o.fail(out, a.json, &m, e),
+        Err((m, e)) => return o.fail(out, &m, e),
     };
     let require_signature = setup.require_signature;
     let public_key = setup.key;
@@ -432,15 +392,14 @@ fn verify(out: &Out, a: &PackVerifyArgs) -> Exit {
         public_key,
         require_signature,
     };
-    let spinner = crate::cmd::progress::spinner_for_file(Path::new(&path), a.json, "verifying");
+    let spinner =
+        crate::cmd::progress::spinner_for_file(Path::new(&path), out.is_json(), "verifying");
     let verified = verify_pack(Path::new(&path), &options);
     crate::cmd::progress::finish(spinner);
     let report = match verified {
         Ok(r) => r,
         Err(e) => {
-            return o
-                .str("path", &path)
-                .fail(out, a.json, &e.to_string(), pack_error_exit(&e));
+            return o.str("path", &path).fail(out, &e.to_string(), e.exit());
         }
     };
     let ok = report.ok(require_signature);
@@ -478,20 +437,18 @@ fn verify(out: &Out, a: &PackVerifyArgs) -> Exit {
         .str("pack_type", &report.pack_type)
         .str("source_ref", &report.source_ref)
         .value("verify", report.to_value())
-        .print(out, a.json, ok, exit, &text)
+        .print(out, ok, exit, &text)
 }
 
 fn inspect(out: &Out, a: &PackInspectArgs) -> Exit {
     let o = Output::new("inspect");
     let Some(path) = single_path(a.path.as_ref(), &a.pack) else {
-        return o.fail(out, a.json, "expected <pack.zip>", Exit::InvalidInput);
+        return o.fail(out, "expected <pack.zip>", Exit::InvalidInput);
     };
     let report = match inspect_pack(Path::new(&path)) {
         Ok(r) => r,
         Err(e) => {
-            return o
-                .str("path", &path)
-                .fail(out, a.json, &e.to_string(), pack_error_exit(&e));
+            return o.str("path", &path).fail(out, &e.to_string(), e.exit());
         }
     };
     let text = [format!(
@@ -503,17 +460,17 @@ fn inspect(out: &Out, a: &PackInspectArgs) -> Exit {
         .str("pack_type", &report.pack_type)
         .str("source_ref", &report.source_ref)
         .value("inspect", report.to_value())
-        .print(out, a.json, true, Exit::Ok, &text)
+        .print(out, true, Exit::Ok, &text)
 }
 
 fn diff(out: &Out, a: &PackDiffArgs) -> Exit {
     let o = Output::new("diff");
     let [left, right] = a.packs.as_slice() else {
-        return o.fail(out, a.json, "expected <left> <right>", Exit::InvalidInput);
+        return o.fail(out, "expected <left> <right>", Exit::InvalidInput);
     };
     let result = match diff_packs(Path::new(left.trim()), Path::new(right.trim())) {
         Ok(r) => r,
-        Err(e) => return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
+        Err(e) => return o.fail(out, &e.to_string(), e.exit()),
     };
     let output_path = a.output.as_deref().map(str::trim).unwrap_or_default();
     if !output_path.is_empty() {
@@ -523,7 +480,7 @@ fn diff(out: &Out, a: &PackDiffArgs) -> Exit {
             gait_sign::PRIVATE_FILE_MODE,
             true,
         ) {
-            return o.fail(out, a.json, &e.to_string(), sign_error_exit(&e));
+            return o.fail(out, &e.to_string(), e.exit());
         }
     }
     let ok = !result.summary.changed;
@@ -551,13 +508,13 @@ fn diff(out: &Out, a: &PackDiffArgs) -> Exit {
     nested.insert("Result".into(), result.to_value());
     o.str("path", output_path)
         .value("diff", Value::Object(nested))
-        .print(out, a.json, ok, exit, &text)
+        .print(out, ok, exit, &text)
 }
 
 fn export(out: &Out, a: &PackExportArgs) -> Exit {
     let o = Output::new("export");
     let Some(path) = single_path(a.path.as_ref(), &a.pack) else {
-        return o.fail(out, a.json, "expected <pack.zip>", Exit::InvalidInput);
+        return o.fail(out, "expected <pack.zip>", Exit::InvalidInput);
     };
     let trimmed = |s: &Option<String>| s.as_deref().map(str::trim).unwrap_or_default().to_owned();
     let otel_out = trimmed(&a.otel_out);
@@ -565,14 +522,13 @@ fn export(out: &Out, a: &PackExportArgs) -> Exit {
     if otel_out.is_empty() && sql_out.is_empty() {
         return o.fail(
             out,
-            a.json,
             "at least one export output is required (--otel-out or --postgres-sql-out)",
             Exit::InvalidInput,
         );
     }
     let record = match build_export_record(Path::new(&path)) {
         Ok(r) => r,
-        Err(e) => return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
+        Err(e) => return o.fail(out, &e.to_string(), e.exit()),
     };
     // Validate the table before writing anything.
     let sql = if sql_out.is_empty() {
@@ -584,17 +540,17 @@ fn export(out: &Out, a: &PackExportArgs) -> Exit {
         };
         match postgres_index_sql(&record, &options) {
             Ok(s) => Some(s),
-            Err(e) => return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e)),
+            Err(e) => return o.fail(out, &e.to_string(), e.exit()),
         }
     };
     if !otel_out.is_empty() {
         if let Err(e) = write_otel_jsonl(Path::new(&otel_out), &record) {
-            return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e));
+            return o.fail(out, &e.to_string(), e.exit());
         }
     }
     if let Some(sql) = sql {
         if let Err(e) = write_output(Path::new(&sql_out), sql.as_bytes(), "write postgres sql") {
-            return o.fail(out, a.json, &e.to_string(), pack_error_exit(&e));
+            return o.fail(out, &e.to_string(), e.exit());
         }
     }
     let mut text = vec![format!("pack export ok: {path}")];
@@ -611,5 +567,5 @@ fn export(out: &Out, a: &PackExportArgs) -> Exit {
         .str("otel_path", &otel_out)
         .str("postgres_sql_path", &sql_out)
         .value("export", record.to_value())
-        .print(out, a.json, true, Exit::Ok, &text)
+        .print(out, true, Exit::Ok, &text)
 }

@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use crate::args::{
     PolicyCommand, PolicyFmtArgs, PolicyInitArgs, PolicySimulateArgs, PolicyValidateArgs,
 };
-use crate::cmd::{fail, parse_csv, put_int, put_str, put_strs, sign_error_exit};
-use crate::exit::Exit;
+use crate::cmd::{fail, parse_csv, put_int, put_str, put_strs};
+use crate::exit::{Exit, failure};
 use crate::output::{Out, stdout_line, stdout_text};
 
 /// Runs a `policy` subcommand.
@@ -28,7 +28,7 @@ pub fn run(out: &Out, cmd: &PolicyCommand) -> Exit {
 fn init(out: &Out, a: &PolicyInitArgs) -> Exit {
     match init_inner(a) {
         Ok((name, path, next)) => {
-            if a.json {
+            if out.is_json() {
                 let mut m = Map::new();
                 m.insert("ok".into(), Value::Bool(true));
                 put_str(&mut m, "template", name);
@@ -40,7 +40,7 @@ fn init(out: &Out, a: &PolicyInitArgs) -> Exit {
             stdout_line(&format!("next: {}", next.join(" | ")));
             Exit::Ok
         }
-        Err((msg, exit)) => fail(out, a.json, "policy init", Map::new(), &msg, exit),
+        Err((msg, exit)) => fail(out, "policy init", Map::new(), &msg, exit),
     }
 }
 
@@ -66,7 +66,7 @@ fn init_inner(a: &PolicyInitArgs) -> Result<(&'static str, String, Vec<String>),
             format!("output path already exists (use --force to overwrite): {path}"),
             Exit::InvalidInput,
         ),
-        e => (e.to_string(), sign_error_exit(&e)),
+        e => failure(e),
     };
     let file = Path::new(path);
     if let Some(parent) = file
@@ -96,7 +96,6 @@ fn validate(out: &Out, a: &PolicyValidateArgs) -> Exit {
     let [path] = a.policy.as_slice() else {
         return fail(
             out,
-            a.json,
             "policy validate",
             Map::new(),
             "expected <policy.yaml>",
@@ -108,7 +107,6 @@ fn validate(out: &Out, a: &PolicyValidateArgs) -> Exit {
         Err(e) => {
             return fail(
                 out,
-                a.json,
                 "policy validate",
                 Map::new(),
                 &e.to_string(),
@@ -121,7 +119,7 @@ fn validate(out: &Out, a: &PolicyValidateArgs) -> Exit {
     let rule_count = policy.rules().len();
     let summary =
         format!("policy validate ok: default={verdict} rules={rule_count} digest={digest}");
-    if !a.json {
+    if !out.is_json() {
         stdout_line(&summary);
         return Exit::Ok;
     }
@@ -145,7 +143,7 @@ fn validate(out: &Out, a: &PolicyValidateArgs) -> Exit {
 /// normalized intent's, as in the reference.
 fn test(out: &Out, a: &crate::args::PolicyTestArgs) -> Exit {
     let fail = |msg: String, exit: Exit| {
-        if a.json {
+        if out.is_json() {
             out.json_error(&msg, exit)
         } else {
             crate::output::stderr_line(&format!("policy test error: {msg}"));
@@ -175,7 +173,7 @@ fn test(out: &Out, a: &crate::args::PolicyTestArgs) -> Exit {
     let d = gait_policy::eval::evaluate(&policy, &intent, &opts);
     let exit = Exit::for_verdict(d.verdict());
     let summary = d.summary(240);
-    if a.json {
+    if out.is_json() {
         let mut m = serde_json::Map::new();
         m.insert("ok".into(), serde_json::Value::Bool(true));
         m.insert("schema_id".into(), "gait.policytest.result".into());
@@ -216,7 +214,6 @@ fn fmt(out: &Out, a: &PolicyFmtArgs) -> Exit {
     let [path] = a.policy.as_slice() else {
         return fail(
             out,
-            a.json,
             label,
             Map::new(),
             "expected <policy.yaml>",
@@ -227,7 +224,6 @@ fn fmt(out: &Out, a: &PolicyFmtArgs) -> Exit {
     if path.is_empty() {
         return fail(
             out,
-            a.json,
             label,
             Map::new(),
             "policy path must not be empty",
@@ -237,14 +233,7 @@ fn fmt(out: &Out, a: &PolicyFmtArgs) -> Exit {
     let (policy, source) = match Policy::from_path_with_source(Path::new(path)) {
         Ok(loaded) => loaded,
         Err(e) => {
-            return fail(
-                out,
-                a.json,
-                label,
-                Map::new(),
-                &e.to_string(),
-                Exit::InvalidInput,
-            );
+            return fail(out, label, Map::new(), &e.to_string(), Exit::InvalidInput);
         }
     };
     let formatted = policy.to_yaml();
@@ -252,11 +241,11 @@ fn fmt(out: &Out, a: &PolicyFmtArgs) -> Exit {
     let written = a.write && changed;
     if written {
         if let Err((msg, exit)) = write_in_place(Path::new(path), formatted.as_bytes()) {
-            return fail(out, a.json, label, Map::new(), &msg, exit);
+            return fail(out, label, Map::new(), &msg, exit);
         }
     }
     let rule_count = policy.rules().len();
-    if !a.json {
+    if !out.is_json() {
         if a.write {
             stdout_line(&format!(
                 "policy fmt ok: path={path} changed={changed} written={written} rules={rule_count}"
@@ -303,8 +292,7 @@ fn write_in_place(path: &Path, bytes: &[u8]) -> Result<(), (String, Exit)> {
     };
     #[cfg(not(unix))]
     let mode = gait_sign::PRIVATE_FILE_MODE;
-    gait_sign::write_file_atomic(&target, bytes, mode, true)
-        .map_err(|e| (e.to_string(), sign_error_exit(&e)))?;
+    gait_sign::write_file_atomic(&target, bytes, mode, true).map_err(failure)?;
     // The new file was created under the umask; restore the exact mode.
     std::fs::set_permissions(&target, permissions).map_err(io)
 }
@@ -315,7 +303,7 @@ fn simulate(out: &Out, a: &PolicySimulateArgs) -> Exit {
     match simulate_inner(a) {
         Ok(sim) => {
             let summary = sim.summary();
-            if !a.json {
+            if !out.is_json() {
                 stdout_line(&summary);
                 return Exit::Ok;
             }
@@ -356,7 +344,7 @@ fn simulate(out: &Out, a: &PolicySimulateArgs) -> Exit {
             }
             out.json(m, Exit::Ok)
         }
-        Err((msg, exit)) => fail(out, a.json, "policy simulate", Map::new(), &msg, exit),
+        Err((msg, exit)) => fail(out, "policy simulate", Map::new(), &msg, exit),
     }
 }
 

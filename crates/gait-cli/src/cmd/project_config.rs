@@ -36,9 +36,9 @@ pub fn apply_gate_defaults(a: &GateEvalArgs) -> Result<GateEvalArgs, (String, Ex
     };
     fill(&mut a.policy, &g.policy);
     fill(&mut a.profile, &g.profile);
-    fill(&mut a.key_mode, &g.key_mode);
-    fill(&mut a.private_key, &g.private_key);
-    fill(&mut a.private_key_env, &g.private_key_env);
+    fill(&mut a.keys.key_mode, &g.key_mode);
+    fill(&mut a.keys.private.private_key, &g.private_key);
+    fill(&mut a.keys.private.private_key_env, &g.private_key_env);
     fill(&mut a.approval_public_key, &g.approval_public_key);
     fill(&mut a.approval_public_key_env, &g.approval_public_key_env);
     fill(&mut a.approval_private_key, &g.approval_private_key);

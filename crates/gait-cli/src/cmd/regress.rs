@@ -3,11 +3,11 @@
 use std::path::Path;
 
 use clap::{Args, Subcommand};
-use gait_regress::{CaptureReceipt, InitOptions, InitResult, RegressError, RunOptions, RunResult};
+use gait_regress::{CaptureReceipt, InitOptions, InitResult, RunOptions, RunResult};
 use serde_json::{Map, Value, json};
 
 use crate::cmd::{fail, put_int, put_str, put_strs};
-use crate::exit::Exit;
+use crate::exit::{Exit, Failure, failure};
 use crate::output::{Out, stdout_line};
 
 /// `gait regress …`
@@ -47,9 +47,6 @@ pub struct RegressInitArgs {
     /// Session-chain checkpoint (latest or an index); session chains are not supported yet.
     #[arg(long, value_name = "latest|N")]
     pub checkpoint: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
     /// Positional arguments are not accepted (reported as an error).
     #[arg(hide = true)]
     pub unexpected: Vec<String>,
@@ -76,9 +73,6 @@ pub struct RunFlags {
     /// Accept runtime-only context drift when context conformance is enforced.
     #[arg(long)]
     pub allow_context_runtime_drift: bool,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait regress run`
@@ -124,28 +118,9 @@ pub struct CaptureArgs {
     /// Session-chain checkpoint; session chains are not supported yet.
     #[arg(long, value_name = "latest|N")]
     pub checkpoint: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
     /// Positional arguments are not accepted (reported as an error).
     #[arg(hide = true)]
     pub unexpected: Vec<String>,
-}
-
-/// The exit status of a regress library error.
-fn exit_for(e: &RegressError) -> Exit {
-    if e.is_io() {
-        Exit::Internal
-    } else {
-        Exit::InvalidInput
-    }
-}
-
-type Failure = (String, Exit);
-
-fn err(e: RegressError) -> Failure {
-    let exit = exit_for(&e);
-    (e.to_string(), exit)
 }
 
 fn no_positionals(extra: &[String]) -> Result<(), Failure> {
@@ -208,9 +183,9 @@ fn init(out: &Out, a: &RegressInitArgs, add: bool) -> Exit {
         } else {
             gait_regress::resolve_source(&from, cp)
         }
-        .map_err(err)?;
+        .map_err(failure)?;
         let opts = InitOptions::from_source(source, ".").with_name(a.name.clone());
-        gait_regress::init_fixture(&opts).map_err(err)
+        gait_regress::init_fixture(&opts).map_err(failure)
     })();
     let mut m = Map::new();
     if add {
@@ -218,7 +193,7 @@ fn init(out: &Out, a: &RegressInitArgs, add: bool) -> Exit {
     }
     match result {
         Ok(r) => {
-            if a.json {
+            if out.is_json() {
                 m.insert("ok".into(), Value::Bool(true));
                 init_fields(&mut m, &r);
                 put_strs(&mut m, "next_commands", &r.next_commands);
@@ -233,13 +208,13 @@ fn init(out: &Out, a: &RegressInitArgs, add: bool) -> Exit {
             stdout_line(&format!("next: {}", r.next_commands.join(" | ")));
             Exit::Ok
         }
-        Err((msg, exit)) => fail(out, a.json, label, m, &msg, exit),
+        Err((msg, exit)) => fail(out, label, m, &msg, exit),
     }
 }
 
 /// Runs the graders with a progress bar on an interactive terminal (never
 /// with `--json`, never when standard error is not a TTY).
-fn run_graders(f: &RunFlags) -> Result<RunResult, Failure> {
+fn run_graders(out: &Out, f: &RunFlags) -> Result<RunResult, Failure> {
     let opts = {
         let mut o = RunOptions::default();
         o.config_path = f.config.trim().to_owned();
@@ -252,7 +227,7 @@ fn run_graders(f: &RunFlags) -> Result<RunResult, Failure> {
         o.allow_context_runtime_drift = f.allow_context_runtime_drift;
         o
     };
-    let show = crate::cmd::progress::allowed(f.json);
+    let show = crate::cmd::progress::allowed(out.is_json());
     let bar = show.then(|| {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(
@@ -273,7 +248,7 @@ fn run_graders(f: &RunFlags) -> Result<RunResult, Failure> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    r.map_err(err)
+    r.map_err(failure)
 }
 
 fn next_command(config: &str) -> String {
@@ -317,12 +292,12 @@ fn print_failure_text(r: &RunResult, config: &str) {
 
 fn run_cmd(out: &Out, a: &RegressRunArgs) -> Exit {
     let f = &a.run;
-    let result = no_positionals(&a.unexpected).and_then(|()| run_graders(f));
+    let result = no_positionals(&a.unexpected).and_then(|()| run_graders(out, f));
     let r = match result {
         Ok(r) => r,
-        Err((msg, exit)) => return fail(out, f.json, "regress run", Map::new(), &msg, exit),
+        Err((msg, exit)) => return fail(out, "regress run", Map::new(), &msg, exit),
     };
-    if f.json {
+    if out.is_json() {
         let mut m = Map::new();
         put_str(&mut m, "fixture_set", &r.result.fixture_set);
         put_int(
@@ -362,16 +337,17 @@ fn bootstrap(out: &Out, a: &RegressBootstrapArgs) -> Exit {
     let result = (|| -> Result<(InitResult, RunResult), Failure> {
         no_positionals(&a.unexpected)?;
         let from = required_from(a.from.as_deref(), "run_id|path")?;
-        let source = gait_regress::resolve_source(&from, a.checkpoint.as_deref()).map_err(err)?;
+        let source =
+            gait_regress::resolve_source(&from, a.checkpoint.as_deref()).map_err(failure)?;
         let opts = InitOptions::from_source(source, ".").with_name(a.name.clone());
-        let init = gait_regress::init_fixture(&opts).map_err(err)?;
-        Ok((init, run_graders(f)?))
+        let init = gait_regress::init_fixture(&opts).map_err(failure)?;
+        Ok((init, run_graders(out, f)?))
     })();
     let (init, r) = match result {
         Ok(v) => v,
-        Err((msg, exit)) => return fail(out, f.json, "regress bootstrap", Map::new(), &msg, exit),
+        Err((msg, exit)) => return fail(out, "regress bootstrap", Map::new(), &msg, exit),
     };
-    if f.json {
+    if out.is_json() {
         let mut m = Map::new();
         init_fields(&mut m, &init);
         let exit = run_fields(&mut m, &r, &f.config);
@@ -401,7 +377,7 @@ pub fn capture(out: &Out, a: &CaptureArgs) -> Exit {
     let result = (|| -> Result<CaptureReceipt, Failure> {
         no_positionals(&a.unexpected)?;
         let from = required_from(a.from.as_deref(), "run_id|path")?;
-        let mut receipt = gait_regress::capture(&from, a.checkpoint.as_deref()).map_err(err)?;
+        let mut receipt = gait_regress::capture(&from, a.checkpoint.as_deref()).map_err(failure)?;
         let path = a.out.trim();
         if path.is_empty() {
             return Err((
@@ -409,12 +385,12 @@ pub fn capture(out: &Out, a: &CaptureArgs) -> Exit {
                 Exit::InvalidInput,
             ));
         }
-        gait_regress::write_capture_receipt(Path::new(path), &mut receipt).map_err(err)?;
+        gait_regress::write_capture_receipt(Path::new(path), &mut receipt).map_err(failure)?;
         Ok(receipt)
     })();
     match result {
         Ok(r) => {
-            if a.json {
+            if out.is_json() {
                 let Value::Object(m) = json!(r) else {
                     return out.json_error("encode capture receipt", Exit::Internal);
                 };
@@ -439,7 +415,7 @@ pub fn capture(out: &Out, a: &CaptureArgs) -> Exit {
                 "from",
                 a.from.as_deref().map(str::trim).unwrap_or_default(),
             );
-            fail(out, a.json, "capture", m, &msg, exit)
+            fail(out, "capture", m, &msg, exit)
         }
     }
 }

@@ -7,8 +7,9 @@ use gait_release::{BuildInfo, VerifyReport};
 use gait_sign::{KeySource, Release, RoleCheck, RoleKind};
 use serde_json::{Map, Value};
 
-use crate::cmd::{fail, sign_error_exit};
-use crate::exit::Exit;
+use crate::cmd::fail;
+use crate::exit::{Exit, ExitClass as _, failure};
+use crate::key_args::{PrivateKeyArgs, optional_public_key};
 use crate::output::{Out, stderr_line, stdout_line};
 
 /// `gait release …`
@@ -28,16 +29,17 @@ pub enum ReleaseCommand {
 
 /// `gait release sign`
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("private_key", |a| a.help("Path to the release private key (base64)")),
+    mut_arg("private_key_env", |a| a.help("Environment variable holding the release private key")),
+)]
 pub struct ReleaseSignArgs {
     /// The release directory (regular files only).
     #[arg(value_name = "DIR")]
     pub dir: String,
-    /// Path to the release private key (base64).
-    #[arg(long, value_name = "PATH")]
-    pub private_key: Option<String>,
-    /// Environment variable holding the release private key.
-    #[arg(long, value_name = "VAR")]
-    pub private_key_env: Option<String>,
+    /// The release private key.
+    #[command(flatten)]
+    pub key: PrivateKeyArgs,
     /// Who built the release (provenance runDetails.builder.id).
     #[arg(long, value_name = "ID", default_value = "local")]
     pub builder_id: String,
@@ -53,9 +55,6 @@ pub struct ReleaseSignArgs {
     /// The command that built the release.
     #[arg(long, value_name = "TEXT")]
     pub build_command: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait release verify`
@@ -70,9 +69,6 @@ pub struct ReleaseVerifyArgs {
     /// Environment variable holding the release public key.
     #[arg(long, value_name = "VAR")]
     pub public_key_env: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Runs a `release` subcommand.
@@ -83,19 +79,11 @@ pub fn run(out: &Out, cmd: &ReleaseCommand) -> Exit {
     }
 }
 
-fn release_error_exit(e: &gait_release::Error) -> Exit {
-    if e.is_io() {
-        Exit::Internal
-    } else {
-        Exit::InvalidInput
-    }
-}
-
 fn sign(out: &Out, a: &ReleaseSignArgs) -> Exit {
     let mut warnings = Vec::new();
     match sign_inner(a, &mut warnings) {
         Ok(signed) => {
-            if a.json {
+            if out.is_json() {
                 let mut m = match serde_json::to_value(&signed) {
                     Ok(Value::Object(m)) => m,
                     _ => Map::new(),
@@ -136,7 +124,7 @@ fn sign(out: &Out, a: &ReleaseSignArgs) -> Exit {
                     Value::Array(warnings.into_iter().map(Value::String).collect()),
                 );
             }
-            fail(out, a.json, "release sign", m, &msg, exit)
+            fail(out, "release sign", m, &msg, exit)
         }
     }
 }
@@ -145,24 +133,17 @@ fn sign_inner(
     a: &ReleaseSignArgs,
     warnings: &mut Vec<String>,
 ) -> Result<gait_release::SignedRelease, (String, Exit)> {
-    let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
-    let source = KeySource::from_flags(
-        "private key",
-        a.private_key.as_deref(),
-        a.private_key_env.as_deref(),
-    )
-    .map_err(err)?
-    .ok_or_else(|| {
+    let source = a.key.source()?.ok_or_else(|| {
         (
             "a release key is required (--private-key or --private-key-env)".to_owned(),
             Exit::InvalidInput,
         )
     })?;
-    let key = source.load_signing::<Release>().map_err(err)?;
+    let key = source.load_signing::<Release>().map_err(failure)?;
     let key_id = key.key_id();
     let unrecorded = match &source {
         KeySource::Path(path) => !matches!(
-            gait_sign::check_key_role(path, &key_id, RoleKind::Release).map_err(err)?,
+            gait_sign::check_key_role(path, &key_id, RoleKind::Release).map_err(failure)?,
             RoleCheck::Recorded(_)
         ),
         KeySource::Env(_) => true,
@@ -182,24 +163,23 @@ fn sign_inner(
     build.build_command = a.build_command.clone().unwrap_or_default();
     if let Some(lock) = a.cargo_lock.as_deref() {
         build.cargo_lock_sha256 = gait_release::file_sha256(Path::new(lock))
-            .map_err(|e| (format!("--cargo-lock {e}"), release_error_exit(&e)))?;
+            .map_err(|e| (format!("--cargo-lock {e}"), e.exit()))?;
     }
     let dir = gait_digest::clean_path(a.dir.trim());
-    gait_release::sign_release(Path::new(&dir), &key, &build)
-        .map_err(|e| (e.to_string(), release_error_exit(&e)))
+    gait_release::sign_release(Path::new(&dir), &key, &build).map_err(failure)
 }
 
 fn verify(out: &Out, a: &ReleaseVerifyArgs) -> Exit {
     let report = match verify_inner(a) {
         Ok(r) => r,
-        Err((msg, exit)) => return fail(out, a.json, "release verify", Map::new(), &msg, exit),
+        Err((msg, exit)) => return fail(out, "release verify", Map::new(), &msg, exit),
     };
     let exit = if report.ok {
         Exit::Ok
     } else {
         Exit::VerifyFailed
     };
-    if a.json {
+    if out.is_json() {
         let mut m = match report.to_json() {
             Value::Object(m) => m,
             _ => Map::new(),
@@ -236,21 +216,17 @@ fn verify(out: &Out, a: &ReleaseVerifyArgs) -> Exit {
 }
 
 fn verify_inner(a: &ReleaseVerifyArgs) -> Result<VerifyReport, (String, Exit)> {
-    let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
-    let source = KeySource::from_flags(
+    let key = optional_public_key::<Release>(
         "public key",
         a.public_key.as_deref(),
         a.public_key_env.as_deref(),
-    )
-    .map_err(err)?
+    )?
     .ok_or_else(|| {
         (
             "a release public key is required (--public-key or --public-key-env)".to_owned(),
             Exit::InvalidInput,
         )
     })?;
-    let key = source.load_verifying::<Release>().map_err(err)?;
     let dir = gait_digest::clean_path(a.dir.trim());
-    gait_release::verify_release(Path::new(&dir), &key)
-        .map_err(|e| (e.to_string(), release_error_exit(&e)))
+    gait_release::verify_release(Path::new(&dir), &key).map_err(failure)
 }

@@ -8,17 +8,17 @@ use clap::{Args, Subcommand};
 use gait_digest::clean_path;
 use gait_pack::runpack::{
     self, DiffSummary, MAX_INPUT_BYTES, RecordInput, RecordSettings, ReplayPlan, ReplayRequest,
-    RunRecorder, RunpackError, SignatureStatus, VerifyOptions, VerifyReport, ticket_footer,
+    RunRecorder, SignatureStatus, VerifyOptions, VerifyReport, ticket_footer,
 };
-use gait_sign::{KeyConfig, KeyMode, KeySource, Trace};
+use gait_sign::{KeyMode, Trace};
 use serde_json::{Map, Value, json};
 
 use crate::args::VerifyKeyArgs;
-use crate::cmd::{
-    load_verify_key, parse_csv, put_int, put_str, put_strs, read_input, sign_error_exit,
-};
-use crate::exit::Exit;
+use crate::cmd::{parse_csv, put_int, put_str, put_strs, read_input};
+use crate::exit::{Exit, ExitClass as _, Failure, failure};
+use crate::key_args::{ModeDefault, SigningKeyArgs};
 use crate::output::{Out, stderr_line, stdout_line};
+use crate::values::VerifyProfile;
 
 /// The demo's output directory.
 const DEMO_OUT_DIR: &str = "gait-out";
@@ -40,9 +40,6 @@ pub struct VerifyArgs {
     /// Key sources.
     #[command(flatten)]
     pub keys: VerifyKeyArgs,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait run …`
@@ -87,9 +84,6 @@ pub struct RunReplayArgs {
     /// Environment variable that must be set to 1 for real replay.
     #[arg(long, default_value = runpack::REAL_REPLAY_ENV, value_name = "VAR")]
     pub unsafe_real_tools_env: String,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait run diff`
@@ -104,9 +98,6 @@ pub struct RunDiffArgs {
     /// Write the diff JSON to this file (mode 0600, atomically).
     #[arg(long, value_name = "PATH")]
     pub output: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait run receipt`
@@ -118,13 +109,15 @@ pub struct RunReceiptArgs {
     /// The run id or runpack path.
     #[arg(long, value_name = "RUN_ID|PATH")]
     pub from: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait run record`
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("key_mode", |a| a.help("Signing key mode: dev (ephemeral key) or prod (explicit key)")),
+    mut_arg("private_key", |a| a.help("Private signing key file")),
+    mut_arg("private_key_env", |a| a.help("Environment variable holding the private signing key")),
+)]
 pub struct RunRecordArgs {
     /// The run record JSON input (or use --input).
     #[arg(value_name = "INPUT", num_args = 0..)]
@@ -150,18 +143,9 @@ pub struct RunRecordArgs {
     /// Context evidence envelope JSON whose records replace the receipts.
     #[arg(long, value_name = "PATH")]
     pub context_envelope: Option<String>,
-    /// Signing key mode: dev (ephemeral key) or prod (explicit key).
-    #[arg(long, value_name = "MODE")]
-    pub key_mode: Option<String>,
-    /// Private signing key file.
-    #[arg(long, value_name = "PATH")]
-    pub private_key: Option<String>,
-    /// Environment variable holding the private signing key.
-    #[arg(long, value_name = "VAR")]
-    pub private_key_env: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
+    /// The signing key.
+    #[command(flatten)]
+    pub keys: SigningKeyArgs,
 }
 
 /// `gait run inspect`
@@ -173,9 +157,6 @@ pub struct RunInspectArgs {
     /// The run id or runpack path.
     #[arg(long, value_name = "RUN_ID|PATH")]
     pub from: Option<String>,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `gait demo`
@@ -192,24 +173,10 @@ pub struct DemoArgs {
     /// into ./gait-out and show the gate blocking it.
     #[arg(long)]
     pub policy: bool,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
-fn runpack_exit(e: &RunpackError) -> Exit {
-    if e.is_verification_failure() {
-        Exit::VerifyFailed
-    } else if e.is_unsafe() {
-        Exit::UnsafeOperation
-    } else if e.is_io() || e.is_internal() {
-        Exit::Internal
-    } else {
-        Exit::InvalidInput
-    }
-}
-
-fn error_out(out: &Out, json: bool, label: &str, message: &str, exit: Exit) -> Exit {
+fn error_out(out: &Out, label: &str, message: &str, exit: Exit) -> Exit {
+    let json = out.is_json();
     if json {
         return out.json_error(message, exit);
     }
@@ -269,25 +236,12 @@ pub(crate) fn verify_setup(
     require_signature: bool,
     k: &VerifyKeyArgs,
 ) -> Result<VerifySetup, (String, Exit)> {
-    let strict = match profile.trim().to_lowercase().as_str() {
-        "" | "standard" => false,
-        "strict" => true,
-        _ => {
-            return Err((
-                format!("unsupported --profile value {profile:?} (expected standard or strict)"),
-                Exit::InvalidInput,
-            ));
-        }
-    };
+    let strict = profile
+        .parse::<VerifyProfile>()
+        .map_err(|e| (e, Exit::InvalidInput))?
+        == VerifyProfile::Strict;
     let require_signature = require_signature || strict;
-    let any_key = [
-        &k.public_key,
-        &k.public_key_env,
-        &k.private_key,
-        &k.private_key_env,
-    ]
-    .iter()
-    .any(|s| s.as_deref().is_some_and(|v| !v.is_empty()));
+    let any_key = k.any_given();
     if strict && !any_key {
         return Err((
             "strict verify profile requires --public-key/--public-key-env or private key source"
@@ -296,7 +250,7 @@ pub(crate) fn verify_setup(
         ));
     }
     let key = if any_key {
-        Some(load_verify_key::<Trace>(k)?)
+        Some(k.load::<Trace>()?)
     } else {
         None
     };
@@ -329,13 +283,12 @@ pub(crate) fn verify_runpack_target(
     setup: &VerifySetup,
     quiet: bool,
 ) -> Result<RunpackVerified, (String, Exit)> {
-    let path =
-        runpack::resolve_runpack_path(target).map_err(|e| (e.to_string(), runpack_exit(&e)))?;
+    let path = runpack::resolve_runpack_path(target).map_err(failure)?;
     let options = VerifyOptions::new(setup.key.clone(), setup.require_signature);
     let spinner = crate::cmd::progress::spinner_for_file(&path, quiet, "verifying");
     let verified = runpack::verify_runpack_file(&path, &options);
     crate::cmd::progress::finish(spinner);
-    let report = verified.map_err(|e| (e.to_string(), runpack_exit(&e)))?;
+    let report = verified.map_err(failure)?;
     let ok = report.is_ok(setup.require_signature);
     let note = signature_note(report.signature_status, setup.require_signature);
     let next = verify_next_commands(&report.run_id);
@@ -350,7 +303,7 @@ pub(crate) fn verify_runpack_target(
 
 /// Runs `gait verify`.
 pub fn verify(out: &Out, a: &VerifyArgs) -> Exit {
-    let fail = |msg: &str, exit: Exit| error_out(out, a.json, "verify", msg, exit);
+    let fail = |msg: &str, exit: Exit| error_out(out, "verify", msg, exit);
     let [target] = a.target.as_slice() else {
         return fail("expected run_id or path", Exit::InvalidInput);
     };
@@ -358,12 +311,12 @@ pub fn verify(out: &Out, a: &VerifyArgs) -> Exit {
         Ok(s) => s,
         Err((m, e)) => return fail(&m, e),
     };
-    let v = match verify_runpack_target(target, &setup, a.json) {
+    let v = match verify_runpack_target(target, &setup, out.is_json()) {
         Ok(v) => v,
         Err((m, e)) => return fail(&m, e),
     };
     let exit = if v.ok { Exit::Ok } else { Exit::VerifyFailed };
-    if a.json {
+    if out.is_json() {
         return out.json(v.to_json(), exit);
     }
     print_verify_text(v.ok, &v.path, &v.report, v.note, &v.next);
@@ -464,7 +417,7 @@ fn display_output_path(path: &str) -> String {
 }
 
 fn record(out: &Out, a: &RunRecordArgs) -> Exit {
-    let fail = |msg: &str, exit: Exit| error_out(out, a.json, "record", msg, exit);
+    let fail = |msg: &str, exit: Exit| error_out(out, "record", msg, exit);
     let mut positional = a.positional.clone();
     let mut input_path = a.input.clone().unwrap_or_default();
     if input_path.trim().is_empty() && positional.len() == 1 {
@@ -485,7 +438,7 @@ fn record(out: &Out, a: &RunRecordArgs) -> Exit {
     };
     let mut input = match RecordInput::from_json(&bytes) {
         Ok(i) => i,
-        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        Err(e) => return fail(&e.to_string(), e.exit()),
     };
     let settings = RecordSettings::new(
         a.run_id.clone(),
@@ -496,35 +449,16 @@ fn record(out: &Out, a: &RunRecordArgs) -> Exit {
     .with_context_envelope(a.context_envelope.clone());
     let (capture, context_warnings) = match input.apply_settings_with_warnings(&settings) {
         Ok(applied) => (applied.capture_mode, applied.warnings),
-        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        Err(e) => return fail(&e.to_string(), e.exit()),
     };
-    let blank = |s: &Option<String>| s.as_deref().is_none_or(|v| v.trim().is_empty());
-    let signing_requested =
-        !blank(&a.key_mode) || !blank(&a.private_key) || !blank(&a.private_key_env);
+    let signing_requested = a.keys.any_given();
     let mut signing_warnings = Vec::new();
     let loaded = if signing_requested {
-        let err = |e: gait_sign::Error| (e.to_string(), sign_error_exit(&e));
-        let loaded = (|| {
-            let mode_text = a.key_mode.as_deref().unwrap_or("").trim().to_lowercase();
-            let mode = if mode_text.is_empty() {
-                KeyMode::Prod
-            } else {
-                KeyMode::parse(&mode_text).map_err(err)?
-            };
-            let private = KeySource::from_flags(
-                "private key",
-                a.private_key.as_deref(),
-                a.private_key_env.as_deref(),
-            )
-            .map_err(err)?;
-            KeyConfig {
-                mode,
-                private,
-                public: None,
-            }
-            .load_signing::<Trace>()
-            .map_err(err)
-        })();
+        // Any signing flag without --key-mode means prod.
+        let loaded = a
+            .keys
+            .mode(ModeDefault::BlankIs(KeyMode::Prod))
+            .and_then(|mode| a.keys.load::<Trace>(mode));
         match loaded {
             Ok(l) => {
                 if let Some(w) = l.warning {
@@ -544,7 +478,7 @@ fn record(out: &Out, a: &RunRecordArgs) -> Exit {
     let out_dir = PathBuf::from(a.out_dir.trim());
     let written = match recorder.write_to_dir(&out_dir) {
         Ok(w) => w,
-        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        Err(e) => return fail(&e.to_string(), e.exit()),
     };
     let manifest = &written.recorded.manifest;
     let run_id = written.recorded.run_id.clone();
@@ -557,7 +491,7 @@ fn record(out: &Out, a: &RunRecordArgs) -> Exit {
     warnings.extend(context_warnings);
     warnings.extend(signing_warnings);
     let footer = ticket_footer(&run_id, &manifest.manifest_digest);
-    if a.json {
+    if out.is_json() {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(true));
         put_str(&mut m, "run_id", &run_id);
@@ -582,33 +516,40 @@ fn record(out: &Out, a: &RunRecordArgs) -> Exit {
     Exit::Ok
 }
 
-/// `verdict`, `reason_codes` and `violations` read from a result payload
-/// (raw capture), as `run inspect` shows them.
+/// The runpack named by `--from` or the one positional argument (`run
+/// inspect`, `run receipt`).
+fn runpack_from(from: Option<&str>, positional: &[String]) -> Result<PathBuf, Failure> {
+    let mut positional = positional.to_vec();
+    let mut from = from.unwrap_or_default().to_owned();
+    if from.trim().is_empty() && positional.len() == 1 {
+        from = positional.remove(0);
+    }
+    if from.trim().is_empty() {
+        return Err((
+            "missing required --from <run_id|path>".into(),
+            Exit::InvalidInput,
+        ));
+    }
+    if !positional.is_empty() {
+        return Err(("unexpected positional arguments".into(), Exit::InvalidInput));
+    }
+    runpack::resolve_runpack_path(&from).map_err(failure)
+}
+
 /// A typed output record as JSON (these records cannot fail to serialize).
 fn to_value<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
 fn inspect(out: &Out, a: &RunInspectArgs) -> Exit {
-    let fail = |msg: &str, exit: Exit| error_out(out, a.json, "inspect", msg, exit);
-    let mut positional = a.positional.clone();
-    let mut from = a.from.clone().unwrap_or_default();
-    if from.trim().is_empty() && positional.len() == 1 {
-        from = positional.remove(0);
-    }
-    if from.trim().is_empty() {
-        return fail("missing required --from <run_id|path>", Exit::InvalidInput);
-    }
-    if !positional.is_empty() {
-        return fail("unexpected positional arguments", Exit::InvalidInput);
-    }
-    let path = match runpack::resolve_runpack_path(&from) {
+    let fail = |msg: &str, exit: Exit| error_out(out, "inspect", msg, exit);
+    let path = match runpack_from(a.from.as_deref(), &a.positional) {
         Ok(p) => p,
-        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        Err((msg, exit)) => return fail(&msg, exit),
     };
     let pack = match runpack::read_runpack(&path) {
         Ok(p) => p,
-        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        Err(e) => return fail(&e.to_string(), e.exit()),
     };
     let timeline = runpack::timeline(&pack);
     let warnings = timeline.warnings();
@@ -646,7 +587,7 @@ fn inspect(out: &Out, a: &RunInspectArgs) -> Exit {
     let entries: Vec<Value> = timeline.entries.iter().map(to_value).collect();
     let unmatched = &timeline.unmatched;
     let path_text = path.display().to_string();
-    if a.json {
+    if out.is_json() {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(true));
         put_str(&mut m, "artifact_type", "runpack");
@@ -702,7 +643,7 @@ fn inspect(out: &Out, a: &RunInspectArgs) -> Exit {
 
 fn replay(out: &Out, a: &RunReplayArgs) -> Exit {
     let fail = |msg: &str, requested_unsafe: bool, exit: Exit| {
-        if a.json {
+        if out.is_json() {
             let mut m = Map::new();
             m.insert("ok".into(), Value::Bool(false));
             put_str(&mut m, "error", msg.trim());
@@ -739,7 +680,7 @@ fn replay(out: &Out, a: &RunReplayArgs) -> Exit {
     };
     let path = match runpack::resolve_runpack_path(target) {
         Ok(p) => p,
-        Err(e) => return fail(&e.to_string(), false, runpack_exit(&e)),
+        Err(e) => return fail(&e.to_string(), false, e.exit()),
     };
     let mut warnings = Vec::new();
     let result = match &plan {
@@ -751,11 +692,11 @@ fn replay(out: &Out, a: &RunReplayArgs) -> Exit {
     };
     let result = match result {
         Ok(r) => r,
-        Err(e) => return fail(&e.to_string(), false, runpack_exit(&e)),
+        Err(e) => return fail(&e.to_string(), false, e.exit()),
     };
     let ok = result.is_ok();
     let exit = if ok { Exit::Ok } else { Exit::VerifyFailed };
-    if a.json {
+    if out.is_json() {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(ok));
         put_str(&mut m, "run_id", &result.run_id);
@@ -796,7 +737,7 @@ fn replay(out: &Out, a: &RunReplayArgs) -> Exit {
 
 fn diff(out: &Out, a: &RunDiffArgs) -> Exit {
     let fail = |msg: &str, exit: Exit| {
-        if a.json {
+        if out.is_json() {
             // The reference always writes `summary` (a struct is never
             // omitted), zero-valued on errors.
             let mut m = Map::new();
@@ -826,12 +767,11 @@ fn diff(out: &Out, a: &RunDiffArgs) -> Exit {
     let result = if let (Some(l), Some(r)) = (chain(left), chain(right)) {
         match runpack::DiffPrivacy::parse(&a.privacy) {
             Ok(privacy) => runpack::diff_session_chains(&l, &r, privacy),
-            Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+            Err(e) => return fail(&e.to_string(), e.exit()),
         }
     } else {
         let resolve = |target: &str| {
-            runpack::resolve_runpack_path(target)
-                .map_err(|e| fail(&e.to_string(), runpack_exit(&e)))
+            runpack::resolve_runpack_path(target).map_err(|e| fail(&e.to_string(), e.exit()))
         };
         let left = match resolve(left) {
             Ok(p) => p,
@@ -843,7 +783,7 @@ fn diff(out: &Out, a: &RunDiffArgs) -> Exit {
         };
         match runpack::diff_runpacks(&left, &right, &a.privacy) {
             Ok(r) => r,
-            Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+            Err(e) => return fail(&e.to_string(), e.exit()),
         }
     };
     let output_path = a.output.as_deref().unwrap_or_default();
@@ -854,13 +794,13 @@ fn diff(out: &Out, a: &RunDiffArgs) -> Exit {
             gait_sign::PRIVATE_FILE_MODE,
             true,
         ) {
-            return fail(&e.to_string(), sign_error_exit(&e));
+            return fail(&e.to_string(), e.exit());
         }
     }
     let summary = &result.summary;
     let ok = summary.is_unchanged();
     let exit = if ok { Exit::Ok } else { Exit::VerifyFailed };
-    if a.json {
+    if out.is_json() {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(ok));
         put_str(&mut m, "privacy", result.privacy.as_str());
@@ -894,27 +834,16 @@ fn diff(out: &Out, a: &RunDiffArgs) -> Exit {
 // ---- receipt -----------------------------------------------------------------------
 
 fn receipt(out: &Out, a: &RunReceiptArgs) -> Exit {
-    let fail = |msg: &str, exit: Exit| error_out(out, a.json, "receipt", msg, exit);
-    let mut positional = a.positional.clone();
-    let mut from = a.from.clone().unwrap_or_default();
-    if from.trim().is_empty() && positional.len() == 1 {
-        from = positional.remove(0);
-    }
-    if from.trim().is_empty() {
-        return fail("missing required --from <run_id|path>", Exit::InvalidInput);
-    }
-    if !positional.is_empty() {
-        return fail("unexpected positional arguments", Exit::InvalidInput);
-    }
-    let path = match runpack::resolve_runpack_path(&from) {
+    let fail = |msg: &str, exit: Exit| error_out(out, "receipt", msg, exit);
+    let path = match runpack_from(a.from.as_deref(), &a.positional) {
         Ok(p) => p,
-        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        Err((msg, exit)) => return fail(&msg, exit),
     };
     let receipt = match runpack::runpack_receipt(&path) {
         Ok(r) => r,
-        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        Err(e) => return fail(&e.to_string(), e.exit()),
     };
-    if a.json {
+    if out.is_json() {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(true));
         put_str(&mut m, "run_id", &receipt.run_id);
@@ -933,7 +862,7 @@ fn receipt(out: &Out, a: &RunReceiptArgs) -> Exit {
 /// `./gait-out/runpack_run_demo.zip` and verifies it.
 pub fn demo(out: &Out, a: &DemoArgs) -> Exit {
     let started = Instant::now();
-    let fail = |msg: &str, exit: Exit| demo_error(out, a.json, "standard", msg, exit);
+    let fail = |msg: &str, exit: Exit| demo_error(out, "standard", msg, exit);
     if a.durable && a.policy {
         return fail(
             "choose only one mode: --durable or --policy",
@@ -941,10 +870,10 @@ pub fn demo(out: &Out, a: &DemoArgs) -> Exit {
         );
     }
     if a.durable {
-        return demo_durable(out, a.json, started);
+        return demo_durable(out, started);
     }
     if a.policy {
-        return demo_policy(out, a.json, started);
+        return demo_policy(out, started);
     }
     let input = runpack::demo_input(crate::cmd::version::VERSION);
     let written = match RunRecorder::new(input).write_to_dir(Path::new(DEMO_OUT_DIR)) {
@@ -952,7 +881,7 @@ pub fn demo(out: &Out, a: &DemoArgs) -> Exit {
         Err(e) if e.is_verification_failure() => {
             return fail("verification failed", Exit::VerifyFailed);
         }
-        Err(e) => return fail(&e.to_string(), runpack_exit(&e)),
+        Err(e) => return fail(&e.to_string(), e.exit()),
     };
     let run_id = runpack::DEMO_RUN_ID;
     let bundle = format!("./{DEMO_OUT_DIR}/runpack_{run_id}.zip");
@@ -963,7 +892,7 @@ pub fn demo(out: &Out, a: &DemoArgs) -> Exit {
         "gait demo --durable".to_owned(),
         "gait demo --policy".to_owned(),
     ];
-    if a.json {
+    if out.is_json() {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(true));
         m.insert("mode".into(), json!("standard"));
@@ -992,7 +921,8 @@ pub fn demo(out: &Out, a: &DemoArgs) -> Exit {
 
 /// A failed demo: the JSON envelope with the demo's `mode`, or a
 /// `demo error:` line.
-fn demo_error(out: &Out, json: bool, mode: &str, msg: &str, exit: Exit) -> Exit {
+fn demo_error(out: &Out, mode: &str, msg: &str, exit: Exit) -> Exit {
+    let json = out.is_json();
     if json {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(false));
@@ -1007,9 +937,10 @@ fn demo_error(out: &Out, json: bool, mode: &str, msg: &str, exit: Exit) -> Exit 
 /// `gait demo --durable`: writes the demo job (submitted, stopped for a
 /// decision, approved, resumed, completed) under ./gait-out/jobs, builds
 /// and verifies its job pack.
-fn demo_durable(out: &Out, json: bool, started: Instant) -> Exit {
+fn demo_durable(out: &Out, started: Instant) -> Exit {
     use gait_pack::pack::{self as pk, DEMO_JOB_ID};
-    let fail = |msg: &str, exit: Exit| demo_error(out, json, "durable", msg, exit);
+    let json = out.is_json();
+    let fail = |msg: &str, exit: Exit| demo_error(out, "durable", msg, exit);
     let (state, events) = pk::demo_durable_job(crate::cmd::version::VERSION);
     let root = Path::new(DEMO_OUT_DIR).join("jobs");
     if let Err(e) = pk::write_job_dir(&root, &state, &events) {
@@ -1074,9 +1005,10 @@ const DEMO_INTENT_PATH: &str = "./gait-out/intent_demo_delete.json";
 
 /// `gait demo --policy`: writes the demo policy and intent, evaluates them
 /// and reports the block.
-fn demo_policy(out: &Out, json: bool, started: Instant) -> Exit {
+fn demo_policy(out: &Out, started: Instant) -> Exit {
     use gait_policy::templates::{DEMO_POLICY_YAML, demo_intent_json};
-    let fail = |msg: &str, exit: Exit| demo_error(out, json, "policy", msg, exit);
+    let json = out.is_json();
+    let fail = |msg: &str, exit: Exit| demo_error(out, "policy", msg, exit);
     let version = crate::cmd::version::VERSION;
     let intent_bytes = demo_intent_json(version);
     for (path, bytes) in [

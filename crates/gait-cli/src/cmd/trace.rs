@@ -5,7 +5,7 @@ use gait_trace::{MAX_TRACE_BYTES, SignatureStatus, verify_trace_bytes};
 use serde_json::{Map, Value};
 
 use crate::args::{TraceCommand, TraceVerifyArgs};
-use crate::cmd::{load_verify_key, read_input};
+use crate::cmd::read_input;
 use crate::exit::Exit;
 use crate::output::{Out, stderr_line, stdout_line};
 
@@ -18,7 +18,7 @@ pub fn run(out: &Out, cmd: &TraceCommand) -> Exit {
 
 fn verify(out: &Out, a: &TraceVerifyArgs) -> Exit {
     let fail = |msg: String, exit: Exit| {
-        if a.json {
+        if out.is_json() {
             out.json_error(&msg, exit)
         } else {
             stderr_line(&format!("trace verify error: {msg}"));
@@ -33,7 +33,7 @@ fn verify(out: &Out, a: &TraceVerifyArgs) -> Exit {
         Ok(b) => b,
         Err((m, e)) => return fail(m, e),
     };
-    let key = match load_verify_key::<Trace>(&a.keys) {
+    let key = match a.keys.load::<Trace>() {
         Ok(k) => k,
         Err((m, e)) => return fail(m, e),
     };
@@ -47,7 +47,7 @@ fn verify(out: &Out, a: &TraceVerifyArgs) -> Exit {
     } else {
         Exit::VerifyFailed
     };
-    if a.json {
+    if out.is_json() {
         let mut m = Map::new();
         m.insert("ok".into(), Value::Bool(verified));
         m.insert("path".into(), Value::String(path.clone()));

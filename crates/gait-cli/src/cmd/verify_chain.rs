@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use clap::Args;
-use gait_pack::pack::{self, PackError};
+use gait_pack::pack;
 use gait_pack::runpack::{self, SessionChainReport};
 use gait_trace::{MAX_TRACE_BYTES, SignatureStatus as TraceStatus, verify_trace_bytes};
 use serde_json::{Map, Value};
@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::args::VerifyKeyArgs;
 use crate::cmd::runpack::{VerifySetup, verify_runpack_target, verify_setup};
 use crate::cmd::{put_int, put_str, put_strs, read_input};
-use crate::exit::Exit;
+use crate::exit::{Exit, failure};
 use crate::output::{Out, stdout_line};
 
 /// `gait verify chain`
@@ -37,9 +37,6 @@ pub struct VerifyChainArgs {
     /// Key sources.
     #[command(flatten)]
     pub keys: VerifyKeyArgs,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
     /// Not accepted; present so that a stray argument is reported clearly.
     #[arg(hide = true, num_args = 0..)]
     pub positional: Vec<String>,
@@ -63,14 +60,11 @@ pub struct VerifySessionChainArgs {
     /// Key sources.
     #[command(flatten)]
     pub keys: VerifyKeyArgs,
-    /// Emit JSON output.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Runs `gait verify chain`.
 pub fn chain(out: &Out, a: &VerifyChainArgs) -> Exit {
-    let json = a.json;
+    let json = out.is_json();
     let mut partial = Map::new();
     let fail = |partial: &Map<String, Value>, msg: &str, exit: Exit| {
         if json {
@@ -168,23 +162,12 @@ fn verify_trace(path: &str, setup: &VerifySetup) -> Result<Part, (String, Exit)>
     Ok((ok, m, line))
 }
 
-fn pack_exit(e: &PackError) -> Exit {
-    if e.is_verification_failure() {
-        Exit::VerifyFailed
-    } else if e.is_io() {
-        Exit::Internal
-    } else {
-        Exit::InvalidInput
-    }
-}
-
 fn verify_pack(path: &str, setup: &VerifySetup) -> Result<Part, (String, Exit)> {
     let options = pack::VerifyOptions {
         public_key: setup.key.clone(),
         require_signature: setup.require_signature,
     };
-    let report =
-        pack::verify_pack(Path::new(path), &options).map_err(|e| (e.to_string(), pack_exit(&e)))?;
+    let report = pack::verify_pack(Path::new(path), &options).map_err(failure)?;
     let ok = report.ok(setup.require_signature);
     let mut m = Map::new();
     m.insert("ok".into(), Value::Bool(ok));
@@ -213,7 +196,7 @@ fn verify_pack(path: &str, setup: &VerifySetup) -> Result<Part, (String, Exit)> 
 /// Runs `gait verify session-chain`.
 pub fn session_chain(out: &Out, a: &VerifySessionChainArgs) -> Exit {
     let fail = |msg: &str, exit: Exit| {
-        if a.json {
+        if out.is_json() {
             return out.json_error(msg, exit);
         }
         stdout_line(&format!("verify session-chain error: {msg}"));
@@ -242,7 +225,7 @@ pub fn session_chain(out: &Out, a: &VerifySessionChainArgs) -> Exit {
     };
     let ok = report.is_ok();
     let exit = if ok { Exit::Ok } else { Exit::VerifyFailed };
-    if a.json {
+    if out.is_json() {
         return out.json(session_json(ok, &chain_path, &report), exit);
     }
     if ok {
