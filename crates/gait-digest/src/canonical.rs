@@ -382,6 +382,58 @@ impl Node<'_> {
 /// scan; larger ones switch to a hash set.
 const LINEAR_SCAN_MEMBERS: usize = 32;
 
+/// The members of one JSON object in document order, as [`read_members`]
+/// returns them.
+pub type Members<'de, V> = Vec<(Cow<'de, str>, V)>;
+
+/// Reads the members of one JSON object in document order, each value with
+/// `value`, and refuses a member name that repeats an earlier one.
+///
+/// The repeat is refused as soon as the name is read, so the parser's
+/// error position is the repeated name's; the error reads as
+/// [`Error::DuplicateKey`] in [`parse_strict`] and [`from_slice`]. Names
+/// borrow from the input where they hold no escapes. For parsers that keep
+/// member order (this module's, and the intent decoder of gait-policy), so
+/// that the rule exists once.
+///
+/// # Errors
+///
+/// The deserializer's error for malformed input or a repeated name, and
+/// `value`'s errors.
+pub fn read_members<'de, A, S>(mut access: A, value: S) -> Result<Members<'de, S::Value>, A::Error>
+where
+    A: MapAccess<'de>,
+    S: DeserializeSeed<'de> + Copy,
+{
+    let mut members: Members<'de, S::Value> =
+        Vec::with_capacity(access.size_hint().unwrap_or(0).min(1024));
+    let mut seen: Option<HashSet<Cow<'de, str>>> = None;
+    while let Some(key) = access.next_key_seed(KeySeed)? {
+        let duplicate = match &mut seen {
+            Some(set) => !set.insert(key.clone()),
+            None => {
+                let duplicate = members.iter().any(|(k, _)| *k == key);
+                if !duplicate && members.len() >= LINEAR_SCAN_MEMBERS {
+                    let mut set: HashSet<Cow<'de, str>> =
+                        members.iter().map(|(k, _)| k.clone()).collect();
+                    set.insert(key.clone());
+                    seen = Some(set);
+                }
+                duplicate
+            }
+        };
+        if duplicate {
+            return Err(de::Error::custom(format_args!(
+                "{DUPLICATE_MARKER}{key}{DUPLICATE_MARKER}"
+            )));
+        }
+        let item = access.next_value_seed(value)?;
+        members.push((key, item));
+    }
+    Ok(members)
+}
+
+#[derive(Clone, Copy)]
 struct NodeSeed;
 
 impl<'de> DeserializeSeed<'de> for NodeSeed {
@@ -450,33 +502,8 @@ impl<'de> Visitor<'de> for NodeVisitor {
         }
         Ok(Node::Array(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Node<'de>, A::Error> {
-        let mut members: Vec<(Cow<'de, str>, Node<'de>)> = Vec::new();
-        let mut seen: Option<HashSet<Cow<'de, str>>> = None;
-        while let Some(key) = access.next_key_seed(KeySeed)? {
-            // Checked as soon as the name is read, so the error position is
-            // the one `parse_strict` reports.
-            let duplicate = match &mut seen {
-                Some(set) => !set.insert(key.clone()),
-                None => {
-                    let duplicate = members.iter().any(|(k, _)| *k == key);
-                    if !duplicate && members.len() >= LINEAR_SCAN_MEMBERS {
-                        let mut set: HashSet<Cow<'de, str>> =
-                            members.iter().map(|(k, _)| k.clone()).collect();
-                        set.insert(key.clone());
-                        seen = Some(set);
-                    }
-                    duplicate
-                }
-            };
-            if duplicate {
-                return Err(de::Error::custom(format_args!(
-                    "{DUPLICATE_MARKER}{key}{DUPLICATE_MARKER}"
-                )));
-            }
-            let value = access.next_value_seed(NodeSeed)?;
-            members.push((key, value));
-        }
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Node<'de>, A::Error> {
+        let mut members = read_members(access, NodeSeed)?;
         // Names are distinct, so an unstable sort is deterministic.
         members.sort_unstable_by(|a, b| utf16_cmp(&a.0, &b.0));
         Ok(Node::Object(members))
