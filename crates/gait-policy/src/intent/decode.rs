@@ -24,10 +24,10 @@
 //! error exactly as it words and places it.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use gait_digest::GoTime;
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use gait_digest::canonical::{Members, TreeBuilder, TreeSeed};
+use serde::de::DeserializeSeed;
 use serde_json::{Map, Number, Value};
 
 use super::ambiguity::{MAX_DEPTH, Screen};
@@ -145,85 +145,55 @@ impl<'a> Json<'a> {
     }
 }
 
-/// Deserializes a [`Json`], rejecting duplicate member names, and noting on
-/// its screen the numbers that may be ambiguous.
+/// Builds a [`Json`] for the strict parser of gait-digest
+/// ([`TreeSeed`]), noting on its screen the numbers that may be ambiguous.
 #[derive(Clone, Copy)]
-struct JsonSeed<'s> {
+struct JsonBuilder<'s> {
     screen: &'s Screen,
 }
 
-impl<'de> DeserializeSeed<'de> for JsonSeed<'_> {
-    type Value = Json<'de>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
-        d.deserialize_any(self)
+impl<'de> TreeBuilder<'de> for JsonBuilder<'_> {
+    type Node = Json<'de>;
+
+    fn null(self) -> Json<'de> {
+        Json::Null
+    }
+    fn bool(self, v: bool) -> Json<'de> {
+        Json::Bool(v)
+    }
+    fn i64(self, v: i64) -> Json<'de> {
+        self.number(v.into())
+    }
+    fn u64(self, v: u64) -> Json<'de> {
+        self.number(v.into())
+    }
+    fn f64(self, v: f64) -> Option<Json<'de>> {
+        Number::from_f64(v).map(|n| self.number(n))
+    }
+    fn string(self, v: Cow<'de, str>) -> Json<'de> {
+        Json::String(v)
+    }
+    fn array(self, items: Vec<Json<'de>>) -> Json<'de> {
+        Json::Array(items)
+    }
+    fn object(self, members: Members<'de, Json<'de>>) -> Json<'de> {
+        Json::Object(members)
     }
 }
 
-impl<'de> Visitor<'de> for JsonSeed<'_> {
-    type Value = Json<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Json<'de>, E> {
-        Ok(Json::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Json<'de>, E> {
-        Ok(self.number(v.into()))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Json<'de>, E> {
-        Ok(self.number(v.into()))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Json<'de>, E> {
-        Number::from_f64(v)
-            .map(|n| self.number(n))
-            .ok_or_else(|| E::custom("number out of range"))
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Json<'de>, E> {
-        Ok(Json::String(Cow::Borrowed(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Json<'de>, E> {
-        Ok(Json::String(Cow::Owned(v.to_owned())))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Json<'de>, E> {
-        Ok(Json::String(Cow::Owned(v)))
-    }
-    fn visit_unit<E>(self) -> Result<Json<'de>, E> {
-        Ok(Json::Null)
-    }
-    fn visit_none<E>(self) -> Result<Json<'de>, E> {
-        Ok(Json::Null)
-    }
-    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
-        self.deserialize(d)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(item) = seq.next_element_seed(self)? {
-            items.push(item);
-        }
-        Ok(Json::Array(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Json<'de>, A::Error> {
-        // A duplicate's error message is never shown: `parse` reports
-        // `parse_strict`'s error instead.
-        Ok(Json::Object(gait_digest::canonical::read_members(
-            access, self,
-        )?))
-    }
-}
-
-impl JsonSeed<'_> {
+impl JsonBuilder<'_> {
     fn number<'de>(self, n: Number) -> Json<'de> {
         self.screen.number(&n);
         Json::Number(n)
     }
 }
 
-/// Parses `bytes` with `seed`, requiring the whole input to be one value.
-fn parse_with<'b>(bytes: &'b [u8], seed: JsonSeed<'_>) -> Result<Json<'b>, serde_json::Error> {
+/// Parses `bytes` with `seed`'s tree, requiring the whole input to be one value.
+fn parse_with<'b>(bytes: &'b [u8], seed: JsonBuilder<'_>) -> Result<Json<'b>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let json = seed.deserialize(&mut de)?;
+    // A duplicate's error message is never shown: `parse` reports
+    // `parse_strict`'s error instead.
+    let json = TreeSeed(seed).deserialize(&mut de)?;
     de.end()?;
     Ok(json)
 }
@@ -242,7 +212,7 @@ pub(crate) fn parse_screened<'b>(
     bytes: &'b [u8],
     screen: &Screen,
 ) -> Result<Json<'b>, IntentError> {
-    parse_with(bytes, JsonSeed { screen }).map_err(|e| {
+    parse_with(bytes, JsonBuilder { screen }).map_err(|e| {
         let message = match gait_digest::canonical::parse_strict(bytes) {
             Err(strict) => strict.to_string(),
             Ok(_) => e.to_string(),
@@ -259,7 +229,7 @@ pub(crate) fn parse_two_pass(bytes: &[u8]) -> Result<Json<'_>, IntentError> {
         message: e.to_string(),
     })?;
     let screen = Screen::default();
-    parse_with(bytes, JsonSeed { screen: &screen }).map_err(|e| IntentError::Json {
+    parse_with(bytes, JsonBuilder { screen: &screen }).map_err(|e| IntentError::Json {
         message: e.to_string(),
     })
 }
