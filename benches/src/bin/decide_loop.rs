@@ -1,10 +1,12 @@
 //! A fixed-count loop over one decision workload, for instruction counts
 //! under valgrind (deterministic where wall-clock benches on a shared VM
 //! are not): `valgrind --tool=callgrind target/release/decide_loop
-//! normalize|bare|guard N`. See `docs/PERFORMANCE.md`, "Decision core".
+//! normalize|parse|bare|guard N`. See `docs/PERFORMANCE.md`, "Decision core".
 //!
 //! * `normalize`: `Intent::from_value` of decoded JSON + `Gate::evaluate`
 //!   (as `gate_eval/typical/normalize+evaluate`);
+//! * `parse`: `Intent::from_json_slice` of the text + `Gate::evaluate`
+//!   (as `gate_eval/typical/parse+evaluate`);
 //! * `bare`: `Gate::evaluate` of a parsed intent (as `guard/bare_decision`);
 //! * `guard`: `Guard::guard`, signing off, a sink that drops the record
 //!   (as `guard/unsigned`).
@@ -48,6 +50,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some("parse") => {
+            for _ in 0..n {
+                if let Ok(i) = Intent::from_json_slice(black_box(INTENT.as_bytes())) {
+                    black_box(gate.evaluate(&i));
+                }
+            }
+        }
         Some("bare") => {
             for _ in 0..n {
                 black_box(gate.evaluate(black_box(&intent)));
@@ -60,7 +69,7 @@ fn main() -> ExitCode {
             }
         }
         _ => {
-            eprintln!("usage: decide_loop normalize|bare|guard [N]");
+            eprintln!("usage: decide_loop normalize|parse|bare|guard [N]");
             return ExitCode::from(6);
         }
     }

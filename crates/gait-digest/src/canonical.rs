@@ -226,7 +226,9 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, Error> {
 /// sorted once.
 pub fn from_slice(bytes: &[u8]) -> Result<Vec<u8>, Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let node = NodeSeed.deserialize(&mut de).map_err(json_error)?;
+    let node = TreeSeed(NodeBuilder)
+        .deserialize(&mut de)
+        .map_err(json_error)?;
     de.end().map_err(json_error)?;
     let mut out = Vec::with_capacity(bytes.len());
     node.write(&mut out);
@@ -382,76 +384,99 @@ impl Node<'_> {
 /// scan; larger ones switch to a hash set.
 const LINEAR_SCAN_MEMBERS: usize = 32;
 
-struct NodeSeed;
+/// The members of one JSON object in document order.
+pub type Members<'de, N> = Vec<(Cow<'de, str>, N)>;
 
-impl<'de> DeserializeSeed<'de> for NodeSeed {
-    type Value = Node<'de>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Node<'de>, D::Error> {
-        d.deserialize_any(NodeVisitor)
+/// How one kind of JSON tree is built from what the parser reads, for
+/// [`TreeSeed`]. Methods take the builder by value (it is `Copy`: a unit
+/// struct or a few references).
+pub trait TreeBuilder<'de>: Copy {
+    /// A node of the tree.
+    type Node;
+    /// `null`.
+    fn null(self) -> Self::Node;
+    /// `true` or `false`.
+    fn bool(self, v: bool) -> Self::Node;
+    /// A negative integer within the `i64` range.
+    fn i64(self, v: i64) -> Self::Node;
+    /// A non-negative integer within the `u64` range.
+    fn u64(self, v: u64) -> Self::Node;
+    /// Any other number; `None` refuses it as out of range.
+    fn f64(self, v: f64) -> Option<Self::Node>;
+    /// A string, borrowed from the input where it holds no escapes.
+    fn string(self, v: Cow<'de, str>) -> Self::Node;
+    /// An array.
+    fn array(self, items: Vec<Self::Node>) -> Self::Node;
+    /// An object: its members in document order, names distinct.
+    fn object(self, members: Members<'de, Self::Node>) -> Self::Node;
+}
+
+/// Parses one JSON value into the tree `B` builds, strictly: a member name
+/// that repeats an earlier one of its object is refused as soon as it is
+/// read (so the parser's error position is the repeated name's; the error
+/// reads as [`Error::DuplicateKey`] through [`parse_strict`]'s error
+/// mapping), and a number `B` refuses is "number out of range".
+///
+/// The one strict, order-keeping parser: this module's canonicalization
+/// from raw bytes and gait-policy's intent decoder both build on it.
+#[derive(Debug, Clone, Copy)]
+pub struct TreeSeed<B>(pub B);
+
+impl<'de, B: TreeBuilder<'de>> DeserializeSeed<'de> for TreeSeed<B> {
+    type Value = B::Node;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<B::Node, D::Error> {
+        d.deserialize_any(self)
     }
 }
 
-struct NodeVisitor;
-
-impl<'de> Visitor<'de> for NodeVisitor {
-    type Value = Node<'de>;
+impl<'de, B: TreeBuilder<'de>> Visitor<'de> for TreeSeed<B> {
+    type Value = B::Node;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Node<'de>, E> {
-        Ok(Node::Bool(v))
+    fn visit_bool<E>(self, v: bool) -> Result<B::Node, E> {
+        Ok(self.0.bool(v))
     }
-    // Integers become doubles exactly as `Number::as_f64` converts them
-    // (round to nearest, ties to even), so both paths print the same.
-    #[expect(
-        clippy::cast_precision_loss,
-        reason = "RFC 8785: every number is a double"
-    )]
-    fn visit_i64<E>(self, v: i64) -> Result<Node<'de>, E> {
-        Ok(Node::Number(v as f64))
+    fn visit_i64<E>(self, v: i64) -> Result<B::Node, E> {
+        Ok(self.0.i64(v))
     }
-    #[expect(
-        clippy::cast_precision_loss,
-        reason = "RFC 8785: every number is a double"
-    )]
-    fn visit_u64<E>(self, v: u64) -> Result<Node<'de>, E> {
-        Ok(Node::Number(v as f64))
+    fn visit_u64<E>(self, v: u64) -> Result<B::Node, E> {
+        Ok(self.0.u64(v))
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node<'de>, E> {
-        if v.is_finite() {
-            Ok(Node::Number(v))
-        } else {
-            Err(E::custom("number out of range"))
-        }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<B::Node, E> {
+        self.0
+            .f64(v)
+            .ok_or_else(|| E::custom("number out of range"))
     }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node<'de>, E> {
-        Ok(Node::String(Cow::Borrowed(v)))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<B::Node, E> {
+        Ok(self.0.string(Cow::Borrowed(v)))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Node<'de>, E> {
-        Ok(Node::String(Cow::Owned(v.to_owned())))
+    fn visit_str<E>(self, v: &str) -> Result<B::Node, E> {
+        Ok(self.0.string(Cow::Owned(v.to_owned())))
     }
-    fn visit_string<E>(self, v: String) -> Result<Node<'de>, E> {
-        Ok(Node::String(Cow::Owned(v)))
+    fn visit_string<E>(self, v: String) -> Result<B::Node, E> {
+        Ok(self.0.string(Cow::Owned(v)))
     }
-    fn visit_unit<E>(self) -> Result<Node<'de>, E> {
-        Ok(Node::Null)
+    fn visit_unit<E>(self) -> Result<B::Node, E> {
+        Ok(self.0.null())
     }
-    fn visit_none<E>(self) -> Result<Node<'de>, E> {
-        Ok(Node::Null)
+    fn visit_none<E>(self) -> Result<B::Node, E> {
+        Ok(self.0.null())
     }
-    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Node<'de>, D::Error> {
-        NodeSeed.deserialize(d)
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<B::Node, D::Error> {
+        self.deserialize(d)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<B::Node, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(item) = seq.next_element_seed(NodeSeed)? {
+        while let Some(item) = seq.next_element_seed(self)? {
             items.push(item);
         }
-        Ok(Node::Array(items))
+        Ok(self.0.array(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Node<'de>, A::Error> {
-        let mut members: Vec<(Cow<'de, str>, Node<'de>)> = Vec::new();
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<B::Node, A::Error> {
+        let mut members: Members<'de, B::Node> =
+            Vec::with_capacity(access.size_hint().unwrap_or(0).min(1024));
         let mut seen: Option<HashSet<Cow<'de, str>>> = None;
         while let Some(key) = access.next_key_seed(KeySeed)? {
             // Checked as soon as the name is read, so the error position is
@@ -474,12 +499,55 @@ impl<'de> Visitor<'de> for NodeVisitor {
                     "{DUPLICATE_MARKER}{key}{DUPLICATE_MARKER}"
                 )));
             }
-            let value = access.next_value_seed(NodeSeed)?;
+            let value = access.next_value_seed(self)?;
             members.push((key, value));
         }
+        Ok(self.0.object(members))
+    }
+}
+
+/// Builds [`Node`]s for [`from_slice`].
+#[derive(Clone, Copy)]
+struct NodeBuilder;
+
+impl<'de> TreeBuilder<'de> for NodeBuilder {
+    type Node = Node<'de>;
+
+    fn null(self) -> Node<'de> {
+        Node::Null
+    }
+    fn bool(self, v: bool) -> Node<'de> {
+        Node::Bool(v)
+    }
+    // Integers become doubles exactly as `Number::as_f64` converts them
+    // (round to nearest, ties to even), so both paths print the same.
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "RFC 8785: every number is a double"
+    )]
+    fn i64(self, v: i64) -> Node<'de> {
+        Node::Number(v as f64)
+    }
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "RFC 8785: every number is a double"
+    )]
+    fn u64(self, v: u64) -> Node<'de> {
+        Node::Number(v as f64)
+    }
+    fn f64(self, v: f64) -> Option<Node<'de>> {
+        v.is_finite().then_some(Node::Number(v))
+    }
+    fn string(self, v: Cow<'de, str>) -> Node<'de> {
+        Node::String(v)
+    }
+    fn array(self, items: Vec<Node<'de>>) -> Node<'de> {
+        Node::Array(items)
+    }
+    fn object(self, mut members: Members<'de, Node<'de>>) -> Node<'de> {
         // Names are distinct, so an unstable sort is deterministic.
         members.sort_unstable_by(|a, b| utf16_cmp(&a.0, &b.0));
-        Ok(Node::Object(members))
+        Node::Object(members)
     }
 }
 

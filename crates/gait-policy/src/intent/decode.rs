@@ -24,13 +24,13 @@
 //! error exactly as it words and places it.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
-use std::fmt;
 
 use gait_digest::GoTime;
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use gait_digest::canonical::{Members, TreeBuilder, TreeSeed};
+use serde::de::DeserializeSeed;
 use serde_json::{Map, Number, Value};
 
+use super::ambiguity::{MAX_DEPTH, Screen};
 use super::error::{FieldPath, IntentError, excerpt};
 use super::gostr::json_key_matches;
 
@@ -59,166 +59,141 @@ impl<'a> Json<'a> {
     }
 
     /// Converts into a `serde_json::Value` (member names are unique: the
-    /// strict parse has rejected duplicates).
-    pub(crate) fn into_value(self) -> Value {
+    /// strict parse has rejected duplicates), noting on `screen` the
+    /// objects with case-variant member names.
+    pub(crate) fn into_value_screened(self, screen: &Screen) -> Value {
         match self {
             Json::Null => Value::Null,
             Json::Bool(b) => Value::Bool(b),
             Json::Number(n) => Value::Number(n),
             Json::String(s) => Value::String(s.into_owned()),
-            Json::Array(items) => Value::Array(items.into_iter().map(Json::into_value).collect()),
-            Json::Object(members) => Value::Object(
-                members
+            Json::Array(items) => Value::Array(
+                items
                     .into_iter()
-                    .map(|(k, v)| (k.into_owned(), v.into_value()))
+                    .map(|item| item.into_value_screened(screen))
                     .collect(),
             ),
+            Json::Object(members) => {
+                screen.members(&members);
+                Value::Object(
+                    members
+                        .into_iter()
+                        .map(|(k, v)| (k.into_owned(), v.into_value_screened(screen)))
+                        .collect(),
+                )
+            }
         }
     }
 
     /// Converts from a `serde_json::Value` (members in its map order),
     /// borrowing its strings.
     pub(crate) fn from_value(value: &'a Value) -> Json<'a> {
+        Json::from_value_screened(value, &Screen::default())
+    }
+
+    /// [`Json::from_value`], noting on `screen` the numbers that may be
+    /// ambiguous. A container nested [`MAX_DEPTH`] deep is converted empty
+    /// (the screen notes it), so a hand-built value cannot exhaust the
+    /// stack.
+    pub(crate) fn from_value_screened(value: &'a Value, screen: &Screen) -> Json<'a> {
+        Json::convert(value, 0, screen)
+    }
+
+    fn convert(value: &'a Value, depth: usize, screen: &Screen) -> Json<'a> {
         match value {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
-            Value::Number(n) => Json::Number(n.clone()),
+            Value::Number(n) => {
+                screen.number(n);
+                Json::Number(n.clone())
+            }
             Value::String(s) => Json::String(Cow::Borrowed(s)),
-            Value::Array(items) => Json::Array(items.iter().map(Json::from_value).collect()),
+            Value::Array(_) | Value::Object(_) if depth >= MAX_DEPTH => {
+                screen.truncate();
+                match value {
+                    Value::Array(_) => Json::Array(Vec::new()),
+                    _ => Json::Object(Vec::new()),
+                }
+            }
+            Value::Array(items) => Json::Array(
+                items
+                    .iter()
+                    .map(|item| Json::convert_item(item, depth + 1, screen))
+                    .collect(),
+            ),
             Value::Object(map) => Json::Object(
                 map.iter()
-                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Json::from_value(v)))
+                    .map(|(k, v)| {
+                        (
+                            Cow::Borrowed(k.as_str()),
+                            Json::convert_item(v, depth + 1, screen),
+                        )
+                    })
                     .collect(),
             ),
         }
     }
+
+    /// [`Json::convert`] with strings, the usual member value, converted
+    /// in place.
+    #[inline]
+    fn convert_item(value: &'a Value, depth: usize, screen: &Screen) -> Json<'a> {
+        match value {
+            Value::String(s) => Json::String(Cow::Borrowed(s)),
+            other => Json::convert(other, depth, screen),
+        }
+    }
 }
 
-/// Objects up to this many members look for duplicate names by a linear
-/// scan; larger ones switch to a hash set.
-const LINEAR_SCAN_MEMBERS: usize = 32;
-
-/// Deserializes a [`Json`], rejecting duplicate member names when `strict`.
+/// Builds a [`Json`] for the strict parser of gait-digest
+/// ([`TreeSeed`]), noting on its screen the numbers that may be ambiguous.
 #[derive(Clone, Copy)]
-struct JsonSeed {
-    strict: bool,
+struct JsonBuilder<'s> {
+    screen: &'s Screen,
 }
 
-impl<'de> DeserializeSeed<'de> for JsonSeed {
-    type Value = Json<'de>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+impl<'de> TreeBuilder<'de> for JsonBuilder<'_> {
+    type Node = Json<'de>;
 
-impl<'de> Visitor<'de> for JsonSeed {
-    type Value = Json<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
+    fn null(self) -> Json<'de> {
+        Json::Null
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Json<'de>, E> {
-        Ok(Json::Bool(v))
+    fn bool(self, v: bool) -> Json<'de> {
+        Json::Bool(v)
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Json<'de>, E> {
-        Ok(Json::Number(v.into()))
+    fn i64(self, v: i64) -> Json<'de> {
+        self.number(v.into())
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Json<'de>, E> {
-        Ok(Json::Number(v.into()))
+    fn u64(self, v: u64) -> Json<'de> {
+        self.number(v.into())
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Json<'de>, E> {
-        Number::from_f64(v)
-            .map(Json::Number)
-            .ok_or_else(|| E::custom("number out of range"))
+    fn f64(self, v: f64) -> Option<Json<'de>> {
+        Number::from_f64(v).map(|n| self.number(n))
     }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Json<'de>, E> {
-        Ok(Json::String(Cow::Borrowed(v)))
+    fn string(self, v: Cow<'de, str>) -> Json<'de> {
+        Json::String(v)
     }
-    fn visit_str<E>(self, v: &str) -> Result<Json<'de>, E> {
-        Ok(Json::String(Cow::Owned(v.to_owned())))
+    fn array(self, items: Vec<Json<'de>>) -> Json<'de> {
+        Json::Array(items)
     }
-    fn visit_string<E>(self, v: String) -> Result<Json<'de>, E> {
-        Ok(Json::String(Cow::Owned(v)))
-    }
-    fn visit_unit<E>(self) -> Result<Json<'de>, E> {
-        Ok(Json::Null)
-    }
-    fn visit_none<E>(self) -> Result<Json<'de>, E> {
-        Ok(Json::Null)
-    }
-    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
-        self.deserialize(d)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(item) = seq.next_element_seed(self)? {
-            items.push(item);
-        }
-        Ok(Json::Array(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Json<'de>, A::Error> {
-        let mut members: Vec<(Cow<'de, str>, Json<'de>)> =
-            Vec::with_capacity(access.size_hint().unwrap_or(0).min(1024));
-        let mut seen: Option<HashSet<Cow<'de, str>>> = None;
-        while let Some(key) = access.next_key_seed(KeySeed)? {
-            if self.strict {
-                let duplicate = match &mut seen {
-                    Some(set) => !set.insert(key.clone()),
-                    None => {
-                        let duplicate = members.iter().any(|(k, _)| *k == key);
-                        if !duplicate && members.len() >= LINEAR_SCAN_MEMBERS {
-                            let mut set: HashSet<Cow<'de, str>> =
-                                members.iter().map(|(k, _)| k.clone()).collect();
-                            set.insert(key.clone());
-                            seen = Some(set);
-                        }
-                        duplicate
-                    }
-                };
-                if duplicate {
-                    // The message is never shown: `parse` reports
-                    // `parse_strict`'s error instead.
-                    return Err(de::Error::custom("duplicate key"));
-                }
-            }
-            let value = access.next_value_seed(self)?;
-            members.push((key, value));
-        }
-        Ok(Json::Object(members))
+    fn object(self, members: Members<'de, Json<'de>>) -> Json<'de> {
+        Json::Object(members)
     }
 }
 
-/// A member name, borrowed from the input when it holds no escapes.
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
-        d.deserialize_str(self)
+impl JsonBuilder<'_> {
+    fn number<'de>(self, n: Number) -> Json<'de> {
+        self.screen.number(&n);
+        Json::Number(n)
     }
 }
 
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object member name")
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Borrowed(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Owned(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Owned(v))
-    }
-}
-
-/// Parses `bytes` with `seed`, requiring the whole input to be one value.
-fn parse_with(bytes: &[u8], seed: JsonSeed) -> Result<Json<'_>, serde_json::Error> {
+/// Parses `bytes` with `seed`'s tree, requiring the whole input to be one value.
+fn parse_with<'b>(bytes: &'b [u8], seed: JsonBuilder<'_>) -> Result<Json<'b>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let json = seed.deserialize(&mut de)?;
+    // A duplicate's error message is never shown: `parse` reports
+    // `parse_strict`'s error instead.
+    let json = TreeSeed(seed).deserialize(&mut de)?;
     de.end()?;
     Ok(json)
 }
@@ -229,7 +204,15 @@ fn parse_with(bytes: &[u8], seed: JsonSeed) -> Result<Json<'_>, serde_json::Erro
 /// on failure the error is `parse_strict`'s (same kind, message and
 /// position).
 pub(crate) fn parse(bytes: &[u8]) -> Result<Json<'_>, IntentError> {
-    parse_with(bytes, JsonSeed { strict: true }).map_err(|e| {
+    parse_screened(bytes, &Screen::default())
+}
+
+/// [`parse`], noting on `screen` the numbers that may be ambiguous.
+pub(crate) fn parse_screened<'b>(
+    bytes: &'b [u8],
+    screen: &Screen,
+) -> Result<Json<'b>, IntentError> {
+    parse_with(bytes, JsonBuilder { screen }).map_err(|e| {
         let message = match gait_digest::canonical::parse_strict(bytes) {
             Err(strict) => strict.to_string(),
             Ok(_) => e.to_string(),
@@ -245,7 +228,8 @@ pub(crate) fn parse_two_pass(bytes: &[u8]) -> Result<Json<'_>, IntentError> {
     gait_digest::canonical::parse_strict(bytes).map_err(|e| IntentError::Json {
         message: e.to_string(),
     })?;
-    parse_with(bytes, JsonSeed { strict: false }).map_err(|e| IntentError::Json {
+    let screen = Screen::default();
+    parse_with(bytes, JsonBuilder { screen: &screen }).map_err(|e| IntentError::Json {
         message: e.to_string(),
     })
 }
@@ -262,11 +246,21 @@ fn type_error(path: &FieldPath<'_>, expected: &'static str, found: &Json<'_>) ->
 /// into a struct field that may already hold data. The JSON is consumed, so
 /// strings and free-form objects move out of it.
 pub(crate) trait Decode: Default {
-    fn decode_into(&mut self, json: Json<'_>, path: &FieldPath<'_>) -> Result<(), IntentError>;
+    fn decode_into(
+        &mut self,
+        json: Json<'_>,
+        path: &FieldPath<'_>,
+        screen: &Screen,
+    ) -> Result<(), IntentError>;
 }
 
 impl Decode for String {
-    fn decode_into(&mut self, json: Json<'_>, path: &FieldPath<'_>) -> Result<(), IntentError> {
+    fn decode_into(
+        &mut self,
+        json: Json<'_>,
+        path: &FieldPath<'_>,
+        _: &Screen,
+    ) -> Result<(), IntentError> {
         match json {
             Json::Null => Ok(()),
             Json::String(s) => {
@@ -282,7 +276,12 @@ impl Decode for String {
 }
 
 impl Decode for bool {
-    fn decode_into(&mut self, json: Json<'_>, path: &FieldPath<'_>) -> Result<(), IntentError> {
+    fn decode_into(
+        &mut self,
+        json: Json<'_>,
+        path: &FieldPath<'_>,
+        _: &Screen,
+    ) -> Result<(), IntentError> {
         match json {
             Json::Null => Ok(()),
             Json::Bool(b) => {
@@ -295,7 +294,12 @@ impl Decode for bool {
 }
 
 impl Decode for i64 {
-    fn decode_into(&mut self, json: Json<'_>, path: &FieldPath<'_>) -> Result<(), IntentError> {
+    fn decode_into(
+        &mut self,
+        json: Json<'_>,
+        path: &FieldPath<'_>,
+        _: &Screen,
+    ) -> Result<(), IntentError> {
         match json {
             Json::Null => Ok(()),
             Json::Number(n) => {
@@ -328,7 +332,12 @@ impl Decode for i64 {
 pub(crate) type RawTime = Option<GoTime>;
 
 impl Decode for Option<GoTime> {
-    fn decode_into(&mut self, json: Json<'_>, path: &FieldPath<'_>) -> Result<(), IntentError> {
+    fn decode_into(
+        &mut self,
+        json: Json<'_>,
+        path: &FieldPath<'_>,
+        _: &Screen,
+    ) -> Result<(), IntentError> {
         match json {
             Json::Null => Ok(()),
             Json::String(s) => match GoTime::parse(&s) {
@@ -350,16 +359,22 @@ impl Decode for Option<GoTime> {
 pub(crate) type RawMap = Option<Map<String, Value>>;
 
 impl Decode for Option<Map<String, Value>> {
-    fn decode_into(&mut self, json: Json<'_>, path: &FieldPath<'_>) -> Result<(), IntentError> {
+    fn decode_into(
+        &mut self,
+        json: Json<'_>,
+        path: &FieldPath<'_>,
+        screen: &Screen,
+    ) -> Result<(), IntentError> {
         match json {
             Json::Null => {
                 *self = None;
                 Ok(())
             }
             Json::Object(members) => {
+                screen.members(&members);
                 let map = self.get_or_insert_with(Map::new);
                 for (key, value) in members {
-                    map.insert(key.into_owned(), value.into_value());
+                    map.insert(key.into_owned(), value.into_value_screened(screen));
                 }
                 Ok(())
             }
@@ -370,7 +385,12 @@ impl Decode for Option<Map<String, Value>> {
 
 /// A Go slice field.
 impl<T: Decode> Decode for Vec<T> {
-    fn decode_into(&mut self, json: Json<'_>, path: &FieldPath<'_>) -> Result<(), IntentError> {
+    fn decode_into(
+        &mut self,
+        json: Json<'_>,
+        path: &FieldPath<'_>,
+        screen: &Screen,
+    ) -> Result<(), IntentError> {
         match json {
             Json::Null => {
                 self.clear();
@@ -383,7 +403,7 @@ impl<T: Decode> Decode for Vec<T> {
                         self.push(T::default());
                     }
                     if let Some(slot) = self.get_mut(i) {
-                        slot.decode_into(item, &path.index(i))?;
+                        slot.decode_into(item, &path.index(i), screen)?;
                     }
                 }
                 self.truncate(len);
@@ -409,7 +429,12 @@ macro_rules! go_struct {
         }
 
         impl Decode for $name {
-            fn decode_into(&mut self, json: Json<'_>, path: &FieldPath<'_>) -> Result<(), IntentError> {
+            fn decode_into(
+        &mut self,
+        json: Json<'_>,
+        path: &FieldPath<'_>,
+        screen: &Screen,
+    ) -> Result<(), IntentError> {
                 match json {
                     Json::Null => Ok(()),
                     Json::Object(members) => {
@@ -418,13 +443,20 @@ macro_rules! go_struct {
                             // a case-folded one.
                             let field = match &*key {
                                 $($json => $json,)+
-                                other => match folded_field(Self::FIELDS, other) {
-                                    Some(field) => field,
-                                    None => continue,
-                                },
+                                other => {
+                                    // Only a name that is no exact field
+                                    // name can be a case variant of
+                                    // another (field names are distinct
+                                    // and lower case).
+                                    screen.raise();
+                                    match folded_field(Self::FIELDS, other) {
+                                        Some(field) => field,
+                                        None => continue,
+                                    }
+                                }
                             };
                             match field {
-                                $($json => self.$field.decode_into(value, &path.key($json))?,)+
+                                $($json => self.$field.decode_into(value, &path.key($json), screen)?,)+
                                 _ => {}
                             }
                         }
@@ -436,13 +468,18 @@ macro_rules! go_struct {
         }
 
         impl Decode for Option<$name> {
-            fn decode_into(&mut self, json: Json<'_>, path: &FieldPath<'_>) -> Result<(), IntentError> {
+            fn decode_into(
+        &mut self,
+        json: Json<'_>,
+        path: &FieldPath<'_>,
+        screen: &Screen,
+    ) -> Result<(), IntentError> {
                 match json {
                     Json::Null => {
                         *self = None;
                         Ok(())
                     }
-                    other => self.get_or_insert_with(Default::default).decode_into(other, path),
+                    other => self.get_or_insert_with(Default::default).decode_into(other, path, screen),
                 }
             }
         }
@@ -638,10 +675,11 @@ go_struct!(RawAgentLineage {
     delegation_record_id: String = "delegation_record_id",
 });
 
-/// Decodes the top-level document.
-pub(crate) fn decode_intent(json: Json<'_>) -> Result<RawIntent, IntentError> {
+/// Decodes the top-level document, noting on `screen` the member names
+/// that may be case variants (see [`Screen`]).
+pub(crate) fn decode_intent(json: Json<'_>, screen: &Screen) -> Result<RawIntent, IntentError> {
     let mut raw = RawIntent::default();
-    raw.decode_into(json, &FieldPath::ROOT)?;
+    raw.decode_into(json, &FieldPath::ROOT, screen)?;
     Ok(raw)
 }
 
@@ -760,7 +798,7 @@ mod tests {
     }
 
     fn decode(text: &str) -> Result<RawIntent, IntentError> {
-        decode_intent(parse(text.as_bytes())?)
+        decode_intent(parse(text.as_bytes())?, &Screen::default())
     }
 
     #[test]

@@ -135,9 +135,13 @@ impl Intent {
     ///
     /// [`IntentError`] naming the first offending field.
     pub fn from_json_slice(bytes: &[u8]) -> Result<Intent, IntentError> {
-        let json = decode::parse(bytes)?;
-        ambiguity::check(&json, Some(bytes), &FieldPath::ROOT)?;
-        Self::from_raw(&mut decode::decode_intent(json)?)
+        let screen = ambiguity::Screen::default();
+        let json = decode::parse_screened(bytes, &screen)?;
+        let decoded = decode::decode_intent(json, &screen);
+        let mut raw = screen.confirm(decoded, || {
+            ambiguity::check(&decode::parse(bytes)?, Some(bytes), &FieldPath::ROOT)
+        })?;
+        Self::from_raw(&mut raw)
     }
 
     /// [`Intent::from_json_slice`] for text.
@@ -160,9 +164,13 @@ impl Intent {
     ///
     /// [`IntentError`] naming the first offending field.
     pub fn from_value(value: &Value) -> Result<Intent, IntentError> {
-        let json = decode::Json::from_value(value);
-        ambiguity::check(&json, None, &FieldPath::ROOT)?;
-        Self::from_raw(&mut decode::decode_intent(json)?)
+        let screen = ambiguity::Screen::default();
+        let json = decode::Json::from_value_screened(value, &screen);
+        let decoded = decode::decode_intent(json, &screen);
+        let mut raw = screen.confirm(decoded, || {
+            ambiguity::check(&decode::Json::from_value(value), None, &FieldPath::ROOT)
+        })?;
+        Self::from_raw(&mut raw)
     }
 
     fn from_raw(raw: &mut decode::RawIntent) -> Result<Intent, IntentError> {
