@@ -12,7 +12,11 @@
 //!   drops the record: full gate run, trace record built, tool closure
 //!   run — the guard's own overhead over the bare decision;
 //! * `guard/signed_memory`: the same with Ed25519 signing and an
-//!   in-memory sink (cleared every 10,000 records).
+//!   in-memory sink (cleared every 10,000 records);
+//! * `guard/unsigned_kill_switch_empty` (issue 12): `guard/unsigned` with a
+//!   kill switch configured whose state (in memory) has no entry;
+//! * `guard/unsigned_kill_switch_file`: the same with the state in a file
+//!   (`FileKillSwitchStore`: one `stat` per decision, re-read on change).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -61,6 +65,25 @@ fn bench(c: &mut Criterion) {
     let unsigned = Guard::unsigned(gate.clone(), Box::new(DropSink));
     g.bench_function("unsigned", |b| {
         b.iter(|| black_box(unsigned.guard(black_box(&intent), || 1u32)).unwrap());
+    });
+    let ks = Guard::unsigned(gate.clone(), Box::new(DropSink)).with_kill_switch(
+        std::sync::Arc::new(gait_benches::MemoryKillSwitch::empty()),
+        false,
+    );
+    g.bench_function("unsigned_kill_switch_empty", |b| {
+        b.iter(|| black_box(ks.guard(black_box(&intent), || 1u32)).unwrap());
+    });
+    let dir = std::env::temp_dir().join(format!("gait-bench-ks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ks.json");
+    let state = (*gait_benches::MemoryKillSwitch::empty().0).clone();
+    gait_policy::killswitch::FileKillSwitchStore::write(&path, &state).unwrap();
+    let ks_file = Guard::unsigned(gate.clone(), Box::new(DropSink)).with_kill_switch(
+        std::sync::Arc::new(gait_policy::killswitch::FileKillSwitchStore::new(&path)),
+        false,
+    );
+    g.bench_function("unsigned_kill_switch_file", |b| {
+        b.iter(|| black_box(ks_file.guard(black_box(&intent), || 1u32)).unwrap());
     });
     let signed = Guard::new(
         gate.clone(),

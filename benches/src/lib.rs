@@ -271,3 +271,38 @@ fn manifest_from_value(v: &Value) -> Result<gait_pack::runpack::Manifest, Runpac
     m.files = Some(files);
     Ok(m)
 }
+
+/// A kill-switch store holding a state in memory (benchmarks of the
+/// decision core with a kill switch configured but no entry matching).
+#[derive(Debug)]
+pub struct MemoryKillSwitch(pub std::sync::Arc<gait_policy::killswitch::KillSwitchState>);
+
+impl MemoryKillSwitch {
+    /// A valid state with no entries.
+    pub fn empty() -> Self {
+        Self(std::sync::Arc::new(
+            gait_policy::killswitch::KillSwitchState::new(
+                GoTime::from_unix(1_767_225_600, 0),
+                "bench",
+            ),
+        ))
+    }
+}
+
+impl gait_policy::killswitch::KillSwitchStore for MemoryKillSwitch {
+    fn load(
+        &self,
+    ) -> Result<
+        std::sync::Arc<gait_policy::killswitch::KillSwitchState>,
+        gait_policy::killswitch::KillSwitchError,
+    > {
+        Ok(self.0.clone())
+    }
+
+    fn journal(
+        &self,
+        _entry: &gait_policy::killswitch::KillSwitchJournalEntry,
+    ) -> Result<(), gait_policy::killswitch::KillSwitchError> {
+        Ok(())
+    }
+}

@@ -9,7 +9,10 @@
 //!   (as `gate_eval/typical/parse+evaluate`);
 //! * `bare`: `Gate::evaluate` of a parsed intent (as `guard/bare_decision`);
 //! * `guard`: `Guard::guard`, signing off, a sink that drops the record
-//!   (as `guard/unsigned`).
+//!   (as `guard/unsigned`);
+//! * `guard_ks`: `guard` with a kill switch configured, its state in
+//!   memory and empty (as `guard/unsigned_kill_switch_empty`);
+//! * `guard_ks_file`: the same with the state in a file.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -68,8 +71,35 @@ fn main() -> ExitCode {
                 let _ = black_box(guard.guard(black_box(&intent), || 1));
             }
         }
+        Some("guard_ks") => {
+            let guard = Guard::unsigned(gate, Box::new(DropSink)).with_kill_switch(
+                std::sync::Arc::new(gait_benches::MemoryKillSwitch::empty()),
+                false,
+            );
+            for _ in 0..n {
+                let _ = black_box(guard.guard(black_box(&intent), || 1));
+            }
+        }
+        Some("guard_ks_file") => {
+            let dir = std::env::temp_dir().join(format!("gait-ks-loop-{}", std::process::id()));
+            let path = dir.join("ks.json");
+            let state = (*gait_benches::MemoryKillSwitch::empty().0).clone();
+            if std::fs::create_dir_all(&dir).is_err()
+                || gait_policy::killswitch::FileKillSwitchStore::write(&path, &state).is_err()
+            {
+                eprintln!("cannot write the kill-switch state");
+                return ExitCode::from(1);
+            }
+            let guard = Guard::unsigned(gate, Box::new(DropSink)).with_kill_switch(
+                std::sync::Arc::new(gait_policy::killswitch::FileKillSwitchStore::new(&path)),
+                false,
+            );
+            for _ in 0..n {
+                let _ = black_box(guard.guard(black_box(&intent), || 1));
+            }
+        }
         _ => {
-            eprintln!("usage: decide_loop normalize|parse|bare|guard [N]");
+            eprintln!("usage: decide_loop normalize|parse|bare|guard|guard_ks|guard_ks_file [N]");
             return ExitCode::from(6);
         }
     }

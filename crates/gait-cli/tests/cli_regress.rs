@@ -846,9 +846,11 @@ fn gate_eval_reads_project_defaults() {
     for (text, needle) in [
         ("gate:\n  polcy: p.yaml\n", "polcy"),
         ("gate:\n  policy: p.yaml\n  policy: q.yaml\n", "duplicate"),
+        // Applied (issue 12): a configured state that is missing is an
+        // error for this low-risk call, never ignored.
         (
             "gate:\n  policy: p.yaml\n  kill_switch_state: ks.json\n",
-            "kill_switch_state",
+            "kill switch state not found",
         ),
         (
             "gate:\n  policy: p.yaml\n  credential_broker: env\n",

@@ -186,6 +186,9 @@ pub fn policy_explain(
     if let Some(sb) = d.sandbox() {
         m.insert("sandbox".into(), json!(sb));
     }
+    if let Some(ks) = &o.kill_switch {
+        m.insert("kill_switch".into(), ks.to_json());
+    }
     let mut proof = Map::new();
     s(&mut proof, "trace_id", &decided.trace.trace_id);
     s(&mut proof, "trace_path", &refs.trace_path);

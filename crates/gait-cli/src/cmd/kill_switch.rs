@@ -20,12 +20,22 @@ use crate::output::{Out, stderr_line, stdout_line};
 #[derive(Debug, Subcommand)]
 pub enum KillSwitchCommand {
     /// Add an enabled entry (selectors AND-ed; an id alone blocks every call).
+    #[command(
+        after_help = "Examples:\n  gait kill-switch add --state ks.json --tool-name tool.exec --reason incident-4711 --actor secops --json\n  gait kill-switch add --state ks.json --entry-id stop-all --reason freeze"
+    )]
     Add(Box<AddArgs>),
     /// List every entry (a missing state lists none and writes nothing).
+    #[command(after_help = "Examples:\n  gait kill-switch list --state ks.json --json")]
     List(StateArgs),
     /// Disable an entry (the first with this id).
+    #[command(
+        after_help = "Examples:\n  gait kill-switch disable --state ks.json --entry-id stop-all --json"
+    )]
     Disable(EntryArgs),
     /// Set an entry's expiry (default now).
+    #[command(
+        after_help = "Examples:\n  gait kill-switch expire --state ks.json --entry-id stop-all --expires-at 2026-12-31T00:00:00Z"
+    )]
     Expire(ExpireArgs),
 }
 
