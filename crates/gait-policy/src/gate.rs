@@ -370,10 +370,7 @@ pub fn run(inputs: &GateInputs<'_>) -> Result<GateOutcome, GateError> {
     // has already blocked; consulted on the approved-script fast path too
     // (stricter than the reference, which skips it there).
     let kill_switch = match &inputs.kill_switch {
-        Some(check)
-            if pre_approved
-                || crate::eval::single::fail_closed_reasons(inputs.policy, prepared).is_none() =>
-        {
+        Some(check) if pre_approved || !decision.fail_closed_blocked => {
             let now = inputs.eval.now;
             match check {
                 KillSwitchCheck::Unavailable => {

@@ -726,9 +726,38 @@ impl KillSwitchDecision {
         self.status == KillSwitchStatus::Active
     }
 
-    /// As JSON (for traces and outputs).
+    /// As JSON (for traces and outputs): the members of the `Serialize`
+    /// form, built directly (this runs on every decision with a kill
+    /// switch configured).
     pub fn to_json(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
+        let mut m = Map::new();
+        let status = match self.status {
+            KillSwitchStatus::Active => "active",
+            KillSwitchStatus::Inactive => "inactive",
+            KillSwitchStatus::Unavailable => "unavailable",
+        };
+        m.insert("status".to_owned(), Value::String(status.to_owned()));
+        if !self.reason_code.is_empty() {
+            m.insert(
+                "reason_code".to_owned(),
+                Value::String(self.reason_code.clone()),
+            );
+        }
+        let list = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
+        if !self.reason_codes.is_empty() {
+            m.insert("reason_codes".to_owned(), list(&self.reason_codes));
+        }
+        if !self.matched_entry_ids.is_empty() {
+            m.insert(
+                "matched_entry_ids".to_owned(),
+                list(&self.matched_entry_ids),
+            );
+        }
+        m.insert(
+            "evaluated_at".to_owned(),
+            Value::String(self.evaluated_at.format()),
+        );
+        Value::Object(m)
     }
 }
 
@@ -1233,6 +1262,18 @@ mod tests {
             r#"{{"entry_id":"p","path_prefixes":[" /repo/src/ ","./tmp/x/../y","/repo/src",".","","/b//c/"],{C}}}"#
         ));
         assert_eq!(s.entries[0].path_prefixes, ["/b/c", "/repo/src", "tmp/y"]);
+    }
+
+    #[test]
+    fn to_json_equals_the_serialize_form() {
+        let s = state(&format!(r#"{{"entry_id":"all","enabled":true,{C}}}"#));
+        for d in [
+            s.evaluate(&intent("", ""), now()),
+            KillSwitchDecision::inactive(now()),
+            KillSwitchDecision::unavailable(now()),
+        ] {
+            assert_eq!(d.to_json(), serde_json::to_value(&d).unwrap());
+        }
     }
 
     #[test]

@@ -138,6 +138,8 @@ pub struct Decision {
     pub(crate) intent_digest: Sha256Digest,
     pub(crate) args_digest: Sha256Digest,
     pub(crate) policy_digest: Sha256Digest,
+    /// Blocked by the fail-closed field check, before any rule.
+    pub(crate) fail_closed_blocked: bool,
 }
 
 impl Decision {

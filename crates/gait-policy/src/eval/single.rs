@@ -556,10 +556,7 @@ fn step_risk(targets: &[Target]) -> &'static str {
     risk
 }
 
-pub(crate) fn fail_closed_reasons(
-    policy: &Policy,
-    intent: &Intent,
-) -> Option<(Vec<String>, Vec<String>)> {
+fn fail_closed_reasons(policy: &Policy, intent: &Intent) -> Option<(Vec<String>, Vec<String>)> {
     let fc = policy.fail_closed();
     let ctx = intent.context();
     if !fc.enabled
@@ -678,6 +675,7 @@ fn finish(
         intent_digest: intent.intent_digest(),
         args_digest: intent.args_digest(),
         policy_digest: policy.digest(),
+        fail_closed_blocked: false,
     }
 }
 
@@ -753,13 +751,15 @@ pub(crate) fn failed_with(
 /// Evaluates an already prepared intent.
 pub(crate) fn evaluate_prepared(policy: &Policy, intent: &Intent, opts: &EvalOptions) -> Decision {
     if let Some((reasons, violations)) = fail_closed_reasons(policy, intent) {
-        return finish(
+        let mut d = finish(
             policy,
             intent,
             opts,
             Partial::verdict_only(Verdict::Block, reasons, violations),
             None,
         );
+        d.fail_closed_blocked = true;
+        return d;
     }
     let now = opts.now;
     let Some(script) = intent.script() else {
