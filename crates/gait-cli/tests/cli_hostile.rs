@@ -33,8 +33,13 @@ use std::time::{Duration, Instant};
 
 use gait_pack::archive::Archive;
 
-/// Generous bound on one `gait` run (the target is 2 s).
-const MAX_RUN: Duration = Duration::from_secs(10);
+/// A hang detector, not a performance bound: no hostile archive may keep
+/// `gait` running this long. The largest legitimate case (a 90 MiB
+/// declared entry, inflated and hashed by a debug build) takes 3-6 s on an
+/// idle 2-core machine and up to 20 s while other builds run, so the bound
+/// leaves room for a loaded CI machine; speed is measured in
+/// `docs/PERFORMANCE.md`, never here.
+const MAX_RUN: Duration = Duration::from_secs(90);
 
 // ---------------------------------------------------------------------------
 // A zip writer that can lie.
