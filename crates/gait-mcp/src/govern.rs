@@ -222,18 +222,17 @@ impl Governor {
         self
     }
 
-    /// Consults the kill switch in `store` on every call: a call matching
-    /// an active entry is blocked. A state that cannot be read blocks the
-    /// call when `always_required` (the `oss-prod` profile) or the call's
-    /// risk class is `high` or `critical`, and refuses it otherwise.
+    /// Refuses calls that an active kill-switch entry in `store` matches,
+    /// as [`Decider::with_kill_switch`] says (an unreadable state refuses
+    /// every call the decider cannot decide without it).
     #[must_use]
     pub fn with_kill_switch(
-        mut self,
+        self,
         store: Arc<dyn gait_policy::killswitch::KillSwitchStore>,
         always_required: bool,
     ) -> Self {
-        self.decider = self.decider.with_kill_switch(Some(store), always_required);
-        self
+        let decider = self.decider.with_kill_switch(Some(store), always_required);
+        Self { decider, ..self }
     }
 
     /// Binds this verified context envelope to every call's intent.
