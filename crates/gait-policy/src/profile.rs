@@ -117,7 +117,20 @@ impl Profile {
         if policy.default_verdict() == Verdict::Allow {
             return Err(ProfileError::DefaultAllow);
         }
-        if high_risk_actions(policy).any(|r| !r.require_broker_credential) {
+        Ok(())
+    }
+
+    /// `gate eval`'s broker rule for the loaded policy: under `oss-prod`,
+    /// every rule matching `high` or `critical` risk whose effect is not
+    /// `block` must require a broker credential. (The MCP boundaries have
+    /// no broker and do not apply it.)
+    ///
+    /// # Errors
+    ///
+    /// [`ProfileError::UnbrokeredHighRisk`].
+    pub fn check_broker_policy(self, policy: &Policy) -> Result<(), ProfileError> {
+        if self == Self::OssProd && high_risk_actions(policy).any(|r| !r.require_broker_credential)
+        {
             return Err(ProfileError::UnbrokeredHighRisk);
         }
         Ok(())
@@ -183,15 +196,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            p.check_policy(&unbrokered),
+            p.check_broker_policy(&unbrokered),
             Err(ProfileError::UnbrokeredHighRisk)
         );
-        assert_eq!(Profile::Standard.check_policy(&unbrokered), Ok(()));
+        // Not a rule of the policy itself: the MCP boundaries accept it.
+        assert_eq!(p.check_policy(&unbrokered), Ok(()));
+        assert_eq!(Profile::Standard.check_broker_policy(&unbrokered), Ok(()));
         let brokered = Policy::from_yaml_str(
             "default_verdict: block\nrules:\n  - name: w\n    effect: require_approval\n    require_broker_credential: true\n    match:\n      risk_classes: [critical]\n  - name: b\n    effect: block\n    match:\n      risk_classes: [high]\n",
         )
         .unwrap();
-        assert_eq!(p.check_policy(&brokered), Ok(()));
+        assert_eq!(p.check_broker_policy(&brokered), Ok(()));
         assert_eq!(
             p.check_broker(&brokered, false),
             Err(ProfileError::BrokerRequired)

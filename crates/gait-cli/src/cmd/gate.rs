@@ -271,6 +271,9 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
     let inputs = load_inputs(a)?;
     profile.check_run(key_mode, a.simulate).map_err(failure)?;
     profile.check_policy(&inputs.policy).map_err(failure)?;
+    profile
+        .check_broker_policy(&inputs.policy)
+        .map_err(failure)?;
 
     // The trace signing key.
     let signer = a.keys.load::<Trace>(key_mode)?;
