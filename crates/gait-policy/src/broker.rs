@@ -1112,8 +1112,10 @@ pub fn parse_receipt(
     }
     let q = request.normalized();
     if text.starts_with('{') {
-        let value = gait_digest::canonical::parse_strict(text.as_bytes())
-            .map_err(|e| BrokerError::InvalidResponse(format!("decode: {e}")))?;
+        // Decode errors never quote the output: it may hold a secret.
+        let value = gait_digest::canonical::parse_strict(text.as_bytes()).map_err(|_| {
+            BrokerError::InvalidResponse("decode: malformed or ambiguous JSON".into())
+        })?;
         if let Some(provider) = value
             .get("provider")
             .and_then(Value::as_str)
@@ -1122,8 +1124,13 @@ pub fn parse_receipt(
             return provider_receipt(provider, &value, &q);
         }
     }
-    let mut r: BrokerResponse = serde_json::from_str(text)
-        .map_err(|e| BrokerError::InvalidResponse(format!("decode: {e}")))?;
+    let mut r: BrokerResponse = serde_json::from_str(text).map_err(|e| {
+        BrokerError::InvalidResponse(format!(
+            "decode: not a receipt object (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
     if r.scope.is_empty() {
         r.scope.clone_from(&q.scope);
     }

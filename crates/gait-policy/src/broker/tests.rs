@@ -263,6 +263,14 @@ fn provider_receipts_get_the_plain_reference_checks_d14() {
 #[test]
 fn secret_like_values_are_refused() {
     let q = request_004();
+    // Decode errors never quote the output.
+    let e = parse_receipt(
+        br#"{"credential_ref":"cmd:x","ttl_seconds":"ghp_SECRET"}"#,
+        &q,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(!e.contains("SECRET"), "{e}");
     for v in [
         "ghp_abc",
         "gho_x",
