@@ -210,6 +210,7 @@ input!(
     gait_policy::PolicyError,
     gait_policy::profile::ProfileError,
     gait_policy::adapters::AdapterError,
+    gait_policy::broker::BrokerConfigError,
 );
 
 impl ExitClass for gait_serve::ServeError {

@@ -853,8 +853,8 @@ fn gate_eval_reads_project_defaults() {
             "kill switch state not found",
         ),
         (
-            "gate:\n  policy: p.yaml\n  credential_broker: env\n",
-            "credential_broker",
+            "gate:\n  policy: p.yaml\n  credential_broker: vault\n",
+            "unsupported credential broker: vault",
         ),
         ("gate:\n  policy: p.yaml\n  profile: oss-prod\n", "oss-prod"),
     ] {

@@ -11,9 +11,14 @@
 //! 3. **Approvals** (when the verdict is `require_approval`): enough valid
 //!    approval tokens (from distinct approvers when required) turn it into
 //!    `allow`; otherwise it stays `require_approval`.
-//! 4. **Broker credential** (when required and the verdict is `allow`):
-//!    this build has no credential broker, so the call is blocked with
-//!    `broker_credential_required` (fail closed).
+//! 4. **Broker credential** (when a contributing rule requires it and the
+//!    verdict is `allow`): without a [`GateInputs::broker`] the call is
+//!    blocked (`broker_credential_required`); otherwise the broker is asked
+//!    for a credential ([`crate::broker`]): an error blocks
+//!    (`broker_credential_missing`), a receipt that fails a check of a
+//!    matched rule blocks with that check's code, and an accepted one adds
+//!    `broker_credential_present`. A block, dry run or pending approval
+//!    never reaches the broker.
 //! 5. **Simulate** (`--simulate`): record what would have happened, then
 //!    report `allow` without enforcing.
 //!
@@ -75,6 +80,11 @@ pub struct GateInputs<'a> {
     /// ([`crate::context_evidence::ContextEvidence::bind`]): its context
     /// claims are the envelope's and are kept, not stripped.
     pub context_bound: bool,
+    /// The credential broker, when one is configured (`None`: a rule that
+    /// requires a broker credential blocks its `allow`).
+    pub broker: Option<&'a dyn crate::broker::CredentialBroker>,
+    /// The caller's overrides of the rules' broker reference and scopes.
+    pub broker_overrides: crate::broker::BrokerOverrides,
 }
 
 impl<'a> GateInputs<'a> {
@@ -96,6 +106,8 @@ impl<'a> GateInputs<'a> {
             approved_scripts: &[],
             kill_switch: None,
             context_bound: false,
+            broker: None,
+            broker_overrides: crate::broker::BrokerOverrides::default(),
         }
     }
 }
@@ -232,6 +244,10 @@ pub struct GateOutcome {
     pub warnings: Vec<String>,
     /// The kill switch's part, when one is configured and was consulted.
     pub kill_switch: Option<KillSwitchDecision>,
+    /// The credential the broker issued, when it was asked and answered
+    /// (even if a receipt check then blocked the call). It holds
+    /// references only, never the credential itself.
+    pub credential: Option<crate::broker::IssuedCredential>,
 }
 
 /// Why a gate run could not complete. No verdict is produced; callers must
@@ -559,13 +575,54 @@ pub fn run(inputs: &GateInputs<'_>) -> Result<GateOutcome, GateError> {
         approval_entries = out.entries;
     }
 
-    // 4. Broker credentials: not available in this build; fail closed.
+    // 4. Broker credential: only for a final `allow`.
+    let mut credential = None;
     if decision.require_broker_credential() && decision.verdict() == Verdict::Allow {
-        set_block(
-            &mut decision,
-            &["broker_credential_required"],
-            &["broker_credential_missing"],
-        );
+        use crate::broker::{
+            BrokerRequest, REASON_BROKER_CREDENTIAL_MISSING, REASON_BROKER_CREDENTIAL_PRESENT,
+            REASON_BROKER_CREDENTIAL_REQUIRED,
+        };
+        match inputs.broker {
+            None => set_block(
+                &mut decision,
+                &[REASON_BROKER_CREDENTIAL_REQUIRED],
+                &[REASON_BROKER_CREDENTIAL_MISSING],
+            ),
+            Some(broker) => {
+                let request = BrokerRequest::build(
+                    prepared,
+                    decision.broker_reference(),
+                    decision.broker_scopes(),
+                    &inputs.broker_overrides,
+                );
+                match crate::broker::issue(broker, &request, inputs.wall_clock) {
+                    Err(e) => {
+                        warnings.push(format!("{REASON_BROKER_CREDENTIAL_MISSING}: {e}"));
+                        set_block(
+                            &mut decision,
+                            &[REASON_BROKER_CREDENTIAL_MISSING],
+                            &[REASON_BROKER_CREDENTIAL_MISSING],
+                        );
+                    }
+                    Ok(issued) => {
+                        let findings = crate::broker::check_receipt(
+                            inputs.policy,
+                            decision.matched_rule(),
+                            &issued,
+                            prepared,
+                        );
+                        if findings.is_empty() {
+                            decision.add_reasons([REASON_BROKER_CREDENTIAL_PRESENT.to_owned()]);
+                        } else {
+                            decision.verdict = Verdict::Block;
+                            decision.add_reasons(findings.iter().cloned());
+                            decision.add_violations(findings);
+                        }
+                        credential = Some(issued);
+                    }
+                }
+            }
+        }
     }
 
     // 5. Simulation.
@@ -607,6 +664,7 @@ pub fn run(inputs: &GateInputs<'_>) -> Result<GateOutcome, GateError> {
         registry_reason,
         warnings,
         kill_switch,
+        credential,
     })
 }
 
@@ -658,6 +716,7 @@ impl GateOutcome {
             registry_reason: String::new(),
             warnings: Vec::new(),
             kill_switch: None,
+            credential: None,
         }
     }
 }

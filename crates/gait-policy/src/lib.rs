@@ -52,6 +52,7 @@
 #![deny(unreachable_pub)]
 
 pub mod adapters;
+pub mod broker;
 pub mod cel;
 pub mod context_evidence;
 pub mod eval;

@@ -45,6 +45,15 @@ pub enum ProfileError {
     /// `oss-prod` with a policy whose default verdict is `allow`.
     #[error("oss-prod profile rejects default_verdict allow")]
     DefaultAllow,
+    /// `oss-prod` with a high-risk allow/approval rule that does not
+    /// require a broker credential.
+    #[error(
+        "oss-prod profile requires high-risk allow/approval rules to set require_broker_credential: true"
+    )]
+    UnbrokeredHighRisk,
+    /// `oss-prod` with brokered high-risk rules and no broker.
+    #[error("oss-prod profile requires --credential-broker for high-risk policies")]
+    BrokerRequired,
 }
 
 impl FromStr for Profile {
@@ -102,11 +111,61 @@ impl Profile {
     /// [`ProfileError::DefaultAllow`] under `oss-prod` when the policy's
     /// default verdict is `allow`.
     pub fn check_policy(self, policy: &Policy) -> Result<(), ProfileError> {
-        if self == Self::OssProd && policy.default_verdict() == Verdict::Allow {
+        if self != Self::OssProd {
+            return Ok(());
+        }
+        if policy.default_verdict() == Verdict::Allow {
             return Err(ProfileError::DefaultAllow);
         }
         Ok(())
     }
+
+    /// `gate eval`'s broker rule for the loaded policy: under `oss-prod`,
+    /// every rule matching `high` or `critical` risk whose effect is not
+    /// `block` must require a broker credential. (The MCP boundaries have
+    /// no broker and do not apply it.)
+    ///
+    /// # Errors
+    ///
+    /// [`ProfileError::UnbrokeredHighRisk`].
+    pub fn check_broker_policy(self, policy: &Policy) -> Result<(), ProfileError> {
+        if self == Self::OssProd && high_risk_actions(policy).any(|r| !r.require_broker_credential)
+        {
+            return Err(ProfileError::UnbrokeredHighRisk);
+        }
+        Ok(())
+    }
+
+    /// Checks, once the credential broker is resolved, that a policy with
+    /// brokered high-risk rules has a broker under `oss-prod`.
+    ///
+    /// # Errors
+    ///
+    /// [`ProfileError::BrokerRequired`].
+    pub fn check_broker(
+        self,
+        policy: &Policy,
+        broker_configured: bool,
+    ) -> Result<(), ProfileError> {
+        if self == Self::OssProd
+            && !broker_configured
+            && high_risk_actions(policy).any(|r| r.require_broker_credential)
+        {
+            return Err(ProfileError::BrokerRequired);
+        }
+        Ok(())
+    }
+}
+
+/// Rules matching `high` or `critical` risk whose effect is not `block`.
+fn high_risk_actions(policy: &Policy) -> impl Iterator<Item = &crate::policy::Rule> {
+    policy.rules().iter().filter(|r| {
+        r.effect != Verdict::Block
+            && r.selector
+                .risk_classes
+                .iter()
+                .any(|c| c == "high" || c == "critical")
+    })
 }
 
 #[cfg(test)]
@@ -127,5 +186,32 @@ mod tests {
         assert_eq!(p.check_policy(&allow), Err(ProfileError::DefaultAllow));
         assert_eq!(Profile::Standard.check_policy(&allow), Ok(()));
         assert_eq!(Profile::Standard.check_run(KeyMode::Dev, true), Ok(()));
+    }
+
+    #[test]
+    fn oss_prod_requires_brokers_for_high_risk_actions() {
+        let p = Profile::OssProd;
+        let unbrokered = Policy::from_yaml_str(
+            "default_verdict: block\nrules:\n  - name: w\n    effect: allow\n    match:\n      risk_classes: [high]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            p.check_broker_policy(&unbrokered),
+            Err(ProfileError::UnbrokeredHighRisk)
+        );
+        // Not a rule of the policy itself: the MCP boundaries accept it.
+        assert_eq!(p.check_policy(&unbrokered), Ok(()));
+        assert_eq!(Profile::Standard.check_broker_policy(&unbrokered), Ok(()));
+        let brokered = Policy::from_yaml_str(
+            "default_verdict: block\nrules:\n  - name: w\n    effect: require_approval\n    require_broker_credential: true\n    match:\n      risk_classes: [critical]\n  - name: b\n    effect: block\n    match:\n      risk_classes: [high]\n",
+        )
+        .unwrap();
+        assert_eq!(p.check_broker_policy(&brokered), Ok(()));
+        assert_eq!(
+            p.check_broker(&brokered, false),
+            Err(ProfileError::BrokerRequired)
+        );
+        assert_eq!(p.check_broker(&brokered, true), Ok(()));
+        assert_eq!(Profile::Standard.check_broker(&brokered, false), Ok(()));
     }
 }

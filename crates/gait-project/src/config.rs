@@ -60,20 +60,6 @@ pub struct GateDefaults {
     pub wrkr_inventory_path: String,
 }
 
-impl GateDefaults {
-    /// The first default this build cannot honour, if any: a credential
-    /// broker other than `off`. Such a default
-    /// must be refused, never dropped, so a configured control does not go
-    /// missing silently.
-    pub fn unsupported(&self) -> Option<&'static str> {
-        let broker = self.credential_broker.trim();
-        if !broker.is_empty() && !broker.eq_ignore_ascii_case("off") {
-            return Some("credential_broker");
-        }
-        None
-    }
-}
-
 /// `mcp_serve:` defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -248,23 +234,5 @@ mod tests {
             ProjectConfig::default()
         );
         assert!(load_project_config(&p, false).is_err());
-    }
-}
-
-#[cfg(test)]
-mod unsupported_tests {
-    use super::GateDefaults;
-
-    #[test]
-    fn unsupported_gate_defaults_are_named() {
-        let mut g = GateDefaults::default();
-        assert_eq!(g.unsupported(), None);
-        g.credential_broker = "Off".into();
-        assert_eq!(g.unsupported(), None);
-        g.credential_broker = "env".into();
-        assert_eq!(g.unsupported(), Some("credential_broker"));
-        g.credential_broker = "off".into();
-        g.kill_switch_state = "ks.json".into();
-        assert_eq!(g.unsupported(), None);
     }
 }

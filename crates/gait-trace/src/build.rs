@@ -211,6 +211,18 @@ pub fn build_trace(
         .clone_from(&ctx.credential_job_binding);
     r.credential_ttl_seconds = ctx.credential_ttl_seconds;
     r.approval_ref.clone_from(&ctx.approval_ref);
+    if let Some(c) = &outcome.credential {
+        let b = &c.response;
+        r.broker_credential_ref.clone_from(&b.credential_ref);
+        r.broker_credential_source.clone_from(&b.source);
+        r.broker_credential_access_type.clone_from(&b.access_type);
+        b.display_issuer()
+            .clone_into(&mut r.broker_credential_issuer);
+        r.broker_request_digest.clone_from(&b.request_digest);
+        r.broker_target_binding.clone_from(&b.target_binding);
+        r.broker_run_binding.clone_from(&b.run_binding);
+        r.broker_job_binding.clone_from(&b.job_binding);
+    }
     r.wrkr_inventory_ref.clone_from(&ctx.wrkr_inventory_ref);
     r.agent_action_bom_ref.clone_from(&ctx.agent_action_bom_ref);
     policy.schema_id().clone_into(&mut r.policy_id);

@@ -49,6 +49,7 @@ use std::time::Instant;
 
 use gait_digest::GoTime;
 use gait_policy::adapters::ServerInfo;
+use gait_policy::broker::{BrokerOverrides, CredentialBroker};
 use gait_policy::context_evidence::{ContextBindError, ContextEvidence};
 use gait_policy::gate::{GateInputs, GateOutcome, RateLimitStore};
 use gait_policy::killswitch::{
@@ -428,6 +429,8 @@ pub struct Decider {
     jobs: Option<Arc<dyn JobStore>>,
     kill_switch: Option<Arc<dyn KillSwitchStore>>,
     kill_switch_always_required: bool,
+    broker: Option<Arc<dyn CredentialBroker>>,
+    broker_overrides: BrokerOverrides,
 }
 
 impl std::fmt::Debug for Decider {
@@ -438,6 +441,7 @@ impl std::fmt::Debug for Decider {
             .field("rate_limits", &self.rate_limits)
             .field("jobs", &self.jobs)
             .field("kill_switch", &self.kill_switch)
+            .field("broker", &self.broker)
             .finish_non_exhaustive()
     }
 }
@@ -458,7 +462,28 @@ impl Decider {
             jobs: None,
             kill_switch: None,
             kill_switch_always_required: false,
+            broker: None,
+            broker_overrides: BrokerOverrides::default(),
         }
+    }
+
+    /// Asks `broker` for a short-lived credential whenever a rule requires
+    /// one and the call is otherwise allowed (`None`: such calls are
+    /// blocked with `broker_credential_required`). `overrides` replace the
+    /// rules' reference and add scopes. The issued credential (references
+    /// only) is in [`Decided::outcome`] and the trace; writing its
+    /// evidence record (`gait.gate.broker_credential_record`, see
+    /// [`gait_policy::broker::IssuedCredential::evidence_record`]) is the
+    /// boundary's job, once the trace id is known.
+    #[must_use]
+    pub fn with_broker(
+        mut self,
+        broker: Option<Arc<dyn CredentialBroker>>,
+        overrides: BrokerOverrides,
+    ) -> Self {
+        self.broker = broker;
+        self.broker_overrides = overrides;
+        self
     }
 
     /// Signs every trace with `signer`.
@@ -592,6 +617,8 @@ impl Decider {
             inputs.wrkr.clone_from(&request.wrkr);
         }
         inputs.approved_scripts = request.approved_scripts;
+        inputs.broker = self.broker.as_deref();
+        inputs.broker_overrides.clone_from(&self.broker_overrides);
         let mut kill_switch_warning = None;
         if let Some(store) = &self.kill_switch {
             inputs.kill_switch = Some(match store.load() {

@@ -6,6 +6,10 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 use gait_digest::GoTime;
 use gait_policy::Gate;
+use gait_policy::broker::{
+    BrokerConfigError, BrokerOverrides, CommandBroker, CredentialBroker, EnvBroker, StubBroker,
+    check_command_allowlist,
+};
 use gait_policy::gate::{FileRateLimitStore, GateOutcome};
 use gait_policy::intent::Intent;
 use gait_policy::policy::Policy;
@@ -150,6 +154,29 @@ pub struct GateEvalArgs {
     /// exit code are unchanged).
     #[arg(long)]
     pub explain: bool,
+    /// Credential broker for rules with `require_broker_credential`: off
+    /// (the default), none, stub, env or command.
+    #[arg(long, value_name = "NAME")]
+    pub credential_broker: Option<String>,
+    /// Env broker: prefix of the variable names (default GAIT_BROKER_TOKEN_).
+    #[arg(long, value_name = "PREFIX")]
+    pub credential_env_prefix: Option<String>,
+    /// Overrides the rules' broker reference.
+    #[arg(long, value_name = "REF")]
+    pub credential_ref: Option<String>,
+    /// Extra scopes, merged with the rules' broker scopes.
+    #[arg(long, value_name = "CSV")]
+    pub credential_scopes: Option<String>,
+    /// Command broker: the program (run without a shell, 5 s timeout).
+    #[arg(long, value_name = "PATH")]
+    pub credential_command: Option<String>,
+    /// Command broker: its arguments.
+    #[arg(long, value_name = "CSV")]
+    pub credential_command_args: Option<String>,
+    /// Where to write the credential evidence record (default
+    /// ./credential_evidence_<trace_id>.json).
+    #[arg(long, value_name = "PATH")]
+    pub credential_evidence_out: Option<String>,
 }
 
 /// Runs a `gate` subcommand.
@@ -244,6 +271,9 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
     let inputs = load_inputs(a)?;
     profile.check_run(key_mode, a.simulate).map_err(failure)?;
     profile.check_policy(&inputs.policy).map_err(failure)?;
+    profile
+        .check_broker_policy(&inputs.policy)
+        .map_err(failure)?;
 
     // The trace signing key.
     let signer = a.keys.load::<Trace>(key_mode)?;
@@ -315,6 +345,10 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
                 .push("wrkr inventory unavailable; continuing without context enrichment".into()),
         }
     }
+    let (broker, broker_overrides) = resolve_broker(a)?;
+    profile
+        .check_broker(&inputs.policy, broker.is_some())
+        .map_err(failure)?;
     let approved_scripts = load_registry(a, &approval_sources, fail_closed, &mut warnings)?;
 
     let rate_limit_state = a
@@ -353,7 +387,8 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         .with_approval_key(Some(approval_key))
         .with_delegation_key(Some(delegation_key))
         .with_job_store(jobs)
-        .with_kill_switch(kill_switch, profile.is_oss_prod());
+        .with_kill_switch(kill_switch, profile.is_oss_prod())
+        .with_broker(broker, broker_overrides);
     let mut request = DecisionRequest::new(&intent, Boundary::GateEval)
         .with_approval_tokens(&approval_tokens)
         .with_delegation_tokens(&delegation_tokens);
@@ -408,12 +443,34 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         write_json_file(&delegation_audit_path, &record)?;
     }
 
+    // The credential evidence record, once the trace id is known.
+    let mut credential_evidence_path = String::new();
+    if let Some(credential) = &outcome.credential {
+        credential_evidence_path = a
+            .credential_evidence_out
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map_or_else(
+                || format!("credential_evidence_{}.json", trace.trace_id),
+                str::to_owned,
+            );
+        let record = credential.evidence_record(
+            &trace.trace_id,
+            outcome.decision.created_at(),
+            crate::cmd::version::VERSION,
+        );
+        let record = serde_json::to_value(&record).map_err(|e| (e.to_string(), Exit::Internal))?;
+        write_json_file(&credential_evidence_path, &record)?;
+    }
+
     let exit = Exit::for_verdict(decided.verdict());
     if a.explain {
         let mut refs = ProofRefs::default();
         refs.trace_path.clone_from(&trace_path);
         refs.approval_audit_path = approval_audit_path;
         refs.delegation_audit_path = delegation_audit_path;
+        refs.credential_evidence_path = credential_evidence_path;
         let doc = gait_trace::explain::policy_explain(
             &decided,
             decider.gate().policy(),
@@ -430,6 +487,7 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
         trace_path: &trace_path,
         approval_audit_path: &approval_audit_path,
         delegation_audit_path: &delegation_audit_path,
+        credential_evidence_path: &credential_evidence_path,
         warnings: &warnings,
     };
     if out.is_json() {
@@ -493,6 +551,46 @@ fn load_registry(
     }
 }
 
+/// Resolves `--credential-broker` and its flags before evaluation: an
+/// unknown name, `command` without a program, or a program off
+/// `GAIT_CREDENTIAL_COMMAND_ALLOWLIST` is invalid input (exit 6), even
+/// when no rule needs a broker.
+fn resolve_broker(
+    a: &GateEvalArgs,
+) -> Result<(Option<Arc<dyn CredentialBroker>>, BrokerOverrides), Failure> {
+    let text = |o: &Option<String>| o.as_deref().unwrap_or_default().trim().to_owned();
+    let name = text(&a.credential_broker);
+    let broker: Option<Arc<dyn CredentialBroker>> = match name.to_lowercase().as_str() {
+        "" | "off" | "none" => None,
+        "stub" => Some(Arc::new(StubBroker::default())),
+        "env" => Some(Arc::new(EnvBroker::new(&text(&a.credential_env_prefix)))),
+        "command" => {
+            let command = text(&a.credential_command);
+            if command.is_empty() {
+                return Err(failure(BrokerConfigError::MissingCommand));
+            }
+            let allowlist =
+                std::env::var(gait_policy::broker::COMMAND_ALLOWLIST_ENV).unwrap_or_default();
+            check_command_allowlist(&command, &allowlist).map_err(failure)?;
+            Some(Arc::new(CommandBroker::new(
+                &command,
+                CommandBroker::split_args(&text(&a.credential_command_args)),
+            )))
+        }
+        _ => return Err(failure(BrokerConfigError::Unsupported(name))),
+    };
+    let scopes = text(&a.credential_scopes)
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Ok((
+        broker,
+        BrokerOverrides::new(&text(&a.credential_ref), scopes),
+    ))
+}
+
 fn write_json_file(path: &str, value: &Value) -> Result<(), Failure> {
     let p = Path::new(path);
     if p.is_relative() && path.split(['/', '\\']).any(|s| s == "..") {
@@ -519,6 +617,7 @@ struct Report<'a> {
     trace_path: &'a str,
     approval_audit_path: &'a str,
     delegation_audit_path: &'a str,
+    credential_evidence_path: &'a str,
     warnings: &'a [String],
 }
 
@@ -620,6 +719,18 @@ struct GateEvalOutput<'a, V: Serialize + ?Sized, F: Serialize, S: Serialize> {
     sandbox: Option<&'a S>,
     #[serde(skip_serializing_if = "Option::is_none")]
     kill_switch: Option<&'a gait_policy::killswitch::KillSwitchDecision>,
+    #[serde(skip_serializing_if = "omit::blank")]
+    credential_issuer: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    credential_source: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    credential_access_type: &'a str,
+    #[serde(skip_serializing_if = "omit::blank")]
+    credential_ref: &'a str,
+    #[serde(skip_serializing_if = "omit::zero")]
+    credential_ttl_seconds: u64,
+    #[serde(skip_serializing_if = "omit::blank")]
+    credential_evidence_path: &'a str,
 }
 
 impl Report<'_> {
@@ -629,6 +740,7 @@ impl Report<'_> {
         let ctx = self.intent.context();
         let script = d.script();
         let sim = o.simulation.as_ref();
+        let cred = o.credential.as_ref().map(|c| &c.response);
         let output = GateEvalOutput {
             ok: true,
             profile: self.profile,
@@ -685,6 +797,12 @@ impl Report<'_> {
             freeze_window: d.freeze_window(),
             sandbox: d.sandbox(),
             kill_switch: o.kill_switch.as_ref(),
+            credential_issuer: cred.map(|c| c.display_issuer()).unwrap_or_default(),
+            credential_source: cred.map(|c| c.source.as_str()).unwrap_or_default(),
+            credential_access_type: cred.map(|c| c.access_type.as_str()).unwrap_or_default(),
+            credential_ref: cred.map(|c| c.credential_ref.as_str()).unwrap_or_default(),
+            credential_ttl_seconds: cred.map_or(0, |c| u64::try_from(c.ttl_seconds).unwrap_or(0)),
+            credential_evidence_path: self.credential_evidence_path,
         };
         out.json_typed(&output, exit)
     }
@@ -707,6 +825,12 @@ impl Report<'_> {
         }
         if !self.delegation_audit_path.is_empty() {
             stdout_line(&format!("delegation_audit: {}", self.delegation_audit_path));
+        }
+        if !self.credential_evidence_path.is_empty() {
+            stdout_line(&format!(
+                "credential_evidence: {}",
+                self.credential_evidence_path
+            ));
         }
     }
 }

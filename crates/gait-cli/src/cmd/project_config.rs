@@ -7,9 +7,7 @@ use crate::exit::Exit;
 
 /// Fills every `gate eval` flag that was not given (or was empty) from
 /// the project defaults, as the reference does. The default config path
-/// may be missing; an explicit `--config` must exist. Defaults this build
-/// cannot honour (kill switch, credential broker) are refused rather than
-/// silently dropped, so a configured control never goes missing.
+/// may be missing; an explicit `--config` must exist.
 pub fn apply_gate_defaults(a: &GateEvalArgs) -> Result<GateEvalArgs, (String, Exit)> {
     let mut a = a.clone();
     if a.no_config {
@@ -21,14 +19,6 @@ pub fn apply_gate_defaults(a: &GateEvalArgs) -> Result<GateEvalArgs, (String, Ex
     let cfg = gait_project::load_project_config(Path::new(path), allow_missing)
         .map_err(|e| (e.to_string(), Exit::InvalidInput))?;
     let g = &cfg.gate;
-    if let Some(key) = g.unsupported() {
-        return Err((
-            format!(
-                "{path}: gate.{key} is not supported by this build; remove it or pass --no-config"
-            ),
-            Exit::InvalidInput,
-        ));
-    }
     let fill = |flag: &mut Option<String>, value: &str| {
         if flag.as_deref().is_none_or(|f| f.trim().is_empty()) && !value.is_empty() {
             *flag = Some(value.to_owned());
@@ -47,5 +37,12 @@ pub fn apply_gate_defaults(a: &GateEvalArgs) -> Result<GateEvalArgs, (String, Ex
     fill(&mut a.kill_switch_state, &g.kill_switch_state);
     fill(&mut a.trace_out, &g.trace_path);
     fill(&mut a.wrkr_inventory, &g.wrkr_inventory_path);
+    fill(&mut a.credential_broker, &g.credential_broker);
+    fill(&mut a.credential_env_prefix, &g.credential_env_prefix);
+    fill(&mut a.credential_ref, &g.credential_ref);
+    fill(&mut a.credential_scopes, &g.credential_scopes);
+    fill(&mut a.credential_command, &g.credential_command);
+    fill(&mut a.credential_command_args, &g.credential_command_args);
+    fill(&mut a.credential_evidence_out, &g.credential_evidence_path);
     Ok(a)
 }
