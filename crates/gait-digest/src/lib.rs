@@ -64,4 +64,4 @@ pub use gotime::GoTime;
 pub use ident::{check_identifier, identifier_control_char};
 pub use number::{es_number_string, write_es_number};
 pub use omit::{GoEmpty, is_go_empty, null_as_default};
-pub use path::clean_path;
+pub use path::{clean_path, local_path};

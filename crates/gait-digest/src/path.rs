@@ -47,6 +47,24 @@ pub fn clean_path(p: &str) -> String {
     }
 }
 
+/// The cleaned path ([`clean_path`]) when it is absolute or stays inside
+/// the folder it is relative to; `None` for a relative path that climbs
+/// out of it with `..`. Used for every path a boundary accepts for
+/// evidence or state (context envelopes, kill-switch state).
+///
+/// ```
+/// use gait_digest::local_path;
+/// assert_eq!(local_path("a/./b/../c").as_deref(), Some("a/c"));
+/// assert_eq!(local_path("/x/../../y").as_deref(), Some("/y"));
+/// assert_eq!(local_path("a/..").as_deref(), Some("."));
+/// assert_eq!(local_path("a/../../x"), None);
+/// assert_eq!(local_path(".."), None);
+/// ```
+pub fn local_path(p: &str) -> Option<String> {
+    let cleaned = clean_path(p);
+    (cleaned != ".." && !cleaned.starts_with("../")).then_some(cleaned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::clean_path;

@@ -94,6 +94,10 @@ pub enum KillSwitchError {
     /// No entry has the given id.
     #[error("kill switch entry not found: {0}")]
     EntryNotFound(String),
+    /// The state path climbs out of the working folder (`..`): refused
+    /// before anything is decided, since the journal goes beside it.
+    #[error("kill switch state path must be a local filesystem path")]
+    NotLocal,
     /// The state or the journal could not be written.
     #[error("write kill switch {what}: {reason}")]
     Write {
@@ -901,6 +905,18 @@ impl FileKillSwitchStore {
             path: path.into(),
             cache: Mutex::new(None),
         }
+    }
+
+    /// A store for the state at `path` as a boundary accepts it: trimmed
+    /// and cleaned, absolute or inside the working folder.
+    ///
+    /// # Errors
+    ///
+    /// [`KillSwitchError::NotLocal`] for a path that climbs out with `..`.
+    pub fn local(path: &str) -> Result<Self, KillSwitchError> {
+        gait_digest::local_path(path.trim())
+            .map(Self::new)
+            .ok_or(KillSwitchError::NotLocal)
     }
 
     /// The state file.

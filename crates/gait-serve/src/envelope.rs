@@ -32,11 +32,9 @@ pub enum EnvelopeError {
 ///
 /// [`EnvelopeError::NotLocal`] for a path that climbs out with `..`.
 pub fn local_envelope_path(path: &str) -> Result<PathBuf, EnvelopeError> {
-    let cleaned = gait_digest::clean_path(path.trim());
-    if cleaned == ".." || cleaned.starts_with("../") {
-        return Err(EnvelopeError::NotLocal);
-    }
-    Ok(PathBuf::from(cleaned))
+    gait_digest::local_path(path.trim())
+        .map(PathBuf::from)
+        .ok_or(EnvelopeError::NotLocal)
 }
 
 /// Reads, verifies and converts the envelope at `path`.

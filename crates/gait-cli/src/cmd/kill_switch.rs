@@ -305,22 +305,16 @@ fn expire(a: &ExpireArgs) -> Result<Done, String> {
     change_entry(path, "expire", &id, |e| e.expires_at = at)
 }
 
-/// The kill-switch store of a deciding command's `--kill-switch-state`.
-/// A path that climbs out of the working folder with `..` is refused
-/// before anything is decided (the reference decides and then fails to
-/// journal next to it).
+/// The kill-switch store of a deciding command's `--kill-switch-state`
+/// (a path outside the working folder is refused before anything is
+/// decided: `FileKillSwitchStore::local`).
 pub fn store(path: Option<&str>) -> Result<Option<Arc<dyn KillSwitchStore>>, (String, Exit)> {
     let Some(path) = path.map(str::trim).filter(|p| !p.is_empty()) else {
         return Ok(None);
     };
-    let cleaned = gait_digest::clean_path(path);
-    if cleaned == ".." || cleaned.starts_with("../") {
-        return Err((
-            "kill switch state path must be a local filesystem path".to_owned(),
-            Exit::InvalidInput,
-        ));
-    }
-    Ok(Some(Arc::new(FileKillSwitchStore::new(cleaned))))
+    FileKillSwitchStore::local(path)
+        .map(|s| Some(Arc::new(s) as Arc<dyn KillSwitchStore>))
+        .map_err(|e| (e.to_string(), Exit::InvalidInput))
 }
 
 /// The verified context evidence of a deciding command's

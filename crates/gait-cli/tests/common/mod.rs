@@ -84,30 +84,7 @@ pub fn serve_http(
         .to_owned();
     let mut out = Vec::new();
     for body in bodies {
-        let mut s = TcpStream::connect(&addr).unwrap();
-        s.set_read_timeout(Some(RECV)).unwrap();
-        s.set_write_timeout(Some(RECV)).unwrap();
-        s.write_all(
-            format!(
-                "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            )
-            .as_bytes(),
-        )
-        .unwrap();
-        let mut resp = String::new();
-        s.read_to_string(&mut resp).unwrap();
-        let status = resp
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let body = resp
-            .split("\r\n\r\n")
-            .nth(1)
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
+        let (status, body) = post_evaluate(&addr, body);
         out.push((status, body));
     }
     let _ = Command::new("kill")
@@ -122,4 +99,35 @@ pub fn serve_http(
     let _ = child.kill();
     let _ = child.wait();
     panic!("serve did not stop on SIGTERM");
+}
+
+/// POSTs `body` to `/v1/evaluate` at `addr` on its own connection; returns
+/// the status and the trimmed response body.
+#[allow(dead_code, reason = "not every test file uses every helper")]
+pub fn post_evaluate(addr: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(RECV)).unwrap();
+    s.set_write_timeout(Some(RECV)).unwrap();
+    s.write_all(
+        format!(
+            "POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = resp
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    (status, body)
 }

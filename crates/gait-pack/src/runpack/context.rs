@@ -10,7 +10,7 @@
 //! (RFC 8785) record list.
 
 use std::io::Read;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use gait_digest::{GoTime, canonical};
 use serde_json::Value;
@@ -284,37 +284,11 @@ pub(crate) fn has_raw(receipts: &[RefReceipt]) -> bool {
 }
 
 /// Cleans `path` lexically (as Go's `filepath.Clean`); a relative path
-/// that climbs above its start is refused.
+/// that climbs above its start is refused ([`gait_digest::local_path`]).
 pub(crate) fn local_path(path: &str) -> Result<PathBuf, RunpackError> {
-    let refused = || invalid("context envelope path must be a local filesystem path");
-    let mut out = PathBuf::new();
-    let mut depth = 0usize;
-    let mut rooted = false;
-    for c in Path::new(path).components() {
-        match c {
-            Component::RootDir | Component::Prefix(_) => {
-                rooted = true;
-                out.push(c.as_os_str());
-            }
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if depth > 0 {
-                    out.pop();
-                    depth -= 1;
-                } else if !rooted {
-                    return Err(refused());
-                }
-            }
-            Component::Normal(n) => {
-                out.push(n);
-                depth += 1;
-            }
-        }
-    }
-    if out.as_os_str().is_empty() {
-        out.push(".");
-    }
-    Ok(out)
+    gait_digest::local_path(path)
+        .map(PathBuf::from)
+        .ok_or_else(|| invalid("context envelope path must be a local filesystem path"))
 }
 
 /// Reads and parses the envelope at `path` (read at most one byte past
