@@ -16,7 +16,7 @@
 //! * `guard/unsigned_kill_switch_empty` (issue 12): `guard/unsigned` with a
 //!   kill switch configured whose state (in memory) has no entry;
 //! * `guard/unsigned_kill_switch_file`: the same with the state in a file
-//!   (`FileKillSwitchStore`: one `stat` per decision, re-read on change).
+//!   (`FileKillSwitchStore`: one `stat` per re-check interval, re-read on change).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

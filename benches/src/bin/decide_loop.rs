@@ -12,7 +12,7 @@
 //!   (as `guard/unsigned`);
 //! * `guard_ks`: `guard` with a kill switch configured, its state in
 //!   memory and empty (as `guard/unsigned_kill_switch_empty`);
-//! * `guard_ks_file`: the same with the state in a file.
+//! * `guard_ks_file`: the same with the state in a file (looked at once per re-check interval).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 

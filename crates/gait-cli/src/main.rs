@@ -6,6 +6,7 @@
 //! crate.
 
 mod args;
+mod broker_args;
 mod cmd;
 mod exit;
 mod key_args;

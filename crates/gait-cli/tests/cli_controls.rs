@@ -368,6 +368,9 @@ fn running_server_sees_an_added_entry_without_restart() {
         ],
     );
     assert_eq!(code, 0);
+    // The server looks at the state file at most every 50 ms
+    // (`DEFAULT_KILL_SWITCH_RECHECK`): past that, no decision allows.
+    std::thread::sleep(std::time::Duration::from_millis(100));
     let (status, v) = post(&addr, &body);
     let _ = child.kill();
     let _ = child.wait();

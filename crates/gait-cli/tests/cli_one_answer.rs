@@ -49,6 +49,7 @@ use std::time::{Duration, Instant};
 use gait_digest::GoTime;
 use gait_mcp::{CallContext, ServerIdentity, ToolPins};
 use gait_policy::adapters::{Adapter, decode_tool_call_value};
+use gait_policy::broker::{BrokerOverrides, CredentialBroker, EnvBroker, StubBroker};
 use gait_policy::gate::{FileRateLimitStore, RateLimitStore};
 use gait_policy::killswitch::FileKillSwitchStore;
 use gait_policy::token::{
@@ -107,6 +108,13 @@ rules:
     max_context_age_seconds: 60
     match:
       tool_names: [tool.ctx]
+  - name: brokered
+    priority: 4
+    effect: allow
+    require_broker_credential: true
+    broker_reference: deploy-token
+    match:
+      tool_names: [tool.brokered]
   - name: computed
     priority: 8
     effect: allow
@@ -147,6 +155,7 @@ const TOOLS: &[&str] = &[
     "tool.limited",
     "tool.cel",
     "tool.ctx",
+    "tool.brokered",
 ];
 
 // ------------------------------------------------------------ processes
@@ -272,13 +281,38 @@ fn envelope(retrieved_at: &str, digest: Option<&str>) -> String {
     e.to_string()
 }
 
-/// `--context-envelope env.json` for a kind with an envelope.
+/// The broker every boundary of a kind is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TestBroker {
+    /// No `--credential-broker`.
+    Off,
+    /// The stub broker: issues a credential.
+    Stub,
+    /// The env broker, reading a variable that does not exist: fails.
+    MissingEnv,
+}
+
+const ABSENT_ENV_PREFIX: &str = "GAIT_ONE_ANSWER_ABSENT_";
+
+/// `--context-envelope env.json` for a kind with an envelope, and the
+/// kind's `--credential-*` flags.
 fn envelope_args(k: &Kind) -> Vec<String> {
-    if k.envelope.is_some() {
+    let mut args = if k.envelope.is_some() {
         strings(&["--context-envelope", "env.json"])
     } else {
         Vec::new()
+    };
+    match k.broker {
+        TestBroker::Off => {}
+        TestBroker::Stub => args.extend(strings(&["--credential-broker", "stub"])),
+        TestBroker::MissingEnv => args.extend(strings(&[
+            "--credential-broker",
+            "env",
+            "--credential-env-prefix",
+            ABSENT_ENV_PREFIX,
+        ])),
     }
+    args
 }
 
 const CORRUPT_KILL_SWITCH: &str = r#"{"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","entries":[{"entry_id":"x","target_kind":"ip","created_at":"2026-01-01T00:00:00Z"}"#;
@@ -304,6 +338,8 @@ struct Kind {
     kill_switch: &'static str,
     /// A context envelope every boundary is given.
     envelope: Option<String>,
+    /// The credential broker every boundary is given.
+    broker: TestBroker,
     /// The bound context age (whole seconds since a record was retrieved)
     /// is part of the intent digest, so boundaries asked seconds apart
     /// have different digests: compare verdicts and reason codes only.
@@ -345,6 +381,7 @@ fn kind(name: &'static str, tool: &'static str, expect: &'static str) -> Kind {
         stopped_job: None,
         kill_switch: EMPTY_KILL_SWITCH,
         envelope: None,
+        broker: TestBroker::Off,
         clock_digest: false,
         refused_at_startup: false,
         trust: false,
@@ -481,6 +518,16 @@ fn kinds() -> Vec<Kind> {
             refused_at_startup: true,
             skip: &[Format::Mcp],
             ..kind("context envelope: wrong digest", "tool.ctx", "refused")
+        },
+        Kind {
+            broker: TestBroker::Stub,
+            must_have: &["broker_credential_present", "matched_rule_brokered"],
+            ..kind("credential broker: issued", "tool.brokered", "allow")
+        },
+        Kind {
+            broker: TestBroker::MissingEnv,
+            must_have: &["broker_credential_missing"],
+            ..kind("credential broker: failed", "tool.brokered", "block")
         },
         Kind {
             kill_switch: CORRUPT_KILL_SWITCH,
@@ -658,6 +705,16 @@ impl Fixture {
             .with_kill_switch(
                 Some(Arc::new(FileKillSwitchStore::new(cell.join("ks.json")))),
                 false,
+            )
+            .with_broker(
+                match k.broker {
+                    TestBroker::Off => None,
+                    TestBroker::Stub => {
+                        Some(Arc::new(StubBroker::default()) as Arc<dyn CredentialBroker>)
+                    }
+                    TestBroker::MissingEnv => Some(Arc::new(EnvBroker::new(ABSENT_ENV_PREFIX))),
+                },
+                BrokerOverrides::default(),
             );
         let mut request = DecisionRequest::new(intent, Boundary::Library)
             .with_approval_tokens(&approvals)

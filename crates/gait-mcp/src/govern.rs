@@ -235,6 +235,19 @@ impl Governor {
         Self { decider, ..self }
     }
 
+    /// Asks `broker` for a short-lived credential when an allowing rule
+    /// requires one, as [`Decider::with_broker`] says (without a broker,
+    /// such rules block with `broker_credential_missing`).
+    #[must_use]
+    pub fn with_broker(
+        self,
+        broker: Arc<dyn gait_policy::broker::CredentialBroker>,
+        overrides: gait_policy::broker::BrokerOverrides,
+    ) -> Self {
+        let decider = self.decider.with_broker(Some(broker), overrides);
+        Self { decider, ..self }
+    }
+
     /// Binds this verified context envelope to every call's intent.
     #[must_use]
     pub fn with_context_evidence(

@@ -141,6 +141,73 @@ impl BrokerOverrides {
     }
 }
 
+/// The broker settings a boundary is configured with (the
+/// `--credential-*` flags, or the project config's `gate.credential_*`
+/// keys), before they are resolved into a broker.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct BrokerSettings {
+    /// `off`, `none`, `stub`, `env` or `command` (case-insensitive; blank is
+    /// `off`).
+    pub broker: String,
+    /// Env broker: the variable-name prefix (blank: [`DEFAULT_ENV_PREFIX`]).
+    pub env_prefix: String,
+    /// Replaces the rules' broker reference when not blank.
+    pub reference: String,
+    /// Extra scopes, comma-separated, merged with the rules' scopes.
+    pub scopes: String,
+    /// Command broker: the program (run without a shell).
+    pub command: String,
+    /// Command broker: its arguments, comma-separated.
+    pub command_args: String,
+}
+
+impl BrokerSettings {
+    /// Resolves the settings into a broker (`None` for `off`) and the
+    /// overrides. `allowlist` is the value of
+    /// [`COMMAND_ALLOWLIST_ENV`] (CSV; empty allows any program).
+    ///
+    /// Resolution happens before anything is decided, whether or not a
+    /// rule needs a broker, so that a misconfigured boundary refuses to
+    /// start rather than failing later.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokerConfigError`]: an unknown broker name, `command` without a
+    /// program, or a program off the allowlist.
+    pub fn resolve(
+        &self,
+        allowlist: &str,
+    ) -> Result<(Option<Arc<dyn CredentialBroker>>, BrokerOverrides), BrokerConfigError> {
+        let name = self.broker.trim();
+        let broker: Option<Arc<dyn CredentialBroker>> = match name.to_lowercase().as_str() {
+            "" | "off" | "none" => None,
+            "stub" => Some(Arc::new(StubBroker)),
+            "env" => Some(Arc::new(EnvBroker::new(self.env_prefix.trim()))),
+            "command" => {
+                let command = self.command.trim();
+                if command.is_empty() {
+                    return Err(BrokerConfigError::MissingCommand);
+                }
+                check_command_allowlist(command, allowlist)?;
+                Some(Arc::new(CommandBroker::new(
+                    command,
+                    CommandBroker::split_args(self.command_args.trim()),
+                )))
+            }
+            _ => return Err(BrokerConfigError::Unsupported(name.to_owned())),
+        };
+        let scopes = self
+            .scopes
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok((broker, BrokerOverrides::new(self.reference.trim(), scopes)))
+    }
+}
+
 /// `sha256(JCS(targets))` of an intent's normalised targets (`[]` when
 /// it has none).
 pub fn target_binding(intent: &Intent) -> String {

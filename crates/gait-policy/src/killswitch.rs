@@ -863,13 +863,32 @@ pub trait KillSwitchStore: Send + Sync + std::fmt::Debug {
     fn journal(&self, entry: &KillSwitchJournalEntry) -> Result<(), KillSwitchError>;
 }
 
-/// The state in a file, re-read whenever the file changes (a long-running
-/// server sees an operator's `gait kill-switch add` on its next decision),
-/// and the journal `kill_switch_journal.jsonl` beside it.
+/// The state in a file, re-read whenever the file changes, and the journal
+/// `kill_switch_journal.jsonl` beside it.
+///
+/// A long-running server sees an operator's `gait kill-switch add` within
+/// the store's re-check interval ([`DEFAULT_KILL_SWITCH_RECHECK`], 50 ms,
+/// or [`FileKillSwitchStore::with_recheck_interval`]): the file is
+/// `stat`ed at most once per interval, and re-read only when its identity,
+/// size or times changed. Errors are never cached: a missing or invalid
+/// state is looked at again on every decision.
 #[derive(Debug)]
 pub struct FileKillSwitchStore {
     path: PathBuf,
-    cache: Mutex<Option<(FileStamp, Arc<KillSwitchState>)>>,
+    recheck: Duration,
+    cache: Mutex<Option<CachedState>>,
+}
+
+/// How long a [`FileKillSwitchStore`] trusts its last look at the file
+/// before it `stat`s it again.
+pub const DEFAULT_KILL_SWITCH_RECHECK: Duration = Duration::from_millis(50);
+
+/// The last version of the state read, and when the file was last looked at.
+#[derive(Debug)]
+struct CachedState {
+    stamp: FileStamp,
+    checked: Instant,
+    state: Arc<KillSwitchState>,
 }
 
 /// What identifies one version of the state file.
@@ -903,8 +922,17 @@ impl FileKillSwitchStore {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
+            recheck: DEFAULT_KILL_SWITCH_RECHECK,
             cache: Mutex::new(None),
         }
+    }
+
+    /// The same store, looking at the file at most once per `interval`
+    /// (zero: on every decision, one `stat` each).
+    #[must_use]
+    pub fn with_recheck_interval(mut self, interval: Duration) -> Self {
+        self.recheck = interval;
+        self
     }
 
     /// A store for the state at `path` as a boundary accepts it: trimmed
@@ -1031,20 +1059,36 @@ fn read_state(path: &Path) -> Result<(FileStamp, KillSwitchState), KillSwitchErr
 
 impl KillSwitchStore for FileKillSwitchStore {
     fn load(&self) -> Result<Arc<KillSwitchState>, KillSwitchError> {
-        let stamp = std::fs::metadata(&self.path)
-            .map(|m| FileStamp::of(&m))
-            .ok();
-        if let (Some(stamp), Ok(cache)) = (&stamp, self.cache.lock()) {
-            if let Some((cached, state)) = cache.as_ref() {
-                if cached == stamp {
-                    return Ok(state.clone());
-                }
+        // A poisoned cache is only a cache: fall back to reading the file.
+        let mut cache = self.cache.lock().ok();
+        if let Some(Some(cached)) = cache.as_deref_mut() {
+            let now = Instant::now();
+            if now.saturating_duration_since(cached.checked) < self.recheck {
+                return Ok(cached.state.clone());
+            }
+            let stamp = std::fs::metadata(&self.path).map(|m| FileStamp::of(&m));
+            if stamp.as_ref().is_ok_and(|s| *s == cached.stamp) {
+                cached.checked = now;
+                return Ok(cached.state.clone());
             }
         }
-        let (stamp, state) = read_state(&self.path)?;
+        let checked = Instant::now();
+        let (stamp, state) = match read_state(&self.path) {
+            Ok(read) => read,
+            Err(e) => {
+                if let Some(cache) = cache.as_deref_mut() {
+                    *cache = None;
+                }
+                return Err(e);
+            }
+        };
         let state = Arc::new(state);
-        if let Ok(mut cache) = self.cache.lock() {
-            *cache = Some((stamp, state.clone()));
+        if let Some(cache) = cache.as_deref_mut() {
+            *cache = Some(CachedState {
+                stamp,
+                checked,
+                state: state.clone(),
+            });
         }
         Ok(state)
     }
@@ -1306,7 +1350,7 @@ mod tests {
     fn file_store_rereads_on_change_and_journals() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ks.json");
-        let store = FileKillSwitchStore::new(&path);
+        let store = FileKillSwitchStore::new(&path).with_recheck_interval(Duration::ZERO);
         assert!(matches!(store.load(), Err(KillSwitchError::NotFound(_))));
         let st = KillSwitchState::new(now(), "t");
         FileKillSwitchStore::write(&path, &st).unwrap();
@@ -1326,5 +1370,40 @@ mod tests {
         let text = std::fs::read_to_string(store.journal_path()).unwrap();
         assert_eq!(text.lines().count(), 2);
         assert!(text.contains(r#""source":"gate_eval""#));
+    }
+
+    #[test]
+    fn file_store_trusts_its_last_look_for_the_recheck_interval_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ks.json");
+        FileKillSwitchStore::write(&path, &KillSwitchState::new(now(), "t")).unwrap();
+        let add = || {
+            FileKillSwitchStore::update(&path, None, |s| {
+                let mut e = KillSwitchEntry::new(now());
+                e.entry_id = format!("e{}", s.entries.len());
+                s.entries.push(e);
+                Ok(())
+            })
+            .unwrap();
+        };
+        // Within the interval the cached state answers, without a look.
+        let slow = FileKillSwitchStore::new(&path).with_recheck_interval(Duration::from_secs(3600));
+        assert!(slow.load().unwrap().entries.is_empty());
+        add();
+        assert!(slow.load().unwrap().entries.is_empty());
+        // With a zero interval every load looks, and sees the change.
+        let eager = FileKillSwitchStore::new(&path).with_recheck_interval(Duration::ZERO);
+        assert_eq!(eager.load().unwrap().entries.len(), 1);
+        add();
+        assert_eq!(eager.load().unwrap().entries.len(), 2);
+        // An error is never cached: a corrupt file fails every load, and
+        // the repaired file is read again.
+        std::fs::write(&path, b"{").unwrap();
+        assert!(eager.load().is_err());
+        assert!(eager.load().is_err());
+        FileKillSwitchStore::write(&path, &KillSwitchState::new(now(), "t")).unwrap();
+        assert!(eager.load().unwrap().entries.is_empty());
+        // The default interval is short enough for the 1 s bound.
+        assert!(DEFAULT_KILL_SWITCH_RECHECK <= Duration::from_millis(100));
     }
 }

@@ -88,6 +88,13 @@ pub struct ServiceConfig {
     /// its state when the file changes, so an operator's `gait
     /// kill-switch add` applies without a restart).
     pub kill_switch: Option<Arc<dyn gait_policy::killswitch::KillSwitchStore>>,
+    /// The credential broker asked for a short-lived credential when an
+    /// allowing rule requires one (without one, such rules block with
+    /// `broker_credential_missing`), and the overrides of the rules'
+    /// reference and scopes.
+    pub broker: Option<Arc<dyn gait_policy::broker::CredentialBroker>>,
+    /// See [`ServiceConfig::broker`].
+    pub broker_overrides: gait_policy::broker::BrokerOverrides,
     /// The verified context envelope given at startup, bound to every
     /// call's intent.
     pub context_evidence: Option<Arc<gait_policy::context_evidence::ContextEvidence>>,
@@ -123,6 +130,8 @@ impl ServiceConfig {
             delegation_key: None,
             job_root: None,
             kill_switch: None,
+            broker: None,
+            broker_overrides: gait_policy::broker::BrokerOverrides::default(),
             context_evidence: None,
             default_adapter: Adapter::Mcp,
             producer_version: "0.0.0-dev".to_owned(),
@@ -334,7 +343,8 @@ impl DecisionService {
         .with_approval_key(cfg.approval_key.clone())
         .with_delegation_key(cfg.delegation_key.clone())
         .with_job_store(jobs)
-        .with_kill_switch(cfg.kill_switch.clone(), cfg.oss_prod);
+        .with_kill_switch(cfg.kill_switch.clone(), cfg.oss_prod)
+        .with_broker(cfg.broker.clone(), cfg.broker_overrides.clone());
         Ok(Self {
             cfg,
             decider,

@@ -6,10 +6,6 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 use gait_digest::GoTime;
 use gait_policy::Gate;
-use gait_policy::broker::{
-    BrokerConfigError, BrokerOverrides, CommandBroker, CredentialBroker, EnvBroker, StubBroker,
-    check_command_allowlist,
-};
 use gait_policy::gate::{FileRateLimitStore, GateOutcome};
 use gait_policy::intent::Intent;
 use gait_policy::policy::Policy;
@@ -154,25 +150,9 @@ pub struct GateEvalArgs {
     /// exit code are unchanged).
     #[arg(long)]
     pub explain: bool,
-    /// Credential broker for rules with `require_broker_credential`: off
-    /// (the default), none, stub, env or command.
-    #[arg(long, value_name = "NAME")]
-    pub credential_broker: Option<String>,
-    /// Env broker: prefix of the variable names (default GAIT_BROKER_TOKEN_).
-    #[arg(long, value_name = "PREFIX")]
-    pub credential_env_prefix: Option<String>,
-    /// Overrides the rules' broker reference.
-    #[arg(long, value_name = "REF")]
-    pub credential_ref: Option<String>,
-    /// Extra scopes, merged with the rules' broker scopes.
-    #[arg(long, value_name = "CSV")]
-    pub credential_scopes: Option<String>,
-    /// Command broker: the program (run without a shell, 5 s timeout).
-    #[arg(long, value_name = "PATH")]
-    pub credential_command: Option<String>,
-    /// Command broker: its arguments.
-    #[arg(long, value_name = "CSV")]
-    pub credential_command_args: Option<String>,
+    /// The credential broker flags.
+    #[command(flatten)]
+    pub broker: crate::broker_args::BrokerArgs,
     /// Where to write the credential evidence record (default
     /// ./credential_evidence_<trace_id>.json).
     #[arg(long, value_name = "PATH")]
@@ -345,7 +325,7 @@ fn eval_inner(out: &Out, a: &GateEvalArgs) -> Result<Exit, Failure> {
                 .push("wrkr inventory unavailable; continuing without context enrichment".into()),
         }
     }
-    let (broker, broker_overrides) = resolve_broker(a)?;
+    let (broker, broker_overrides) = a.broker.resolve()?;
     profile
         .check_broker(&inputs.policy, broker.is_some())
         .map_err(failure)?;
@@ -549,46 +529,6 @@ fn load_registry(
         Err(RegistryLoadError::Key(e)) => Err(failure(e)),
         Err(e) => Err((e.to_string(), Exit::PolicyBlocked)),
     }
-}
-
-/// Resolves `--credential-broker` and its flags before evaluation: an
-/// unknown name, `command` without a program, or a program off
-/// `GAIT_CREDENTIAL_COMMAND_ALLOWLIST` is invalid input (exit 6), even
-/// when no rule needs a broker.
-fn resolve_broker(
-    a: &GateEvalArgs,
-) -> Result<(Option<Arc<dyn CredentialBroker>>, BrokerOverrides), Failure> {
-    let text = |o: &Option<String>| o.as_deref().unwrap_or_default().trim().to_owned();
-    let name = text(&a.credential_broker);
-    let broker: Option<Arc<dyn CredentialBroker>> = match name.to_lowercase().as_str() {
-        "" | "off" | "none" => None,
-        "stub" => Some(Arc::new(StubBroker::default())),
-        "env" => Some(Arc::new(EnvBroker::new(&text(&a.credential_env_prefix)))),
-        "command" => {
-            let command = text(&a.credential_command);
-            if command.is_empty() {
-                return Err(failure(BrokerConfigError::MissingCommand));
-            }
-            let allowlist =
-                std::env::var(gait_policy::broker::COMMAND_ALLOWLIST_ENV).unwrap_or_default();
-            check_command_allowlist(&command, &allowlist).map_err(failure)?;
-            Some(Arc::new(CommandBroker::new(
-                &command,
-                CommandBroker::split_args(&text(&a.credential_command_args)),
-            )))
-        }
-        _ => return Err(failure(BrokerConfigError::Unsupported(name))),
-    };
-    let scopes = text(&a.credential_scopes)
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    Ok((
-        broker,
-        BrokerOverrides::new(&text(&a.credential_ref), scopes),
-    ))
 }
 
 fn write_json_file(path: &str, value: &Value) -> Result<(), Failure> {

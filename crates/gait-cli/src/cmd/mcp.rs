@@ -76,6 +76,10 @@ pub struct EvalFlags {
     /// changes: a call matching an active entry is blocked.
     #[arg(long, value_name = "PATH")]
     pub kill_switch_state: Option<String>,
+    /// Credential broker for rules with `require_broker_credential`
+    /// (without one, such rules block).
+    #[command(flatten)]
+    pub broker: crate::broker_args::BrokerArgs,
     /// Rate-limit state file (without one, calls under a rate-limited rule
     /// are blocked).
     #[arg(long, value_name = "PATH")]
@@ -331,6 +335,7 @@ pub fn build_service(
     cfg.otel_export = path(&flags.export_otel_out);
     cfg.job_root = Some(PathBuf::from(flags.job_root.trim()));
     cfg.kill_switch = crate::cmd::kill_switch::store(flags.kill_switch_state.as_deref())?;
+    (cfg.broker, cfg.broker_overrides) = flags.broker.resolve()?;
     cfg.context_evidence =
         crate::cmd::kill_switch::context_evidence(flags.context_envelope.as_deref())?.map(Arc::new);
     Ok(cfg)

@@ -81,6 +81,10 @@ pub struct McpProtocolProxyArgs {
     /// call's intent.
     #[arg(long, value_name = "PATH")]
     pub context_envelope: Option<String>,
+    /// Credential broker for rules with `require_broker_credential`
+    /// (without one, such rules block).
+    #[command(flatten)]
+    pub broker: crate::broker_args::BrokerArgs,
     /// Rate-limit state file.
     #[arg(
         long,
@@ -226,6 +230,7 @@ fn run_inner(out: &Out, a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
     let kill_switch = crate::cmd::kill_switch::store(a.kill_switch_state.as_deref())?;
     let context_evidence =
         crate::cmd::kill_switch::context_evidence(a.context_envelope.as_deref())?;
+    let broker = a.broker.resolve()?;
     let gate = Gate::new(policy).with_producer_version(crate::cmd::version::VERSION);
     let mut governor = Governor::new(gate, signer.key, Box::new(DirectorySink::new(trace_dir)))
         .map_err(|e| (e.to_string(), Exit::InvalidInput))?
@@ -243,6 +248,9 @@ fn run_inner(out: &Out, a: &McpProtocolProxyArgs) -> Result<Exit, Failure> {
     }
     if let Some(evidence) = context_evidence {
         governor = governor.with_context_evidence(evidence);
+    }
+    if let (Some(broker), overrides) = broker {
+        governor = governor.with_broker(broker, overrides);
     }
 
     let mut config = ProxyConfig::new(a.command.clone());

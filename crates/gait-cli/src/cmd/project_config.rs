@@ -37,12 +37,18 @@ pub fn apply_gate_defaults(a: &GateEvalArgs) -> Result<GateEvalArgs, (String, Ex
     fill(&mut a.kill_switch_state, &g.kill_switch_state);
     fill(&mut a.trace_out, &g.trace_path);
     fill(&mut a.wrkr_inventory, &g.wrkr_inventory_path);
-    fill(&mut a.credential_broker, &g.credential_broker);
-    fill(&mut a.credential_env_prefix, &g.credential_env_prefix);
-    fill(&mut a.credential_ref, &g.credential_ref);
-    fill(&mut a.credential_scopes, &g.credential_scopes);
-    fill(&mut a.credential_command, &g.credential_command);
-    fill(&mut a.credential_command_args, &g.credential_command_args);
+    fill(&mut a.broker.credential_broker, &g.credential_broker);
+    fill(
+        &mut a.broker.credential_env_prefix,
+        &g.credential_env_prefix,
+    );
+    fill(&mut a.broker.credential_ref, &g.credential_ref);
+    fill(&mut a.broker.credential_scopes, &g.credential_scopes);
+    fill(&mut a.broker.credential_command, &g.credential_command);
+    fill(
+        &mut a.broker.credential_command_args,
+        &g.credential_command_args,
+    );
     fill(&mut a.credential_evidence_out, &g.credential_evidence_path);
     Ok(a)
 }
