@@ -21,6 +21,7 @@ pub mod tokens;
 pub mod trace;
 pub mod verify_chain;
 pub mod version;
+pub mod wrap;
 
 use std::path::Path;
 
