@@ -627,6 +627,9 @@ pub fn explain_text(path: &[&str]) -> &'static str {
         ["run", "diff", ..] => {
             "Compares two runpacks record by record and reports what changed (exit 2 when anything did)."
         }
+        ["run", "reduce", ..] => {
+            "Keeps the first failing intent of a runpack (missing_result or non_ok_status) with its result, receipts and timeline events, writes the reduced runpack and a reduce report, and checks it still fails."
+        }
         ["run", "receipt", ..] => {
             "Verifies a runpack and prints its one-line ticket footer (run id, manifest digest, verify command)."
         }

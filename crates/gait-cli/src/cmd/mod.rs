@@ -14,6 +14,7 @@ pub mod pack;
 pub mod policy;
 pub mod progress;
 pub mod project_config;
+pub mod reduce;
 pub mod regress;
 pub mod release;
 pub mod runpack;
