@@ -326,3 +326,161 @@ pub fn validate_trace_bytes(
         signature,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code: a failure should panic")]
+
+    use super::*;
+    use gait_sign::SigningKey;
+    use serde_json::{Value, json};
+
+    fn record() -> Value {
+        json!({
+            "schema_id": "gait.gate.trace",
+            "schema_version": "1.0.0",
+            "created_at": "2001-02-03T04:05:06Z",
+            "producer_version": "0.0.0-fixture",
+            "trace_id": "t1",
+            "tool_name": "tool.read",
+            "args_digest": "a".repeat(64),
+            "intent_digest": "b".repeat(64),
+            "policy_digest": "c".repeat(64),
+            "verdict": "allow"
+        })
+    }
+
+    fn with(field: &str, value: Value) -> Vec<u8> {
+        let mut r = record();
+        if let Some(o) = r.as_object_mut() {
+            if value.is_null() {
+                o.remove(field);
+            } else {
+                o.insert(field.to_owned(), value);
+            }
+        }
+        serde_json::to_vec(&r).unwrap()
+    }
+
+    fn field_problem(bytes: &[u8]) -> Option<(&'static str, FieldProblem)> {
+        match validate_trace_bytes(bytes, None) {
+            Err(TraceError::InvalidField { field, problem }) => Some((field, problem)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn validate_accepts_a_well_formed_unsigned_record() {
+        let v = validate_trace_bytes(&serde_json::to_vec(&record()).unwrap(), None).unwrap();
+        assert_eq!(v.verdict, Verdict::Allow);
+        assert_eq!(v.trace_id, "t1");
+        assert_eq!(v.signature, None);
+        // Any RFC 3339 form of the time is accepted; the schema id is trimmed.
+        let b = with("created_at", json!("2001-02-03T05:05:06.5+01:00"));
+        assert!(validate_trace_bytes(&b, None).is_ok());
+        let b = with("schema_id", json!(" gait.gate.trace "));
+        assert!(validate_trace_bytes(&b, None).is_ok());
+    }
+
+    #[test]
+    fn validate_refuses_each_malformed_field() {
+        use FieldProblem::*;
+        let cases = [
+            ("schema_id", json!("gait.gate.other"), WrongSchema),
+            ("schema_version", json!(" "), Empty),
+            ("producer_version", Value::Null, Empty),
+            ("trace_id", json!(""), Empty),
+            ("tool_name", json!(7), NotString),
+            ("created_at", Value::Null, MissingTime),
+            ("created_at", json!("0001-01-01T00:00:00Z"), MissingTime),
+            ("created_at", json!("yesterday"), MissingTime),
+            ("args_digest", json!("A".repeat(64)), NotDigest),
+            ("intent_digest", json!("b".repeat(63)), NotDigest),
+            (
+                "policy_digest",
+                json!(format!("{} ", "c".repeat(64))),
+                NotDigest,
+            ),
+            ("verdict", json!("deny"), UnknownVerdict),
+            ("verdict", json!(" block"), UnknownVerdict),
+            ("verdict", json!("Block"), UnknownVerdict),
+            ("verdict", Value::Null, UnknownVerdict),
+        ];
+        for (field, value, problem) in cases {
+            let got = field_problem(&with(field, value.clone()));
+            assert_eq!(got, Some((field, problem)), "{field} = {value}");
+        }
+        assert!(matches!(
+            validate_trace_bytes(b"trace_id=nope", None),
+            Err(TraceError::Json(_))
+        ));
+        assert!(matches!(
+            validate_trace_bytes(b"[1]", None),
+            Err(TraceError::NotObject)
+        ));
+    }
+
+    #[test]
+    fn validate_refuses_case_variant_members() {
+        let text = serde_json::to_string(&record()).unwrap().replace(
+            r#""verdict":"allow""#,
+            r#""verdict":"block","Verdict":"allow""#,
+        );
+        assert!(matches!(
+            validate_trace_bytes(text.as_bytes(), None),
+            Err(TraceError::CaseVariantMembers { .. })
+        ));
+        let nested = with("agent", json!({"id": "a", "ID": "b"}));
+        assert!(matches!(
+            validate_trace_bytes(&nested, None),
+            Err(TraceError::CaseVariantMembers { .. })
+        ));
+        // Exact duplicates are refused by the strict parse.
+        let dup = serde_json::to_string(&record()).unwrap().replace(
+            r#""verdict":"allow""#,
+            r#""verdict":"block","verdict":"allow""#,
+        );
+        assert!(matches!(
+            validate_trace_bytes(dup.as_bytes(), None),
+            Err(TraceError::Json(_))
+        ));
+    }
+
+    #[test]
+    fn validate_with_a_key_requires_a_signature_that_verifies() {
+        let key = SigningKey::<Trace>::generate().unwrap();
+        let other = SigningKey::<Trace>::generate().unwrap();
+        let mut r = crate::TraceRecord::new(
+            "tool.write",
+            &"a".repeat(64),
+            &"b".repeat(64),
+            &"c".repeat(64),
+            Verdict::Block,
+        );
+        r.created_at = gait_digest::GoTime::now_utc();
+        let unsigned = r.to_pretty_json();
+        assert!(matches!(
+            validate_trace_bytes(&unsigned, Some(key.verifying_key())),
+            Err(TraceError::SignatureNotVerified { .. })
+        ));
+        r.sign(&key).unwrap();
+        let signed = r.to_pretty_json();
+        let ok = validate_trace_bytes(&signed, Some(key.verifying_key())).unwrap();
+        assert_eq!(ok.signature, Some(SignatureStatus::Verified));
+        assert_eq!(ok.verdict, Verdict::Block);
+        assert!(matches!(
+            validate_trace_bytes(&signed, Some(other.verifying_key())),
+            Err(TraceError::SignatureNotVerified { .. })
+        ));
+        // A verdict rewritten after signing no longer verifies.
+        let forged = String::from_utf8(signed)
+            .unwrap()
+            .replace("\"block\"", "\"allow\"");
+        assert!(matches!(
+            validate_trace_bytes(forged.as_bytes(), Some(key.verifying_key())),
+            Err(TraceError::SignatureNotVerified { .. })
+        ));
+        // Without a key the same forged record is well-formed.
+        assert!(validate_trace_bytes(forged.as_bytes(), None).is_ok());
+    }
+}
