@@ -173,7 +173,7 @@ pub(crate) fn run(spec: &Spawn<'_>) -> ChildRun {
             Err(e) => reader_error = Some(e),
         }
     }
-    let deadline = started + spec.timeout;
+    let deadline = after(started, spec.timeout);
     if let Some(e) = reader_error {
         // Without a reader the child could block on a full pipe: stop it.
         terminate(&mut child, &mut result, &readers, spec.kill_grace);
@@ -193,6 +193,18 @@ pub(crate) fn run(spec: &Spawn<'_>) -> ChildRun {
     result.references.merge(err_refs);
     result.elapsed = started.elapsed();
     result
+}
+
+/// `start + wait`, or the latest instant this platform can represent
+/// near it (a huge timeout must not overflow).
+fn after(start: Instant, wait: Duration) -> Instant {
+    let mut wait = wait;
+    loop {
+        if let Some(t) = start.checked_add(wait) {
+            return t;
+        }
+        wait /= 2;
+    }
 }
 
 /// Polls until the child has exited and both readers are done (true), or
@@ -245,7 +257,7 @@ fn terminate(
             |r: &ChildRun| r.status.is_none() || !readers.iter().all(JoinHandle::is_finished);
         if running(result) {
             signal_group(child, rustix::process::Signal::TERM);
-            wait_until(child, result, readers, Instant::now() + grace);
+            wait_until(child, result, readers, after(Instant::now(), grace));
         }
         if running(result) {
             signal_group(child, rustix::process::Signal::KILL);
@@ -254,7 +266,7 @@ fn terminate(
     if result.status.is_none() {
         let _ = child.kill();
     }
-    wait_until(child, result, readers, Instant::now() + REAP_GRACE);
+    wait_until(child, result, readers, after(Instant::now(), REAP_GRACE));
     if result.status.is_none() {
         result.wait_error = Some("child did not exit after SIGKILL".to_owned());
     }
@@ -312,6 +324,15 @@ mod tests {
         assert!(begun.elapsed() < Duration::from_secs(10));
         assert!(r.references.traces.contains("early"));
         assert!(r.status.is_some());
+    }
+
+    #[test]
+    fn huge_timeouts_do_not_overflow() {
+        let now = Instant::now();
+        assert!(after(now, Duration::MAX) > now);
+        let r = sh("echo trace_path=x", Duration::MAX);
+        assert!(!r.timed_out);
+        assert!(r.references.traces.contains("x"));
     }
 
     #[test]

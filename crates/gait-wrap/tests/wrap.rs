@@ -391,3 +391,23 @@ fn timeouts_are_go_durations_greater_than_zero() {
         assert_eq!(e.to_string(), "--timeout must be > 0", "{bad}");
     }
 }
+
+/// §1.6's order: no reference and an invalid trace (enforce) come before
+/// the child's exit code; the child's exit code before the verdicts.
+#[test]
+fn outcome_rules_apply_in_order() {
+    let dir = fixture();
+    let d = dir.path();
+    let r = wrap(d, Mode::Enforce, "echo oops; exit 9");
+    assert_eq!(r.outcome, Outcome::InvalidInput);
+    assert_eq!(r.child_exit_code, Some(9));
+    let r = wrap(d, Mode::Enforce, "echo trace_path=missing.json; exit 9");
+    assert_eq!(r.outcome, Outcome::PolicyBlocked);
+    assert_eq!(r.failure_reason, Some(FailureReason::InvalidTraceArtifact));
+    let r = wrap(d, Mode::Test, "echo trace_path=missing.json; exit 9");
+    assert_eq!(r.outcome, Outcome::ChildExit(9));
+    let r = wrap(d, Mode::Enforce, "echo trace_path=block.json; exit 2");
+    assert_eq!(r.outcome, Outcome::ChildExit(2));
+    assert_eq!(r.failure_reason, None);
+    assert_eq!(r.error, None);
+}
