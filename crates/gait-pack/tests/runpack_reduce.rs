@@ -211,6 +211,19 @@ fn files_are_written_only_when_every_path_is_acceptable() {
     assert!(e.to_string().starts_with("open "), "{e}");
     assert!(!out.exists());
 
+    // A report beside a runpack whose directories are created is fine.
+    let nested = dir.path().join("a/b/red.zip");
+    let beside = dir.path().join("a/rep.json");
+    reduce_to_files(
+        &input,
+        ReducePredicate::NonOkStatus,
+        "",
+        Some(&nested),
+        Some(&beside),
+    )
+    .unwrap();
+    assert!(nested.is_file() && beside.is_file());
+
     // `..` in a relative output path is refused.
     let e = reduce_to_files(
         &input,

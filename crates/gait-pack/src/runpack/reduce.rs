@@ -337,10 +337,11 @@ pub fn reduce_to_files(
     };
     refuse_parent_traversal(&report_path)?;
     let out_dir = output.parent().filter(|d| !d.as_os_str().is_empty());
-    // The report's directory must exist unless it is the runpack's, which
-    // is created.
+    // The report's directory must exist, unless it is created for the
+    // runpack (the runpack's directory or one of its parents).
     if let Some(dir) = report_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if Some(dir) != out_dir && !dir.is_dir() {
+        let created = out_dir.is_some_and(|o| o.starts_with(dir));
+        if !created && !dir.is_dir() {
             return Err(RunpackError::Invalid(format!(
                 "open {}: no such file or directory",
                 report_path.display()
