@@ -159,6 +159,26 @@ pub enum Command {
         after_help = "Examples:\n  gait serve --policy policy.yaml\n  gait serve --policy policy.yaml --listen 127.0.0.1:9000 --trace-dir gait-out/traces\n  gait serve --policy policy.yaml --stdio"
     )]
     Serve(Box<crate::cmd::mcp::ServeArgs>),
+    /// Run a Gait-aware agent command and summarize the traces it announces (observe; exit = the child's).
+    #[command(
+        after_help = "The child must print `trace_path=<file>` for every trace it gets from `gait gate eval`.\n\nExamples:\n  gait test --json -- ./agent.sh\n  gait test --timeout 2m --cwd agent -- python3 run_agent.py",
+        override_usage = "gait test [--cwd DIR] [--timeout DUR] [--public-key PATH] [--json] -- <COMMAND>..."
+    )]
+    Test(crate::cmd::wrap::WrapArgs),
+    /// Run a Gait-aware agent command and fail unless every trace it announces is valid and allowed (3 block/dry_run, 4 approval).
+    #[command(
+        after_help = "The child must print `trace_path=<file>` for every trace it gets from `gait gate eval`; no trace, an invalid trace, or (with a key) an unverified trace fails closed.\n\nExamples:\n  gait enforce --json -- ./agent.sh\n  gait enforce --public-key gait-out/keys/gait_public.key -- ./agent.sh",
+        override_usage = "gait enforce [--cwd DIR] [--timeout DUR] [--public-key PATH] [--json] -- <COMMAND>..."
+    )]
+    Enforce(crate::cmd::wrap::WrapArgs),
+    /// `gait trace [flags] -- <command>` (reached through `trace … --`).
+    #[command(
+        name = "trace-wrap",
+        hide = true,
+        after_help = "Examples:\n  gait trace --json -- ./agent.sh",
+        override_usage = "gait trace [--cwd DIR] [--timeout DUR] [--public-key PATH] [--json] -- <COMMAND>..."
+    )]
+    TraceWrap(crate::cmd::wrap::WrapArgs),
     /// Pre-tool-use hooks that fail closed (Claude Code, generic).
     #[command(subcommand)]
     #[command(
@@ -536,7 +556,15 @@ pub fn explain_text(path: &[&str]) -> &'static str {
         ["keys", "rotate"] => {
             "Generates a new key pair under a timestamped prefix and keeps the old keys."
         }
-        ["trace"] => "Verifies the signatures of gate trace records offline.",
+        ["trace"] => {
+            "Verifies the signatures of gate trace records offline (trace verify), or runs a Gait-aware command and summarizes the traces it announces (trace -- <command>)."
+        }
+        ["test", ..] => {
+            "Runs a Gait-aware agent command, reads and checks every trace it announces with trace_path=, and reports verdict counts; the exit code is the child's."
+        }
+        ["enforce", ..] => {
+            "Runs a Gait-aware agent command and fails closed unless it announced traces that are all valid and allowed: exit 3 for block or dry_run or an invalid trace, 4 for require_approval, 6 for no trace."
+        }
         ["trace", "verify"] => {
             "Checks a gate trace record's Ed25519 signature with a public key and reports the result."
         }
@@ -598,6 +626,9 @@ pub fn explain_text(path: &[&str]) -> &'static str {
         }
         ["run", "diff", ..] => {
             "Compares two runpacks record by record and reports what changed (exit 2 when anything did)."
+        }
+        ["run", "reduce", ..] => {
+            "Keeps the first failing intent of a runpack (missing_result or non_ok_status) with its result, receipts and timeline events, writes the reduced runpack and a reduce report, and checks it still fails."
         }
         ["run", "receipt", ..] => {
             "Verifies a runpack and prints its one-line ticket footer (run id, manifest digest, verify command)."

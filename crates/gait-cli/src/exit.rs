@@ -225,6 +225,39 @@ impl From<Exit> for std::process::ExitCode {
     }
 }
 
+/// What the process exits with: a code of the contract, or the code of a
+/// wrapped child passed through (`gait test|enforce|trace -- <child>`
+/// return the child's own non-zero exit code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// A code of the 0–8 contract.
+    Exit(Exit),
+    /// A code decided by a wrapper (its outcome, or the child's code).
+    Passthrough(u8),
+}
+
+impl Status {
+    /// The numeric status.
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Exit(e) => e.code(),
+            Status::Passthrough(c) => c,
+        }
+    }
+}
+
+impl From<Exit> for Status {
+    fn from(e: Exit) -> Self {
+        Status::Exit(e)
+    }
+}
+
+impl From<Status> for std::process::ExitCode {
+    fn from(s: Status) -> Self {
+        std::process::ExitCode::from(s.code())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Exit, failure};

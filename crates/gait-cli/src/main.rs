@@ -16,7 +16,7 @@ mod values;
 use clap::Parser as _;
 
 use crate::args::{Cli, Command, normalize_go_flags};
-use crate::exit::Exit;
+use crate::exit::{Exit, Status};
 use crate::output::{Out, stderr_line, stdout_line};
 
 fn main() -> std::process::ExitCode {
@@ -26,20 +26,20 @@ fn main() -> std::process::ExitCode {
     run(&argv).into()
 }
 
-fn run(argv: &[String]) -> Exit {
+fn run(argv: &[String]) -> Status {
     let out = Out::new(argv);
     let rest = argv.get(1..).unwrap_or_default();
     let Some(first) = rest.first() else {
-        return cmd::version::run(&out, false);
+        return cmd::version::run(&out, false).into();
     };
     // Arguments after `--` belong to a wrapped command, not to gait.
     let own = || rest.iter().take_while(|a| a.as_str() != "--");
     let json = own().any(|a| matches!(a.trim(), "--json" | "-json"));
     match first.trim() {
-        "--version" | "-v" => return cmd::version::run(&out, json),
+        "--version" | "-v" => return cmd::version::run(&out, json).into(),
         "help" => {
             stdout_line(&render_help());
-            return Exit::Ok;
+            return Exit::Ok.into();
         }
         _ => {}
     }
@@ -54,25 +54,37 @@ fn run(argv: &[String]) -> Exit {
             .take_while(|a| !a.starts_with('-'))
             .collect();
         stdout_line(args::explain_text(&path));
-        return Exit::Ok;
+        return Exit::Ok.into();
     }
     if !first.starts_with('-') && !is_known_command(first.trim()) {
         let msg = format!("unknown command: {}", first.trim());
         if json {
-            return out.json_error(&msg, Exit::InvalidInput);
+            return out.json_error(&msg, Exit::InvalidInput).into();
         }
         stderr_line(&format!("error: {msg}"));
         stderr_line(&render_help());
-        return Exit::InvalidInput;
+        return Exit::InvalidInput.into();
     }
+    let routed = route_verify_subcommands(rest);
     let mut full = vec![argv.first().cloned().unwrap_or_else(|| "gait".into())];
-    full.extend(normalize_go_flags(route_verify_subcommands(rest)));
+    full.extend(normalize_go_flags(routed.clone()));
     let cli = match Cli::try_parse_from(&full) {
         Ok(cli) => cli,
-        Err(e) => return usage_error(&out, &e, json),
+        Err(e) => {
+            // A wrapper's usage errors name its mode (and the contract).
+            let mode = routed.first().and_then(|w| wrap_mode(w.trim()));
+            if let (Some(mode), false) = (mode, is_help(&e)) {
+                let out = out.with_json(json);
+                return cmd::wrap::usage_error(&out, mode, &first_error_line(&e));
+            }
+            return usage_error(&out, &e, json).into();
+        }
     };
     let out = out.with_json(cli.json);
-    match &cli.command {
+    let exit = match &cli.command {
+        Command::Test(w) => return cmd::wrap::run(&out, gait_wrap::Mode::Test, w),
+        Command::Enforce(w) => return cmd::wrap::run(&out, gait_wrap::Mode::Enforce, w),
+        Command::TraceWrap(w) => return cmd::wrap::run(&out, gait_wrap::Mode::Trace, w),
         Command::Version(_) => cmd::version::run(&out, out.is_json()),
         Command::Keys(k) => cmd::keys::run(&out, k),
         Command::Trace(t) => cmd::trace::run(&out, t),
@@ -97,7 +109,23 @@ fn run(argv: &[String]) -> Exit {
         Command::Mcp(m) => cmd::mcp::run(&out, m),
         Command::Serve(s) => cmd::mcp::serve(&out, s, true),
         Command::Hook(h) => cmd::hook::run(&out, h),
+    };
+    exit.into()
+}
+
+/// The wrapper mode of a (routed) command word.
+fn wrap_mode(word: &str) -> Option<gait_wrap::Mode> {
+    match word {
+        "test" => Some(gait_wrap::Mode::Test),
+        "enforce" => Some(gait_wrap::Mode::Enforce),
+        "trace-wrap" => Some(gait_wrap::Mode::Trace),
+        _ => None,
     }
+}
+
+fn is_help(e: &clap::Error) -> bool {
+    use clap::error::ErrorKind;
+    matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
 }
 
 /// Routes command lines that share their first words with another
@@ -112,6 +140,11 @@ fn route_verify_subcommands(rest: &[String]) -> Vec<String> {
         (Some("verify"), Some(name @ ("chain" | "session-chain"))) => {
             let routed = format!("verify-{name}");
             args.splice(0..2, [routed]);
+        }
+        // `gait trace verify …` is the verifier; any other `gait trace …`
+        // with a literal `--` is the trace wrapper.
+        (Some("trace"), second) if second != Some("verify") && args.iter().any(|a| a == "--") => {
+            args.splice(0..1, ["trace-wrap".to_owned()]);
         }
         (Some("mcp"), Some("proxy")) => {
             let has_server = args

@@ -92,10 +92,82 @@ pub fn write_go_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Go's name folding, as `encoding/json` matches a member name to a field:
+/// ASCII letters upper-cased, any other character mapped through lower
+/// then upper case (so U+212A KELVIN SIGN folds to `K` and U+017F LATIN
+/// SMALL LETTER LONG S to `S`).
+pub fn fold_member_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_uppercase());
+        } else {
+            for l in c.to_lowercase() {
+                out.extend(l.to_uppercase());
+            }
+        }
+    }
+    out
+}
+
+/// The first two member names of one object, anywhere in `value`, that
+/// are different but equal once folded ([`fold_member_name`]): the first
+/// such object found depth first, its names in the map's member order.
+///
+/// Go's `encoding/json` decodes such members into the same field and lets
+/// the later one win, so `{"verdict":"block","Verdict":"allow"}` reads as
+/// `allow` there and as `block` for an exact-key reader. A strict reader
+/// refuses the document instead. The walk is iterative (no recursion), so
+/// a hand-built value of any depth is safe.
+pub fn find_case_variant_members(value: &Value) -> Option<(String, String)> {
+    let mut stack: Vec<&Value> = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                if map.len() > 1 {
+                    let mut seen: std::collections::HashMap<String, &str> =
+                        std::collections::HashMap::with_capacity(map.len());
+                    for name in map.keys() {
+                        if let Some(first) = seen.insert(fold_member_name(name), name) {
+                            return Some((first.to_owned(), name.clone()));
+                        }
+                    }
+                }
+                // Reversed so that earlier members are visited first.
+                stack.extend(map.values().rev());
+            }
+            Value::Array(items) => stack.extend(items.iter().rev()),
+            _ => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn case_variant_members_are_found_at_any_depth() {
+        assert_eq!(fold_member_name("Verdict"), "VERDICT");
+        assert_eq!(fold_member_name("\u{212A}ey"), fold_member_name("key"));
+        assert_eq!(fold_member_name("\u{17F}ig"), fold_member_name("sig"));
+        assert_eq!(
+            find_case_variant_members(&json!({"a": 1, "b": [1, {"c": 2}]})),
+            None
+        );
+        let top = find_case_variant_members(&json!({"verdict": "block", "Verdict": "allow"}));
+        let (a, b) = top.unwrap_or_default();
+        assert_eq!(fold_member_name(&a), fold_member_name(&b));
+        assert_ne!(a, b);
+        let nested = json!({"x": [{"y": {"tool_name": 1, "TOOL_NAME": 2}}]});
+        assert!(find_case_variant_members(&nested).is_some());
+        let kelvin = json!({"key": 1, "\u{212A}ey": 2});
+        assert!(find_case_variant_members(&kelvin).is_some());
+        // Exact duplicates never reach a Value (the strict parser refuses them).
+        assert!(crate::canonical::parse_strict(br#"{"a":1,"a":2}"#).is_err());
+    }
 
     #[test]
     fn golden_error_envelope() {

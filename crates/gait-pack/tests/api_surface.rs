@@ -6,7 +6,13 @@
 
 use std::path::{Path, PathBuf};
 
-const CRATES: [&str; 4] = ["gait-pack", "gait-regress", "gait-project", "gait-release"];
+const CRATES: [&str; 5] = [
+    "gait-pack",
+    "gait-regress",
+    "gait-project",
+    "gait-release",
+    "gait-wrap",
+];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {

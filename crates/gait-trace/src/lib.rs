@@ -70,4 +70,7 @@ pub use record::{
     DelegationRef, StepVerdict, TRACE_SCHEMA_ID, TRACE_SCHEMA_VERSION, TraceRecord, event_id,
     trace_id, write_trace,
 };
-pub use verify::{MAX_TRACE_BYTES, SignatureStatus, TraceError, TraceReport, verify_trace_bytes};
+pub use verify::{
+    FieldProblem, MAX_TRACE_BYTES, SignatureStatus, TraceError, TraceReport, ValidTrace,
+    validate_trace_bytes, verify_trace_bytes,
+};

@@ -14,6 +14,7 @@ pub mod pack;
 pub mod policy;
 pub mod progress;
 pub mod project_config;
+pub mod reduce;
 pub mod regress;
 pub mod release;
 pub mod runpack;
@@ -21,6 +22,7 @@ pub mod tokens;
 pub mod trace;
 pub mod verify_chain;
 pub mod version;
+pub mod wrap;
 
 use std::path::Path;
 

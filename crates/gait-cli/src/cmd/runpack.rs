@@ -64,6 +64,11 @@ pub enum RunCommand {
     /// Verify a runpack and print its ticket footer.
     #[command(after_help = "Examples:\n  gait run receipt --from run_demo")]
     Receipt(RunReceiptArgs),
+    /// Reduce a failing runpack to its first failing intent (still failing, deterministic).
+    #[command(
+        after_help = "Examples:\n  gait run reduce --from run_demo --predicate non_ok_status --json\n  gait run reduce ./gait-out/runpack_run_x.zip --out reduced.zip --report-out reduced.report.json"
+    )]
+    Reduce(crate::cmd::reduce::RunReduceArgs),
 }
 
 /// `gait run replay`
@@ -403,6 +408,7 @@ pub fn run(out: &Out, cmd: &RunCommand) -> Exit {
         RunCommand::Replay(a) => replay(out, a),
         RunCommand::Diff(a) => diff(out, a),
         RunCommand::Receipt(a) => receipt(out, a),
+        RunCommand::Reduce(a) => crate::cmd::reduce::reduce(out, a),
     }
 }
 

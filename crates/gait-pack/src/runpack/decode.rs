@@ -13,6 +13,9 @@
 //!   holding a fraction, an exponent or a value beyond `i64`.
 
 use gait_digest::GoTime;
+// Go's name folding (one definition, shared with the trace validator's
+// case-variant check).
+use gait_digest::go_json::fold_member_name as fold;
 use serde_json::{Map, Value};
 
 /// How member names select struct fields.
@@ -22,23 +25,6 @@ pub(crate) enum Keys {
     Fold,
     /// Exactly only.
     Exact,
-}
-
-/// Go's name folding: ASCII letters upper-cased, other characters mapped
-/// through lower then upper case (so U+212A KELVIN SIGN folds to `K` and
-/// U+017F LATIN SMALL LETTER LONG S to `S`).
-fn fold(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.chars() {
-        if c.is_ascii() {
-            out.push(c.to_ascii_uppercase());
-        } else {
-            for l in c.to_lowercase() {
-                out.extend(l.to_uppercase());
-            }
-        }
-    }
-    out
 }
 
 /// A JSON object being decoded into a struct.

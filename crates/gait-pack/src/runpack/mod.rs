@@ -34,6 +34,7 @@ mod model;
 mod read;
 mod receipt;
 mod record;
+mod reduce;
 mod replay;
 mod session;
 mod timeline;
@@ -56,6 +57,10 @@ pub use record::{
     AppliedSettings, CaptureMode, EvidenceMode, MAX_INPUT_BYTES, Normalization,
     RAW_CAPTURE_WARNING, REFERENCE_STRIP_WARNING, RecordInput, RecordSettings, Recorded,
     RunRecorder, Written, runpack_file_name, ticket_footer, ticket_footer_matches,
+};
+pub use reduce::{
+    REDUCE_REPORT_SCHEMA_ID, ReduceOutput, ReducePredicate, ReduceReport, Reduced,
+    default_reduced_path, reduce_runpack, reduce_to_files, reduced_run_id,
 };
 pub use replay::{
     REAL_REPLAY_ENV, Replay, ReplayMode, ReplayPlan, ReplayRefused, ReplayRequest, ReplayStep,
