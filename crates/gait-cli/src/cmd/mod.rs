@@ -17,6 +17,7 @@ pub mod project_config;
 pub mod regress;
 pub mod release;
 pub mod runpack;
+pub mod session;
 pub mod tokens;
 pub mod trace;
 pub mod verify_chain;

@@ -64,6 +64,9 @@ pub enum RunCommand {
     /// Verify a runpack and print its ticket footer.
     #[command(after_help = "Examples:\n  gait run receipt --from run_demo")]
     Receipt(RunReceiptArgs),
+    /// Session journals: start, append, status, checkpoint, compact.
+    #[command(subcommand)]
+    Session(crate::cmd::session::SessionCommand),
 }
 
 /// `gait run replay`
@@ -403,6 +406,7 @@ pub fn run(out: &Out, cmd: &RunCommand) -> Exit {
         RunCommand::Replay(a) => replay(out, a),
         RunCommand::Diff(a) => diff(out, a),
         RunCommand::Receipt(a) => receipt(out, a),
+        RunCommand::Session(s) => crate::cmd::session::run(out, s),
     }
 }
 
