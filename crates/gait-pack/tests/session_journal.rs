@@ -64,10 +64,8 @@ fn lifecycle_checkpoints_form_a_verifiable_chain() {
     assert_eq!(e1.reason_codes, vec!["a", "b"]);
     let e2 = j
         .append(
-            &EventInput::new("tool.write", SessionVerdict::Block).with_digests(
-                &format!("ABCDEF{}", "0".repeat(58)),
-                &"C".repeat(64),
-            ),
+            &EventInput::new("tool.write", SessionVerdict::Block)
+                .with_digests(&format!("ABCDEF{}", "0".repeat(58)), &"C".repeat(64)),
         )
         .unwrap();
     assert_eq!(e2.policy_digest, "c".repeat(64));
