@@ -411,6 +411,28 @@ fn missing_journal_and_path_rules() {
         SessionPath::new(" ./a/b/../c.jsonl ").unwrap().as_str(),
         "a/c.jsonl"
     );
+    // Outputs never overwrite the journal or its side files.
+    let j = journal(dir.path());
+    j.start("s1", "run_s1").unwrap();
+    j.append(&EventInput::new("t", SessionVerdict::Allow))
+        .unwrap();
+    let before = read(&j);
+    for (out, chain) in [
+        (j.path().clone(), None),
+        (sp(&j.state_path()), None),
+        (sp(&j.chain_path()), None),
+        (sp(&dir.path().join("cp.zip")), Some(j.path().clone())),
+        (
+            sp(&dir.path().join("cp.zip")),
+            Some(sp(&dir.path().join("cp.zip"))),
+        ),
+    ] {
+        let e = j.checkpoint(&out, chain.as_ref()).unwrap_err();
+        assert!(matches!(e, SessionError::Invalid(_)), "{e}");
+    }
+    assert!(j.compact(Some(&sp(&j.state_path())), false).is_err());
+    assert_eq!(read(&j), before);
+    assert!(!dir.path().join("cp.zip").exists());
     assert_eq!(
         gait_pack::session::chain_path_for(Path::new("client/c1.jsonl")),
         PathBuf::from("client/c1_chain.json")

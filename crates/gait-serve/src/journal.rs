@@ -94,22 +94,23 @@ pub(crate) fn journal_decision(
             .with_lock_config(cfg.lock)
             .with_producer_version(req.producer)
     };
-    let journal = match req.client_journal {
+    // Checkpoint runpacks are named after the journal, so that the
+    // journal of another run never overwrites the first run's evidence.
+    let (journal, cp_base) = match req.client_journal {
         Some(text) => {
             let j = open(SessionPath::new(text).map_err(session_err)?);
             j.start(req.session_id, req.run_id).map_err(session_err)?;
-            j
+            (j, base.clone())
         }
         None => {
             let j = open(path(&cfg.dir.join(format!("{base}.journal.jsonl")))?);
             match j.start(req.session_id, req.run_id) {
-                Ok(_) => j,
+                Ok(_) => (j, base.clone()),
                 Err(e) if e.is_identity_conflict() => {
-                    let alt = open(path(
-                        &cfg.dir.join(format!("{base}_{}.journal.jsonl", req.run_id)),
-                    )?);
+                    let alt_base = format!("{base}_{}", req.run_id);
+                    let alt = open(path(&cfg.dir.join(format!("{alt_base}.journal.jsonl")))?);
                     alt.start(req.session_id, req.run_id).map_err(session_err)?;
-                    alt
+                    (alt, alt_base)
                 }
                 Err(e) => return Err(session_err(e)),
             }
@@ -124,7 +125,7 @@ pub(crate) fn journal_decision(
     if let Some(dir) = req.runpack_dir {
         let n = req.checkpoint_interval;
         if n > 0 && appended.sequence % n == 0 {
-            let out = path(&dir.join(format!("{base}_cp_{:06}.zip", appended.sequence)))?;
+            let out = path(&dir.join(format!("{cp_base}_cp_{:06}.zip", appended.sequence)))?;
             let done = journal.checkpoint(&out, None).map_err(session_err)?;
             warnings.push(format!(
                 "session_checkpoint={} chain={}",

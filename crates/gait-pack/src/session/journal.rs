@@ -345,6 +345,25 @@ impl SessionJournal {
         Ok(state)
     }
 
+    /// Refuses an output path that names the journal or one of its side
+    /// files (a runpack written over the journal would destroy it).
+    fn refuse_side_file(&self, flag: &str, p: &SessionPath) -> Result<(), SessionError> {
+        let j = self.journal();
+        let taken = [
+            j.to_path_buf(),
+            self.state_path(),
+            super::lock::lock_path(j),
+            self.chain_path(),
+        ];
+        if taken.iter().any(|t| t.as_path() == p.as_path()) {
+            return Err(SessionError::Invalid(format!(
+                "{flag} {} would overwrite the session journal or one of its files",
+                p.as_str()
+            )));
+        }
+        Ok(())
+    }
+
     /// Starts the session: writes the header and the cache of a new
     /// journal, or checks that an existing one belongs to `session_id` and
     /// `run_id` (idempotent). Parent directories are created (0750).
@@ -473,6 +492,15 @@ impl SessionJournal {
         chain_out: Option<&SessionPath>,
     ) -> Result<CheckpointOutcome, SessionError> {
         self.require_journal()?;
+        self.refuse_side_file("--out", out)?;
+        if let Some(c) = chain_out {
+            self.refuse_side_file("--chain-out", c)?;
+            if c == out {
+                return Err(SessionError::Invalid(
+                    "--chain-out must differ from --out".to_owned(),
+                ));
+            }
+        }
         let _lock = JournalLock::acquire(self.journal(), &self.lock)?;
         let snap = self.read()?;
         if snap.pending.is_empty() {
@@ -713,6 +741,9 @@ impl SessionJournal {
         let _lock = JournalLock::acquire(self.journal(), &self.lock)?;
         let output = out.cloned().unwrap_or_else(|| self.path.clone());
         let in_place = output == self.path;
+        if !in_place {
+            self.refuse_side_file("--out", &output)?;
+        }
         let _out_lock = if in_place || dry_run {
             None
         } else {
