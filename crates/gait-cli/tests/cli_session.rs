@@ -579,3 +579,51 @@ fn mcp_serve_journals_sessions_and_checkpoints() {
         "{v}"
     );
 }
+
+#[test]
+fn serve_events_carry_the_named_jobs_safety_invariant() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("policy.yaml"), POLICY).unwrap();
+    std::fs::create_dir_all(d.join("gait-out/jobs/job1")).unwrap();
+    let hash = "ab".repeat(32);
+    std::fs::write(
+        d.join("gait-out/jobs/job1/state.json"),
+        format!(r#"{{"job_id":"job1","status":"running","safety_invariant_version":"1","safety_invariant_hash":"{hash}"}}"#),
+    )
+    .unwrap();
+    let args: Vec<String> = [
+        "mcp",
+        "serve",
+        "--policy",
+        "policy.yaml",
+        "--listen",
+        "127.0.0.1:0",
+        "--runpack-dir",
+        "rp",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let call = |job: &str| {
+        format!(
+            r#"{{"session_id":"s","run_id":"r","checkpoint_interval":2,"call":{{"name":"tool.read","args":{{}},"context":{{"identity":"alice","workspace":"/repo","risk_class":"low","job_id":"{job}"}}}}}}"#
+        )
+    };
+    let (answers, _) = common::serve_http(d, &args, &[call("job1"), call("nojob")]);
+    assert!(answers.iter().all(|(st, _)| *st == 200), "{answers:?}");
+    let journal =
+        std::fs::read_to_string(d.join("gait-out/mcp-serve/sessions/s.journal.jsonl")).unwrap();
+    let lines: Vec<Value> = journal
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[1]["event"]["safety_invariant_hash"], hash.as_str());
+    assert_eq!(lines[1]["event"]["safety_invariant_version"], "1");
+    assert!(lines[2]["event"].get("safety_invariant_hash").is_none());
+    // The checkpoint takes them from the last event that has both.
+    assert_eq!(
+        lines[3]["checkpoint"]["safety_invariant_hash"],
+        hash.as_str()
+    );
+}

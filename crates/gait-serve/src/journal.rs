@@ -137,12 +137,14 @@ pub(crate) fn journal_decision(
     Ok(warnings)
 }
 
-/// The event of a decision's trace.
+/// The event of a decision's trace (with the safety invariant of the
+/// job the call names, when it has one).
 pub(crate) fn event_of(
     trace: &TraceRecord,
     trace_path: &Path,
     reason_codes: &[String],
     violations: &[String],
+    invariant: Option<&(String, String)>,
 ) -> Result<EventInput, ServeError> {
     let verdict = SessionVerdict::parse(&trace.verdict).map_err(session_err)?;
     Ok(EventInput::new(&trace.tool_name, verdict)
@@ -154,7 +156,11 @@ pub(crate) fn event_of(
             trace.matched_rule_ids.clone(),
         )
         .with_reasons(reason_codes.to_vec(), violations.to_vec())
-        .with_decision_relationship(trace.relationship.as_ref()))
+        .with_decision_relationship(trace.relationship.as_ref())
+        .with_safety_invariant(
+            invariant.map_or("", |(v, _)| v.as_str()),
+            invariant.map_or("", |(_, h)| h.as_str()),
+        ))
 }
 
 #[cfg(test)]

@@ -629,11 +629,18 @@ impl DecisionService {
             // After the trace is written (the decision happened); a session
             // that cannot be journaled fails the request, so no verdict
             // is delivered without its journal entry.
+            let invariant = match (&self.cfg.job_root, ctx.job_id.trim()) {
+                (Some(root), id) if !id.is_empty() => {
+                    gait_trace::FileJobStore::new(root.clone()).safety_invariant(id)
+                }
+                _ => None,
+            };
             let event = crate::journal::event_of(
                 &trace,
                 &trace_path,
                 decision.reason_codes(),
                 decision.violations(),
+                invariant.as_ref(),
             )?;
             let request = crate::journal::JournalRequest {
                 session_id: &session_id,
