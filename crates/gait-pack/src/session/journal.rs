@@ -571,15 +571,15 @@ impl SessionJournal {
         };
         let line = line_of("checkpoint", to_value(&checkpoint)?)?;
         // The commit point: once the record is in the journal, the
-        // checkpoint exists; the cache and the chain follow from it.
+        // checkpoint exists; the cache and the chain follow from it (the
+        // journal is read again, so they describe what is on disk).
         self.append_line(&snap, &line)?;
-        let mut bytes = gait_sign::read_regular_file_limited(self.journal(), MAX_JOURNAL_BYTES)
+        let bytes = gait_sign::read_regular_file_limited(self.journal(), MAX_JOURNAL_BYTES)
             .map_err(|source| SessionError::Open {
                 path: self.journal().to_path_buf(),
                 source,
             })?;
         let after = parse_journal(self.journal(), &bytes)?;
-        bytes.clear();
         self.sync_state(&after, true)?;
         let chain = SessionChain {
             schema_id: SESSION_CHAIN_SCHEMA_ID.to_owned(),
