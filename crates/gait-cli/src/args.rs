@@ -630,6 +630,24 @@ pub fn explain_text(path: &[&str]) -> &'static str {
         ["run", "reduce", ..] => {
             "Keeps the first failing intent of a runpack (missing_result or non_ok_status) with its result, receipts and timeline events, writes the reduced runpack and a reduce report, and checks it still fails."
         }
+        ["run", "session"] => {
+            "Keeps an append-only journal of one agent session's decisions and checkpoints it into a hash-linked chain of verifiable runpacks."
+        }
+        ["run", "session", "start", ..] => {
+            "Creates a session journal with its header and state cache (idempotent for the same session and run)."
+        }
+        ["run", "session", "append", ..] => {
+            "Appends one decision event with the next sequence number to a session journal, after reading the journal strictly."
+        }
+        ["run", "session", "status", ..] => {
+            "Reads a session journal strictly and prints its counters: events, checkpoints, last sequence."
+        }
+        ["run", "session", "checkpoint", ..] => {
+            "Writes the events since the last checkpoint as a runpack, appends a linked checkpoint record and rewrites the session chain."
+        }
+        ["run", "session", "compact", ..] => {
+            "Rewrites a session journal without the events its checkpoints already cover; sequence numbers and checkpoint links continue."
+        }
         ["run", "receipt", ..] => {
             "Verifies a runpack and prints its one-line ticket footer (run id, manifest digest, verify command)."
         }

@@ -174,6 +174,18 @@ impl ExitClass for gait_pack::runpack::RunpackError {
     }
 }
 
+impl ExitClass for gait_pack::session::SessionError {
+    fn exit(&self) -> Exit {
+        if self.is_contention() || self.is_io() {
+            Exit::Internal
+        } else if self.is_verification_failure() {
+            Exit::VerifyFailed
+        } else {
+            Exit::InvalidInput
+        }
+    }
+}
+
 impl ExitClass for gait_mcp::Error {
     fn exit(&self) -> Exit {
         match self {

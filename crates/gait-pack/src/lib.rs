@@ -1,7 +1,7 @@
 //! Gait's offline evidence: runpacks, PackSpec v1 packs, and the strict zip
 //! layer under both.
 //!
-//! The crate has three public namespaces, each with a curated list of
+//! The crate has four public namespaces, each with a curated list of
 //! re-exports (the modules behind them are private):
 //!
 //! * [`archive`]: a deterministic zip writer ([`archive::write_deterministic`])
@@ -25,6 +25,10 @@
 //!   [`pack::inspect_pack`], [`pack::diff_packs`] and
 //!   [`pack::build_export_record`] (OTEL JSONL, PostgreSQL SQL) are
 //!   read-only views. Legacy guard packs and legacy runpacks verify too.
+//! * [`session`]: session journals (`gait run session …`): an append-only
+//!   JSONL journal per agent session, read strictly on every operation,
+//!   under a lock file; checkpoints turn the new events into runpacks
+//!   linked into a session chain ([`session::SessionJournal`]).
 //!
 //! Everything written is byte-stable: the same input, version and key give
 //! the same bytes (zip times are fixed, entries sorted, JSON canonical).
@@ -50,6 +54,10 @@
 //!   manifest breaks its contract, with the JSON error as its source; the
 //!   verifier reports it as a verification failure.
 //! * [`archive::ArchiveError`]: `NotAnArchive`, `Missing`, `Io`, `Unsafe`.
+//! * [`session::SessionError`]: `Contention`, `Io` and `Write` (exit 1),
+//!   `Runpack` (the runpack error's class), everything else invalid input
+//!   (exit 6): refused paths and values, a missing or corrupt journal, an
+//!   identity conflict, nothing to checkpoint.
 //!
 //! A runpack or pack that is readable but does not verify is a report
 //! ([`runpack::VerifyReport`], [`pack::PackReport`]) rather than an error,
@@ -93,3 +101,4 @@
 pub mod archive;
 pub mod pack;
 pub mod runpack;
+pub mod session;

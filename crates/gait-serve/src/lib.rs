@@ -51,6 +51,7 @@
 mod envelope;
 mod error;
 pub mod http;
+mod journal;
 mod limits;
 mod service;
 mod session;
@@ -59,6 +60,7 @@ pub mod stdio;
 
 pub use envelope::{EnvelopeError, evidence_of, load_context_evidence, local_envelope_path};
 pub use error::ServeError;
+pub use journal::{SessionJournals, session_file_base};
 pub use limits::{DEFAULT_MAX_REQUEST_VALUES, check_json_values};
 pub use service::{
     CallOptions, DecisionService, Evaluation, ServiceConfig, normalize_run_id, verdict_exit_code,

@@ -113,6 +113,9 @@ pub struct ServiceConfig {
     pub otel_export: Option<PathBuf>,
     /// Warnings added to every response (for example the dev-key notice).
     pub warnings: Vec<String>,
+    /// Session journals: without them (the one-shot proxy), requests
+    /// naming a session are not journaled.
+    pub sessions: Option<crate::journal::SessionJournals>,
 }
 
 impl ServiceConfig {
@@ -140,6 +143,7 @@ impl ServiceConfig {
             log_export: None,
             otel_export: None,
             warnings: Vec::new(),
+            sessions: None,
         }
     }
 }
@@ -169,6 +173,12 @@ pub struct CallOptions {
     pub approval_tokens: Vec<ApprovalToken>,
     /// Delegation tokens presented with the call.
     pub delegation_tokens: Vec<DelegationToken>,
+    /// The client's session journal path (`request.session_journal`, only
+    /// with `allow_client_artifact_paths`).
+    pub session_journal: Option<String>,
+    /// Checkpoint the session every this many events (needs the service's
+    /// runpack directory); 0 or less: never.
+    pub checkpoint_interval: i64,
 }
 
 /// A decision, its trace written.
@@ -411,12 +421,21 @@ impl DecisionService {
         }
         match obj.get("checkpoint_interval") {
             None | Some(Value::Null) => {}
-            Some(v) if v.is_i64() || v.is_u64() => {}
+            Some(v) if v.is_i64() || v.is_u64() => {
+                opts.checkpoint_interval = v.as_i64().unwrap_or(i64::MAX);
+            }
             Some(_) => {
                 return Err(invalid(
                     "decode request: checkpoint_interval: expected an integer",
                 ));
             }
+        }
+        let sj = req_str(obj, "session_journal")?;
+        if !sj.is_empty() {
+            // Checked before deciding: a refused path leaves no trace.
+            gait_pack::session::SessionPath::new(&sj)
+                .map_err(|e| invalid(format!("request.session_journal: {e}")))?;
+            opts.session_journal = Some(sj);
         }
         let tp = req_str(obj, "trace_path")?;
         if !tp.is_empty() {
@@ -610,6 +629,40 @@ impl DecisionService {
                     .map_err(|e| ServeError::Internal(format!("write pack: {e}")))?;
                 pack_path = path.to_string_lossy().into_owned();
             }
+        }
+        if let Some(sessions) = self
+            .cfg
+            .sessions
+            .as_ref()
+            .filter(|_| !session_id.is_empty())
+        {
+            // After the trace is written (the decision happened); a session
+            // that cannot be journaled fails the request, so no verdict
+            // is delivered without its journal entry.
+            let invariant = match (&self.cfg.job_root, ctx.job_id.trim()) {
+                (Some(root), id) if !id.is_empty() => {
+                    gait_trace::FileJobStore::new(root.clone()).safety_invariant(id)
+                }
+                _ => None,
+            };
+            let event = crate::journal::event_of(
+                &trace,
+                &trace_path,
+                decision.reason_codes(),
+                decision.violations(),
+                invariant.as_ref(),
+            )?;
+            let request = crate::journal::JournalRequest {
+                session_id: &session_id,
+                run_id: &run_id,
+                client_journal: opts.session_journal.as_deref(),
+                checkpoint_interval: opts.checkpoint_interval,
+                runpack_dir: self.cfg.runpack_dir.as_deref(),
+                producer: &self.cfg.producer_version,
+            };
+            warnings.extend(crate::journal::journal_decision(
+                sessions, &request, &event,
+            )?);
         }
         let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
 

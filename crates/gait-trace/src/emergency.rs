@@ -185,6 +185,27 @@ impl FileJobStore {
         &self.root
     }
 
+    /// The job's `safety_invariant_version` and `safety_invariant_hash`
+    /// (trimmed), when `job_id` is valid, its state reads and both are
+    /// set (session journals record them with each decision).
+    pub fn safety_invariant(&self, job_id: &str) -> Option<(String, String)> {
+        let dir = self.job_dir(job_id.trim()).ok()?;
+        let state = read_state(&dir).ok()?;
+        let get = |k: &str| {
+            state
+                .get(k)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (version, hash) = (
+            get("safety_invariant_version"),
+            get("safety_invariant_hash"),
+        );
+        (!version.is_empty() && !hash.is_empty()).then_some((version, hash))
+    }
+
     fn job_dir(&self, job_id: &str) -> Result<PathBuf, JobError> {
         if !valid_job_id(job_id) {
             return Err(JobError::InvalidJobId);

@@ -187,8 +187,10 @@ pub struct ServeArgs {
     /// Pack directory (`emit_pack` requests).
     #[arg(long, value_name = "DIR")]
     pub pack_dir: Option<String>,
-    /// Session journal directory (accepted; journals are not written by
-    /// this build).
+    /// Session journal directory: requests naming a session append to
+    /// `<dir>/<session>.journal.jsonl` (default
+    /// ./gait-out/mcp-serve/sessions, ./gait-out/serve/sessions for `gait
+    /// serve`).
     #[arg(long, value_name = "DIR")]
     pub session_dir: Option<String>,
     /// Request body (and stdio line) size cap in bytes.
@@ -662,6 +664,20 @@ fn serve_inner(out: &Out, a: &ServeArgs, our_serve: bool) -> Result<Exit, Failur
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(PathBuf::from);
+    let session_dir = a
+        .session_dir
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(if our_serve {
+            "./gait-out/serve/sessions"
+        } else {
+            "./gait-out/mcp-serve/sessions"
+        });
+    cfg.sessions = Some(
+        gait_serve::SessionJournals::new(session_dir)
+            .with_lock_config(crate::cmd::session::lock_config()),
+    );
     let service = Arc::new(DecisionService::new(cfg).map_err(failure)?);
     if a.stdio {
         let stdin = std::io::stdin();

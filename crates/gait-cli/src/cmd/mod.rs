@@ -18,6 +18,7 @@ pub mod reduce;
 pub mod regress;
 pub mod release;
 pub mod runpack;
+pub mod session;
 pub mod tokens;
 pub mod trace;
 pub mod verify_chain;

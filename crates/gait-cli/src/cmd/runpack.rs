@@ -69,6 +69,9 @@ pub enum RunCommand {
         after_help = "Examples:\n  gait run reduce --from run_demo --predicate non_ok_status --json\n  gait run reduce ./gait-out/runpack_run_x.zip --out reduced.zip --report-out reduced.report.json"
     )]
     Reduce(crate::cmd::reduce::RunReduceArgs),
+    /// Session journals: start, append, status, checkpoint, compact.
+    #[command(subcommand)]
+    Session(crate::cmd::session::SessionCommand),
 }
 
 /// `gait run replay`
@@ -409,6 +412,7 @@ pub fn run(out: &Out, cmd: &RunCommand) -> Exit {
         RunCommand::Diff(a) => diff(out, a),
         RunCommand::Receipt(a) => receipt(out, a),
         RunCommand::Reduce(a) => crate::cmd::reduce::reduce(out, a),
+        RunCommand::Session(s) => crate::cmd::session::run(out, s),
     }
 }
 

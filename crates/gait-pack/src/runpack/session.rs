@@ -278,11 +278,15 @@ impl SessionChain {
     }
 
     /// Reads and parses a chain file (bounded by
-    /// [`MAX_SESSION_CHAIN_BYTES`]).
+    /// [`MAX_SESSION_CHAIN_BYTES`]); errors end with `: chain <path>`, so
+    /// that the text before the first `:` is the error's class (`session
+    /// chain has no checkpoints`), as the reference prints it.
     pub fn read(path: &Path) -> Result<Self, RunpackError> {
         let bytes = read_bounded(path)?;
         Self::parse(&bytes).map_err(|e| match e {
-            RunpackError::Invalid(m) => RunpackError::Invalid(format!("{}: {m}", path.display())),
+            RunpackError::Invalid(m) => {
+                RunpackError::Invalid(format!("{m}: chain {}", path.display()))
+            }
             other => other,
         })
     }
