@@ -33,7 +33,6 @@ use crate::error::ServeError;
 use crate::limits::{DEFAULT_MAX_REQUEST_VALUES, check_json_values};
 use crate::service::DecisionService;
 use crate::slots::{Slot, Slots};
-use crate::stdio::error_response;
 
 /// HTTP status of a decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -192,6 +191,16 @@ fn json_response(status: StatusCode, body: &Map<String, Value>) -> Response<Full
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
+}
+
+/// The body of an error answer: `{"ok":false,"error":…}`, as the
+/// reference's `mcp serve` answers (the HTTP status carries the class; the
+/// stdio line, which has no status, adds `exit_code`).
+fn error_body(e: &ServeError) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("ok".into(), Value::Bool(false));
+    m.insert("error".into(), Value::String(e.to_string()));
+    m
 }
 
 fn error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
@@ -395,7 +404,7 @@ async fn evaluate(
     // The request is in: from here on the connection is not evicted.
     slot.busy();
     if let Err(e) = check_json_values(&body, cfg.max_request_values) {
-        return json_response(status_of(e.http_status()), &error_response(&e));
+        return json_response(status_of(e.http_status()), &error_body(&e));
     }
     let Ok(Ok(_eval_permit)) =
         tokio::time::timeout(cfg.eval_queue_timeout, shared.evals.acquire()).await
@@ -419,7 +428,7 @@ async fn evaluate(
     drop(budget);
     let eval = match result {
         Ok(eval) => eval,
-        Err(e) => return json_response(status_of(e.http_status()), &error_response(&e)),
+        Err(e) => return json_response(status_of(e.http_status()), &error_body(&e)),
     };
     let status = match (cfg.verdict_status, eval.verdict) {
         (VerdictStatus::Strict, gait_policy::Verdict::Block) => StatusCode::FORBIDDEN,
