@@ -582,9 +582,9 @@ pub fn durability_issues(root: &Path) -> Vec<DurabilityIssue> {
             .and_then(|b| {
                 complete_lines(&b)
                     .split(|c| *c == b'\n')
+                    .rev()
                     .filter_map(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
-                    .filter_map(|e| e.get("revision").and_then(serde_json::Value::as_i64))
-                    .last()
+                    .find_map(|e| e.get("revision").and_then(serde_json::Value::as_i64))
             });
         let state_revision = read_bounded(&dir.join(STATE_FILE), "job state")
             .ok()
