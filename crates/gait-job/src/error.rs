@@ -156,6 +156,9 @@ pub enum JobError {
     /// A pending mutation names another job or lacks a part.
     #[error("invalid pending mutation: {0}")]
     InvalidPending(&'static str),
+    /// A snapshot whose state and events do not belong together.
+    #[error("invalid job snapshot: {0}")]
+    InvalidSnapshot(&'static str),
     /// A blocked dispatch for a job that is no longer emergency-stopped.
     #[error("job is no longer emergency-stopped")]
     NotStopped,

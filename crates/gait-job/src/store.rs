@@ -231,6 +231,50 @@ impl JobRuntime {
             .map(|a| a.state)
     }
 
+    /// Writes a whole job whose history is known in advance (a demo, a
+    /// fixture): `events.jsonl` then `state.json`, each replaced
+    /// atomically, under the job's lock, with the runtime's encoding. A
+    /// pending mutation of an earlier job in the folder is discarded.
+    /// Normal changes go through [`JobRuntime::apply`].
+    ///
+    /// # Errors
+    ///
+    /// An invalid id; an event of another job or a state whose revision
+    /// is not its last event's ([`JobError::InvalidSnapshot`]); lock and
+    /// write errors.
+    pub fn write_snapshot(
+        &self,
+        state: &JobState,
+        events: &[JobEvent],
+    ) -> Result<PathBuf, JobError> {
+        let id = check_job_id(&state.job_id)?;
+        if events.iter().any(|e| e.job_id.trim() != id) {
+            return Err(JobError::InvalidSnapshot("an event names another job"));
+        }
+        if events.last().map(|e| e.revision) != Some(state.revision) {
+            return Err(JobError::InvalidSnapshot(
+                "the state's revision is not its last event's",
+            ));
+        }
+        let dir = self.root.join(&id);
+        gait_sign::create_private_dir(&dir).map_err(|source| JobError::Write {
+            path: dir.clone(),
+            source,
+        })?;
+        let _lock = HeldLock::acquire(&dir.join(STATE_LOCK_FILE), STATE_LOCK)?;
+        let mut log = Vec::new();
+        for e in events {
+            log.extend(encode_go(e, "job event", false)?);
+            log.push(b'\n');
+        }
+        let path = dir.join(EVENTS_FILE);
+        gait_sign::write_file_atomic(&path, &log, gait_sign::PRIVATE_FILE_MODE, true)
+            .map_err(|source| JobError::Write { path, source })?;
+        write_state(&dir, state)?;
+        remove(&dir.join(PENDING_FILE))?;
+        Ok(dir)
+    }
+
     /// Applies one mutation under the job's lock with the commit protocol.
     /// A refusal writes nothing.
     ///

@@ -483,3 +483,33 @@ fn recovery_from_files_another_process_left() {
     assert_eq!(state.status(), Some(Status::Paused));
     assert_eq!(events.len(), 2);
 }
+
+#[test]
+fn a_snapshot_is_a_job_the_runtime_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = JobRuntime::new(dir.path().join("a"));
+    submit(&src, "snap");
+    src.apply("snap", &Operation::pause("ops")).unwrap();
+    let (state, events) = src.inspect("snap").unwrap();
+    let dst = JobRuntime::new(dir.path().join("b"));
+    let written = dst.write_snapshot(&state, &events).unwrap();
+    assert_eq!(
+        fs::read(written.join("events.jsonl")).unwrap(),
+        fs::read(dir.path().join("a/snap/events.jsonl")).unwrap()
+    );
+    assert_eq!(
+        dst.inspect("snap").unwrap(),
+        (state.clone(), events.clone())
+    );
+    assert_eq!(dst.resume("snap", &resume_req()).unwrap().state.revision, 3);
+    let mut foreign = events.clone();
+    foreign[0].job_id = "other".into();
+    assert!(matches!(
+        dst.write_snapshot(&state, &foreign),
+        Err(JobError::InvalidSnapshot(_))
+    ));
+    assert!(matches!(
+        dst.write_snapshot(&state, &events[..1]),
+        Err(JobError::InvalidSnapshot(_))
+    ));
+}

@@ -610,31 +610,22 @@ pub fn demo_durable_job(producer_version: &str) -> (JobState, Vec<JobEvent>) {
 
 /// Writes a job's `state.json` (two-space indented, trailing newline) and
 /// `events.jsonl` (one compact event per line) into
-/// `<job_root>/<job_id>/`, atomically (0600 files, 0750 directories).
+/// `<job_root>/<job_id>/` through the job runtime
+/// ([`gait_job::JobRuntime::write_snapshot`]: atomic, under the job's
+/// lock, 0600 files, 0750 directories).
 pub fn write_job_dir(
     job_root: &Path,
     state: &JobState,
     events: &[JobEvent],
 ) -> Result<PathBuf, PackError> {
-    let dir = job_dir(job_root, &state.job_id)?;
-    gait_sign::create_private_dir(&dir)
-        .map_err(|e| PackError::Io(format!("create {}: {e}", dir.display())))?;
-    let mut state_bytes = serde_json::to_vec_pretty(state)
-        .map_err(|e| PackError::invalid(format!("encode job state: {e}")))?;
-    state_bytes.push(b'\n');
-    let mut events_bytes = Vec::new();
-    for e in events {
-        let line = serde_json::to_vec(e)
-            .map_err(|e| PackError::invalid(format!("encode job event: {e}")))?;
-        events_bytes.extend(line);
-        events_bytes.push(b'\n');
-    }
-    for (name, bytes) in [
-        ("state.json", &state_bytes),
-        ("events.jsonl", &events_bytes),
-    ] {
-        gait_sign::write_file_atomic(&dir.join(name), bytes, gait_sign::PRIVATE_FILE_MODE, true)
-            .map_err(|e| PackError::Io(format!("write {}: {e}", dir.join(name).display())))?;
-    }
-    Ok(dir)
+    job_dir(job_root, &state.job_id)?;
+    gait_job::JobRuntime::new(job_root)
+        .write_snapshot(state, events)
+        .map_err(|e| {
+            if e.is_internal() {
+                PackError::Io(format!("write job {}: {e}", state.job_id))
+            } else {
+                PackError::invalid(format!("write job {}: {e}", state.job_id))
+            }
+        })
 }
