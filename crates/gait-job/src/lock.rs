@@ -50,7 +50,7 @@ pub(crate) const APPEND_LOCK: LockRules = LockRules {
 #[derive(Debug)]
 pub(crate) struct HeldLock {
     path: PathBuf,
-    _file: fs::File,
+    file: fs::File,
 }
 
 impl HeldLock {
@@ -125,7 +125,7 @@ impl HeldLock {
         }
         Ok(HeldLock {
             path: path.to_path_buf(),
-            _file: file,
+            file,
         })
     }
 }
@@ -133,7 +133,11 @@ impl HeldLock {
 impl Drop for HeldLock {
     fn drop(&mut self) {
         // Removed while the OS lock is still held; the handle closes after.
-        let _ = fs::remove_file(&self.path);
+        // Only if the path is still our file: another implementation may
+        // have broken a lock held past its age rule and taken its own.
+        if same_file(&self.file, &self.path) {
+            let _ = fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -240,6 +244,18 @@ mod tests {
         let started = Instant::now();
         drop(HeldLock::acquire(&p, quick()).unwrap());
         assert!(started.elapsed() < Duration::from_millis(150));
+    }
+
+    #[test]
+    fn release_leaves_a_lock_that_replaced_ours() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json.lock");
+        let held = HeldLock::acquire(&p, quick()).unwrap();
+        // Another implementation broke it (age rule) and took its own.
+        fs::remove_file(&p).unwrap();
+        fs::write(&p, b"").unwrap();
+        drop(held);
+        assert!(p.exists());
     }
 
     #[test]

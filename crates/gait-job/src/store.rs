@@ -131,7 +131,12 @@ impl JobRuntime {
         })?;
         let _lock = HeldLock::acquire(&dir.join(STATE_LOCK_FILE), STATE_LOCK)?;
         recover(&dir, &state.job_id)?;
-        if dir.join(STATE_FILE).exists() {
+        // A folder with a state, or with events but no state (a state
+        // removed by hand), holds a job: a new submit would reuse its
+        // revisions.
+        let has_events = read_bounded(&dir.join(EVENTS_FILE), "job events")?
+            .is_some_and(|b| !b.trim_ascii().is_empty());
+        if dir.join(STATE_FILE).exists() || has_events {
             return Err(JobError::AlreadyExists(state.job_id));
         }
         commit(&dir, None, &state, &event, now, crash)?;

@@ -87,6 +87,15 @@ fn submit_status_duplicate_and_unknown_jobs() {
         .unwrap_err();
     assert_eq!(e.to_string(), "job already exists: job_basic");
     assert!(matches!(rt.status("job_missing"), Err(JobError::NotFound)));
+    // Events without a state still hold a job: no second revision 1.
+    fs::remove_file(dir.path().join("job_basic/state.json")).unwrap();
+    assert!(matches!(
+        rt.submit(&SubmitRequest {
+            job_id: "job_basic".into(),
+            ..SubmitRequest::default()
+        }),
+        Err(JobError::AlreadyExists(_))
+    ));
     // A mutation of an unknown job is `job not found`, not a lock error.
     assert!(matches!(
         rt.apply("job_missing", &Operation::pause("")),
