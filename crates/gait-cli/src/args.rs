@@ -74,6 +74,12 @@ pub enum Command {
         after_help = "Examples:\n  gait kill-switch add --state ks.json --tool-name tool.exec --reason incident-4711 --json\n  gait kill-switch list --state ks.json --json\n  gait kill-switch disable --state ks.json --entry-id <id>\n  gait gate eval --policy policy.yaml --intent intent.json --kill-switch-state ks.json --json"
     )]
     KillSwitch(crate::cmd::kill_switch::KillSwitchCommand),
+    /// The durable job runtime: submit, checkpoint, pause, stop, approve, resume, inspect.
+    #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  gait job submit --id job_1 --env-fingerprint envfp:ci --json\n  gait job checkpoint add --id job_1 --type decision-needed --summary \"ship?\" --required-action \"approve deploy\" --json\n  gait job approve --id job_1 --actor reviewer --json\n  gait job resume --id job_1 --env-fingerprint envfp:ci --json\n  gait job stop --id job_1 --actor secops --json"
+    )]
+    Job(crate::cmd::job::JobCommand),
     /// Build, verify, inspect and diff PackSpec v1 evidence packs.
     #[command(subcommand)]
     #[command(
@@ -696,6 +702,29 @@ pub fn explain_text(path: &[&str]) -> &'static str {
         ["hook", ..] => {
             "Pre-tool-use hooks for coding agents: read the pending tool call on stdin and answer allow, deny or ask, denying on every error."
         }
+        ["job"] => {
+            "Runs durable jobs: submit, checkpoints, pause, emergency stop, cancel, approvals and gated resume, with every change journaled and crash-safe."
+        }
+        ["job", "submit", ..] => {
+            "Creates a job (running, revision 1) bound to an environment fingerprint and optionally a policy digest and an identity."
+        }
+        ["job", "status", ..] => "Prints a job's current state, settling a crashed mutation first.",
+        ["job", "checkpoint", ..] => {
+            "Adds, lists or shows job checkpoints; decision-needed, blocked and completed checkpoints change the job's status."
+        }
+        ["job", "pause", ..] => "Pauses a running job or one waiting for a decision.",
+        ["job", "stop", ..] => {
+            "Emergency-stops a job: every tool call for it is blocked at the MCP boundary, and only cancel is accepted afterwards."
+        }
+        ["job", "cancel", ..] => "Cancels a job, including an emergency-stopped one.",
+        ["job", "approve", ..] => {
+            "Records an approval; each decision-needed checkpoint needs one recorded after it before the job can resume."
+        }
+        ["job", "resume", ..] => {
+            "Resumes a paused, blocked or decision-needed job after checking approvals, the policy digest, the identity binding and revocations, and the environment fingerprint."
+        }
+        ["job", "inspect", ..] => "Prints a job's state and its full event log.",
+        ["job", ..] => "Runs durable jobs with journaled, crash-safe state changes.",
         ["pack", ..] => {
             "Builds, verifies, inspects, compares and exports PackSpec v1 evidence packs; legacy runpacks verify too."
         }

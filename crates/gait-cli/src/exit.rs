@@ -196,6 +196,18 @@ impl ExitClass for gait_mcp::Error {
     }
 }
 
+/// Job runtime: I/O and lock contention are 1, every refusal and invalid
+/// input 6 (classified by cause, not by the words in the message).
+impl ExitClass for gait_job::JobError {
+    fn exit(&self) -> Exit {
+        if self.is_internal() {
+            Exit::Internal
+        } else {
+            Exit::InvalidInput
+        }
+    }
+}
+
 impl ExitClass for gait_trace::DecideError {
     fn exit(&self) -> Exit {
         if self.is_invalid_input() {

@@ -93,6 +93,7 @@ fn run(argv: &[String]) -> Status {
         Command::Policy(p) => cmd::policy::run(&out, p),
         Command::Gate(g) => cmd::gate::run(&out, g),
         Command::KillSwitch(k) => cmd::kill_switch::run(&out, k),
+        Command::Job(j) => cmd::job::run(&out, j),
         Command::Pack(p) => cmd::pack::run(&out, p),
         Command::Verify(v) => cmd::runpack::verify(&out, v),
         Command::Run(r) => cmd::runpack::run(&out, r),

@@ -586,6 +586,26 @@ fn service_boundary(m: &crate::McpServeDefaults) -> DoctorCheck {
     )
 }
 
+/// `job_runtime_durability`: job folders under `<output>/jobs` with a
+/// half-finished commit (a pending mutation, or state and event log out of
+/// step). Nothing is changed; the next access to a job settles it.
+fn check_job_runtime(jobs: &Path) -> DoctorCheck {
+    let issues = gait_job::durability_issues(jobs);
+    if issues.is_empty() {
+        return check(
+            "job_runtime_durability",
+            PASS,
+            "job durable state is consistent",
+        );
+    }
+    let list: Vec<String> = issues.iter().map(ToString::to_string).collect();
+    check(
+        "job_runtime_durability",
+        FAIL,
+        format!("durable job state divergence detected: {}", list.join(",")),
+    )
+}
+
 /// Runs the checks. Never fails: problems are checks with status `fail`.
 pub fn run_doctor(o: &DoctorOptions) -> DoctorReport {
     let work_dir = if o.work_dir.trim().is_empty() {
@@ -633,6 +653,7 @@ pub fn run_doctor(o: &DoctorOptions) -> DoctorReport {
         check_key_config(o),
         config_check,
         policy_check,
+        check_job_runtime(&join(work_dir, out_shown).join("jobs")),
     ];
     if o.production_readiness {
         checks.extend(production_checks(config_present, &cfg, policy.as_ref()));

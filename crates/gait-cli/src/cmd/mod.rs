@@ -5,6 +5,7 @@ pub mod approve;
 pub mod delegate;
 pub mod gate;
 pub mod hook;
+pub mod job;
 pub mod keys;
 pub mod kill_switch;
 pub mod mcp;

@@ -13,7 +13,6 @@
 //! [`read_job_dir`] reads them from a job runtime directory
 //! (`<job_root>/<job_id>/state.json` and `events.jsonl`).
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use gait_digest::{GoTime, null_as_default};
@@ -88,157 +87,7 @@ pub struct JobPayload {
     pub approval_count: i64,
 }
 
-/// A job checkpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct JobCheckpoint {
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub checkpoint_id: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub created_at: GoTime,
-    #[serde(default, deserialize_with = "null_as_default", rename = "type")]
-    pub checkpoint_type: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub summary: String,
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub required_action: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub reason_code: String,
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub actor: String,
-}
-
-/// A recorded approval of a job.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct JobApproval {
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub created_at: GoTime,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub actor: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub reason: String,
-}
-
-/// A job's state (`gait.job.runtime`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct JobState {
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub schema_id: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub schema_version: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub created_at: GoTime,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub updated_at: GoTime,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub producer_version: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub job_id: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub status: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub stop_reason: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub status_reason_code: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub environment_fingerprint: String,
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub safety_invariant_version: String,
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub safety_invariant_hash: String,
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub safety_invariants: Vec<String>,
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub policy_digest: String,
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub policy_ref: String,
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub identity: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub revision: i64,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub checkpoints: Vec<JobCheckpoint>,
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub approvals: Vec<JobApproval>,
-}
-
-/// One job event (`gait.job.event`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct JobEvent {
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub schema_id: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub schema_version: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub created_at: GoTime,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub job_id: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub revision: i64,
-    #[serde(default, deserialize_with = "null_as_default", rename = "type")]
-    pub event_type: String,
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub actor: String,
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "String::is_empty"
-    )]
-    pub reason_code: String,
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Map::is_empty"
-    )]
-    pub payload: Map<String, Value>,
-}
+pub use gait_job::{JobApproval, JobCheckpoint, JobEvent, JobState};
 
 /// One checkpoint in a job lineage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -335,39 +184,32 @@ impl JobPayload {
     }
 }
 
-impl JobState {
-    /// Parses a state strictly.
-    pub fn parse(bytes: &[u8]) -> Result<Self, ContractError> {
-        parse_strict(bytes)
+/// The contract every packed job state must meet.
+pub fn validate_job_state(state: &JobState) -> Result<(), ContractError> {
+    let fail = |m: &'static str| Err(ContractError::Rule(m));
+    if state.job_id.trim().is_empty() {
+        return fail("job_state job_id is required");
     }
-
-    /// The contract every packed job state must meet.
-    pub fn validate(&self) -> Result<(), ContractError> {
-        let fail = |m: &'static str| Err(ContractError::Rule(m));
-        if self.job_id.trim().is_empty() {
-            return fail("job_state job_id is required");
-        }
-        if !JOB_STATUSES.contains(&self.status.as_str()) {
-            return fail("job_state status is invalid");
-        }
-        if self.stop_reason.trim().is_empty() {
-            return fail("job_state stop_reason is required");
-        }
-        if self.status_reason_code.trim().is_empty() {
-            return fail("job_state status_reason_code is required");
-        }
-        if self.environment_fingerprint.trim().is_empty() {
-            return fail("job_state environment_fingerprint is required");
-        }
-        if !self.safety_invariant_version.trim().is_empty()
-            && !is_sha256_hex(self.safety_invariant_hash.trim())
-        {
-            return fail(
-                "job_state safety_invariant_hash must be sha256 hex when safety_invariant_version is set",
-            );
-        }
-        Ok(())
+    if !JOB_STATUSES.contains(&state.status.as_str()) {
+        return fail("job_state status is invalid");
     }
+    if state.stop_reason.trim().is_empty() {
+        return fail("job_state stop_reason is required");
+    }
+    if state.status_reason_code.trim().is_empty() {
+        return fail("job_state status_reason_code is required");
+    }
+    if state.environment_fingerprint.trim().is_empty() {
+        return fail("job_state environment_fingerprint is required");
+    }
+    if !state.safety_invariant_version.trim().is_empty()
+        && !is_sha256_hex(state.safety_invariant_hash.trim())
+    {
+        return fail(
+            "job_state safety_invariant_hash must be sha256 hex when safety_invariant_version is set",
+        );
+    }
+    Ok(())
 }
 
 /// Parses `job_events.jsonl` (blank lines skipped, every other line one
@@ -406,8 +248,9 @@ pub fn check_job_contract(
     let payload =
         JobPayload::parse(payload).map_err(|e| ContractError::parse(JOB_PAYLOAD_FILE, e))?;
     payload.validate()?;
-    let state = JobState::parse(state).map_err(|e| ContractError::parse(JOB_STATE_FILE, e))?;
-    state.validate()?;
+    let state: JobState =
+        parse_strict(state).map_err(|e| ContractError::parse(JOB_STATE_FILE, e))?;
+    validate_job_state(&state)?;
     let events = parse_job_events(events)?;
     if payload.job_id != source_ref.trim() {
         return Err(ContractError::Rule(
@@ -490,9 +333,7 @@ pub fn build_job_pack_bytes(
     payload
         .validate()
         .map_err(|e| PackError::invalid(e.to_string()))?;
-    state
-        .validate()
-        .map_err(|e| PackError::invalid(e.to_string()))?;
+    validate_job_state(&state).map_err(|e| PackError::invalid(e.to_string()))?;
     if let Some(e) = events.iter().find(|e| e.job_id.trim() != state.job_id) {
         return Err(PackError::invalid(format!(
             "job event of job {:?} in the events of job {:?}",
@@ -530,31 +371,9 @@ fn canonical<T: Serialize>(what: &str, value: &T) -> Result<Vec<u8>, PackError> 
         .map_err(|e| PackError::invalid(format!("encode {what}: {e}")))
 }
 
-fn read_bounded(path: &Path) -> Result<Vec<u8>, PackError> {
-    let file = gait_sign::open_regular_file(path)
-        .map_err(|e| PackError::invalid(format!("read {}: {e}", path.display())))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_JOB_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| PackError::invalid(format!("read {}: {e}", path.display())))?;
-    if bytes.len() as u64 > MAX_JOB_FILE_BYTES {
-        return Err(PackError::invalid(format!(
-            "{} exceeds {MAX_JOB_FILE_BYTES} bytes",
-            path.display()
-        )));
-    }
-    Ok(bytes)
-}
-
 /// Whether `job_id` is a valid job id (`[A-Za-z0-9][A-Za-z0-9._:-]{0,127}`).
 pub fn is_valid_job_id(job_id: &str) -> bool {
-    let mut chars = job_id.chars();
-    let Some(first) = chars.next() else {
-        return false;
-    };
-    first.is_ascii_alphanumeric()
-        && job_id.len() <= 128
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
+    gait_job::is_valid_job_id(job_id)
 }
 
 /// The directory of a job under a job root.
@@ -566,26 +385,22 @@ pub fn job_dir(job_root: &Path, job_id: &str) -> Result<PathBuf, PackError> {
 }
 
 /// Reads a job's `state.json` and `events.jsonl` from
-/// `<job_root>/<job_id>/`.
+/// `<job_root>/<job_id>/` through the job runtime's reader
+/// ([`gait_job::JobRuntime::inspect`]): a pending mutation left by a crash
+/// is settled (rolled forward or back) first, as every reader does.
 pub fn read_job_dir(job_root: &Path, job_id: &str) -> Result<(JobState, Vec<JobEvent>), PackError> {
-    let dir = job_dir(job_root, job_id)?;
-    let state_path = dir.join("state.json");
-    if !state_path.is_file() {
-        return Err(PackError::invalid(format!(
+    let runtime = gait_job::JobRuntime::new(job_root);
+    runtime.inspect(job_id).map_err(|e| match e {
+        gait_job::JobError::NotFound => PackError::invalid(format!(
             "job not found: {job_id} (no {})",
-            state_path.display()
-        )));
-    }
-    let state = JobState::parse(&read_bounded(&state_path)?)
-        .map_err(|e| PackError::invalid(format!("parse {}: {e}", state_path.display())))?;
-    let events_path = dir.join("events.jsonl");
-    let events = if events_path.is_file() {
-        parse_job_events(&read_bounded(&events_path)?)
-            .map_err(|e| PackError::invalid(format!("{}: {e}", events_path.display())))?
-    } else {
-        Vec::new()
-    };
-    Ok((state, events))
+            job_root.join(job_id).join(gait_job::STATE_FILE).display()
+        )),
+        gait_job::JobError::JobIdRequired | gait_job::JobError::InvalidJobId => {
+            PackError::invalid(format!("invalid job_id {job_id:?}"))
+        }
+        e if e.is_internal() => PackError::Io(format!("read job {job_id}: {e}")),
+        e => PackError::invalid(format!("read job {job_id}: {e}")),
+    })
 }
 
 /// Resolves a job source as the reference does: an existing directory is
@@ -668,15 +483,9 @@ fn safety_invariants(state: &JobState) -> Vec<String> {
 }
 
 /// SHA-256 (hex) of the trimmed, non-empty invariants, sorted and joined
-/// by `|`.
+/// by `|` (the job runtime's formula).
 pub fn safety_invariant_hash(values: &[String]) -> String {
-    let mut v: Vec<&str> = values
-        .iter()
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .collect();
-    v.sort_unstable();
-    gait_digest::sha256(v.join("|").as_bytes()).to_hex()
+    gait_job::safety_invariant_hash(values)
 }
 
 /// The durable demo job (`gait demo --durable`): submitted at
@@ -801,31 +610,22 @@ pub fn demo_durable_job(producer_version: &str) -> (JobState, Vec<JobEvent>) {
 
 /// Writes a job's `state.json` (two-space indented, trailing newline) and
 /// `events.jsonl` (one compact event per line) into
-/// `<job_root>/<job_id>/`, atomically (0600 files, 0750 directories).
+/// `<job_root>/<job_id>/` through the job runtime
+/// ([`gait_job::JobRuntime::write_snapshot`]: atomic, under the job's
+/// lock, 0600 files, 0750 directories).
 pub fn write_job_dir(
     job_root: &Path,
     state: &JobState,
     events: &[JobEvent],
 ) -> Result<PathBuf, PackError> {
-    let dir = job_dir(job_root, &state.job_id)?;
-    gait_sign::create_private_dir(&dir)
-        .map_err(|e| PackError::Io(format!("create {}: {e}", dir.display())))?;
-    let mut state_bytes = serde_json::to_vec_pretty(state)
-        .map_err(|e| PackError::invalid(format!("encode job state: {e}")))?;
-    state_bytes.push(b'\n');
-    let mut events_bytes = Vec::new();
-    for e in events {
-        let line = serde_json::to_vec(e)
-            .map_err(|e| PackError::invalid(format!("encode job event: {e}")))?;
-        events_bytes.extend(line);
-        events_bytes.push(b'\n');
-    }
-    for (name, bytes) in [
-        ("state.json", &state_bytes),
-        ("events.jsonl", &events_bytes),
-    ] {
-        gait_sign::write_file_atomic(&dir.join(name), bytes, gait_sign::PRIVATE_FILE_MODE, true)
-            .map_err(|e| PackError::Io(format!("write {}: {e}", dir.join(name).display())))?;
-    }
-    Ok(dir)
+    job_dir(job_root, &state.job_id)?;
+    gait_job::JobRuntime::new(job_root)
+        .write_snapshot(state, events)
+        .map_err(|e| {
+            if e.is_internal() {
+                PackError::Io(format!("write job {}: {e}", state.job_id))
+            } else {
+                PackError::invalid(format!("write job {}: {e}", state.job_id))
+            }
+        })
 }

@@ -52,7 +52,7 @@ pub use job::{
     JOB_STATUSES, JobApproval, JobCheckpoint, JobCheckpointRef, JobEvent, JobLineage, JobPayload,
     JobState, MAX_JOB_EVENT_LINE_BYTES, MAX_JOB_FILE_BYTES, build_job_pack, build_job_pack_bytes,
     check_job_contract, demo_durable_job, is_valid_job_id, job_dir, job_lineage, parse_job_events,
-    read_job_dir, resolve_job_source, safety_invariant_hash, write_job_dir,
+    read_job_dir, resolve_job_source, safety_invariant_hash, validate_job_state, write_job_dir,
 };
 pub use manifest::{
     DETERMINISTIC_TIMESTAMP, MANIFEST_FILE, MANIFEST_SCHEMA_ID, MANIFEST_SCHEMA_VERSION,
