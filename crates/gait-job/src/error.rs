@@ -150,9 +150,6 @@ pub enum JobError {
     /// The state names no job.
     #[error("job state has no job_id")]
     MissingJobId,
-    /// The state in a job's folder names another job.
-    #[error("job state names another job: {0}")]
-    ForeignState(String),
     /// A pending mutation names another job or lacks a part.
     #[error("invalid pending mutation: {0}")]
     InvalidPending(&'static str),

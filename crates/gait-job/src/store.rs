@@ -151,7 +151,7 @@ impl JobRuntime {
     pub fn status(&self, job_id: &str) -> Result<JobState, JobError> {
         let (dir, id) = self.existing(job_id)?;
         settle_for_read(&dir, &id)?;
-        read_state(&dir, &id)
+        read_state(&dir)
     }
 
     /// The state and every event (`job inspect`, `pack build --type job`).
@@ -162,7 +162,7 @@ impl JobRuntime {
     pub fn inspect(&self, job_id: &str) -> Result<(JobState, Vec<JobEvent>), JobError> {
         let (dir, id) = self.existing(job_id)?;
         settle_for_read(&dir, &id)?;
-        let state = read_state(&dir, &id)?;
+        let state = read_state(&dir)?;
         let events = read_events(&dir)?;
         Ok((state, events))
     }
@@ -301,7 +301,7 @@ impl JobRuntime {
         let (dir, id) = self.existing(job_id)?;
         let _lock = HeldLock::acquire(&dir.join(STATE_LOCK_FILE), STATE_LOCK)?;
         recover(&dir, &id)?;
-        let previous = read_state(&dir, &id)?;
+        let previous = read_state(&dir)?;
         let applied = ops::apply(&previous, op, now)?;
         commit(
             &dir,
@@ -334,18 +334,18 @@ fn read_bounded(path: &Path, what: &'static str) -> Result<Option<Vec<u8>>, JobE
     }
 }
 
-/// Reads and checks `state.json`: missing is `job not found`, an empty or
-/// foreign `job_id` is refused, the invariant ledger is filled in.
-pub(crate) fn read_state(dir: &Path, folder_id: &str) -> Result<JobState, JobError> {
+/// Reads and checks `state.json`: missing is `job not found`, an empty
+/// `job_id` is refused, the invariant ledger is filled in.
+pub(crate) fn read_state(dir: &Path) -> Result<JobState, JobError> {
     let bytes = read_bounded(&dir.join(STATE_FILE), "job state")?.ok_or(JobError::NotFound)?;
     let mut state = JobState::parse(&bytes)?;
     let id = state.job_id.trim();
     if id.is_empty() {
         return Err(JobError::MissingJobId);
     }
-    if id != folder_id {
-        return Err(JobError::ForeignState(id.to_owned()));
-    }
+    // The inner id need not equal the folder's (the reference reads such a
+    // state, and an emergency stop in it must still stop calls naming the
+    // folder); events are recorded under the inner id.
     state.fill_defaults();
     Ok(state)
 }
