@@ -718,6 +718,7 @@ fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+#[derive(Debug)]
 struct Normalized {
     record: CallRecord,
 }
