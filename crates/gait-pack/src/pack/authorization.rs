@@ -374,25 +374,17 @@ pub fn evidence_digest(path: &str, bytes: &[u8]) -> Result<String, ContractError
     }
 }
 
-fn read_evidence(path: &Path) -> Result<Vec<u8>, PackError> {
-    let file = gait_sign::open_regular_file(path).map_err(|e| {
-        PackError::invalid(format!(
-            "read authorization evidence {}: {e}",
-            path.display()
-        ))
-    })?;
+fn read_evidence(path: &Path, what: &str) -> Result<Vec<u8>, PackError> {
+    let fail =
+        |e: std::io::Error| PackError::invalid(format!("read {what} {}: {e}", path.display()));
+    let file = gait_sign::open_regular_file(path).map_err(fail)?;
     let mut bytes = Vec::new();
     file.take(MAX_PACK_ENTRY_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| {
-            PackError::invalid(format!(
-                "read authorization evidence {}: {e}",
-                path.display()
-            ))
-        })?;
+        .map_err(fail)?;
     if bytes.len() as u64 > MAX_PACK_ENTRY_BYTES {
         return Err(PackError::invalid(format!(
-            "authorization evidence {} exceeds {MAX_PACK_ENTRY_BYTES} bytes",
+            "{what} {} exceeds {MAX_PACK_ENTRY_BYTES} bytes",
             path.display()
         )));
     }
@@ -468,7 +460,7 @@ pub fn build_authorization_pack_bytes(
             continue;
         }
         let cleaned = clean_evidence_path(path).map_err(PackError::invalid)?;
-        let bytes = read_evidence(&bundle_dir.join(&cleaned))?;
+        let bytes = read_evidence(&bundle_dir.join(&cleaned), "authorization evidence")?;
         let computed = evidence_digest(&cleaned, &bytes)
             .map_err(|e| PackError::invalid(format!("authorization evidence {cleaned}: {e}")))?;
         if !given.is_empty() && given != computed {
@@ -517,7 +509,7 @@ pub fn build_authorization_pack(
 ) -> Result<BuildResult, PackError> {
     let bundle = local_or_absolute(bundle)
         .map_err(|e| PackError::invalid(format!("authorization bundle path: {e}")))?;
-    let bytes = read_evidence(&bundle)?;
+    let bytes = read_evidence(&bundle, "authorization bundle")?;
     let dir = bundle.parent().unwrap_or(Path::new(".")).to_path_buf();
     let built = build_authorization_pack_bytes(
         &bytes,
