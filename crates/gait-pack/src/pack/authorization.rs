@@ -526,9 +526,7 @@ pub fn build_authorization_pack(
 
 /// The payload contract of an authorization pack. `read` returns an
 /// entry's bytes (`None` when absent).
-pub fn check_authorization_contract(
-    read: &mut dyn FnMut(&str) -> Result<Option<Vec<u8>>, ContractError>,
-) -> Result<(), ContractError> {
+pub fn check_authorization_contract(read: &mut super::ReadEntry<'_>) -> Result<(), ContractError> {
     let bytes = read(AUTHORIZATION_BUNDLE_FILE)?
         .ok_or(ContractError::MissingEntry(AUTHORIZATION_BUNDLE_FILE))?;
     let b = AuthorizationBundle::parse(&bytes)

@@ -1082,11 +1082,15 @@ fn detail(e: String) -> ContractError {
     ContractError::Detail(e)
 }
 
+/// Reads a pack entry for a payload contract: its bytes, or `None` when
+/// the entry is absent.
+pub type ReadEntry<'a> = dyn FnMut(&str) -> Result<Option<Vec<u8>>, ContractError> + 'a;
+
 /// The payload contract of a call pack. `read` returns an entry's bytes
 /// (`None` when absent).
 pub fn check_call_contract(
     source_ref: &str,
-    read: &mut dyn FnMut(&str) -> Result<Option<Vec<u8>>, ContractError>,
+    read: &mut ReadEntry<'_>,
 ) -> Result<(), ContractError> {
     let mut need = |name: &'static str| -> Result<Vec<u8>, ContractError> {
         read(name)?.ok_or(ContractError::MissingEntry(name))

@@ -54,8 +54,8 @@ pub use call::{
     CALL_EVENTS_FILE, CALL_PAYLOAD_FILE, CALL_PAYLOAD_SCHEMA_ID, CALL_RECORD_SCHEMA_ID,
     CALLPACK_MANIFEST_FILE, CALLPACK_MANIFEST_SCHEMA_ID, COMMITMENT_CLASSES, COMMITMENTS_FILE,
     CallPayload, CallpackManifest, GATE_DECISIONS_FILE, MAX_CALL_LINE_BYTES, MAX_CALL_RECORD_BYTES,
-    REFERENCE_DIGESTS_FILE, REQUIRED_CALL_EVENT_TYPES, SPEAK_RECEIPTS_FILE, build_call_pack,
-    build_call_pack_bytes, check_call_contract,
+    REFERENCE_DIGESTS_FILE, REQUIRED_CALL_EVENT_TYPES, ReadEntry, SPEAK_RECEIPTS_FILE,
+    build_call_pack, build_call_pack_bytes, check_call_contract,
 };
 pub use error::{ContractError, PackError};
 pub use export::{
