@@ -519,3 +519,77 @@ proptest! {
         }
     }
 }
+
+/// The call contract on entries changed after the fact (the generic
+/// hash checks would catch these first; the contract must too).
+#[test]
+fn call_contract_rules_on_changed_entries() {
+    use gait_pack::pack::{ContractError, check_call_contract};
+    let built = entries(&call_pack());
+    let run = |change: &dyn Fn(&mut Vec<(String, Vec<u8>)>)| -> Result<(), ContractError> {
+        let mut all = built.clone();
+        change(&mut all);
+        check_call_contract("call_interop_1", &mut |name: &str| {
+            Ok(all.iter().find(|(n, _)| n == name).map(|(_, d)| d.clone()))
+        })
+    };
+    let set = |all: &mut Vec<(String, Vec<u8>)>, name: &str, data: Vec<u8>| {
+        all.iter_mut().find(|(n, _)| n == name).unwrap().1 = data;
+    };
+    run(&|_| {}).unwrap();
+    // Events out of call_seq order: there is no re-sort at verify.
+    let e = run(&|all| {
+        let text = String::from_utf8(entry(&call_pack(), "call_events.jsonl")).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.swap(0, 1);
+        set(
+            all,
+            "call_events.jsonl",
+            (lines.join("\n") + "\n").into_bytes(),
+        );
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("sorted by call_seq"), "{e}");
+    // A source_ref that is not the payload's call id.
+    let mut all = built.clone();
+    let e = check_call_contract("other", &mut |name: &str| {
+        Ok(all
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .map(|(_, d)| d.clone()))
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("source_ref"), "{e}");
+    // An unknown member in a decision line.
+    let e = run(&|all| {
+        let text = String::from_utf8(entry(&call_pack(), "gate_decisions.jsonl")).unwrap();
+        set(
+            all,
+            "gate_decisions.jsonl",
+            text.replacen("{", r#"{"extra":1,"#, 1).into_bytes(),
+        );
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("gate_decisions.jsonl line 1"), "{e}");
+    // A decision turned into a block: the receipt has no allow before it.
+    let e = run(&|all| {
+        let text = String::from_utf8(entry(&call_pack(), "gate_decisions.jsonl")).unwrap();
+        set(
+            all,
+            "gate_decisions.jsonl",
+            text.replace(r#""verdict":"allow""#, r#""verdict":"block""#)
+                .into_bytes(),
+        );
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("verdict is block"), "{e}");
+    // Invalid reference digests are dropped before counting.
+    let e = run(&|all| {
+        set(all, "reference_digests.json", b"null".to_vec());
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("reference_digest_count"), "{e}");
+    // Every entry is required.
+    let e = run(&|all| all.retain(|(n, _)| n != "source/runpack.zip")).unwrap_err();
+    assert_eq!(e.to_string(), "missing source/runpack.zip");
+}

@@ -859,8 +859,6 @@ pub fn build_call_pack_bytes(
             record_dir.join(p)
         }
     };
-    let runpack_path = local_or_absolute(&runpack_path)
-        .map_err(|e| PackError::invalid(format!("call record runpack_path: {e}")))?;
     let runpack = read_bounded(&runpack_path, "source runpack")?;
     let report = crate::runpack::verify_runpack(
         std::io::Cursor::new(runpack.as_slice()),
