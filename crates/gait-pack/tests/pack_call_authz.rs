@@ -520,20 +520,23 @@ proptest! {
     }
 }
 
+/// A pack's entries, by name.
+type Entries = Vec<(String, Vec<u8>)>;
+
 /// The call contract on entries changed after the fact (the generic
 /// hash checks would catch these first; the contract must too).
 #[test]
 fn call_contract_rules_on_changed_entries() {
     use gait_pack::pack::{ContractError, check_call_contract};
     let built = entries(&call_pack());
-    let run = |change: &dyn Fn(&mut Vec<(String, Vec<u8>)>)| -> Result<(), ContractError> {
+    let run = |change: &dyn Fn(&mut Entries)| -> Result<(), ContractError> {
         let mut all = built.clone();
         change(&mut all);
         check_call_contract("call_interop_1", &mut |name: &str| {
             Ok(all.iter().find(|(n, _)| n == name).map(|(_, d)| d.clone()))
         })
     };
-    let set = |all: &mut Vec<(String, Vec<u8>)>, name: &str, data: Vec<u8>| {
+    let set = |all: &mut Entries, name: &str, data: Vec<u8>| {
         all.iter_mut().find(|(n, _)| n == name).unwrap().1 = data;
     };
     run(&|_| {}).unwrap();
