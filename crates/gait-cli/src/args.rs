@@ -86,6 +86,12 @@ pub enum Command {
         after_help = "Examples:\n  gait pack build --type run --from run_demo\n  gait pack verify ./gait-out/pack_<id>.zip"
     )]
     Pack(crate::cmd::pack::PackCommand),
+    /// Voice call packs: `gait voice pack build|verify|inspect|diff` (call packs).
+    #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  gait voice pack build --from call_record.json --json\n  gait voice pack verify pack_<id>.zip --json"
+    )]
+    Voice(crate::cmd::pack::VoiceCommand),
     /// Verify a runpack offline: file hashes, manifest digest, signatures.
     #[command(
         after_help = "Examples:\n  gait demo\n  gait verify run_demo --json\n  gait verify ./gait-out/runpack_run_demo.zip --require-signature --public-key gait-out/keys/gait_public.key\n  gait verify chain --run run_demo --json\n  gait verify session-chain --chain session_chain.json --json"

@@ -95,6 +95,7 @@ fn run(argv: &[String]) -> Status {
         Command::KillSwitch(k) => cmd::kill_switch::run(&out, k),
         Command::Job(j) => cmd::job::run(&out, j),
         Command::Pack(p) => cmd::pack::run(&out, p),
+        Command::Voice(v) => cmd::pack::run_voice(&out, v),
         Command::Verify(v) => cmd::runpack::verify(&out, v),
         Command::Run(r) => cmd::runpack::run(&out, r),
         Command::Demo(d) => cmd::runpack::demo(&out, d),

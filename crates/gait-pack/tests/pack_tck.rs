@@ -308,7 +308,8 @@ fn job_pack_contract_and_unsupported_types() {
         ("job_state.json".into(), b"{}".to_vec()),
     ]);
     let e = verify_pack_bytes(&zip, &standard()).unwrap_err();
-    assert_eq!(e.to_string(), "pack type call not supported by this build");
+    assert!(e.is_verification_failure());
+    assert_eq!(e.to_string(), "missing call_payload.json");
     // A wrong pack id is caught first.
     let mut m = manifest.clone();
     m.pack_id = "0".repeat(64);

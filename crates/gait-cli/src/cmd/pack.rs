@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use gait_pack::pack::{
-    BuildOptions, DEFAULT_POSTGRES_TABLE, PostgresSqlOptions, VerifyOptions, build_export_record,
-    build_run_pack, diff_packs, inspect_pack, postgres_index_sql, verify_pack, write_otel_jsonl,
-    write_output,
+    BuildOptions, DEFAULT_POSTGRES_TABLE, PostgresSqlOptions, VerifyOptions,
+    build_authorization_pack, build_call_pack, build_export_record, build_run_pack, diff_packs,
+    inspect_pack, postgres_index_sql, verify_pack, write_otel_jsonl, write_output,
 };
 use gait_sign::{KeyMode, Trace};
 use serde_json::{Map, Value};
@@ -29,9 +29,9 @@ const OUTPUT_SCHEMA_ID: &str = "gait.pack.output";
 /// `gait pack …`
 #[derive(Debug, Subcommand)]
 pub enum PackCommand {
-    /// Build a pack from a runpack (run) or a job directory (job).
+    /// Build a pack from a runpack (run), a job directory (job), a voice call record (call) or an authorization bundle (authorization).
     #[command(
-        after_help = "Examples:\n  gait demo\n  gait pack build --type run --from run_demo --json\n  gait demo --durable && gait pack build --type job --from job_demo_durable --json"
+        after_help = "Examples:\n  gait demo\n  gait pack build --type run --from run_demo --json\n  gait demo --durable && gait pack build --type job --from job_demo_durable --json\n  gait pack build --type call --from call_record.json --json\n  gait pack build --type authorization --from authorization_bundle.json --json"
     )]
     Build(PackBuildArgs),
     /// Verify a pack (or a legacy runpack): hashes, pack id, proof records, signatures.
@@ -58,16 +58,16 @@ pub enum PackCommand {
     mut_arg("private_key_env", |a| a.help("Environment variable holding a base64 private signing key")),
 )]
 pub struct PackBuildArgs {
-    /// Pack type: run or job (call and authorization are not supported by this build).
+    /// Pack type: run, job, call or authorization.
     #[arg(long = "type", default_value = "run", value_name = "TYPE")]
     pub pack_type: String,
-    /// The source: a runpack path or a run id.
+    /// The source: a runpack path or a run id (run), a job id or directory (job), a call record (call), an authorization bundle (authorization).
     #[arg(long, value_name = "RUN_ID|PATH")]
     pub from: Option<String>,
     /// The source, when --from is not given.
     #[arg(value_name = "SOURCE")]
     pub source: Vec<String>,
-    /// Output file (default pack_<pack_id>.zip next to the runpack).
+    /// Output file (default pack_<pack_id>.zip next to the source).
     #[arg(long, value_name = "PATH")]
     pub out: Option<String>,
     /// Job runtime root: where a job id given to --from is looked up (job packs).
@@ -154,7 +154,7 @@ pub struct PackExportArgs {
 /// Runs a `pack` subcommand.
 pub fn run(out: &Out, cmd: &PackCommand) -> Exit {
     match cmd {
-        PackCommand::Build(a) => build(out, a),
+        PackCommand::Build(a) => build(out, a, None),
         PackCommand::Verify(a) => verify(out, a),
         PackCommand::Inspect(a) => inspect(out, a),
         PackCommand::Diff(a) => diff(out, a),
@@ -223,7 +223,42 @@ fn single_path(flag: Option<&String>, positional: &[String]) -> Option<String> {
         .filter(|p| !p.is_empty())
 }
 
-fn build(out: &Out, a: &PackBuildArgs) -> Exit {
+/// `gait voice …`
+#[derive(Debug, Subcommand)]
+pub enum VoiceCommand {
+    /// Call packs: `gait voice pack build|verify|inspect|diff`.
+    #[command(subcommand)]
+    Pack(VoicePackCommand),
+}
+
+/// `gait voice pack …`: the `pack` commands for call packs.
+#[derive(Debug, Subcommand)]
+pub enum VoicePackCommand {
+    /// Build a call pack from a call record (`pack build --type call`).
+    #[command(
+        after_help = "Examples:\n  gait voice pack build --from call_record.json --out callpack.zip --json"
+    )]
+    Build(PackBuildArgs),
+    /// Verify a call pack (`pack verify`).
+    Verify(PackVerifyArgs),
+    /// Show a call pack's manifest and payload (`pack inspect`).
+    Inspect(PackInspectArgs),
+    /// Compare two call packs (`pack diff`).
+    Diff(PackDiffArgs),
+}
+
+/// Runs a `voice` subcommand.
+pub fn run_voice(out: &Out, cmd: &VoiceCommand) -> Exit {
+    let VoiceCommand::Pack(cmd) = cmd;
+    match cmd {
+        VoicePackCommand::Build(a) => build(out, a, Some("call")),
+        VoicePackCommand::Verify(a) => verify(out, a),
+        VoicePackCommand::Inspect(a) => inspect(out, a),
+        VoicePackCommand::Diff(a) => diff(out, a),
+    }
+}
+
+fn build(out: &Out, a: &PackBuildArgs, forced_type: Option<&str>) -> Exit {
     let o = Output::new("build");
     let from = a
         .from
@@ -246,7 +281,14 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(PathBuf::from);
-    match a.pack_type.trim().to_ascii_lowercase().as_str() {
+    let options = |output_path| BuildOptions {
+        output_path,
+        producer_version: crate::cmd::version::VERSION.to_owned(),
+        signing_key: None,
+    };
+    let pack_type =
+        forced_type.map_or_else(|| a.pack_type.trim().to_ascii_lowercase(), str::to_owned);
+    match pack_type.as_str() {
         "run" => {}
         "job" => {
             let (root, job_id) = match gait_pack::pack::resolve_job_source(&from, &a.job_root) {
@@ -264,11 +306,19 @@ fn build(out: &Out, a: &PackBuildArgs) -> Exit {
             };
         }
         t @ ("call" | "authorization") => {
-            return o.fail(
-                out,
-                &format!("pack type {t} not supported by this build"),
-                Exit::InvalidInput,
-            );
+            let options = BuildOptions {
+                signing_key: key,
+                ..options(output_path)
+            };
+            let built = if t == "call" {
+                build_call_pack(Path::new(&from), &options)
+            } else {
+                build_authorization_pack(Path::new(&from), &options)
+            };
+            return match built {
+                Ok(built) => build_ok(out, o, &built, &warnings),
+                Err(e) => o.fail(out, &e.to_string(), e.exit()),
+            };
         }
         _ => {
             return o.fail(

@@ -114,9 +114,17 @@ pub enum ContractError {
     /// A rule of the contract does not hold (the message names the field).
     #[error("{0}")]
     Rule(&'static str),
+    /// A rule of the contract does not hold; the message names the entry,
+    /// line or value.
+    #[error("{0}")]
+    Detail(String),
     /// A required entry is absent.
     #[error("missing {0}")]
     MissingEntry(&'static str),
+    /// A required entry whose name is computed is absent
+    /// (`evidence/<path>` of an authorization pack).
+    #[error("missing {0}")]
+    MissingNamedEntry(String),
     /// An entry could not be read from the archive.
     #[error("read {entry}: {source}")]
     Read {

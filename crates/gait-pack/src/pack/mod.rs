@@ -16,13 +16,19 @@
 //!   (`gait pack export`): index records as OTEL-style JSONL or PostgreSQL
 //!   SQL.
 //!
-//! Only `run` packs are built and have their payload contract checked;
-//! `job`, `call` and `authorization` packs fail verification as
-//! unsupported. Legacy guard packs (`gait.guard.pack_manifest`) are
+//! * [`build_call_pack`] (`call`, from a voice call record) and
+//!   [`build_authorization_pack`] (`authorization`, from an authorization
+//!   bundle and its evidence files), with their payload contracts
+//!   [`check_call_contract`] and [`check_authorization_contract`].
+//!
+//! Every pack type (`run`, `job`, `call`, `authorization`) has its payload
+//! contract checked by [`verify_pack`]. Legacy guard packs (`gait.guard.pack_manifest`) are
 //! verified by declared hashes and signatures over the guard manifest
 //! projection ([`GuardManifest`]).
 
+mod authorization;
 mod build;
+mod call;
 mod error;
 mod export;
 mod guard;
@@ -34,9 +40,22 @@ mod proof;
 mod verify;
 mod view;
 
+pub use authorization::{
+    AUTHORIZATION_BUNDLE_FILE, AUTHORIZATION_BUNDLE_SCHEMA_ID, AUTHORIZATION_PAYLOAD_SCHEMA_ID,
+    AuthorizationBundle, AuthorizationPayload, EVIDENCE_DIR, FreezeWindowDecision,
+    KillSwitchDecision, OUTCOME_STATUSES, SandboxDecision, build_authorization_pack,
+    build_authorization_pack_bytes, check_authorization_contract, evidence_digest,
+};
 pub use build::{
     BuildOptions, BuildResult, BuiltPack, DEFAULT_PRODUCER_VERSION, build_run_pack,
     build_run_pack_bytes,
+};
+pub use call::{
+    CALL_EVENTS_FILE, CALL_PAYLOAD_FILE, CALL_PAYLOAD_SCHEMA_ID, CALL_RECORD_SCHEMA_ID,
+    CALLPACK_MANIFEST_FILE, CALLPACK_MANIFEST_SCHEMA_ID, COMMITMENT_CLASSES, COMMITMENTS_FILE,
+    CallPayload, CallpackManifest, GATE_DECISIONS_FILE, MAX_CALL_LINE_BYTES, MAX_CALL_RECORD_BYTES,
+    REFERENCE_DIGESTS_FILE, REQUIRED_CALL_EVENT_TYPES, ReadEntry, SPEAK_RECEIPTS_FILE,
+    build_call_pack, build_call_pack_bytes, check_call_contract,
 };
 pub use error::{ContractError, PackError};
 pub use export::{

@@ -309,8 +309,8 @@ fn check_signatures(manifest: &PackManifest, options: &VerifyOptions, report: &m
     }
 }
 
-/// The payload contract of the pack's type. Only `run` is implemented;
-/// other types fail verification as unsupported.
+/// The payload contract of the pack's type (`run`, `job`, `call`,
+/// `authorization`); any other type fails verification as unsupported.
 fn check_payload_contract<R: Read + Seek>(
     archive: &mut Archive<R>,
     manifest: &PackManifest,
@@ -362,6 +362,12 @@ fn check_payload_contract<R: Read + Seek>(
                 events.as_deref(),
             )
         }
+        "call" => super::check_call_contract(&manifest.source_ref, &mut |name| {
+            super::call::bounded_entry(archive, name)
+        }),
+        "authorization" => super::check_authorization_contract(&mut |name| {
+            super::call::bounded_entry(archive, name)
+        }),
         other => Err(ContractError::UnsupportedType(other.to_owned())),
     }
 }

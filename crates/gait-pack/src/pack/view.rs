@@ -69,6 +69,15 @@ pub struct InspectReport {
     /// The job lineage of a job pack, when its state and events decode.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_lineage: Option<super::JobLineage>,
+    /// The call payload of a call pack, when it decodes strictly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_payload: Option<super::CallPayload>,
+    /// The bundle of an authorization pack, when it decodes strictly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_bundle: Option<super::AuthorizationBundle>,
+    /// The payload derived from that bundle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_payload: Option<super::AuthorizationPayload>,
     /// `runpack` for a legacy runpack.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub legacy_type: String,
@@ -160,9 +169,10 @@ fn embedded_runpack<R: Read + Seek>(archive: &mut Archive<R>) -> Option<Runpack>
 }
 
 /// Inspects a pack: manifest, decoded run payload and run lineage (from
-/// the embedded runpack). A legacy runpack is shown as a run pack. Parts
-/// that do not decode are left out; payloads of other pack types are not
-/// decoded.
+/// the embedded runpack), the job payload and lineage of a job pack, the
+/// call payload of a call pack, the bundle and derived payload of an
+/// authorization pack. A legacy runpack is shown as a run pack. Parts that
+/// do not decode are left out.
 pub fn inspect_pack(path: &Path) -> Result<InspectReport, PackError> {
     let mut archive = open_path(path)?;
     let Some((_, manifest)) = open_manifest(&mut archive)? else {
@@ -177,6 +187,9 @@ pub fn inspect_pack(path: &Path) -> Result<InspectReport, PackError> {
             run_lineage: Some(lineage(&data)),
             job_payload: None,
             job_lineage: None,
+            call_payload: None,
+            authorization_bundle: None,
+            authorization_payload: None,
             legacy_type: "runpack".into(),
         });
     };
@@ -189,8 +202,23 @@ pub fn inspect_pack(path: &Path) -> Result<InspectReport, PackError> {
         run_lineage: None,
         job_payload: None,
         job_lineage: None,
+        call_payload: None,
+        authorization_bundle: None,
+        authorization_payload: None,
         legacy_type: String::new(),
     };
+    if manifest.pack_type == "call" {
+        report.call_payload = read_optional(&mut archive, super::CALL_PAYLOAD_FILE)
+            .and_then(|b| super::CallPayload::parse(&b).ok());
+    }
+    if manifest.pack_type == "authorization" {
+        report.authorization_bundle = read_optional(&mut archive, super::AUTHORIZATION_BUNDLE_FILE)
+            .and_then(|b| super::AuthorizationBundle::parse(&b).ok());
+        report.authorization_payload = report
+            .authorization_bundle
+            .as_ref()
+            .map(super::AuthorizationBundle::payload);
+    }
     if manifest.pack_type == "run" {
         report.run_payload =
             read_optional(&mut archive, RUN_PAYLOAD_FILE).and_then(|b| RunPayload::parse(&b).ok());
