@@ -227,7 +227,10 @@ fn single_path(flag: Option<&String>, positional: &[String]) -> Option<String> {
 #[derive(Debug, Subcommand)]
 pub enum VoiceCommand {
     /// Call packs: `gait voice pack build|verify|inspect|diff`.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  gait voice pack build --from call_record.json --out callpack.zip --json\n  gait voice pack verify callpack.zip --json"
+    )]
     Pack(VoicePackCommand),
 }
 
@@ -240,10 +243,13 @@ pub enum VoicePackCommand {
     )]
     Build(PackBuildArgs),
     /// Verify a call pack (`pack verify`).
+    #[command(after_help = "Examples:\n  gait voice pack verify callpack.zip --json")]
     Verify(PackVerifyArgs),
     /// Show a call pack's manifest and payload (`pack inspect`).
+    #[command(after_help = "Examples:\n  gait voice pack inspect callpack.zip --json")]
     Inspect(PackInspectArgs),
     /// Compare two call packs (`pack diff`).
+    #[command(after_help = "Examples:\n  gait voice pack diff old.zip new.zip --json")]
     Diff(PackDiffArgs),
 }
 

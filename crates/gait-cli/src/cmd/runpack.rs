@@ -70,7 +70,10 @@ pub enum RunCommand {
     )]
     Reduce(crate::cmd::reduce::RunReduceArgs),
     /// Session journals: start, append, status, checkpoint, compact.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  gait run session start --journal sess/s1.journal.jsonl --session-id s1 --run-id run_s1 --json\n  gait run session checkpoint --journal sess/s1.journal.jsonl --out cps/cp1.zip --json"
+    )]
     Session(crate::cmd::session::SessionCommand),
 }
 
