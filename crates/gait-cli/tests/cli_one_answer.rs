@@ -333,6 +333,8 @@ struct Kind {
     twice: bool,
     /// A stopped job of this id exists under the job root.
     stopped_job: Option<&'static str>,
+    /// A job of this id exists under the job root, its state unreadable.
+    corrupt_job: Option<&'static str>,
     /// The kill-switch state every boundary is given (default: a valid
     /// state with no entries).
     kill_switch: &'static str,
@@ -379,6 +381,7 @@ fn kind(name: &'static str, tool: &'static str, expect: &'static str) -> Kind {
         delegate: false,
         twice: false,
         stopped_job: None,
+        corrupt_job: None,
         kill_switch: EMPTY_KILL_SWITCH,
         envelope: None,
         broker: TestBroker::Off,
@@ -461,6 +464,13 @@ fn kinds() -> Vec<Kind> {
             must_have: &["emergency_stop_preempted"],
             skip: &[Format::Claude],
             ..kind("stopped job", "tool.read", "block")
+        },
+        Kind {
+            context: json!({"job_id": "job-1002"}),
+            corrupt_job: Some("job-1002"),
+            must_have: &["emergency_stop_state_unavailable"],
+            skip: &[Format::Claude],
+            ..kind("unreadable job state", "tool.read", "block")
         },
         Kind {
             raw: Some(malformed),
@@ -624,6 +634,11 @@ impl Fixture {
                 ),
             )
             .unwrap();
+        }
+        if let Some(job) = k.corrupt_job {
+            let jd = cell.join("jobs").join(job);
+            std::fs::create_dir_all(&jd).unwrap();
+            std::fs::write(jd.join("state.json"), r#"{"job_id":"#).unwrap();
         }
         cell
     }
