@@ -151,7 +151,17 @@ pub(crate) struct JournalLock {
 #[derive(Deserialize)]
 struct LockFile {
     created_at: GoTime,
+    /// [`HOLDER`] in the locks this implementation writes.
+    #[serde(default)]
+    holder: String,
 }
+
+/// The `holder` member of the locks this implementation writes (the
+/// reference ignores it): such a lock is held with an OS lock for as long
+/// as its holder lives, so a free OS lock means the holder died (killed,
+/// crashed) and the lock is broken at once instead of after the stale
+/// threshold.
+const HOLDER: &str = "gait-rs";
 
 fn go_text(d: Duration) -> String {
     format_go_duration(i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
@@ -229,6 +239,7 @@ impl JournalLock {
             "schema_version": "1.0.0",
             "pid": std::process::id(),
             "created_at": GoTime::now_utc().format_rfc3339(),
+            "holder": HOLDER,
         });
         let mut bytes = serde_json::to_vec(&record).unwrap_or_default();
         bytes.push(b'\n');
@@ -241,7 +252,8 @@ impl JournalLock {
     }
 
     /// Removes the lock file at `path` when no live process holds its OS
-    /// lock and its `created_at` is older than the stale threshold.
+    /// lock and either this implementation wrote it (its holder died) or
+    /// its `created_at` is older than the stale threshold.
     /// Returns whether it was removed (or vanished).
     fn break_if_stale(path: &Path, cfg: &LockConfig) -> Result<bool, SessionError> {
         let file = match File::open(path) {
@@ -265,7 +277,11 @@ impl JournalLock {
             return Ok(false);
         };
         let age_nanos = GoTime::now_utc().unix_nanos() - record.created_at.unix_nanos();
-        let stale = u128::try_from(age_nanos).is_ok_and(|age| age > cfg.stale_after.as_nanos());
+        // Ours with its OS lock free: the holder is dead. Another
+        // implementation's: only the stale threshold tells.
+        let abandoned = record.holder == HOLDER;
+        let stale = abandoned
+            || u128::try_from(age_nanos).is_ok_and(|age| age > cfg.stale_after.as_nanos());
         if !stale {
             return Ok(false);
         }
@@ -368,6 +384,24 @@ mod tests {
         std::thread::sleep(Duration::from_millis(5));
         assert!(JournalLock::acquire(&j, &cfg).unwrap_err().is_contention());
         assert!(lock_path(&j).exists());
+    }
+
+    #[test]
+    fn a_lock_of_ours_whose_holder_died_is_broken_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = dir.path().join("j.jsonl");
+        // What a killed holder leaves: its fresh record, no OS lock.
+        let now = GoTime::now_utc().format_rfc3339();
+        let ours = format!(
+            r#"{{"schema_id":"gait.runpack.session_lock","schema_version":"1.0.0","pid":1,"created_at":"{now}","holder":"gait-rs"}}"#
+        );
+        std::fs::write(lock_path(&j), &ours).unwrap();
+        drop(JournalLock::acquire(&j, &quick()).unwrap());
+        // The same record without the holder (another implementation's)
+        // is only broken once stale.
+        let foreign = ours.replace(r#","holder":"gait-rs""#, "");
+        std::fs::write(lock_path(&j), &foreign).unwrap();
+        assert!(JournalLock::acquire(&j, &quick()).unwrap_err().is_contention());
     }
 
     #[test]
