@@ -423,19 +423,19 @@ pub fn default_cache_dir() -> PathBuf {
 }
 
 fn read_limited(path: &Path, what: &'static str, limit: u64) -> Result<Vec<u8>, PackRegistryError> {
-    let bytes = gait_sign::read_regular_file_limited(path, limit + 1).map_err(|source| {
-        PackRegistryError::Read {
-            what,
-            path: path.to_path_buf(),
-            source,
+    gait_sign::read_regular_file_limited(path, limit).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::FileTooLarge {
+            PackRegistryError::TooLarge {
+                path: path.to_path_buf(),
+            }
+        } else {
+            PackRegistryError::Read {
+                what,
+                path: path.to_path_buf(),
+                source,
+            }
         }
-    })?;
-    if bytes.len() as u64 > limit {
-        return Err(PackRegistryError::TooLarge {
-            path: path.to_path_buf(),
-        });
-    }
-    Ok(bytes)
+    })
 }
 
 fn display(p: &Path) -> String {
