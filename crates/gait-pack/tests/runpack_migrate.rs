@@ -2,7 +2,12 @@
 //! runpacks (vectors recorded from the reference) migrate to runpacks whose
 //! manifest digest matches the reference's migration, migrating again
 //! changes nothing, and every refusal of the spec holds.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
 
 use std::path::{Path, PathBuf};
 

@@ -965,3 +965,85 @@ pub fn write_report(path: &Path, bytes: &[u8]) -> Result<(), PackRegistryError> 
     }
     gait_sign::write_file_atomic(path, bytes, gait_sign::PRIVATE_FILE_MODE, true).map_err(werr)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_components() {
+        for ok in ["baseline-policy", "1.2.0", "a_b", "v1"] {
+            assert!(safe_component(ok), "{ok}");
+        }
+        for bad in [
+            "", ".", "..", "../x", "a/b", "a\\b", ".hidden", "a\nb", "a\0b",
+        ] {
+            assert!(!safe_component(bad), "{bad:?}");
+        }
+        assert!(!safe_component(&"x".repeat(129)));
+    }
+
+    #[test]
+    fn url_hosts() {
+        assert_eq!(
+            url_host("https://Reg.Example.com:8443/p").as_deref(),
+            Some("reg.example.com")
+        );
+        assert_eq!(
+            url_host("https://u:p@h.example/p?q").as_deref(),
+            Some("h.example")
+        );
+        assert_eq!(url_host("https://[::1]:9/p").as_deref(), Some("::1"));
+        assert_eq!(url_host("https:///p"), None);
+        assert!(is_remote("HTTPS://x"));
+        assert!(!is_remote("file://x"));
+    }
+
+    #[test]
+    fn pins_and_allowlists() {
+        assert_eq!(pin_hex(" SHA256:ABCD\n"), "abcd");
+        assert_eq!(pin_hex("abcd"), "abcd");
+        assert_eq!(parse_allowlist(" Other ,ACME,,"), ["other", "acme"]);
+        assert!(publisher_allowed("", &[]));
+        assert!(!publisher_allowed("", &["acme".into()]));
+        assert!(publisher_allowed("acme", &["acme".into()]));
+    }
+
+    #[test]
+    fn key_folding_prefers_the_exact_spelling() {
+        let mut v = serde_json::json!({"PACK_NAME": "folded", "pack_name": "exact", "Other": 1});
+        fold_keys(&mut v, MANIFEST_FIELDS);
+        assert_eq!(v, serde_json::json!({"pack_name": "exact", "Other": 1}));
+    }
+
+    #[test]
+    fn pins_is_not_a_pack_name() {
+        let m = PackManifest {
+            schema_id: PACK_SCHEMA_ID.into(),
+            schema_version: "1.0.0".into(),
+            created_at: GoTime::default(),
+            producer_version: String::new(),
+            pack_name: "pins".into(),
+            pack_version: "1".into(),
+            pack_type: String::new(),
+            publisher: String::new(),
+            source: String::new(),
+            risk_class: String::new(),
+            use_case: String::new(),
+            compatibility: Vec::new(),
+            provenance: Map::new(),
+            artifacts: None,
+            signatures: Vec::new(),
+        };
+        assert!(matches!(
+            m.normalized(),
+            Err(PackRegistryError::UnsafeName { .. })
+        ));
+        let bytes = m.canonical_bytes().unwrap();
+        // `artifacts` is never omitted; a zero time prints Go's zero.
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.contains("\"artifacts\":null"), "{text}");
+        assert!(text.contains("0001-01-01T00:00:00Z"), "{text}");
+    }
+}

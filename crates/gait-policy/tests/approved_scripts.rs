@@ -1,7 +1,12 @@
 //! The approved-script registry writer (`gait approve-script`) and lister
 //! (`gait list-scripts`): one format implementation with the reader the
 //! gate uses, so what is written is what `gate eval` verifies.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
 
 use std::path::{Path, PathBuf};
 

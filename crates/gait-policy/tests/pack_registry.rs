@@ -1,7 +1,12 @@
 //! The policy-pack registry (`gait registry install|list|verify`) at the
 //! library level: reference-signed manifests install, list and verify;
 //! every fail-closed rule refuses and writes nothing.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
 
 use std::path::{Path, PathBuf};
 
