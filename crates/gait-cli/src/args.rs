@@ -558,6 +558,18 @@ fn long_flag_names() -> Vec<String> {
 pub fn explain_text(path: &[&str]) -> &'static str {
     match path {
         ["version"] => "Prints the version of this gait binary.",
+        ["approve-script", ..] => {
+            "Signs an approved-script entry (policy digest, script hash, tool sequence, scope, expiry) with an approval key and adds it to a registry file that gate eval verifies."
+        }
+        ["list-scripts", ..] => {
+            "Lists the entries of an approved-script registry with their expiry; signatures are not checked (gate eval verifies them)."
+        }
+        ["registry", ..] => {
+            "Installs signed policy-pack manifests into a local cache after checking signature, pin and publisher, lists the cache, and verifies cached manifests offline."
+        }
+        ["migrate", ..] => {
+            "Re-records a 1.0.0 runpack in the current encoding (unsigned), refuses tampered input, and verifies the result."
+        }
         ["kill-switch", ..] => {
             "Adds, lists, disables and expires kill-switch entries: operator switches that block matching tool calls at every gate boundary without a policy change."
         }

@@ -221,3 +221,16 @@ fn refusals_and_their_exit_codes() {
     assert_ne!(code(&out), 0);
     assert!(!dir.join("out/m.zip").exists());
 }
+
+#[test]
+fn help_and_explain() {
+    let ws = workspace();
+    let dir = ws.path();
+    let explain = gait(dir, &["migrate", "--explain"]);
+    assert_eq!(code(&explain), 0);
+    assert!(String::from_utf8_lossy(&explain.stdout).contains("runpack"));
+    assert_eq!(code(&gait(dir, &["migrate", "--help"])), 0);
+    // A missing subcommand of `registry` prints usage and exits 6.
+    assert_eq!(code(&gait(dir, &["registry"])), 6);
+    assert_eq!(code(&gait(dir, &["registry", "--help"])), 0);
+}
