@@ -22,10 +22,19 @@ use crate::output::{Out, stdout_line};
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
     /// Verify a signed pack manifest and install it into the cache.
+    #[command(
+        after_help = "Examples:\n  gait registry install --source pack.json --public-key registry_public.key --pin sha256:<digest> --json\n  gait registry install --source https://registry.example.com/pack.json --allow-host registry.example.com --pin sha256:<digest> --public-key registry_public.key --allow-cached-fallback"
+    )]
     Install(InstallArgs),
     /// List the cached packs (signatures are not checked).
+    #[command(
+        after_help = "Examples:\n  gait registry list --json\n  gait registry list --cache-dir ./cache"
+    )]
     List(ListArgs),
     /// Verify a cached (or any) pack manifest: signatures, pin, publisher.
+    #[command(
+        after_help = "Examples:\n  gait registry verify --path ~/.gait/registry/<name>/<version>/<digest>/registry_pack.json --public-key registry_public.key --report-out report.json --json"
+    )]
     Verify(VerifyArgs),
 }
 
