@@ -60,6 +60,7 @@ pub mod eval;
 mod filelock;
 pub mod gate;
 pub mod intent;
+mod jsonfold;
 pub mod killswitch;
 pub mod mcp_trust;
 pub mod pack_registry;

@@ -26,6 +26,8 @@ use gait_sign::{SignatureEnvelope, Trace, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::jsonfold::fold_member_names;
+
 /// `schema_id` of registry manifests.
 pub const PACK_SCHEMA_ID: &str = "gait.registry.pack";
 /// `schema_id` of verification reports.
@@ -227,25 +229,7 @@ impl PackRegistryError {
     }
 }
 
-/// Fold member names that match a known field case-insensitively (Go's
-/// lenient decoding) to the field's own spelling.
-fn fold_keys(value: &mut Value, known: &[&str]) {
-    let Value::Object(map) = value else { return };
-    let keys: Vec<String> = map.keys().cloned().collect();
-    for k in keys {
-        if known.contains(&k.as_str()) {
-            continue;
-        }
-        if let Some(name) = known.iter().find(|n| n.eq_ignore_ascii_case(&k)) {
-            // An exact spelling wins over a folded one.
-            if map.contains_key(*name) {
-                map.remove(&k);
-            } else if let Some(v) = map.remove(&k) {
-                map.insert((*name).to_owned(), v);
-            }
-        }
-    }
-}
+pub(crate) const SIGNATURE_FIELDS: &[&str] = &["alg", "key_id", "sig", "signed_digest"];
 
 const MANIFEST_FIELDS: &[&str] = &[
     "schema_id",
@@ -286,16 +270,18 @@ impl PackManifest {
     pub fn parse(bytes: &[u8]) -> Result<PackManifest, PackRegistryError> {
         let mut value = gait_digest::canonical::parse_strict(bytes)
             .map_err(|e| PackRegistryError::Parse(e.to_string()))?;
-        fold_keys(&mut value, MANIFEST_FIELDS);
+        let ambiguous =
+            |f: String| PackRegistryError::Parse(format!("ambiguous member names for {f}"));
+        fold_member_names(&mut value, MANIFEST_FIELDS).map_err(ambiguous)?;
         if let Value::Object(m) = &mut value {
             if let Some(Value::Array(items)) = m.get_mut("artifacts") {
                 for i in items {
-                    fold_keys(i, &["path", "sha256", "media_type"]);
+                    fold_member_names(i, &["path", "sha256", "media_type"]).map_err(ambiguous)?;
                 }
             }
             if let Some(Value::Array(items)) = m.get_mut("signatures") {
                 for i in items {
-                    fold_keys(i, &["alg", "key_id", "sig", "signed_digest"]);
+                    fold_member_names(i, SIGNATURE_FIELDS).map_err(ambiguous)?;
                 }
             }
         }
@@ -1011,10 +997,11 @@ mod tests {
     }
 
     #[test]
-    fn key_folding_prefers_the_exact_spelling() {
-        let mut v = serde_json::json!({"PACK_NAME": "folded", "pack_name": "exact", "Other": 1});
-        fold_keys(&mut v, MANIFEST_FIELDS);
-        assert_eq!(v, serde_json::json!({"pack_name": "exact", "Other": 1}));
+    fn case_variant_duplicates_are_refused() {
+        let bytes = br#"{"schema_id":"gait.registry.pack","schema_version":"1.0.0","pack_name":"a","PACK_NAME":"b","pack_version":"1"}"#;
+        assert!(
+            matches!(PackManifest::parse(bytes), Err(PackRegistryError::Parse(m)) if m.contains("pack_name"))
+        );
     }
 
     #[test]

@@ -19,6 +19,22 @@ use crate::token::{is_digest_hex, normalize_scope};
 
 /// `schema_id` of registry entries.
 pub const ENTRY_SCHEMA_ID: &str = "gait.gate.approved_script_entry";
+/// The members of an entry (matched as Go does: exactly, else ignoring
+/// case; see `jsonfold`).
+const ENTRY_FIELDS: &[&str] = &[
+    "schema_id",
+    "schema_version",
+    "created_at",
+    "producer_version",
+    "pattern_id",
+    "policy_digest",
+    "script_hash",
+    "tool_sequence",
+    "scope",
+    "approver_identity",
+    "expires_at",
+    "signature",
+];
 /// The largest registry file accepted.
 pub const MAX_REGISTRY_BYTES: usize = 16 << 20;
 
@@ -126,6 +142,15 @@ pub enum RegistryError {
         /// The decoder's reason.
         #[source]
         source: serde_json::Error,
+    },
+    /// Two members of an entry select the same field (names equal
+    /// ignoring case).
+    #[error("parse approved script registry: entries[{index}]: ambiguous member names for {field}")]
+    AmbiguousMember {
+        /// The entry's index.
+        index: usize,
+        /// The field.
+        field: String,
     },
     /// An entry is invalid.
     #[error("approved script entries[{index}]: {source}")]
@@ -369,7 +394,15 @@ pub fn read_registry(bytes: &[u8]) -> Result<Vec<ApprovedScriptEntry>, RegistryE
         _ => return Err(RegistryError::NotRegistry),
     };
     let mut entries = Vec::with_capacity(items.len());
-    for (i, item) in items.into_iter().enumerate() {
+    for (i, mut item) in items.into_iter().enumerate() {
+        let ambiguous = |field: String| RegistryError::AmbiguousMember { index: i, field };
+        crate::jsonfold::fold_member_names(&mut item, ENTRY_FIELDS).map_err(ambiguous)?;
+        if let Value::Object(m) = &mut item {
+            if let Some(sig) = m.get_mut("signature") {
+                crate::jsonfold::fold_member_names(sig, crate::pack_registry::SIGNATURE_FIELDS)
+                    .map_err(ambiguous)?;
+            }
+        }
         let e: ApprovedScriptEntry = serde_json::from_value(item)
             .map_err(|source| RegistryError::EntryDecode { index: i, source })?;
         entries.push(

@@ -181,3 +181,24 @@ fn list_reads_the_reference_registry_without_verifying() {
         assert!(t[0].verify(&key, &now).is_err(), "{tampered}");
     }
 }
+
+#[test]
+fn member_names_match_as_go_does_and_ambiguity_is_refused() {
+    let text = std::fs::read_to_string(data("registry.json")).unwrap();
+    let key_text = std::fs::read_to_string(data("approval_public.key")).unwrap();
+    let key = VerifyingKey::<Approval>::from_public_text(&key_text, "k").unwrap();
+    let folded = text
+        .replace("\"pattern_id\"", "\"Pattern_ID\"")
+        .replace("\"signed_digest\"", "\"Signed_Digest\"");
+    let entries = read_registry(folded.as_bytes()).unwrap();
+    entries[0].verify(&key, &GoTime::now_utc()).unwrap();
+    let doubled = text.replacen(
+        "\"pattern_id\"",
+        "\"PATTERN_ID\": \"evil\", \"pattern_id\"",
+        1,
+    );
+    assert!(matches!(
+        read_registry(doubled.as_bytes()),
+        Err(RegistryError::AmbiguousMember { index: 0, .. })
+    ));
+}
