@@ -197,6 +197,29 @@ pub enum Command {
         after_help = "Examples:\n  gait hook claude-code --policy policy.yaml < pre_tool_use.json\n  gait hook pre-tool --policy policy.yaml < tool_call.json"
     )]
     Hook(crate::cmd::hook::HookCommand),
+    /// Sign an approved-script entry into a registry (pre-approves an exact script).
+    #[command(
+        name = "approve-script",
+        after_help = "Examples:\n  gait approve-script --policy policy.yaml --intent script_intent.json --registry approved_scripts.json --approver secops@example.com --ttl 168h --scope risk:high --key-mode prod --private-key approval_private.key --json"
+    )]
+    ApproveScript(crate::cmd::scripts::ApproveScriptArgs),
+    /// List the entries of an approved-script registry (signatures are not checked).
+    #[command(
+        name = "list-scripts",
+        after_help = "Examples:\n  gait list-scripts --registry approved_scripts.json --json"
+    )]
+    ListScripts(crate::cmd::scripts::ListScriptsArgs),
+    /// Upgrade a runpack to the current encoding (re-recorded, unsigned, verified).
+    #[command(
+        after_help = "Examples:\n  gait migrate --input ./old/runpack_run_1.zip --out ./gait-out/runpack_run_1_v1.zip --json\n  gait migrate run_demo"
+    )]
+    Migrate(crate::cmd::migrate::MigrateArgs),
+    /// Install, list and verify signed policy packs (gait.registry.pack).
+    #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  gait registry install --source pack.json --public-key registry_public.key --pin sha256:<digest> --json\n  gait registry list --json\n  gait registry verify --path ~/.gait/registry/<name>/<version>/<digest>/registry_pack.json --public-key registry_public.key"
+    )]
+    Registry(crate::cmd::registry::RegistryCommand),
 }
 
 /// `gait approve`
@@ -547,6 +570,18 @@ fn long_flag_names() -> Vec<String> {
 pub fn explain_text(path: &[&str]) -> &'static str {
     match path {
         ["version"] => "Prints the version of this gait binary.",
+        ["approve-script", ..] => {
+            "Signs an approved-script entry (policy digest, script hash, tool sequence, scope, expiry) with an approval key and adds it to a registry file that gate eval verifies."
+        }
+        ["list-scripts", ..] => {
+            "Lists the entries of an approved-script registry with their expiry; signatures are not checked (gate eval verifies them)."
+        }
+        ["registry", ..] => {
+            "Installs signed policy-pack manifests into a local cache after checking signature, pin and publisher, lists the cache, and verifies cached manifests offline."
+        }
+        ["migrate", ..] => {
+            "Re-records a 1.0.0 runpack in the current encoding (unsigned), refuses tampered input, and verifies the result."
+        }
         ["kill-switch", ..] => {
             "Adds, lists, disables and expires kill-switch entries: operator switches that block matching tool calls at every gate boundary without a policy change."
         }

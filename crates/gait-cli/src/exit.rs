@@ -237,6 +237,17 @@ input!(
     gait_policy::broker::BrokerConfigError,
 );
 
+/// Registry manifests: failed checks are 2, unusable input 6.
+impl ExitClass for gait_policy::pack_registry::PackRegistryError {
+    fn exit(&self) -> Exit {
+        if self.is_verification_failure() {
+            Exit::VerifyFailed
+        } else {
+            Exit::InvalidInput
+        }
+    }
+}
+
 impl ExitClass for gait_serve::ServeError {
     fn exit(&self) -> Exit {
         Exit::from_code(self.exit_code())

@@ -111,6 +111,10 @@ fn run(argv: &[String]) -> Status {
         Command::Mcp(m) => cmd::mcp::run(&out, m),
         Command::Serve(s) => cmd::mcp::serve(&out, s, true),
         Command::Hook(h) => cmd::hook::run(&out, h),
+        Command::ApproveScript(a) => cmd::scripts::approve(&out, a),
+        Command::ListScripts(a) => cmd::scripts::list(&out, a),
+        Command::Migrate(m) => cmd::migrate::run(&out, m),
+        Command::Registry(r) => cmd::registry::run(&out, r),
     };
     exit.into()
 }

@@ -12,6 +12,7 @@
 //! * [`gate`]: the full gate run (rate limits, delegation, approvals,
 //!   simulation) and the [`Gate`] facade.
 //! * [`token`]: approval and delegation tokens.
+//! * [`pack_registry`]: the signed policy-pack registry and its cache.
 //! * [`registry`], [`wrkr`], [`ratelimit`]: approved scripts, tool
 //!   inventories, rate-limit state.
 //! * [`adapters`]: tool-call payloads (Gait's own, OpenAI, Anthropic,
@@ -56,10 +57,13 @@ pub mod broker;
 pub mod cel;
 pub mod context_evidence;
 pub mod eval;
+mod filelock;
 pub mod gate;
 pub mod intent;
+mod jsonfold;
 pub mod killswitch;
 pub mod mcp_trust;
+pub mod pack_registry;
 pub mod policy;
 pub mod profile;
 pub mod ratelimit;

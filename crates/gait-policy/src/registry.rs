@@ -19,6 +19,22 @@ use crate::token::{is_digest_hex, normalize_scope};
 
 /// `schema_id` of registry entries.
 pub const ENTRY_SCHEMA_ID: &str = "gait.gate.approved_script_entry";
+/// The members of an entry (matched as Go does: exactly, else ignoring
+/// case; see `jsonfold`).
+const ENTRY_FIELDS: &[&str] = &[
+    "schema_id",
+    "schema_version",
+    "created_at",
+    "producer_version",
+    "pattern_id",
+    "policy_digest",
+    "script_hash",
+    "tool_sequence",
+    "scope",
+    "approver_identity",
+    "expires_at",
+    "signature",
+];
 /// The largest registry file accepted.
 pub const MAX_REGISTRY_BYTES: usize = 16 << 20;
 
@@ -82,6 +98,9 @@ pub enum EntryError {
     /// The entry's signature does not verify.
     #[error("verify approved script entry signature: {0}")]
     Signature(#[source] gait_sign::Error),
+    /// The entry could not be signed.
+    #[error("sign approved script entry: {0}")]
+    Sign(#[source] gait_sign::Error),
 }
 
 /// Why a registry file is unusable.
@@ -124,6 +143,15 @@ pub enum RegistryError {
         #[source]
         source: serde_json::Error,
     },
+    /// Two members of an entry select the same field (names equal
+    /// ignoring case).
+    #[error("parse approved script registry: entries[{index}]: ambiguous member names for {field}")]
+    AmbiguousMember {
+        /// The entry's index.
+        index: usize,
+        /// The field.
+        field: String,
+    },
     /// An entry is invalid.
     #[error("approved script entries[{index}]: {source}")]
     Entry {
@@ -132,6 +160,14 @@ pub enum RegistryError {
         /// What is wrong with it.
         #[source]
         source: EntryError,
+    },
+    /// The registry could not be written (or its lock taken).
+    #[error("write approved script registry {}: {reason}", path.display())]
+    Write {
+        /// The registry file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
     },
 }
 
@@ -358,7 +394,15 @@ pub fn read_registry(bytes: &[u8]) -> Result<Vec<ApprovedScriptEntry>, RegistryE
         _ => return Err(RegistryError::NotRegistry),
     };
     let mut entries = Vec::with_capacity(items.len());
-    for (i, item) in items.into_iter().enumerate() {
+    for (i, mut item) in items.into_iter().enumerate() {
+        let ambiguous = |field: String| RegistryError::AmbiguousMember { index: i, field };
+        crate::jsonfold::fold_member_names(&mut item, ENTRY_FIELDS).map_err(ambiguous)?;
+        if let Value::Object(m) = &mut item {
+            if let Some(sig) = m.get_mut("signature") {
+                crate::jsonfold::fold_member_names(sig, crate::pack_registry::SIGNATURE_FIELDS)
+                    .map_err(ambiguous)?;
+            }
+        }
         let e: ApprovedScriptEntry = serde_json::from_value(item)
             .map_err(|source| RegistryError::EntryDecode { index: i, source })?;
         entries.push(
@@ -447,4 +491,279 @@ pub fn match_script(
         };
     }
     not("approved_script_not_found")
+}
+
+// ---------------------------------------------------------------------------
+// Writing: `gait approve-script`, and listing: `gait list-scripts`.
+// ---------------------------------------------------------------------------
+
+/// How long a writer waits for another writer's registry lock.
+pub const REGISTRY_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Why an approved script cannot be created from a policy and an intent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApproveScriptError {
+    /// The intent is a single tool call, not a script.
+    #[error("intent must include script.steps")]
+    NotScript,
+    /// The time to live is not positive.
+    #[error("invalid --ttl duration")]
+    BadTtl,
+    /// The entry is invalid or could not be signed.
+    #[error(transparent)]
+    Entry(#[from] EntryError),
+    /// The registry could not be read or written.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
+
+/// What `gait approve-script` approves.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ScriptApproval {
+    /// The approver (`--approver`).
+    pub approver_identity: String,
+    /// The pattern id (`--pattern-id`; blank: `pattern_<script_hash[:12]>`).
+    pub pattern_id: String,
+    /// Scopes (`--scope`, split).
+    pub scope: Vec<String>,
+    /// Time to live in nanoseconds (> 0).
+    pub ttl_nanos: i128,
+    /// The producer version written into the entry.
+    pub producer_version: String,
+    /// The creation time (UTC).
+    pub now: GoTime,
+}
+
+impl ScriptApproval {
+    /// An approval by `approver_identity` for `ttl_nanos`, created now.
+    pub fn new(approver_identity: &str, ttl_nanos: i128, producer_version: &str) -> Self {
+        Self {
+            approver_identity: approver_identity.to_owned(),
+            pattern_id: String::new(),
+            scope: Vec::new(),
+            ttl_nanos,
+            producer_version: producer_version.to_owned(),
+            now: GoTime::now_utc(),
+        }
+    }
+
+    /// Sets the pattern id.
+    #[must_use]
+    pub fn with_pattern_id(mut self, pattern_id: &str) -> Self {
+        pattern_id.clone_into(&mut self.pattern_id);
+        self
+    }
+
+    /// Sets the scopes.
+    #[must_use]
+    pub fn with_scope(mut self, scope: Vec<String>) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// Sets the creation time.
+    #[must_use]
+    pub fn at(mut self, now: GoTime) -> Self {
+        self.now = now;
+        self
+    }
+}
+
+impl ApprovedScriptEntry {
+    /// A signed entry approving the script of `intent` under the policy
+    /// whose digest is `policy_digest`.
+    ///
+    /// # Errors
+    ///
+    /// [`ApproveScriptError`]: the intent is not a script, the ttl is not
+    /// positive, the entry is invalid, or signing failed.
+    pub fn approve(
+        intent: &Intent,
+        policy_digest: &str,
+        approval: &ScriptApproval,
+        key: &gait_sign::SigningKey<Approval>,
+    ) -> Result<ApprovedScriptEntry, ApproveScriptError> {
+        let (Some(script), Some(hash)) = (intent.script(), intent.script_hash()) else {
+            return Err(ApproveScriptError::NotScript);
+        };
+        if script.steps.is_empty() {
+            return Err(ApproveScriptError::NotScript);
+        }
+        if approval.ttl_nanos <= 0 {
+            return Err(ApproveScriptError::BadTtl);
+        }
+        let script_hash = hash.to_hex();
+        let mut pattern_id = approval.pattern_id.trim().to_owned();
+        if pattern_id.is_empty() {
+            pattern_id = format!("pattern_{}", script_hash.get(..12).unwrap_or(&script_hash));
+        }
+        let created_at = approval.now.to_utc();
+        let entry = ApprovedScriptEntry {
+            schema_id: ENTRY_SCHEMA_ID.to_owned(),
+            schema_version: "1.0.0".to_owned(),
+            created_at,
+            producer_version: approval.producer_version.clone(),
+            pattern_id,
+            policy_digest: policy_digest.to_owned(),
+            script_hash,
+            tool_sequence: script.steps.iter().map(|s| s.tool_name.clone()).collect(),
+            scope: approval.scope.clone(),
+            approver_identity: approval.approver_identity.clone(),
+            expires_at: crate::token::add_nanos(created_at, approval.ttl_nanos),
+            signature: None,
+        };
+        Ok(entry.signed(key)?)
+    }
+
+    /// The normalized entry signed with `key` (any earlier signature is
+    /// replaced).
+    ///
+    /// # Errors
+    ///
+    /// [`EntryError`]: the entry is invalid or signing failed.
+    pub fn signed(
+        &self,
+        key: &gait_sign::SigningKey<Approval>,
+    ) -> Result<ApprovedScriptEntry, EntryError> {
+        let mut e = self.normalized()?;
+        e.signature = None;
+        let envelope = key.sign_serialize(&e).map_err(EntryError::Sign)?;
+        e.signature = Some(envelope);
+        Ok(e)
+    }
+}
+
+/// Reads the registry file at `path`: a missing file has no entries (see
+/// [`read_registry`]).
+///
+/// # Errors
+///
+/// [`RegistryError`] when the file is unreadable, not a regular file, too
+/// large, not a registry, or an entry is invalid.
+pub fn read_registry_path(
+    path: &std::path::Path,
+) -> Result<Vec<ApprovedScriptEntry>, RegistryError> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        _ => read_registry_file(path).and_then(|b| read_registry(&b)),
+    }
+}
+
+/// Inserts `entry`, replacing an entry with the same `pattern_id` in
+/// place, then sorts by (`pattern_id`, `created_at`).
+pub fn upsert_entry(entries: &mut Vec<ApprovedScriptEntry>, entry: ApprovedScriptEntry) {
+    match entries
+        .iter_mut()
+        .find(|e| e.pattern_id == entry.pattern_id)
+    {
+        Some(slot) => *slot = entry,
+        None => entries.push(entry),
+    }
+    entries.sort_by(|a, b| {
+        a.pattern_id
+            .cmp(&b.pattern_id)
+            .then_with(|| a.created_at.unix_nanos().cmp(&b.created_at.unix_nanos()))
+    });
+}
+
+/// The registry file bytes: `{"entries":[…]}` indented by two spaces in
+/// member order, and a newline.
+pub fn registry_file_bytes(entries: &[ApprovedScriptEntry]) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct File<'a> {
+        entries: &'a [ApprovedScriptEntry],
+    }
+    let mut out = serde_json::to_vec_pretty(&File { entries }).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
+/// Adds (or replaces, by `pattern_id`) a signed entry in the registry at
+/// `path`, under an exclusive lock on `<path>.lock`: the registry is read
+/// (an invalid registry is an error and is left as it is), updated and
+/// written atomically (temporary file, fsync, rename; mode 0600, missing
+/// parent directories 0750). Returns all entries written.
+///
+/// # Errors
+///
+/// [`RegistryError`]: the registry is unreadable or invalid, the lock
+/// could not be taken within [`REGISTRY_LOCK_TIMEOUT`], or the write
+/// failed.
+pub fn upsert_registry_file(
+    path: &std::path::Path,
+    entry: ApprovedScriptEntry,
+) -> Result<Vec<ApprovedScriptEntry>, RegistryError> {
+    let werr = |reason: String| RegistryError::Write {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        gait_sign::create_private_dir(dir).map_err(|e| werr(e.to_string()))?;
+    }
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let _lock =
+        crate::filelock::FileLock::acquire(std::path::Path::new(&lock_path), REGISTRY_LOCK_TIMEOUT)
+            .map_err(|e| werr(e.to_string()))?;
+    let mut entries = read_registry_path(path)?;
+    upsert_entry(&mut entries, entry);
+    gait_sign::write_file_atomic(
+        path,
+        &registry_file_bytes(&entries),
+        gait_sign::PRIVATE_FILE_MODE,
+        true,
+    )
+    .map_err(|e| werr(e.to_string()))?;
+    Ok(entries)
+}
+
+/// One entry as `gait list-scripts` shows it (signatures are not checked).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ListedScript {
+    /// The pattern id.
+    pub pattern_id: String,
+    /// The approver.
+    pub approver_identity: String,
+    /// The policy digest.
+    pub policy_digest: String,
+    /// The script hash.
+    pub script_hash: String,
+    /// The normalized tool sequence.
+    pub tool_sequence: Vec<String>,
+    /// The normalized scopes (omitted when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scope: Vec<String>,
+    /// `expires_at`, RFC 3339 with nanoseconds, UTC.
+    pub expires_at: String,
+    /// `expires_at` ≤ now.
+    pub expired: bool,
+}
+
+/// The entries of the registry at `path` in file order, with their expiry
+/// at `now` (a missing file has none). Signatures are **not** checked:
+/// listing is not verification (`gate eval` verifies).
+///
+/// # Errors
+///
+/// [`RegistryError`] as [`read_registry_path`].
+pub fn list_registry(
+    path: &std::path::Path,
+    now: &GoTime,
+) -> Result<Vec<ListedScript>, RegistryError> {
+    Ok(read_registry_path(path)?
+        .into_iter()
+        .map(|e| ListedScript {
+            expired: !e.expires_at.is_after(now),
+            pattern_id: e.pattern_id,
+            approver_identity: e.approver_identity,
+            policy_digest: e.policy_digest,
+            script_hash: e.script_hash,
+            tool_sequence: e.tool_sequence,
+            scope: e.scope,
+            expires_at: e.expires_at.to_utc().format(),
+        })
+        .collect())
 }

@@ -730,7 +730,7 @@ pub struct ApprovalMint {
     pub now: GoTime,
 }
 
-fn add_nanos(t: GoTime, nanos: i128) -> GoTime {
+pub(crate) fn add_nanos(t: GoTime, nanos: i128) -> GoTime {
     let total = t.unix_nanos().saturating_add(nanos);
     let secs = i64::try_from(total.div_euclid(1_000_000_000)).unwrap_or(i64::MAX);
     let sub = u32::try_from(total.rem_euclid(1_000_000_000)).unwrap_or(0);

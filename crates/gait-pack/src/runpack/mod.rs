@@ -30,6 +30,7 @@ mod context;
 mod decode;
 mod demo;
 mod diff;
+mod migrate;
 mod model;
 mod read;
 mod receipt;
@@ -46,6 +47,10 @@ pub use context::{
 };
 pub use demo::{DEMO_RUN_ID, demo_input};
 pub use diff::{DiffPrivacy, DiffSummary, RunpackDiff, diff_runpack_contents, diff_runpacks};
+pub use migrate::{
+    MigrateStatus, MigrateTarget, Migrated, RAW_STRIPPED_WARNING, SIGNATURES_DROPPED_WARNING,
+    default_migrate_output, migrate_runpack,
+};
 pub use model::{
     AgentLineage, AgentLink, IntentRecord, KindId, Manifest, ManifestFile, PolicyRef, RefReceipt,
     Refs, RelationshipEdge, RelationshipEnvelope, ResultRecord, Run, RunEnv, TimelineEvent,
