@@ -25,7 +25,10 @@
 //!
 //! A frame is whole when its magic, length and link check; a reader takes
 //! nothing else as a record. After the last frame a segment may hold zero
-//! bytes (preallocated space). Sealed segments are cut to their last frame.
+//! bytes (preallocated space: segments are reserved with `fallocate` on
+//! Linux and zeros are written ahead of the end, 1 MiB at a time, so an
+//! append overwrites initialised blocks and its `fdatasync` has no
+//! metadata to commit). Sealed segments are cut to their last frame.
 //!
 //! # Durability
 //!
@@ -242,6 +245,10 @@ struct Writer {
     first_seq: u64,
     /// Logical end of the current segment.
     end: u64,
+    /// Bytes of the current segment written (zeros past `end`): appends
+    /// inside them are overwrites of initialised blocks, so `fdatasync`
+    /// has no metadata to commit.
+    zeroed: u64,
     /// Sealed segments.
     sealed: Vec<SegmentEntry>,
     /// Records durable (all segments).
@@ -547,6 +554,7 @@ impl Journal {
             index,
             first_seq,
             end,
+            zeroed: end,
             sealed,
             count: seq,
             head,
@@ -715,6 +723,22 @@ impl Drop for Journal {
     }
 }
 
+/// How far ahead of the logical end a flush writes zeros.
+const ZERO_AHEAD: u64 = 1 << 20;
+
+/// Writes zeros over `from..to` of `file`.
+fn write_zeros(file: &mut File, from: u64, to: u64) -> std::io::Result<()> {
+    const ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+    file.seek(SeekFrom::Start(from))?;
+    let mut left = to.saturating_sub(from);
+    while left > 0 {
+        let n = usize::try_from(left.min(ZEROS.len() as u64)).unwrap_or(ZEROS.len());
+        file.write_all(ZEROS.get(..n).unwrap_or_default())?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
 fn private_options() -> OpenOptions {
     let mut o = OpenOptions::new();
     #[cfg(unix)]
@@ -789,6 +813,19 @@ impl Writer {
         if self.end > HEADER_LEN as u64 && self.end.saturating_add(len) > options.segment_bytes {
             self.rotate(key, options)?;
         }
+        let need = self.end.saturating_add(len);
+        if options.preallocate && need > self.zeroed {
+            // Write zeros ahead (1 MiB at a time, within the segment size):
+            // the sync below makes them durable once, and the appends that
+            // follow overwrite initialised blocks.
+            let target = need.max(
+                self.zeroed
+                    .saturating_add(ZERO_AHEAD)
+                    .min(options.segment_bytes),
+            );
+            write_zeros(&mut self.file, self.zeroed, target).map_err(io("preallocate", &self.path))?;
+            self.zeroed = target;
+        }
         self.file
             .seek(SeekFrom::Start(self.end))
             .and_then(|_| self.file.write_all(batch))
@@ -831,6 +868,7 @@ impl Writer {
         self.index = index;
         self.first_seq = self.count;
         self.end = HEADER_LEN as u64;
+        self.zeroed = self.end;
         self.checkpoint(key, CheckpointReason::Rotate)
     }
 
