@@ -34,7 +34,11 @@ fn typical_trace(seed: [u8; 32]) -> TraceRecord {
     let gate = Gate::new(Policy::from_yaml_str(POLICY).unwrap());
     let intent = Intent::from_json_str(INTENT).unwrap();
     let memory = Arc::new(MemorySink::new());
-    let guard = Guard::new(gate, SigningKey::from_seed(&seed), Box::new(Arc::clone(&memory)));
+    let guard = Guard::new(
+        gate,
+        SigningKey::from_seed(&seed),
+        Box::new(Arc::clone(&memory)),
+    );
     let _ = guard.guard(&intent, || ());
     memory.traces().pop().unwrap()
 }

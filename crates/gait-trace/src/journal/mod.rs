@@ -728,7 +728,7 @@ const ZERO_AHEAD: u64 = 1 << 20;
 
 /// Writes zeros over `from..to` of `file`.
 fn write_zeros(file: &mut File, from: u64, to: u64) -> std::io::Result<()> {
-    const ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+    static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
     file.seek(SeekFrom::Start(from))?;
     let mut left = to.saturating_sub(from);
     while left > 0 {
@@ -823,7 +823,8 @@ impl Writer {
                     .saturating_add(ZERO_AHEAD)
                     .min(options.segment_bytes),
             );
-            write_zeros(&mut self.file, self.zeroed, target).map_err(io("preallocate", &self.path))?;
+            write_zeros(&mut self.file, self.zeroed, target)
+                .map_err(io("preallocate", &self.path))?;
             self.zeroed = target;
         }
         self.file
