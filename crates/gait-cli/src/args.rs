@@ -437,6 +437,24 @@ pub enum TraceCommand {
         after_help = "Examples:\n  gait trace verify trace_<id>.json --public-key gait-out/keys/gait_public.key --json"
     )]
     Verify(TraceVerifyArgs),
+    /// Verify a trace journal directory offline: every record's signature,
+    /// the hash chain, the signed checkpoints (exit 2 on any problem).
+    #[command(
+        name = "verify-journal",
+        after_help = "Examples:\n  gait trace verify-journal gait-out/journal --public-key gait-out/keys/gait_public.key --json"
+    )]
+    VerifyJournal(TraceVerifyJournalArgs),
+}
+
+/// `gait trace verify-journal`
+#[derive(Debug, Args)]
+pub struct TraceVerifyJournalArgs {
+    /// The journal directory.
+    #[arg(value_name = "DIR")]
+    pub dir: String,
+    /// Key sources.
+    #[command(flatten)]
+    pub keys: VerifyKeyArgs,
 }
 
 /// `gait trace verify`
@@ -448,6 +466,9 @@ pub struct TraceVerifyArgs {
     /// The trace file.
     #[arg(long, value_name = "PATH")]
     pub path: Option<String>,
+    /// Verify a trace journal directory instead (as `gait trace verify-journal DIR`).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["trace", "path"])]
+    pub journal: Option<String>,
     /// Key sources.
     #[command(flatten)]
     pub keys: VerifyKeyArgs,

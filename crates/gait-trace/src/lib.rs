@@ -13,6 +13,9 @@
 //! * [`Decider`] is the one decision core every boundary decides through
 //!   (gate, overlays, signed trace, durable record); [`Guard`] is its
 //!   in-process boundary for an agent's tool dispatcher.
+//! * [`Journal`] is the group-commit, hash-chained trace journal with
+//!   signed checkpoints; [`JournalSink`] writes through it and
+//!   [`verify_journal`] checks one offline.
 //!
 //! # Verification is strict
 //!
@@ -50,6 +53,7 @@ mod decide;
 pub mod emergency;
 pub mod explain;
 mod guard;
+pub mod journal;
 mod record;
 mod verify;
 
@@ -65,6 +69,10 @@ pub use emergency::{FileJobStore, JobError, JobStatus, JobStore};
 pub use guard::{
     CallRecorder, DirectorySink, FileSink, Guard, GuardMode, Guarded, MemorySink, RecordedCall,
     Refusal, TraceSink, refusal_message,
+};
+pub use journal::{
+    Journal, JournalError, JournalOptions, JournalProblem, JournalReport, JournalSink, ProblemKind,
+    Recovery, TornTail, verify_journal,
 };
 pub use record::{
     DelegationRef, StepVerdict, TRACE_SCHEMA_ID, TRACE_SCHEMA_VERSION, TraceRecord, event_id,
