@@ -401,7 +401,11 @@ mod tests {
         // is only broken once stale.
         let foreign = ours.replace(r#","holder":"gait-rs""#, "");
         std::fs::write(lock_path(&j), &foreign).unwrap();
-        assert!(JournalLock::acquire(&j, &quick()).unwrap_err().is_contention());
+        assert!(
+            JournalLock::acquire(&j, &quick())
+                .unwrap_err()
+                .is_contention()
+        );
     }
 
     #[test]

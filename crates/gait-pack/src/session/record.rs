@@ -201,7 +201,7 @@ impl SessionEvent {
 
 /// What `append` journals: the normalization rules of the reference
 /// (trimmed values, lowercased digests, sorted unique lists) are applied
-/// by [`EventInput::normalize`].
+/// when the event is appended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EventInput {
