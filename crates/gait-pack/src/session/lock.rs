@@ -5,7 +5,8 @@
 //! `{"schema_id":"gait.runpack.session_lock","schema_version":"1.0.0","pid":…,"created_at":…}`
 //! and is removed after the operation; a lock whose `created_at` is older
 //! than the stale threshold is removed by the next operation; an
-//! unparsable lock is never stale.
+//! unparsable lock is never stale, except an empty one nobody holds that is
+//! over a second old (its creator died before writing its record).
 //!
 //! On top of it, the holder keeps an OS lock (`flock`/`LockFileEx`) on the
 //! lock file while it works. A lock file whose OS lock is held belongs to
@@ -274,6 +275,19 @@ impl JournalLock {
             .read_to_end(&mut bytes)
             .map_err(|e| io_err("read session lock", path, e))?;
         let Ok(record) = serde_json::from_slice::<LockFile>(&bytes) else {
+            // An empty lock nobody holds, older than any creator takes to
+            // write its record (ours takes the OS lock right after creating
+            // the file): its creator died between the two steps.
+            let abandoned_empty = bytes.is_empty()
+                && file
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > EMPTY_LOCK_GRACE);
+            if abandoned_empty {
+                return remove_examined(&file, path);
+            }
             return Ok(false);
         };
         let age_nanos = GoTime::now_utc().unix_nanos() - record.created_at.unix_nanos();
@@ -285,17 +299,27 @@ impl JournalLock {
         if !stale {
             return Ok(false);
         }
-        let (Ok(held), Ok(named)) = (file.metadata(), std::fs::metadata(path)) else {
-            return Ok(true);
-        };
-        if !same_file(&held, &named) {
-            return Ok(true);
-        }
-        match std::fs::remove_file(path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-            Err(e) => Err(io_err("remove stale session lock", path, e)),
-        }
+        remove_examined(&file, path)
+    }
+}
+
+/// How old an empty, unheld lock file must be before it counts as
+/// abandoned.
+const EMPTY_LOCK_GRACE: Duration = Duration::from_secs(1);
+
+/// Removes the lock file at `path` if it is still the file examined
+/// (`file`), not a newer lock; returns whether the path is free to try.
+fn remove_examined(file: &File, path: &Path) -> Result<bool, SessionError> {
+    let (Ok(held), Ok(named)) = (file.metadata(), std::fs::metadata(path)) else {
+        return Ok(true);
+    };
+    if !same_file(&held, &named) {
+        return Ok(true);
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(io_err("remove stale session lock", path, e)),
     }
 }
 
@@ -401,6 +425,26 @@ mod tests {
         // is only broken once stale.
         let foreign = ours.replace(r#","holder":"gait-rs""#, "");
         std::fs::write(lock_path(&j), &foreign).unwrap();
+        assert!(
+            JournalLock::acquire(&j, &quick())
+                .unwrap_err()
+                .is_contention()
+        );
+    }
+
+    #[test]
+    fn an_empty_unheld_lock_is_broken_after_its_grace() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = dir.path().join("j.jsonl");
+        // What a holder killed between creating the file and writing its
+        // record leaves.
+        let f = std::fs::File::create(lock_path(&j)).unwrap();
+        f.set_modified(std::time::SystemTime::now() - Duration::from_secs(5))
+            .unwrap();
+        drop(f);
+        drop(JournalLock::acquire(&j, &quick()).unwrap());
+        // A fresh empty one (a creator about to write) is left alone.
+        std::fs::File::create(lock_path(&j)).unwrap();
         assert!(
             JournalLock::acquire(&j, &quick())
                 .unwrap_err()
