@@ -1541,6 +1541,7 @@ fn every_kind_of_input_gets_one_answer_at_every_boundary() {
             "changed tool definition / CallShape",
             "changed tool definition / Claude",
             "stopped job / Claude",
+            "unreadable job state / Claude",
             "kill switch: unreadable state / Claude",
             "context envelope: wrong digest / Mcp",
             "kill switch: unreadable state, low risk / Mcp",
