@@ -3,7 +3,8 @@
 
 Crash: each of `job checkpoint add`, `job resume`, `run session append` and
 `run session compact` is killed with SIGKILL at a random moment (0 to 1.5
-times its measured duration) ROUNDS times. After each kill, the next
+times its measured duration) until ROUNDS kills landed while it was still
+running (at most 5 x ROUNDS attempts). After each kill, the next
 commands must see the state before or after the interrupted one, never
 anything else: `job status` / `job checkpoint list` read and report one of
 the two checkpoint counts or statuses; `run session status` reads the
@@ -81,7 +82,9 @@ def crash_checkpoint_add(gait, cwd, rounds):
     run(gait, ["job", "submit", "--id", "c1", "--env-fingerprint", "fp"], cwd)
     typical = duration(gait, ["job", "checkpoint", "add", "--id", "c1", "--summary", "warm"], cwd)
     kills = 0
-    for i in range(rounds):
+    i = -1
+    while kills < rounds and i < 5 * rounds:
+        i += 1
         before = job_state(gait, cwd, "c1")
         kills += killed_run(gait, ["job", "checkpoint", "add", "--id", "c1", "--summary", f"s{i}"],
                             cwd, random.uniform(0, 1.5 * typical))
@@ -90,7 +93,7 @@ def crash_checkpoint_add(gait, cwd, rounds):
         code, doc = run(gait, ["job", "checkpoint", "list", "--id", "c1"], cwd)
         ok = ok and code == 0 and len(doc.get("checkpoints") or []) == after[1]
         check(f"job checkpoint add round {i}", ok, f"before={before} after={after}")
-    print(f"job checkpoint add: {rounds} rounds, {kills} killed before finishing")
+    print(f"job checkpoint add: {i + 1} rounds, {kills} killed before finishing")
 
 
 def crash_resume(gait, cwd, rounds):
@@ -98,7 +101,9 @@ def crash_resume(gait, cwd, rounds):
     run(gait, ["job", "pause", "--id", "r1"], cwd)
     typical = duration(gait, ["job", "resume", "--id", "r1", "--env-fingerprint", "fp"], cwd)
     kills = 0
-    for i in range(rounds):
+    i = -1
+    while kills < rounds and i < 5 * rounds:
+        i += 1
         run(gait, ["job", "pause", "--id", "r1"], cwd)
         before = job_state(gait, cwd, "r1")
         kills += killed_run(gait, ["job", "resume", "--id", "r1", "--env-fingerprint", "fp"],
@@ -108,7 +113,7 @@ def crash_resume(gait, cwd, rounds):
             and after[0] in ("paused", "running")
         code, _ = run(gait, ["job", "inspect", "--id", "r1"], cwd)
         check(f"job resume round {i}", ok and code == 0, f"before={before} after={after}")
-    print(f"job resume: {rounds} rounds, {kills} killed before finishing")
+    print(f"job resume: {i + 1} rounds, {kills} killed before finishing")
 
 
 LAST_ERROR = {}
@@ -128,7 +133,9 @@ def crash_append(gait, cwd, rounds):
     run(gait, ["run", "session", "start", "--journal", j, "--session-id", "sa", "--run-id", "run_sa"], cwd)
     typical = duration(gait, ["run", "session", "append", "--journal", j, "--tool", "t", "--verdict", "allow"], cwd)
     kills = 0
-    for i in range(rounds):
+    i = -1
+    while kills < rounds and i < 5 * rounds:
+        i += 1
         before = session_status(gait, cwd, j)
         kills += killed_run(gait, ["run", "session", "append", "--journal", j, "--tool", f"t{i}",
                                    "--verdict", "allow"], cwd, random.uniform(0, 1.5 * typical))
@@ -141,12 +148,14 @@ def crash_append(gait, cwd, rounds):
         check(f"session append round {i}", ok, f"before={before} after={after} code={code}")
     code, _ = run(gait, ["run", "session", "checkpoint", "--journal", j, "--out", "sa/cp.zip"], cwd)
     check("session append: checkpoint after the crashes", code == 0)
-    print(f"run session append: {rounds} rounds, {kills} killed before finishing")
+    print(f"run session append: {i + 1} rounds, {kills} killed before finishing")
 
 
 def crash_compact(gait, cwd, rounds):
     kills = 0
-    for i in range(rounds):
+    i = -1
+    while kills < rounds and i < 5 * rounds:
+        i += 1
         j = f"sc{i}/j.jsonl"
         run(gait, ["run", "session", "start", "--journal", j, "--session-id", f"sc{i}", "--run-id", f"run_sc{i}"], cwd)
         for k in range(20):
@@ -168,7 +177,7 @@ def crash_compact(gait, cwd, rounds):
         check(f"session compact round {i}", ok and code == 0 and code2 == 0,
               f"before={before} after={after} append={code} checkpoint={code2} "
               f"error={LAST_ERROR.get('status', '') if after is None else ''}")
-    print(f"run session compact: {rounds} rounds, {kills} killed before finishing")
+    print(f"run session compact: {i + 1} rounds, {kills} killed before finishing")
 
 
 def contend(gait, cwd, procs, appends):
