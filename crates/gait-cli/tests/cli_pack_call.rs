@@ -11,32 +11,14 @@
     reason = "test code: a failure should panic"
 )]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::{exit_code as code, json_line as json, run_in as gait};
 
-use serde_json::Value;
+use std::path::{Path, PathBuf};
 
 /// The reference's pack id for `authz/authorization_bundle.json` (the
 /// bundle names its producer version, so every implementation agrees).
 const AUTHZ_ID: &str = "01749bb08b15a82df6b1bed910005dcc2965415db5d5c8e9a0d43ee9d9b74009";
-
-fn gait(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gait"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
-fn json(out: &Output) -> Value {
-    let text = String::from_utf8(out.stdout.clone()).unwrap();
-    assert_eq!(text.lines().count(), 1, "one line of JSON: {text}");
-    serde_json::from_str(text.trim()).unwrap()
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap()
-}
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

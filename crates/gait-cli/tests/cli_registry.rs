@@ -10,32 +10,16 @@
     reason = "test code: a failure should panic"
 )]
 
+mod common;
+use common::{exit_code as code, json_line as json, run_in as gait};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use gait_sign::{Approval, SigningKey};
 use serde_json::Value;
 
 const DIGEST: &str = "d8c229d08d121224312789378982e835218dc44f87c0a9e7bfe48d9728de593e";
-
-fn gait(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gait"))
-        .args(args)
-        .current_dir(dir)
-        .env("HOME", dir)
-        .output()
-        .unwrap()
-}
-
-fn json(out: &Output) -> Value {
-    let text = String::from_utf8(out.stdout.clone()).unwrap();
-    assert_eq!(text.lines().count(), 1, "one line of JSON: {text}");
-    serde_json::from_str(text.trim()).unwrap()
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap()
-}
 
 fn policy_data(sub: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -131,3 +131,26 @@ pub fn post_evaluate(addr: &str, body: &str) -> (u16, String) {
         .to_owned();
     (status, body)
 }
+
+/// Runs the binary in `dir` with `args` (HOME pointed at `dir`, so no
+/// user configuration leaks in) and returns its output.
+pub fn run_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(gait_bin())
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .output()
+        .unwrap()
+}
+
+/// The one line of JSON a `--json` command printed.
+pub fn json_line(out: &std::process::Output) -> serde_json::Value {
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert_eq!(text.lines().count(), 1, "one line of JSON: {text}");
+    serde_json::from_str(text.trim()).unwrap()
+}
+
+/// The exit code (a signal is a test failure).
+pub fn exit_code(out: &std::process::Output) -> i32 {
+    out.status.code().unwrap()
+}
